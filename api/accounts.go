@@ -1,0 +1,164 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"ledger/ledger"
+	"ledger/money"
+	"ledger/sql"
+)
+
+type prepaidJSON struct {
+	Usable    string `json:"usable"`
+	Pending   string `json:"pending"`
+	Shortfall string `json:"shortfall"`
+	Lots      []any  `json:"lots"`
+}
+
+type accountJSON struct {
+	ID                   string      `json:"id"`
+	Name                 string      `json:"name"`
+	Type                 string      `json:"type"`
+	Status               string      `json:"status"`
+	Country              string      `json:"country"`
+	VATID                string      `json:"vat_id"`
+	Email                string      `json:"email"`
+	CreditLimit          string      `json:"credit_limit"`
+	Exposure             string      `json:"exposure"`
+	Unbilled             string      `json:"unbilled"`
+	Outstanding          string      `json:"outstanding"`
+	Prepaid              prepaidJSON `json:"prepaid"`
+	PaymentTermsDays     int         `json:"payment_terms_days"`
+	Indexation           bool        `json:"indexation"`
+	RegisteredAt         string      `json:"registered_at"`
+	RenewalDate          string      `json:"renewal_date"`
+	NoticeDeadline       string      `json:"notice_deadline"`
+	InvalidCallerIDCalls int64       `json:"invalid_caller_id_calls"`
+	CreatedAt            string      `json:"created_at"`
+	CreatedBy            string      `json:"created_by"`
+}
+
+func (s *Server) accountJSON(v sql.AccountView) accountJSON {
+	now := s.Clock.Now()
+	// R4: exposure = unbilled usage + outstanding invoices + interest and costs unpaid; until
+	// invoicing exists it is the unbilled usage.
+	exposure := v.Unbilled
+	return accountJSON{
+		ID: v.ID, Name: v.Name, Type: string(v.Type), Status: string(v.Status), Country: v.Country,
+		VATID: v.VATID, Email: v.Email,
+		CreditLimit:          money.FormatInvoice(v.CreditLimit),
+		Exposure:             exposure.String(),
+		Unbilled:             v.Unbilled.String(),
+		Outstanding:          "0.00",
+		Prepaid:              prepaidJSON{Usable: "0.00", Pending: "0.00", Shortfall: "0.00", Lots: []any{}},
+		PaymentTermsDays:     v.PaymentTermsDays,
+		Indexation:           v.Indexation,
+		RegisteredAt:         v.RegisteredAt.Format(time.RFC3339),
+		RenewalDate:          v.RenewalDate(now).String(),
+		NoticeDeadline:       v.NoticeDeadline(now).String(),
+		InvalidCallerIDCalls: v.InvalidCallerIDCalls,
+		CreatedAt:            v.CreatedAt.Format(time.RFC3339Nano),
+		CreatedBy:            v.CreatedBy,
+	}
+}
+
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req ledger.NewAccount
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	a, err := req.Open(s.Clock.Now(), who.Name)
+	if err != nil {
+		return err
+	}
+	view, created, err := s.Store.CreateAccount(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	s.Directory.Put(view.ID, ledger.AccountState{Type: view.Type, Status: view.Status})
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if s.Log != nil {
+			s.Log.Info("account created", "account", view.ID, "type", view.Type, "by", who.Name)
+		}
+	}
+	writeJSON(w, status, s.accountJSON(view))
+	return nil
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, _ principal) error {
+	v, err := s.Store.Account(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.accountJSON(v))
+	return nil
+}
+
+func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, _ principal) error {
+	after, limit, err := page(r)
+	if err != nil {
+		return err
+	}
+	views, err := s.Store.Accounts(r.Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]accountJSON, len(views))
+	var last int64
+	for i, v := range views {
+		items[i] = s.accountJSON(v)
+		last = v.Seq
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
+	return nil
+}
+
+type entryJSON struct {
+	ID            int64  `json:"id"`
+	TransactionID int64  `json:"transaction_id"`
+	Kind          string `json:"kind"`
+	At            string `json:"at"`
+	LedgerAccount string `json:"ledger_account"`
+	Amount        string `json:"amount"`
+	Events        int    `json:"events,omitempty"`
+	Memo          string `json:"memo,omitempty"`
+}
+
+// listEntries lists an account's journal entries, ?from= and ?to= bounding the transaction time.
+func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, _ principal) error {
+	id := r.PathValue("id")
+	if _, err := s.Store.Account(r.Context(), id); err != nil {
+		return err
+	}
+	after, limit, err := page(r)
+	if err != nil {
+		return err
+	}
+	from, to := time.Unix(0, 0).UTC(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if v := r.URL.Query().Get("from"); v != "" {
+		if from, err = parseInstant("from", v); err != nil {
+			return err
+		}
+	}
+	if v := r.URL.Query().Get("to"); v != "" {
+		if to, err = parseInstant("to", v); err != nil {
+			return err
+		}
+	}
+	entries, err := s.Store.Entries(r.Context(), id, from, to, after, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]entryJSON, len(entries))
+	var last int64
+	for i, e := range entries {
+		items[i] = entryJSON{ID: e.ID, TransactionID: e.TransactionID, Kind: e.Kind, At: e.At.Format(time.RFC3339Nano),
+			LedgerAccount: e.LedgerAccount, Amount: e.Amount.String(), Events: e.Events, Memo: e.Memo}
+		last = e.ID
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
+	return nil
+}

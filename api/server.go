@@ -1,0 +1,207 @@
+// Package api is the HTTP API of CONTRACT 3: routing, authentication and roles, request limits,
+// and the mapping of ledger errors to HTTP statuses (in errors.go, once).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"ledger/clock"
+	"ledger/events"
+	"ledger/ledger"
+	"ledger/sql"
+)
+
+// Request limits.
+const (
+	MaxRequestBytes  = 1 << 20
+	DefaultPageLimit = 100
+	MaxPageLimit     = 1000
+	ReadHeaderTimout = 10 * time.Second
+)
+
+// Scheduler runs whatever has come due up to now (expiries, billing runs, …); the test clock
+// calls it when moved.
+type Scheduler interface {
+	RunDue(ctx context.Context, now time.Time) error
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	Store     *sql.Store
+	Directory *ledger.Directory
+	Charger   *events.Charger
+	Clock     clock.Clock
+	TestClock *clock.Test // nil unless --test-clock
+	// SaveClock persists the test clock's time, so that a restart keeps it.
+	SaveClock func(ctx context.Context, now time.Time) error
+	Scheduler Scheduler // may be nil
+	Tokens    Tokens    // nil: loopback only
+	Gatherer  prometheus.Gatherer
+	Ready     func(ctx context.Context) error
+	Log       *slog.Logger
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, who principal) error
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+
+	route := func(pattern string, need Role, h handlerFunc) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			who, err := s.authenticate(r)
+			if err == nil && who.Role < need {
+				err = ledger.Errorf(ledger.CodeForbidden, "this needs the %s role; the token has %s", need, who.Role)
+			}
+			if err == nil {
+				r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
+				err = h(w, r, who)
+			}
+			if err != nil {
+				writeError(w, s.Log, err)
+			}
+		})
+	}
+	route("POST /v1/accounts", RoleAdmin, s.createAccount)
+	route("GET /v1/accounts", RoleViewer, s.listAccounts)
+	route("GET /v1/accounts/{id}", RoleViewer, s.getAccount)
+	route("GET /v1/accounts/{id}/entries", RoleViewer, s.listEntries)
+	route("GET /v1/rejected", RoleViewer, s.listRejected)
+	route("POST /v1/rejected/replay", RoleAdmin, s.replay)
+	route("GET /v1/prices", RoleViewer, s.prices)
+	route("GET /v1/clock", RoleViewer, s.getClock)
+	route("POST /v1/clock", RoleAdmin, s.setClock)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, s.Log, ledger.Errorf(ledger.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are errors.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return ledger.Errorf(ledger.CodeInvalid, "request body is larger than %d bytes", MaxRequestBytes)
+		}
+		if errors.Is(err, io.EOF) {
+			return ledger.Errorf(ledger.CodeInvalid, "request body is empty; want a JSON object")
+		}
+		return ledger.Errorf(ledger.CodeInvalid, "request body: %v", err)
+	}
+	if dec.More() {
+		return ledger.Errorf(ledger.CodeInvalid, "request body: data after the JSON object")
+	}
+	return nil
+}
+
+// page reads ?after= and ?limit=.
+func page(r *http.Request) (after int64, limit int, err error) {
+	if a := r.URL.Query().Get("after"); a != "" {
+		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
+			return 0, 0, ledger.Errorf(ledger.CodeInvalid, "after %q is not a cursor from a previous page's next", a)
+		}
+	}
+	limit = DefaultPageLimit
+	if l := r.URL.Query().Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > MaxPageLimit {
+			return 0, 0, ledger.Errorf(ledger.CodeInvalid, "limit must be 1…%d", MaxPageLimit)
+		}
+	}
+	return after, limit, nil
+}
+
+// list is the shape of every list answer (CONTRACT 3): items oldest first, next the cursor of
+// the following page ("" on the last).
+type list struct {
+	Items any    `json:"items"`
+	Next  string `json:"next"`
+}
+
+func nextCursor(n, limit int, last int64) string {
+	if n < limit {
+		return ""
+	}
+	return strconv.FormatInt(last, 10)
+}
+
+func parseInstant(name, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, ledger.Errorf(ledger.CodeInvalid, "%s %q is not an RFC 3339 time", name, v)
+	}
+	return t.UTC(), nil
+}
+
+func (s *Server) getClock(w http.ResponseWriter, r *http.Request, _ principal) error {
+	if s.TestClock == nil {
+		return ledger.Errorf(ledger.CodeNotFound, "the clock can be read and set only with --test-clock")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"now": s.TestClock.Now().Format(time.RFC3339Nano)})
+	return nil
+}
+
+// setClock moves the test clock forward and returns once everything due up to then has run.
+func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) error {
+	if s.TestClock == nil {
+		return ledger.Errorf(ledger.CodeNotFound, "the clock can be read and set only with --test-clock")
+	}
+	var body struct {
+		Now string `json:"now"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	t, err := parseInstant("now", body.Now)
+	if err != nil {
+		return err
+	}
+	if err := s.TestClock.Set(t); err != nil {
+		if errors.Is(err, clock.ErrBackwards) {
+			return ledger.Errorf(ledger.CodeConflict, "%v", err)
+		}
+		return err
+	}
+	if s.SaveClock != nil {
+		if err := s.SaveClock(r.Context(), t); err != nil {
+			return fmt.Errorf("save the test clock: %w", err)
+		}
+	}
+	if s.Scheduler != nil {
+		if err := s.Scheduler.RunDue(r.Context(), t); err != nil {
+			return fmt.Errorf("run what is due at %s: %w", body.Now, err)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"now": s.TestClock.Now().Format(time.RFC3339Nano)})
+	return nil
+}

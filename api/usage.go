@@ -1,0 +1,154 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"ledger/ledger"
+	"ledger/pricing"
+)
+
+type rejectedJSON struct {
+	ID       int64  `json:"id"`
+	EventID  string `json:"event_id"`
+	Account  string `json:"account"`
+	Reason   string `json:"reason"`
+	Detail   string `json:"detail"`
+	Subject  string `json:"subject"`
+	Event    any    `json:"event"`
+	ParkedAt string `json:"parked_at"`
+	Replays  int    `json:"replays"`
+}
+
+func validReason(reason string) error {
+	if reason == "" {
+		return nil
+	}
+	for _, r := range ledger.Reasons {
+		if string(r) == reason {
+			return nil
+		}
+	}
+	return ledger.Errorf(ledger.CodeInvalid, "reason %q is not one of %v", reason, ledger.Reasons)
+}
+
+func (s *Server) listRejected(w http.ResponseWriter, r *http.Request, _ principal) error {
+	reason := r.URL.Query().Get("reason")
+	if err := validReason(reason); err != nil {
+		return err
+	}
+	after, limit, err := page(r)
+	if err != nil {
+		return err
+	}
+	views, err := s.Store.Rejected(r.Context(), reason, after, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]rejectedJSON, len(views))
+	var last int64
+	for i, v := range views {
+		var event any = string(v.Payload)
+		if json.Valid(v.Payload) {
+			event = json.RawMessage(v.Payload)
+		}
+		items[i] = rejectedJSON{ID: v.ID, EventID: v.EventID, Account: v.Account, Reason: v.Reason, Detail: v.Detail,
+			Subject: v.Subject, Event: event, ParkedAt: v.ParkedAt.Format(time.RFC3339Nano), Replays: v.Replays}
+		last = v.ID
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
+	return nil
+}
+
+// replay charges the parked events whose cause is fixed (R1), optionally only one reason's.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, who principal) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(r, &body); err != nil {
+			return err
+		}
+	}
+	if err := validReason(body.Reason); err != nil {
+		return err
+	}
+	res, err := s.Charger.Replay(r.Context(), body.Reason)
+	if err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Info("replay", "reason", body.Reason, "replayed", res.Replayed, "charged", res.Charged, "still_parked", res.StillOpen, "by", who.Name)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type priceJSON struct {
+	Channel          string `json:"channel"`
+	Product          string `json:"product"`
+	Direction        string `json:"direction"`
+	Prefix           string `json:"prefix"`
+	Country          string `json:"country"`
+	UnitPrice        string `json:"unit_price"`
+	MinSeconds       int64  `json:"min_seconds,omitempty"`
+	IncrementSeconds int64  `json:"increment_seconds,omitempty"`
+	ValidFrom        string `json:"valid_from"`
+	Description      string `json:"description"`
+}
+
+type surchargeJSON struct {
+	Channel     string `json:"channel"`
+	Product     string `json:"product"`
+	Direction   string `json:"direction"`
+	Prefix      string `json:"prefix"`
+	Country     string `json:"country"`
+	UnitPrice   string `json:"unit_price"`
+	AppliesTo   string `json:"applies_to"`
+	ValidFrom   string `json:"valid_from"`
+	Description string `json:"description"`
+}
+
+// prices answers the prices in force at ?at= (default now) (CONTRACT 3.8).
+func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) error {
+	at := s.Clock.Now()
+	if v := r.URL.Query().Get("at"); v != "" {
+		var err error
+		if at, err = parseInstant("at", v); err != nil {
+			if d, derr := time.Parse("2006-01-02", v); derr == nil {
+				at = d
+			} else {
+				return err
+			}
+		}
+	}
+	t := s.Charger.Tariffs()
+	if t == nil {
+		return fmt.Errorf("no tariffs loaded")
+	}
+	items := []priceJSON{}
+	for _, p := range t.PricesAt(at) {
+		items = append(items, priceJSON{Channel: p.Channel, Product: p.Product, Direction: p.Direction, Prefix: p.Prefix,
+			Country: p.Country, UnitPrice: unitPrice(p), MinSeconds: p.MinSeconds, IncrementSeconds: incrementOf(p),
+			ValidFrom: p.ValidFrom.String(), Description: p.Description})
+	}
+	surcharges := []surchargeJSON{}
+	for _, p := range t.SurchargesAt(at) {
+		surcharges = append(surcharges, surchargeJSON{Channel: p.Channel, Product: p.Product, Direction: p.Direction,
+			Prefix: p.Prefix, Country: p.Country, UnitPrice: p.UnitPrice.String(), AppliesTo: p.AppliesTo,
+			ValidFrom: p.ValidFrom.String(), Description: p.Description})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"at": at.Format(time.RFC3339Nano), "items": items, "surcharges": surcharges, "next": ""})
+	return nil
+}
+
+func unitPrice(p pricing.PriceRow) string { return p.UnitPrice.String() }
+
+func incrementOf(p pricing.PriceRow) int64 {
+	if p.Channel != "voice" {
+		return 0
+	}
+	return p.IncrementSeconds
+}

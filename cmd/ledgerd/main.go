@@ -1,0 +1,86 @@
+// Command ledgerd is the ledger service: it charges usage events from NATS into a double-entry
+// ledger and serves the HTTP API. With no flags it runs on embedded defaults: a NATS server with
+// JetStream inside the process and a SQLite database, both under --data (CONTRACT 1).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	_ "time/tzdata" // Europe/Amsterdam must resolve on a machine without tzdata
+
+	"ledger/events"
+	"ledger/service"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, fallback string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return fallback
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
+	var cfg service.Config
+	fs.StringVar(&cfg.Data, "data", env("LEDGER_DATA", service.DefaultData), "where the SQLite file and the embedded JetStream store live (env LEDGER_DATA)")
+	fs.StringVar(&cfg.DB, "db", env("LEDGER_DB", ""), "sqlite://PATH (default sqlite://<data>/ledger.db) (env LEDGER_DB)")
+	fs.StringVar(&cfg.NATS, "nats", env("LEDGER_NATS", ""), "external NATS URL; empty runs an embedded server (env LEDGER_NATS)")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", env("LEDGER_NATS_LISTEN", service.DefaultNATSListen), "where the embedded NATS server listens; 127.0.0.1:0 = any free port (env LEDGER_NATS_LISTEN)")
+	fs.StringVar(&cfg.HTTP, "http", env("LEDGER_HTTP", service.DefaultHTTP), "HTTP API and /metrics address (env LEDGER_HTTP)")
+	fs.StringVar(&cfg.Tariffs, "tariffs", env("LEDGER_TARIFFS", ""), "tariffs directory (prices.csv, surcharges.csv, cpi.csv, interest.csv); default: the example set built in (env LEDGER_TARIFFS)")
+	fs.StringVar(&cfg.APITokens, "api-tokens", env("LEDGER_API_TOKENS", ""), "file of lines 'TOKEN ROLE' (admin, finance, viewer); without it the API answers only on loopback (env LEDGER_API_TOKENS)")
+	testClock, _ := strconv.ParseBool(env("LEDGER_TEST_CLOCK", "false"))
+	fs.BoolVar(&cfg.TestClock, "test-clock", testClock, "set the clock through /v1/clock instead of the wall clock (env LEDGER_TEST_CLOCK)")
+	batch, _ := strconv.Atoi(env("LEDGER_BATCH_SIZE", strconv.Itoa(events.DefaultBatchSize)))
+	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
+	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages stay in the USAGE stream")
+	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.BatchSize < 1 || cfg.BatchSize > events.MaxBatchSize {
+		return fmt.Errorf("--batch-size must be 1…%d", events.MaxBatchSize)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	svc, err := service.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		cfg.Log.Info("stopping: draining the batch in flight")
+	case err := <-svc.Failed():
+		svc.Stop(context.Background())
+		return err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), service.ShutdownTimeout)
+	defer cancel()
+	if err := svc.Stop(shutdownCtx); err != nil {
+		return err
+	}
+	cfg.Log.Info("stopped")
+	return nil
+}

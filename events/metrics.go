@@ -1,0 +1,54 @@
+package events
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"ledger/ledger"
+)
+
+// Metrics are the ingestion metrics of CONTRACT 6.
+type Metrics struct {
+	UsageEvents     *prometheus.CounterVec
+	Pending         prometheus.Gauge
+	BatchDuration   prometheus.Histogram
+	InvalidCallerID prometheus.Counter
+}
+
+// NewMetrics registers the ingestion metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		UsageEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_usage_events_total",
+			Help: "Usage events by channel and outcome (charged, duplicate, rejected).",
+		}, []string{"channel", "outcome"}),
+		Pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ledger_ingest_pending_messages",
+			Help: "Usage events waiting in the consumer: not yet delivered or not yet acknowledged.",
+		}),
+		BatchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ledger_batch_duration_seconds",
+			Help:    "Time to commit one ingested batch and acknowledge its messages.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		InvalidCallerID: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledger_voice_invalid_caller_id_total",
+			Help: "Voice calls charged without a correct caller ID (SST 6.3); per account in GET /v1/accounts/{id}.",
+		}),
+	}
+	reg.MustRegister(m.UsageEvents, m.Pending, m.BatchDuration, m.InvalidCallerID)
+	// Start every series at zero so that rate() and alerts see them from the first scrape.
+	for _, c := range append(append([]string{}, ledger.Channels...), "invalid") {
+		for _, o := range []ledger.Outcome{ledger.OutcomeCharged, ledger.OutcomeDuplicate, ledger.OutcomeRejected} {
+			m.UsageEvents.WithLabelValues(c, string(o))
+		}
+	}
+	return m
+}
+
+// channelLabel keeps the label's values to the known channels, whatever a publisher sends.
+func channelLabel(p ledger.Prepared) string {
+	if ledger.ValidChannel(p.Event.Channel) {
+		return p.Event.Channel
+	}
+	return "invalid"
+}

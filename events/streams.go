@@ -1,0 +1,84 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Names of the streams and the consumer (CONTRACT 2, 5).
+const (
+	UsageStream     = "USAGE"
+	UsageSubjects   = "usage.>"
+	BillingStream   = "BILLING"
+	BillingSubjects = "billing.>"
+	// ConsumerName is the durable consumer through which the ledger charges usage.
+	ConsumerName = "ledger"
+)
+
+// Stream settings.
+const (
+	// DuplicateWindow is JetStream's Nats-Msg-Id window; the ledger's own unique event ids
+	// make exactly-once hold beyond it.
+	DuplicateWindow = 10 * time.Minute
+	// DefaultUsageMaxAge is how long usage messages stay in the stream after they arrive.
+	DefaultUsageMaxAge = 7 * 24 * time.Hour
+	// AckWait is how long a delivered, unacknowledged message waits before redelivery.
+	AckWait = 60 * time.Second
+	// MaxAckPending bounds the messages delivered and not yet acknowledged.
+	MaxAckPending = 20_000
+)
+
+// EnsureStreams creates the USAGE and BILLING streams, or brings them to this configuration.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, usageMaxAge time.Duration) error {
+	for _, cfg := range []jetstream.StreamConfig{
+		{Name: UsageStream, Subjects: []string{UsageSubjects}, Storage: jetstream.FileStorage,
+			Retention: jetstream.LimitsPolicy, MaxAge: usageMaxAge, Duplicates: DuplicateWindow,
+			Description: "usage events in (CONTRACT 2)"},
+		{Name: BillingStream, Subjects: []string{BillingSubjects}, Storage: jetstream.FileStorage,
+			Retention: jetstream.LimitsPolicy, Duplicates: DuplicateWindow,
+			Description: "billing events out (CONTRACT 5)"},
+	} {
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// EnsureConsumer creates the durable pull consumer on USAGE, or brings it to this configuration.
+func EnsureConsumer(ctx context.Context, js jetstream.JetStream, name string, ackWait time.Duration) (jetstream.Consumer, error) {
+	if ackWait <= 0 {
+		ackWait = AckWait
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, UsageStream, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "the ledger charges usage from here",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: UsageSubjects,
+		MaxDeliver:    -1, // never give up on a message: it is charged or parked, never dropped
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", name, UsageStream, err)
+	}
+	return cons, nil
+}
+
+// Pending returns how many messages wait in the consumer: not yet delivered, or delivered and
+// not yet acknowledged.
+func Pending(ctx context.Context, cons jetstream.Consumer) (uint64, error) {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if info == nil {
+		return 0, errors.New("no consumer info")
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}

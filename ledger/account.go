@@ -1,0 +1,183 @@
+package ledger
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/clock"
+	"ledger/money"
+)
+
+// AccountType is how an account pays: after the fact (invoices) or in advance (top-ups).
+type AccountType string
+
+// Account types.
+const (
+	Postpaid AccountType = "postpaid"
+	Prepaid  AccountType = "prepaid"
+)
+
+// Status is an account's standing.
+type Status string
+
+// Account statuses (CONTRACT 3.1).
+const (
+	Active    Status = "active"
+	Suspended Status = "suspended"
+	Closed    Status = "closed"
+)
+
+// Defaults of the terms, per account unless the customer's agreement says otherwise (T&C 2.7).
+var (
+	// DefaultCreditLimit is the standard credit limit (T&C 3.5).
+	DefaultCreditLimit = decimal.NewFromInt(5000)
+)
+
+// DefaultPaymentTermsDays is the payment term (T&C 3.7).
+const DefaultPaymentTermsDays = 14
+
+// MaxPaymentTermsDays bounds payment terms an agreement may set.
+const MaxPaymentTermsDays = 365
+
+// Limits on account fields.
+const (
+	MaxNameLength  = 200
+	MaxEmailLength = 254
+	MaxVATIDLength = 20
+)
+
+var accountIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidAccountID reports whether id has the form CONTRACT 2 fixes.
+func ValidAccountID(id string) bool { return accountIDPattern.MatchString(id) }
+
+// Account is a customer account and its terms.
+type Account struct {
+	ID               string
+	Name             string
+	Type             AccountType
+	Status           Status
+	Country          string
+	VATID            string
+	Email            string
+	CreditLimit      decimal.Decimal
+	PaymentTermsDays int
+	Indexation       bool
+	RegisteredAt     time.Time
+	CreatedAt        time.Time
+	CreatedBy        string
+}
+
+// NewAccount is a request to open an account (CONTRACT 3.1); nil fields take the defaults.
+type NewAccount struct {
+	ID               string  `json:"id"`
+	Name             string  `json:"name"`
+	Type             string  `json:"type"`
+	Country          string  `json:"country"`
+	VATID            string  `json:"vat_id"`
+	Email            string  `json:"email"`
+	CreditLimit      *string `json:"credit_limit"`
+	PaymentTermsDays *int    `json:"payment_terms_days"`
+	Indexation       *bool   `json:"indexation"`
+	RegisteredAt     *string `json:"registered_at"`
+}
+
+// euCountries are the EU member states (ISO 3166-1 alpha-2), for VAT (R5).
+var euCountries = map[string]bool{
+	"AT": true, "BE": true, "BG": true, "HR": true, "CY": true, "CZ": true, "DK": true,
+	"EE": true, "FI": true, "FR": true, "DE": true, "GR": true, "HU": true, "IE": true,
+	"IT": true, "LV": true, "LT": true, "LU": true, "MT": true, "NL": true, "PL": true,
+	"PT": true, "RO": true, "SK": true, "SI": true, "ES": true, "SE": true,
+}
+
+// InEU reports whether country is an EU member state.
+func InEU(country string) bool { return euCountries[country] }
+
+// Open validates a request and returns the account it opens, with the defaults of the terms.
+func (n NewAccount) Open(now time.Time, by string) (Account, error) {
+	a := Account{
+		ID:               n.ID,
+		Name:             strings.TrimSpace(n.Name),
+		Type:             AccountType(n.Type),
+		Status:           Active,
+		Country:          strings.ToUpper(strings.TrimSpace(n.Country)),
+		VATID:            strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(n.VATID), " ", "")),
+		Email:            strings.TrimSpace(n.Email),
+		CreditLimit:      DefaultCreditLimit,
+		PaymentTermsDays: DefaultPaymentTermsDays,
+		Indexation:       true,
+		RegisteredAt:     now,
+		CreatedAt:        now,
+		CreatedBy:        by,
+	}
+	if !ValidAccountID(a.ID) {
+		return Account{}, Errorf(CodeInvalid, "account id %q must match [a-z0-9][a-z0-9_-]{0,62} (CONTRACT 2)", n.ID)
+	}
+	if a.Name == "" || len(a.Name) > MaxNameLength {
+		return Account{}, Errorf(CodeInvalid, "name is required, at most %d characters", MaxNameLength)
+	}
+	if a.Type != Postpaid && a.Type != Prepaid {
+		return Account{}, Errorf(CodeInvalid, "type %q must be postpaid or prepaid", n.Type)
+	}
+	if len(a.Country) != 2 || strings.Trim(a.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return Account{}, Errorf(CodeInvalid, "country %q must be an ISO 3166-1 alpha-2 code such as NL", n.Country)
+	}
+	if len(a.VATID) > MaxVATIDLength {
+		return Account{}, Errorf(CodeInvalid, "vat_id is at most %d characters", MaxVATIDLength)
+	}
+	// R5 (Directive 2006/112/EC art. 196): an EU business customer outside the Netherlands is
+	// invoiced under reverse charge, which needs its VAT ID; without one it is refused at sign-up.
+	if InEU(a.Country) && a.Country != "NL" && a.VATID == "" {
+		return Account{}, Refusef("R5, Directive 2006/112/EC art. 196",
+			"a customer in %s (EU, outside the Netherlands) needs a vat_id: it is invoiced under reverse charge", a.Country)
+	}
+	if len(a.Email) > MaxEmailLength || (a.Email != "" && !strings.Contains(a.Email, "@")) {
+		return Account{}, Errorf(CodeInvalid, "email %q is not an e-mail address", n.Email)
+	}
+	if n.CreditLimit != nil {
+		limit, err := money.Parse(*n.CreditLimit)
+		if err != nil || limit.IsNegative() {
+			return Account{}, Errorf(CodeInvalid, "credit_limit %q must be an amount ≥ 0 (T&C 3.5, 3.6)", *n.CreditLimit)
+		}
+		a.CreditLimit = money.RoundInvoice(limit)
+	}
+	if n.PaymentTermsDays != nil {
+		if *n.PaymentTermsDays < 0 || *n.PaymentTermsDays > MaxPaymentTermsDays {
+			return Account{}, Errorf(CodeInvalid, "payment_terms_days must be 0…%d", MaxPaymentTermsDays)
+		}
+		a.PaymentTermsDays = *n.PaymentTermsDays
+	}
+	if n.Indexation != nil {
+		a.Indexation = *n.Indexation
+	}
+	if n.RegisteredAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *n.RegisteredAt)
+		if err != nil {
+			return Account{}, Errorf(CodeInvalid, "registered_at %q is not an RFC 3339 time", *n.RegisteredAt)
+		}
+		a.RegisteredAt = t.UTC()
+	}
+	return a, nil
+}
+
+// RenewalDate is the next date on which the agreement renews: agreements run one year from
+// registration and renew by a year (T&C 10.1, 10.2). It is the first anniversary after today.
+func (a Account) RenewalDate(now time.Time) clock.LocalDate {
+	registered := clock.DateOf(a.RegisteredAt)
+	today := clock.DateOf(now)
+	for years := 1; ; years++ {
+		d := registered.AddMonthsClamped(12 * years)
+		if today.Before(d) {
+			return d
+		}
+	}
+}
+
+// NoticeDeadline is the last day to terminate before the next renewal: 3 months before it
+// (T&C 10.2).
+func (a Account) NoticeDeadline(now time.Time) clock.LocalDate {
+	return a.RenewalDate(now).AddMonthsClamped(-3)
+}

@@ -1,0 +1,325 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"ledger/money"
+	"ledger/pricing"
+)
+
+// Reason says why an event was parked instead of charged (CONTRACT 2). R1: nothing that cannot
+// be charged is dropped or charged zero; it is parked with its reason and replayed once fixed.
+type Reason string
+
+// Park reasons.
+const (
+	ReasonMalformed         Reason = "malformed"
+	ReasonUnknownAccount    Reason = "unknown_account"
+	ReasonNoPrice           Reason = "no_price"
+	ReasonAccountClosed     Reason = "account_closed"
+	ReasonDuplicateConflict Reason = "duplicate_conflict"
+)
+
+// Reasons lists every park reason.
+var Reasons = []Reason{ReasonMalformed, ReasonUnknownAccount, ReasonNoPrice, ReasonAccountClosed, ReasonDuplicateConflict}
+
+// Outcome is what became of one delivered event (the outcome label of ledger_usage_events_total).
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeCharged   Outcome = "charged"
+	OutcomeDuplicate Outcome = "duplicate"
+	OutcomeRejected  Outcome = "rejected"
+)
+
+// AccountState is what charging needs to know of an account, held in memory.
+type AccountState struct {
+	Type   AccountType
+	Status Status
+}
+
+// AccountDirectory answers which accounts exist, without a database read per event.
+type AccountDirectory interface {
+	Lookup(id string) (AccountState, bool)
+}
+
+// Rater prices usage; *pricing.Tariffs is one.
+type Rater interface {
+	Rate(u pricing.Usage) (pricing.Rating, error)
+}
+
+// Delivery is one message as it came from the stream (or from the parked store on replay).
+type Delivery struct {
+	Subject  string
+	Data     []byte
+	ParkedID int64 // the parked row it comes from, on replay; 0 otherwise
+	// ParkedReason is the reason it was parked for, on replay.
+	ParkedReason string
+}
+
+// Prepared is one delivery decoded, validated and rated: either chargeable, or parked with a
+// reason. Preparing needs no database, so it runs ahead of the commit of the previous batch.
+type Prepared struct {
+	Delivery
+	Key    string // the event id, or "" when none could be read
+	Hash   uint64 // content hash (ContentHash, or RawHash for a malformed body)
+	Event  UsageEvent
+	Rating pricing.Rating
+	Reason Reason // "" when chargeable
+	Detail string // why, for people
+}
+
+// Prepare decodes, validates and rates one delivery.
+func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
+	p := Prepared{Delivery: d}
+	e, id, err := DecodeUsage(d.Data)
+	if err != nil {
+		p.Key, p.Hash, p.Reason, p.Detail = id, RawHash(d.Data), ReasonMalformed, err.Error()
+		if len(p.Key) > MaxEventIDLength {
+			p.Key = p.Key[:MaxEventIDLength]
+		}
+		return p
+	}
+	p.Key, p.Hash, p.Event = e.ID, e.ContentHash(), e
+	state, ok := accounts.Lookup(e.Account)
+	if !ok {
+		p.Reason, p.Detail = ReasonUnknownAccount, fmt.Sprintf("account %q does not exist", e.Account)
+		return p
+	}
+	if state.Status == Closed {
+		// R11, R13 (T&C 3.15, 10.7): a closed or terminated account's traffic is refused.
+		p.Reason, p.Detail = ReasonAccountClosed, fmt.Sprintf("account %q is closed (T&C 3.15, 10.7)", e.Account)
+		return p
+	}
+	r, err := rater.Rate(pricing.Usage{Channel: e.Channel, Product: e.Product, Direction: e.Direction,
+		Destination: e.Destination, Quantity: e.Quantity, CallerID: e.CallerID, At: e.OccurredAt})
+	if err != nil {
+		switch {
+		case errors.Is(err, pricing.ErrNoPrice):
+			p.Reason, p.Detail = ReasonNoPrice, err.Error()
+		case errors.Is(err, pricing.ErrInvalidUsage):
+			p.Reason, p.Detail = ReasonMalformed, err.Error()
+		default:
+			p.Reason, p.Detail = ReasonNoPrice, "rating failed: "+err.Error()
+		}
+		return p
+	}
+	p.Rating = r
+	return p
+}
+
+// ParkKey identifies a parked event: its id (or "" when unreadable) and its content hash.
+type ParkKey struct {
+	Key  string
+	Hash uint64
+}
+
+// Existing is what the store already holds for the ids of a batch.
+type Existing struct {
+	Charged map[string]uint64 // event id → content hash of the charged event
+	Parked  map[ParkKey]int64 // open parked rows → their row id
+}
+
+// Charge is one event's charge: the row that names the event, written once (R1).
+type Charge struct {
+	Event           UsageEvent
+	Hash            uint64
+	Rating          pricing.Rating
+	BaseMicros      money.Micros // the usage charge
+	SurchargeMicros money.Micros // the surcharges together
+	ParkedID        int64        // a parked row this charge resolves, 0 if none
+}
+
+// Total is the event's whole charge.
+func (c Charge) Total() money.Micros { return c.BaseMicros + c.SurchargeMicros }
+
+// Parked is an event to park (or, on replay, to keep parked with a fresh reason).
+type Parked struct {
+	Prepared
+}
+
+// Entry is one line of a transaction: an amount on a ledger account (debit positive).
+type Entry struct {
+	LedgerAccount string
+	AccountID     string // the customer concerned, "" for provider accounts
+	Amount        money.Micros
+	Events        int // how many usage events the entry aggregates (usage postings)
+}
+
+// Transaction is a balanced set of entries.
+type Transaction struct {
+	Kind    string // "usage", …
+	At      time.Time
+	Events  int
+	Memo    string
+	Entries []Entry
+}
+
+// Transaction kinds.
+const (
+	KindUsage = "usage"
+)
+
+// CustomerUnbilled is the ledger account of a customer's rated usage not yet invoiced.
+func CustomerUnbilled(account string) string { return "customer:" + account + ":unbilled" }
+
+// RevenueUsage is the ledger account of usage revenue of a channel.
+func RevenueUsage(channel string) string { return "revenue:usage:" + channel }
+
+// RevenueSurcharges is the ledger account of surcharge revenue (T&C 3.3, SST 6.3).
+const RevenueSurcharges = "revenue:surcharges"
+
+// Sum returns the sum of the entries.
+func (t Transaction) Sum() money.Micros {
+	var s money.Micros
+	for _, e := range t.Entries {
+		s += e.Amount
+	}
+	return s
+}
+
+// CheckBalanced fails when the entries do not sum to zero (RULES.md invariant 1).
+func (t Transaction) CheckBalanced() error {
+	if s := t.Sum(); s != 0 {
+		return fmt.Errorf("invariant 1 broken: %s transaction entries sum to %s, not zero", t.Kind, s)
+	}
+	return nil
+}
+
+// BatchPlan is what a batch does to the store: charges to write, events to park, replayed
+// parked rows resolved, the one journal transaction posting the charges, and each delivery's
+// outcome in order.
+type BatchPlan struct {
+	Outcomes    []Outcome
+	Charges     []Charge
+	Parked      []Parked
+	Resolved    []Resolution // parked rows settled without a new charge (duplicates on replay)
+	Transaction *Transaction // nil when nothing was charged
+}
+
+// Resolution settles a parked row.
+type Resolution struct {
+	ParkedID int64
+	Outcome  Outcome
+}
+
+// PlanBatch decides what a batch of prepared deliveries does, given what the store already holds
+// for their ids. It is where exactly-once is decided (R1, invariant 2): an id charged before, or
+// earlier in the batch, is a duplicate when its content is the same and a duplicate_conflict
+// (parked) when it is not; a parked event that comes again is not parked twice.
+func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, error) {
+	plan := BatchPlan{Outcomes: make([]Outcome, len(items))}
+	charged := existing.Charged
+	inBatch := make(map[string]uint64, len(items))
+	parkedInBatch := make(map[ParkKey]bool)
+	for i, p := range items {
+		if p.Reason == "" {
+			hash, seen := inBatch[p.Key]
+			if !seen {
+				hash, seen = charged[p.Key]
+			}
+			if seen {
+				if hash == p.Hash {
+					plan.Outcomes[i] = OutcomeDuplicate
+					if p.ParkedID != 0 {
+						plan.Resolved = append(plan.Resolved, Resolution{p.ParkedID, OutcomeDuplicate})
+					}
+					continue
+				}
+				p.Reason = ReasonDuplicateConflict
+				p.Detail = fmt.Sprintf("event id %q was already charged with other content", p.Key)
+			}
+		}
+		if p.Reason != "" {
+			key := ParkKey{p.Key, p.Hash}
+			_, open := existing.Parked[key]
+			if p.ParkedID == 0 && (open || parkedInBatch[key]) {
+				plan.Outcomes[i] = OutcomeDuplicate // parked already: one row per distinct event
+				continue
+			}
+			parkedInBatch[key] = true
+			plan.Parked = append(plan.Parked, Parked{p})
+			plan.Outcomes[i] = OutcomeRejected
+			continue
+		}
+		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID}
+		if c.ParkedID == 0 {
+			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
+		}
+		for j, ch := range p.Rating.Charges {
+			m, err := money.ToMicros(ch.Amount)
+			if err != nil {
+				return BatchPlan{}, fmt.Errorf("charge event %s: %w", p.Key, err)
+			}
+			if j == 0 {
+				c.BaseMicros += m
+			} else {
+				c.SurchargeMicros += m
+			}
+		}
+		inBatch[p.Key] = p.Hash
+		plan.Charges = append(plan.Charges, c)
+		plan.Outcomes[i] = OutcomeCharged
+	}
+	if len(plan.Charges) > 0 {
+		tx, err := PostUsage(plan.Charges, at)
+		if err != nil {
+			return BatchPlan{}, err
+		}
+		plan.Transaction = &tx
+	}
+	return plan, nil
+}
+
+// PostUsage builds the journal transaction of a batch's charges: per customer one debit of its
+// unbilled usage, per channel one credit of usage revenue, and one credit of surcharge revenue.
+func PostUsage(charges []Charge, at time.Time) (Transaction, error) {
+	type agg struct {
+		amount money.Micros
+		events int
+	}
+	customers := make(map[string]*agg)
+	revenue := make(map[string]*agg)
+	add := func(m map[string]*agg, key string, amount money.Micros) {
+		a := m[key]
+		if a == nil {
+			a = &agg{}
+			m[key] = a
+		}
+		a.amount += amount
+		a.events++
+	}
+	for _, c := range charges {
+		add(customers, c.Event.Account, c.Total())
+		add(revenue, RevenueUsage(c.Event.Channel), -c.BaseMicros)
+		if c.SurchargeMicros != 0 {
+			add(revenue, RevenueSurcharges, -c.SurchargeMicros)
+		}
+	}
+	tx := Transaction{Kind: KindUsage, At: at, Events: len(charges), Memo: fmt.Sprintf("%d usage events", len(charges))}
+	for _, id := range sortedKeys(customers) {
+		a := customers[id]
+		tx.Entries = append(tx.Entries, Entry{LedgerAccount: CustomerUnbilled(id), AccountID: id, Amount: a.amount, Events: a.events})
+	}
+	for _, name := range sortedKeys(revenue) {
+		a := revenue[name]
+		tx.Entries = append(tx.Entries, Entry{LedgerAccount: name, Amount: a.amount, Events: a.events})
+	}
+	if err := tx.CheckBalanced(); err != nil {
+		return Transaction{}, err
+	}
+	return tx, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

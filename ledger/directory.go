@@ -1,0 +1,41 @@
+package ledger
+
+import "sync"
+
+// Directory is the in-memory record of which accounts exist and their standing, read on every
+// event without touching the database. The store fills it at start; account changes update it
+// after they commit.
+type Directory struct {
+	mu       sync.RWMutex
+	accounts map[string]AccountState
+}
+
+// NewDirectory returns a directory holding states.
+func NewDirectory(states map[string]AccountState) *Directory {
+	if states == nil {
+		states = map[string]AccountState{}
+	}
+	return &Directory{accounts: states}
+}
+
+// Lookup returns an account's state.
+func (d *Directory) Lookup(id string) (AccountState, bool) {
+	d.mu.RLock()
+	s, ok := d.accounts[id]
+	d.mu.RUnlock()
+	return s, ok
+}
+
+// Put records an account's state.
+func (d *Directory) Put(id string, s AccountState) {
+	d.mu.Lock()
+	d.accounts[id] = s
+	d.mu.Unlock()
+}
+
+// Len returns how many accounts the directory holds.
+func (d *Directory) Len() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.accounts)
+}

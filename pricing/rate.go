@@ -1,0 +1,252 @@
+package pricing
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"ledger/money"
+
+	"github.com/shopspring/decimal"
+)
+
+// ErrNoPrice is returned, wrapped with the event's details, when no price is in force for an
+// event (errors.Is(err, ErrNoPrice)). R1: such an event is parked with reason no_price, never
+// dropped and never charged zero.
+var ErrNoPrice = errors.New("no price")
+
+// ErrInvalidUsage is returned, wrapped, when a Usage breaks what the caller should have checked
+// (unknown channel, direction not set, destination not E.164, quantity out of range): a
+// malformed event, not a pricing gap.
+var ErrInvalidUsage = errors.New("invalid usage")
+
+// Usage is what rating needs of a usage event (already validated by the caller).
+type Usage struct {
+	Channel     string // sms, mms, voice, ott, push, professional_services
+	Product     string // e.g. whatsapp; may be ""
+	Direction   string // "outbound" or "inbound" (caller applies the default outbound)
+	Destination string // E.164 "+31612345678"; "" for professional_services
+	Quantity    int64  // parts, seconds (voice), messages, minutes (professional_services)
+	CallerID    string // voice
+	At          time.Time
+}
+
+// Charge is one priced amount: the base charge, or one surcharge. Kind "usage" or "surcharge".
+type Charge struct {
+	Kind        string
+	Description string // from the matched row
+	// Channel and Product are the event's (Product "" for professional services, which the
+	// product-less row prices); Prefix and Country are the matched row's.
+	Channel, Product, Country, Prefix string
+	UnitPrice                         decimal.Decimal // as in the row
+	// Units is the quantity the unit price was applied to: parts or messages; billed minutes
+	// for voice; hours for professional services. Minutes and hours are exact when the
+	// division by 60 ends (billed seconds a multiple of 3), else rounded to UnitsDecimals.
+	// Amount never uses Units: it is computed from the whole seconds or minutes.
+	Units decimal.Decimal
+	// Amount is UnitPrice × Units computed exactly, rounded to 6 decimals half away from zero.
+	Amount decimal.Decimal
+}
+
+// UnitsDecimals is the precision of Charge.Units when billed minutes or hours are not a
+// terminating decimal (61 s = 1.016667 minutes).
+const UnitsDecimals = 6
+
+// Rating is the result for one event.
+type Rating struct {
+	Charges         []Charge // Charges[0] is the base usage charge; surcharges follow
+	BilledQuantity  int64    // voice: billed seconds; otherwise Quantity
+	InvalidCallerID bool     // SST 6.3 condition held
+	Total           decimal.Decimal
+}
+
+// sixty divides per-minute voice prices (by seconds) and per-hour professional-service
+// prices (by minutes).
+var sixty = decimal.NewFromInt(60)
+
+// Rate prices one event: the base charge from the price in force at u.At for the longest
+// matching prefix (R1, R2), then the surcharges that apply (T&C 3.3, SST 6.3).
+func (t *Tariffs) Rate(u Usage) (Rating, error) {
+	digits, err := checkUsage(u)
+	if err != nil {
+		return Rating{}, err
+	}
+	product := u.Product
+	if u.Channel == ChannelProfessionalServices {
+		// R2 / SST 9.1: for now every hour is priced by the product-less row; splitting out
+		// the hours outside working time to the overtime row is a later change.
+		product = ""
+	}
+
+	var price match[PriceRow]
+	if tr := t.prices[u.Channel]; tr != nil {
+		tr.best(&price, digits, product, u.Direction, "", 0, u.At)
+	}
+	if !price.found {
+		return Rating{}, noPrice(u, product)
+	}
+
+	// SST 6.3: the customer must send the correct caller ID for the calls it sends. An inbound
+	// call's caller is not the customer's, so only outbound voice is held to it.
+	invalidCallerID := u.Channel == ChannelVoice && u.Direction == DirectionOutbound && !isE164(u.CallerID)
+
+	billed, perSixty := u.Quantity, false
+	switch u.Channel {
+	case ChannelVoice:
+		perSixty = true
+		if u.Quantity == 0 {
+			// R2: a call of 0 seconds is not charged, and so carries no surcharge either.
+			base := Charge{
+				Kind: KindUsage, Description: price.row.Description, Channel: u.Channel, Product: product,
+				Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: price.row.UnitPrice,
+				Units: decimal.Zero, Amount: decimal.Zero,
+			}
+			return Rating{Charges: []Charge{base}, InvalidCallerID: invalidCallerID, Total: decimal.Zero}, nil
+		}
+		billed = billedSeconds(u.Quantity, price.row.MinSeconds, price.row.IncrementSeconds)
+	case ChannelProfessionalServices:
+		perSixty = true // R2: unit price per hour, quantity in minutes
+	}
+	charged := measure{billed: billed, perSixty: perSixty}
+
+	charges := make([]Charge, 0, 3)
+	charges = append(charges, Charge{
+		Kind: KindUsage, Description: price.row.Description, Channel: u.Channel, Product: product,
+		Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: price.row.UnitPrice,
+		Units: charged.units(), Amount: charged.amount(price.row.UnitPrice),
+	})
+
+	// T&C 3.3: destination surcharges on top, each on its own line; at most one per applies_to.
+	appliesTo := []string{AppliesToAll}
+	if invalidCallerID {
+		appliesTo = append(appliesTo, AppliesToInvalidCallerID) // SST 6.3
+	}
+	for _, applies := range appliesTo {
+		var surcharge match[SurchargeRow]
+		if tr := t.surcharges[""]; tr != nil {
+			tr.best(&surcharge, digits, product, u.Direction, applies, 0, u.At)
+		}
+		if tr := t.surcharges[u.Channel]; tr != nil {
+			tr.best(&surcharge, digits, product, u.Direction, applies, rankChannelExact, u.At)
+		}
+		if !surcharge.found {
+			continue
+		}
+		charges = append(charges, Charge{
+			Kind: KindSurcharge, Description: surcharge.row.Description, Channel: u.Channel, Product: product,
+			Country: surcharge.row.Country, Prefix: surcharge.row.Prefix, UnitPrice: surcharge.row.UnitPrice,
+			Units: charged.units(), Amount: charged.amount(surcharge.row.UnitPrice),
+		})
+	}
+
+	total := decimal.Zero
+	for _, c := range charges {
+		total = total.Add(c.Amount)
+	}
+	rating := Rating{Charges: charges, BilledQuantity: billed, InvalidCallerID: invalidCallerID, Total: total}
+	if err := rating.check(); err != nil {
+		return Rating{}, err
+	}
+	return rating, nil
+}
+
+// billedSeconds is R2's voice rule: max(min_seconds, ceil(seconds / increment) × increment).
+// MaxQuantity and MaxBillingSeconds keep it far from overflow.
+func billedSeconds(seconds, minSeconds, incrementSeconds int64) int64 {
+	billed := (seconds + incrementSeconds - 1) / incrementSeconds * incrementSeconds
+	return max(billed, minSeconds)
+}
+
+// measure is the quantity a unit price applies to: billed units, or billed seconds (minutes)
+// per sixty for per-minute voice and per-hour professional services.
+type measure struct {
+	billed   int64
+	perSixty bool
+}
+
+func (m measure) units() decimal.Decimal {
+	if m.perSixty {
+		return decimal.NewFromInt(m.billed).DivRound(sixty, UnitsDecimals)
+	}
+	return decimal.NewFromInt(m.billed)
+}
+
+// amount is unitPrice × units rounded once to a charge: for per-sixty measures the exact
+// quotient unitPrice × billed / 60 is rounded by DivRound, half away from zero like
+// money.RoundCharge, so no rounded Units ever enters an amount.
+func (m measure) amount(unitPrice decimal.Decimal) decimal.Decimal {
+	product := unitPrice.Mul(decimal.NewFromInt(m.billed))
+	if m.perSixty {
+		return product.DivRound(sixty, money.ChargeDecimals)
+	}
+	return money.RoundCharge(product)
+}
+
+// check asserts what every rating must be: a base charge first, amounts at most 6 decimals and
+// not negative, and a total that is their sum.
+func (r Rating) check() error {
+	if len(r.Charges) == 0 || r.Charges[0].Kind != KindUsage {
+		return fmt.Errorf("pricing: internal: rating without a base charge first")
+	}
+	sum := decimal.Zero
+	for _, c := range r.Charges {
+		if c.Amount.IsNegative() || !c.Amount.Equal(money.RoundCharge(c.Amount)) {
+			return fmt.Errorf("pricing: internal: charge amount %s is negative or not rounded", c.Amount)
+		}
+		sum = sum.Add(c.Amount)
+	}
+	if !sum.Equal(r.Total) {
+		return fmt.Errorf("pricing: internal: total %s is not the sum of charges %s", r.Total, sum)
+	}
+	return nil
+}
+
+// checkUsage refuses what a caller should not pass and returns the destination's digits.
+func checkUsage(u Usage) (string, error) {
+	if err := checkChannel(u.Channel, false); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrInvalidUsage, err)
+	}
+	if u.Direction != DirectionOutbound && u.Direction != DirectionInbound {
+		return "", fmt.Errorf("%w: direction %q is not outbound or inbound", ErrInvalidUsage, u.Direction)
+	}
+	if u.Quantity < 0 || u.Quantity > MaxQuantity {
+		return "", fmt.Errorf("%w: quantity %d is not between 0 and %d", ErrInvalidUsage, u.Quantity, int64(MaxQuantity))
+	}
+	if u.At.IsZero() {
+		return "", fmt.Errorf("%w: occurred_at is missing", ErrInvalidUsage)
+	}
+	if u.Destination == "" {
+		return "", nil // professional services; only prefix-less rows can match
+	}
+	if len(u.Destination) < 2 || u.Destination[0] != '+' || !isDigits(u.Destination[1:]) || len(u.Destination)-1 > MaxPrefixDigits {
+		return "", fmt.Errorf("%w: destination %q is not an E.164 number", ErrInvalidUsage, u.Destination)
+	}
+	return u.Destination[1:], nil
+}
+
+// isE164 reports whether s is "+" then 1 to 15 digits, the first not 0 (SST 6.3's correct caller ID).
+func isE164(s string) bool {
+	return len(s) >= 2 && len(s) <= 1+MaxPrefixDigits && s[0] == '+' && s[1] != '0' && isDigits(s[1:])
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// noPrice names what could not be priced: "no price for sms outbound to +999… at 2026-03-10T08:00:00Z".
+func noPrice(u Usage, product string) error {
+	what := u.Channel
+	if product != "" {
+		what += " " + product
+	}
+	what += " " + u.Direction
+	if u.Destination != "" {
+		what += " to " + u.Destination
+	}
+	return fmt.Errorf("%w for %s at %s", ErrNoPrice, what, u.At.UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,306 @@
+// Package service wires a running ledgerd: the store, NATS (embedded or external), ingestion,
+// the outbox relay and the HTTP API. cmd/ledgerd parses flags into a Config and calls Start;
+// integration tests do the same in-process.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"ledger/api"
+	"ledger/clock"
+	"ledger/events"
+	"ledger/ledger"
+	"ledger/pricing"
+	"ledger/sql"
+	"ledger/tariffs"
+)
+
+// Config is what ledgerd is told by its flags and environment (CONTRACT 1).
+type Config struct {
+	Data       string // --data
+	DB         string // --db; empty = sqlite://<data>/ledger.db
+	NATS       string // --nats; empty = embedded server
+	NATSListen string // --nats-listen
+	HTTP       string // --http
+	Tariffs    string // --tariffs; empty = the embedded example set
+	APITokens  string // --api-tokens; empty = loopback only
+	TestClock  bool   // --test-clock
+	// TestClockStart is where the test clock starts (default: the wall clock at start).
+	TestClockStart time.Time
+	BatchSize      int
+	BatchWait      time.Duration
+	UsageMaxAge    time.Duration
+	// AckWait is how long an unacknowledged usage message waits before redelivery.
+	AckWait time.Duration
+	// AfterCommit is the ingestor's test hook (see events.Ingestor.AfterCommit).
+	AfterCommit func(events int) (ack bool)
+	Log         *slog.Logger
+}
+
+// Defaults of CONTRACT 1.
+const (
+	DefaultData       = "./data"
+	DefaultNATSListen = "127.0.0.1:4222"
+	DefaultHTTP       = "127.0.0.1:8080"
+	ShutdownTimeout   = 30 * time.Second
+)
+
+// Service is a running ledgerd.
+type Service struct {
+	Config   Config
+	Store    *sql.Store
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Embedded *server.Server // nil with --nats
+	Charger  *events.Charger
+	Ingestor *events.Ingestor
+	Relay    *events.Relay
+	Clock    clock.Clock
+	Test     *clock.Test
+	HTTPAddr string // where the API listens
+	NATSURL  string // where publishers connect
+
+	httpServer *http.Server
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	ingestErr  chan error
+	stopOnce   sync.Once
+}
+
+// Start brings up every part and returns once the service is ready.
+func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.Data == "" {
+		cfg.Data = DefaultData
+	}
+	if cfg.DB == "" {
+		cfg.DB = "sqlite://" + filepath.Join(cfg.Data, "ledger.db")
+	}
+	if cfg.NATSListen == "" {
+		cfg.NATSListen = DefaultNATSListen
+	}
+	if cfg.HTTP == "" {
+		cfg.HTTP = DefaultHTTP
+	}
+	if cfg.UsageMaxAge <= 0 {
+		cfg.UsageMaxAge = events.DefaultUsageMaxAge
+	}
+	log := cfg.Log
+	s := &Service{Config: cfg, ingestErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closeParts()
+		}
+	}()
+
+	t, err := loadTariffs(cfg.Tariffs)
+	if err != nil {
+		return nil, err
+	}
+	var tokens api.Tokens
+	if cfg.APITokens != "" {
+		if tokens, err = api.LoadTokens(cfg.APITokens); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return nil, fmt.Errorf("--data %s: %w", cfg.Data, err)
+	}
+	// Bind the API's address first: a taken port is reported before anything else starts.
+	httpListener, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("--http %s: %w", cfg.HTTP, err)
+	}
+	s.HTTPAddr = httpListener.Addr().String()
+	defer func() {
+		if err != nil {
+			httpListener.Close()
+		}
+	}()
+
+	if s.Store, err = sql.Open(ctx, cfg.DB); err != nil {
+		return nil, err
+	}
+	if cfg.TestClock {
+		// The test clock keeps its time across restarts; unset, it starts at TestClockStart or now.
+		saved, ok, err := s.Store.TestClock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok:
+			s.Test = clock.NewTest(saved, true)
+		case !cfg.TestClockStart.IsZero():
+			s.Test = clock.NewTest(cfg.TestClockStart, false)
+		default:
+			s.Test = clock.NewTest(time.Now(), false)
+		}
+		s.Clock = s.Test
+	} else {
+		s.Clock = clock.System{}
+	}
+	if err := s.connectNATS(); err != nil {
+		return nil, err
+	}
+	if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge); err != nil {
+		return nil, err
+	}
+	consumer, err := events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait)
+	if err != nil {
+		return nil, err
+	}
+	states, err := s.Store.AccountStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	directory := ledger.NewDirectory(states)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := events.NewMetrics(reg)
+
+	s.Relay = events.NewRelay(s.Store, s.JS, log)
+	s.Charger = &events.Charger{Store: s.Store, Accounts: directory, Clock: s.Clock, Metrics: metrics, Log: log, Parked: s.Relay.Wake}
+	s.Charger.SetTariffs(t)
+	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Charger, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		if err := s.Ingestor.Run(runCtx); err != nil {
+			log.Error("ingestion stopped", "err", err)
+			s.ingestErr <- err
+		}
+	}()
+	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
+	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
+
+	apiServer := &api.Server{SaveClock: s.Store.SaveTestClock, Store: s.Store, Directory: directory, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
+		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
+	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimout}
+	go func() {
+		if err := s.httpServer.Serve(httpListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server", "err", err)
+		}
+	}()
+	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", cfg.DB, "accounts", directory.Len(),
+		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
+	return s, nil
+}
+
+func tariffSource(dir string) string {
+	if dir == "" {
+		return "embedded example set"
+	}
+	return dir
+}
+
+func loadTariffs(dir string) (*pricing.Tariffs, error) {
+	if dir == "" {
+		t, err := pricing.LoadFS(tariffs.Example())
+		if err != nil {
+			return nil, fmt.Errorf("embedded example tariffs: %w", err)
+		}
+		return t, nil
+	}
+	t, err := pricing.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--tariffs %s: %w", dir, err)
+	}
+	return t, nil
+}
+
+func (s *Service) connectNATS() error {
+	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second)}
+	if s.Config.NATS == "" {
+		ns, err := events.StartEmbedded(s.Config.NATSListen, filepath.Join(s.Config.Data, "jetstream"))
+		if err != nil {
+			return err
+		}
+		s.Embedded = ns
+		s.NATSURL = ns.ClientURL()
+		opts = append(opts, nats.InProcessServer(ns))
+	} else {
+		s.NATSURL = s.Config.NATS
+	}
+	nc, err := nats.Connect(s.NATSURL, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
+	}
+	s.NC = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	s.JS = js
+	return nil
+}
+
+// ready reports whether the database, NATS and the consumer are ready (/readyz).
+func (s *Service) ready(ctx context.Context) error {
+	if err := s.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if !s.NC.IsConnected() {
+		return errors.New("NATS is not connected")
+	}
+	if !s.Ingestor.Running() {
+		return errors.New("the usage consumer is not running")
+	}
+	return nil
+}
+
+// Failed is closed-over error channel: it yields when ingestion stops on its own.
+func (s *Service) Failed() <-chan error { return s.ingestErr }
+
+// Stop drains: the API stops taking requests, the batch in flight is committed and acknowledged,
+// the outbox is flushed, then NATS and the database close.
+func (s *Service) Stop(ctx context.Context) error {
+	var err error
+	s.stopOnce.Do(func() {
+		if s.httpServer != nil {
+			if e := s.httpServer.Shutdown(ctx); e != nil {
+				err = fmt.Errorf("HTTP shutdown: %w", e)
+			}
+		}
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.wg.Wait()
+		s.closeParts()
+	})
+	return err
+}
+
+func (s *Service) closeParts() {
+	if s.NC != nil {
+		s.NC.Drain()
+		s.NC.Close()
+	}
+	if s.Embedded != nil {
+		s.Embedded.Shutdown()
+		s.Embedded.WaitForShutdown()
+	}
+	if s.Store != nil {
+		s.Store.Close()
+	}
+}

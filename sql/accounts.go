@@ -1,0 +1,203 @@
+package sql
+
+import (
+	"context"
+	stdsql "database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"ledger/ledger"
+	"ledger/money"
+)
+
+type accountRow struct {
+	Seq                  int64  `db:"seq"`
+	ID                   string `db:"id"`
+	Name                 string `db:"name"`
+	Type                 string `db:"type"`
+	Status               string `db:"status"`
+	Country              string `db:"country"`
+	VATID                string `db:"vat_id"`
+	Email                string `db:"email"`
+	CreditLimitMicros    int64  `db:"credit_limit_micros"`
+	PaymentTermsDays     int    `db:"payment_terms_days"`
+	Indexation           bool   `db:"indexation"`
+	RegisteredAt         string `db:"registered_at"`
+	CreatedAt            string `db:"created_at"`
+	CreatedBy            string `db:"created_by"`
+	InvalidCallerIDCalls int64  `db:"invalid_caller_id_calls"`
+	UnbilledMicros       int64  `db:"unbilled_micros"`
+}
+
+// AccountView is an account with the balances the API shows.
+type AccountView struct {
+	ledger.Account
+	Seq                  int64
+	Unbilled             money.Micros
+	InvalidCallerIDCalls int64
+}
+
+const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, a.vat_id, a.email,
+	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
+	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros
+	FROM accounts a LEFT JOIN ledger_balances b ON b.ledger_account = 'customer:' || a.id || ':unbilled'`
+
+func (r accountRow) view() (AccountView, error) {
+	registered, err := parseTime(r.RegisteredAt)
+	if err != nil {
+		return AccountView{}, fmt.Errorf("account %s registered_at: %w", r.ID, err)
+	}
+	created, err := parseTime(r.CreatedAt)
+	if err != nil {
+		return AccountView{}, fmt.Errorf("account %s created_at: %w", r.ID, err)
+	}
+	return AccountView{
+		Account: ledger.Account{ID: r.ID, Name: r.Name, Type: ledger.AccountType(r.Type), Status: ledger.Status(r.Status),
+			Country: r.Country, VATID: r.VATID, Email: r.Email, CreditLimit: money.Micros(r.CreditLimitMicros).Decimal(),
+			PaymentTermsDays: r.PaymentTermsDays, Indexation: r.Indexation, RegisteredAt: registered,
+			CreatedAt: created, CreatedBy: r.CreatedBy},
+		Seq:                  r.Seq,
+		Unbilled:             money.Micros(r.UnbilledMicros),
+		InvalidCallerIDCalls: r.InvalidCallerIDCalls,
+	}, nil
+}
+
+// CreateAccount stores a new account. Creating the same account again is idempotent: it returns
+// the stored one with created=false; the same id with other terms is a conflict.
+func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) (view AccountView, created bool, err error) {
+	limit, err := money.ToMicros(a.CreditLimit)
+	if err != nil {
+		return AccountView{}, false, ledger.Errorf(ledger.CodeInvalid, "credit_limit: %v", err)
+	}
+	err = s.inWrite(ctx, func() error {
+		_, err := s.write.ExecContext(ctx, `INSERT INTO accounts(id, name, type, status, country, vat_id, email,
+			credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email, int64(limit),
+			a.PaymentTermsDays, a.Indexation, fmtTime(a.RegisteredAt), fmtTime(a.CreatedAt), a.CreatedBy)
+		return err
+	})
+	if err != nil && !isUniqueViolation(err) {
+		return AccountView{}, false, fmt.Errorf("create account %s: %w", a.ID, err)
+	}
+	created = err == nil
+	view, err = s.Account(ctx, a.ID)
+	if err != nil {
+		return AccountView{}, false, err
+	}
+	if !created && !sameTerms(view.Account, a) {
+		return AccountView{}, false, ledger.Errorf(ledger.CodeConflict, "account %q exists with other terms", a.ID)
+	}
+	return view, created, nil
+}
+
+func sameTerms(stored, asked ledger.Account) bool {
+	return stored.Name == asked.Name && stored.Type == asked.Type && stored.Country == asked.Country &&
+		stored.VATID == asked.VATID && stored.Email == asked.Email && stored.CreditLimit.Equal(asked.CreditLimit) &&
+		stored.PaymentTermsDays == asked.PaymentTermsDays && stored.Indexation == asked.Indexation &&
+		stored.RegisteredAt.Equal(asked.RegisteredAt)
+}
+
+// Account reads one account; ledger.CodeNotFound when there is none.
+func (s *Store) Account(ctx context.Context, id string) (AccountView, error) {
+	var r accountRow
+	err := s.db.GetContext(ctx, &r, accountSelect+` WHERE a.id = ?`, id)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return AccountView{}, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", id)
+	}
+	if err != nil {
+		return AccountView{}, fmt.Errorf("read account %s: %w", id, err)
+	}
+	return r.view()
+}
+
+// Accounts lists accounts in creation order, after the cursor seq.
+func (s *Store) Accounts(ctx context.Context, afterSeq int64, limit int) ([]AccountView, error) {
+	var rows []accountRow
+	if err := s.db.SelectContext(ctx, &rows, accountSelect+` WHERE a.seq > ? ORDER BY a.seq LIMIT ?`, afterSeq, limit); err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	out := make([]AccountView, 0, len(rows))
+	for _, r := range rows {
+		v, err := r.view()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// AccountStates returns every account's type and status, to fill the in-memory directory.
+func (s *Store) AccountStates(ctx context.Context) (map[string]ledger.AccountState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, type, status FROM accounts`)
+	if err != nil {
+		return nil, fmt.Errorf("read account states: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ledger.AccountState{}
+	for rows.Next() {
+		var id, typ, status string
+		if err := rows.Scan(&id, &typ, &status); err != nil {
+			return nil, err
+		}
+		out[id] = ledger.AccountState{Type: ledger.AccountType(typ), Status: ledger.Status(status)}
+	}
+	return out, rows.Err()
+}
+
+// EntryView is one journal entry on a customer's account, with its transaction.
+type EntryView struct {
+	ID            int64
+	TransactionID int64
+	Kind          string
+	At            time.Time
+	LedgerAccount string
+	Amount        money.Micros
+	Events        int
+	Memo          string
+}
+
+// Entries lists an account's journal entries whose transaction time is in [from, to), after
+// the cursor id, oldest first.
+func (s *Store) Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]EntryView, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.id, e.transaction_id, t.kind, t.at, e.ledger_account, e.amount_micros,
+		e.event_count, t.memo FROM entries e JOIN transactions t ON t.id = e.transaction_id
+		WHERE e.account_id = ? AND e.id > ? AND t.at >= ? AND t.at < ? ORDER BY e.id LIMIT ?`,
+		account, afterID, fmtTime(from), fmtTime(to), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list entries of %s: %w", account, err)
+	}
+	defer rows.Close()
+	var out []EntryView
+	for rows.Next() {
+		var e EntryView
+		var at string
+		if err := rows.Scan(&e.ID, &e.TransactionID, &e.Kind, &at, &e.LedgerAccount, &e.Amount, &e.Events, &e.Memo); err != nil {
+			return nil, err
+		}
+		if e.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Balance returns the balance of a ledger account (0 when it has none).
+func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros, error) {
+	var b int64
+	err := s.db.GetContext(ctx, &b, `SELECT balance_micros FROM ledger_balances WHERE ledger_account = ?`, ledgerAccount)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return 0, nil
+	}
+	return money.Micros(b), err
+}
+
+// CountCharges counts the charged usage events of an account.
+func (s *Store) CountCharges(ctx context.Context, account string) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM charges WHERE account_id = ?`, account)
+	return n, err
+}

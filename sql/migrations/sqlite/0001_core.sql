@@ -1,0 +1,97 @@
+-- 0001 core: accounts, the double-entry journal, charges (one row per usage event, R1),
+-- parked events, the outbox of outgoing events. Amounts are whole micro-euros (10^-6 EUR).
+
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE accounts (
+  seq                     INTEGER PRIMARY KEY AUTOINCREMENT,
+  id                      TEXT NOT NULL UNIQUE,
+  name                    TEXT NOT NULL,
+  type                    TEXT NOT NULL CHECK (type IN ('postpaid', 'prepaid')),
+  status                  TEXT NOT NULL CHECK (status IN ('active', 'suspended', 'closed')),
+  country                 TEXT NOT NULL CHECK (length(country) = 2),
+  vat_id                  TEXT NOT NULL DEFAULT '',
+  email                   TEXT NOT NULL DEFAULT '',
+  credit_limit_micros     INTEGER NOT NULL CHECK (credit_limit_micros >= 0),
+  payment_terms_days      INTEGER NOT NULL CHECK (payment_terms_days >= 0),
+  indexation              INTEGER NOT NULL CHECK (indexation IN (0, 1)),
+  registered_at           TEXT NOT NULL,
+  created_at              TEXT NOT NULL,
+  created_by              TEXT NOT NULL,
+  invalid_caller_id_calls INTEGER NOT NULL DEFAULT 0 CHECK (invalid_caller_id_calls >= 0)
+);
+
+-- Balances per ledger account, kept as entries are written, so reading one never scans history.
+CREATE TABLE ledger_balances (
+  ledger_account TEXT PRIMARY KEY,
+  account_id     TEXT REFERENCES accounts(id),
+  balance_micros INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE transactions (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind        TEXT NOT NULL,
+  at          TEXT NOT NULL,
+  event_count INTEGER NOT NULL DEFAULT 0,
+  memo        TEXT NOT NULL DEFAULT '',
+  created_by  TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE entries (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  transaction_id INTEGER NOT NULL REFERENCES transactions(id),
+  ledger_account TEXT NOT NULL,
+  account_id     TEXT REFERENCES accounts(id),
+  amount_micros  INTEGER NOT NULL,
+  event_count    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX entries_by_account ON entries(account_id, id) WHERE account_id IS NOT NULL;
+CREATE INDEX entries_by_transaction ON entries(transaction_id);
+
+-- One row per charged usage event; the primary key is the idempotency key (invariant 2).
+CREATE TABLE charges (
+  event_id          TEXT PRIMARY KEY,
+  content_hash      INTEGER NOT NULL,
+  account_id        TEXT NOT NULL,
+  transaction_id    INTEGER NOT NULL,
+  channel           TEXT NOT NULL,
+  product           TEXT NOT NULL,
+  direction         TEXT NOT NULL,
+  prefix            TEXT NOT NULL,
+  country           TEXT NOT NULL,
+  quantity          INTEGER NOT NULL CHECK (quantity >= 0),
+  billed_quantity   INTEGER NOT NULL CHECK (billed_quantity >= 0),
+  amount_micros     INTEGER NOT NULL CHECK (amount_micros >= 0),
+  surcharge_micros  INTEGER NOT NULL CHECK (surcharge_micros >= 0),
+  invalid_caller_id INTEGER NOT NULL,
+  occurred_at_ns    INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Events that could not be charged, kept with their reason and body for replay (R1).
+CREATE TABLE rejected (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_key    TEXT NOT NULL,
+  content_hash INTEGER NOT NULL,
+  account_id   TEXT NOT NULL DEFAULT '',
+  reason       TEXT NOT NULL,
+  detail       TEXT NOT NULL,
+  subject      TEXT NOT NULL,
+  payload      BLOB NOT NULL,
+  parked_at    TEXT NOT NULL,
+  replays      INTEGER NOT NULL DEFAULT 0,
+  resolved_at  TEXT,
+  resolution   TEXT
+);
+CREATE UNIQUE INDEX rejected_open_event ON rejected(event_key, content_hash) WHERE resolved_at IS NULL;
+CREATE INDEX rejected_open_reason ON rejected(reason, id) WHERE resolved_at IS NULL;
+
+-- Outgoing events, written in the transaction that causes them and relayed after commit.
+CREATE TABLE outbox (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  subject    TEXT NOT NULL,
+  payload    BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);

@@ -1,0 +1,63 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"ledger/ledger"
+)
+
+// OutboxMessage is an outgoing event waiting to be relayed.
+type OutboxMessage struct {
+	ID      int64
+	MsgID   string // the Nats-Msg-Id: stable across relays, unique across databases
+	Subject string
+	Payload []byte
+}
+
+func (s *Store) appendOutbox(ctx context.Context, n ledger.Notice, now string) error {
+	if _, err := s.stmts["insertOutbox"].ExecContext(ctx, n.Subject, n.Payload, now); err != nil {
+		return fmt.Errorf("outbox %s: %w", n.Subject, err)
+	}
+	return nil
+}
+
+// PendingOutbox returns up to limit outgoing events in the order they were written.
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxMessage, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, subject, payload FROM outbox ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxMessage
+	for rows.Next() {
+		var m OutboxMessage
+		if err := rows.Scan(&m.ID, &m.Subject, &m.Payload); err != nil {
+			return nil, err
+		}
+		m.MsgID = fmt.Sprintf("ledger-%s-%d", s.instance, m.ID)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// DeleteOutbox removes relayed events.
+func (s *Store) DeleteOutbox(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprint(&b, id)
+	}
+	b.WriteByte(']')
+	return s.inWrite(ctx, func() error {
+		_, err := s.write.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))`, b.String())
+		return err
+	})
+}

@@ -1,0 +1,87 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"ledger/ledger"
+)
+
+// RejectedView is one parked event.
+type RejectedView struct {
+	ID       int64
+	EventID  string
+	Account  string
+	Reason   string
+	Detail   string
+	Subject  string
+	Payload  []byte
+	ParkedAt time.Time
+	Replays  int
+}
+
+// Rejected lists the open parked events, oldest first, optionally of one reason, after a cursor.
+func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]RejectedView, error) {
+	q := `SELECT id, event_key, account_id, reason, detail, subject, payload, parked_at, replays FROM rejected
+		WHERE resolved_at IS NULL AND id > ?`
+	args := []any{afterID}
+	if reason != "" {
+		q += ` AND reason = ?`
+		args = append(args, reason)
+	}
+	q += ` ORDER BY id LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list parked events: %w", err)
+	}
+	defer rows.Close()
+	var out []RejectedView
+	for rows.Next() {
+		var r RejectedView
+		var at string
+		if err := rows.Scan(&r.ID, &r.EventID, &r.Account, &r.Reason, &r.Detail, &r.Subject, &r.Payload, &at, &r.Replays); err != nil {
+			return nil, err
+		}
+		if r.ParkedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ParkedDeliveries returns open parked events as deliveries to replay.
+func (s *Store) ParkedDeliveries(ctx context.Context, reason string, afterID int64, limit int) ([]ledger.Delivery, int64, error) {
+	views, err := s.Rejected(ctx, reason, afterID, limit)
+	if err != nil {
+		return nil, afterID, err
+	}
+	out := make([]ledger.Delivery, len(views))
+	last := afterID
+	for i, v := range views {
+		out[i] = ledger.Delivery{Subject: v.Subject, Data: v.Payload, ParkedID: v.ID, ParkedReason: v.Reason}
+		last = v.ID
+	}
+	return out, last, nil
+}
+
+// CountRejected counts the open parked events per reason.
+func (s *Store) CountRejected(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT reason, count(*) FROM rejected WHERE resolved_at IS NULL GROUP BY reason`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var reason string
+		var n int64
+		if err := rows.Scan(&reason, &n); err != nil {
+			return nil, err
+		}
+		out[reason] = n
+	}
+	return out, rows.Err()
+}
