@@ -72,7 +72,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 	if err != nil {
 		return err
 	}
-	view, created, err := s.Store.CreateAccount(r.Context(), a)
+	view, created, err := s.Store.CreateAccount(r.Context(), a, req.RegisteredAt != nil)
 	if err != nil {
 		return err
 	}

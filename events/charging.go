@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"ledger/clock"
 	"ledger/ledger"
 	"ledger/pricing"
+	"ledger/sql"
 )
 
 // ReplayPageSize bounds how many parked events one replay transaction takes.
 const ReplayPageSize = 500
 
-// BatchStore commits prepared batches; *sql.Store is one.
+// BatchStore commits planned batches; *sql.Store is one.
 type BatchStore interface {
-	ChargeBatch(ctx context.Context, items []ledger.Prepared, at time.Time) (ledger.BatchPlan, error)
+	Commit(ctx context.Context, pb *sql.PlannedBatch) (ledger.BatchPlan, error)
 	ParkedDeliveries(ctx context.Context, reason string, afterID int64, limit int) ([]ledger.Delivery, int64, error)
 }
 
@@ -41,31 +41,39 @@ func (c *Charger) SetTariffs(t *pricing.Tariffs) { c.tariffs.Store(t) }
 // Tariffs returns the tariffs in use.
 func (c *Charger) Tariffs() *pricing.Tariffs { return c.tariffs.Load() }
 
-// Prepare decodes, validates and rates deliveries (no database).
-func (c *Charger) Prepare(ds []ledger.Delivery) []ledger.Prepared {
+// Prepare decodes, validates, rates and plans deliveries as one batch (no database).
+func (c *Charger) Prepare(ds []ledger.Delivery) (*sql.PlannedBatch, error) {
 	rater := c.tariffs.Load()
-	out := make([]ledger.Prepared, len(ds))
+	items := make([]ledger.Prepared, len(ds))
 	for i, d := range ds {
-		out[i] = ledger.Prepare(d, c.Accounts, rater)
+		items[i] = ledger.Prepare(d, c.Accounts, rater)
 	}
-	return out
+	return sql.PlanBatch(items, c.Clock.Now())
 }
 
-// Commit charges a prepared batch in one transaction and counts the outcomes.
-func (c *Charger) Commit(ctx context.Context, items []ledger.Prepared) (ledger.BatchPlan, error) {
-	plan, err := c.Store.ChargeBatch(ctx, items, c.Clock.Now())
+// Commit charges a planned batch in one transaction and counts the outcomes.
+func (c *Charger) Commit(ctx context.Context, pb *sql.PlannedBatch) (ledger.BatchPlan, error) {
+	plan, err := c.Store.Commit(ctx, pb)
 	if err != nil {
 		return plan, err
 	}
+	items := pb.Items
 	if c.Metrics != nil {
+		type series struct{ channel, outcome string }
+		counts := make(map[series]int, 8)
 		for i, p := range items {
-			c.Metrics.UsageEvents.WithLabelValues(channelLabel(p), string(plan.Outcomes[i])).Inc()
+			counts[series{channelLabel(p), string(plan.Outcomes[i])}]++
 		}
+		for s, n := range counts {
+			c.Metrics.UsageEvents.WithLabelValues(s.channel, s.outcome).Add(float64(n))
+		}
+		invalid := 0
 		for _, ch := range plan.Charges {
 			if ch.Rating.InvalidCallerID {
-				c.Metrics.InvalidCallerID.Inc()
+				invalid++
 			}
 		}
+		c.Metrics.InvalidCallerID.Add(float64(invalid))
 	}
 	if len(plan.Parked) > 0 && c.Parked != nil {
 		c.Parked()
@@ -96,7 +104,11 @@ func (c *Charger) Replay(ctx context.Context, reason string) (ReplayResult, erro
 			return res, nil
 		}
 		after = last
-		plan, err := c.Commit(ctx, c.Prepare(ds))
+		pb, err := c.Prepare(ds)
+		if err != nil {
+			return res, fmt.Errorf("replay: %w", err)
+		}
+		plan, err := c.Commit(ctx, pb)
 		if err != nil {
 			return res, fmt.Errorf("replay: %w", err)
 		}

@@ -12,11 +12,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/ledger"
+	"ledger/sql"
 )
 
 // Ingestion limits and defaults.
 const (
-	DefaultBatchSize = 1000
+	DefaultBatchSize = 5000
 	MaxBatchSize     = 10_000
 	// DefaultBatchWait is how long a batch waits for more messages once it has one.
 	DefaultBatchWait = 5 * time.Millisecond
@@ -47,8 +48,9 @@ type Ingestor struct {
 func (in *Ingestor) Running() bool { return in.running.Load() }
 
 type batch struct {
-	msgs  []jetstream.Msg
-	items []ledger.Prepared
+	msgs    []jetstream.Msg
+	planned *sql.PlannedBatch
+	err     error // planning failed (a bug): the batch is not acknowledged and comes again
 }
 
 // Run consumes until ctx is cancelled, then finishes the batch in flight (commit and ack),
@@ -85,18 +87,29 @@ func (in *Ingestor) Run(ctx context.Context) error {
 	in.running.Store(true)
 	defer in.running.Store(false)
 
-	prepared := make(chan batch, 1) // one batch prepared while the previous one commits
+	// Three stages: gather and prepare → commit → acknowledge. Each hands the next at most one
+	// batch ahead, so memory stays bounded at a few batches whatever the stream holds.
+	prepared := make(chan batch, 1)
+	committed := make(chan committedBatch, 1)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer close(prepared)
 		in.gather(ctx, incoming, prepared, size, wait)
 	}()
-
+	go func() {
+		defer wg.Done()
+		for c := range committed {
+			c.acknowledge(in.Charger.Metrics)
+		}
+	}()
 	for b := range prepared {
-		in.commit(b)
+		if c, ok := in.commit(b); ok {
+			committed <- c
+		}
 	}
+	close(committed)
 	close(stopping)
 	cc.Stop()
 	wg.Wait()
@@ -144,23 +157,49 @@ func (in *Ingestor) gather(ctx context.Context, incoming <-chan jetstream.Msg, o
 		for i, m := range msgs {
 			ds[i] = ledger.Delivery{Subject: m.Subject(), Data: m.Data()}
 		}
-		out <- batch{msgs: msgs, items: in.Charger.Prepare(ds)}
+		planned, err := in.Charger.Prepare(ds)
+		out <- batch{msgs: msgs, planned: planned, err: err}
 	}
 }
 
-// commit charges one batch and acknowledges it, retrying the commit until it succeeds or the
-// drain time runs out: a message is never acknowledged before its batch has committed.
-func (in *Ingestor) commit(b batch) {
+// committedBatch is a batch whose transaction has committed, to be acknowledged.
+type committedBatch struct {
+	msgs  []jetstream.Msg
+	start time.Time
+}
+
+func (c committedBatch) acknowledge(m *Metrics) {
+	for _, msg := range c.msgs {
+		_ = msg.Ack()
+	}
+	if m != nil {
+		m.BatchDuration.Observe(time.Since(c.start).Seconds())
+	}
+}
+
+// commit charges one batch, retrying until it succeeds or the drain time runs out; it reports
+// whether the batch may be acknowledged. A message is never acknowledged before its batch has
+// committed.
+func (in *Ingestor) commit(b batch) (committedBatch, bool) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 	defer cancel()
+	if b.err != nil {
+		if in.Log != nil {
+			in.Log.Error("plan usage batch; it will be redelivered", "events", len(b.msgs), "err", b.err)
+		}
+		for _, m := range b.msgs {
+			_ = m.Nak()
+		}
+		return committedBatch{}, false
+	}
 	for attempt := 1; ; attempt++ {
-		_, err := in.Charger.Commit(ctx, b.items)
+		_, err := in.Charger.Commit(ctx, b.planned)
 		if err == nil {
 			break
 		}
 		if in.Log != nil {
-			in.Log.Error("commit usage batch; retrying", "events", len(b.items), "attempt", attempt, "err", err)
+			in.Log.Error("commit usage batch; retrying", "events", len(b.msgs), "attempt", attempt, "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -168,19 +207,14 @@ func (in *Ingestor) commit(b batch) {
 			for _, m := range b.msgs {
 				_ = m.Nak()
 			}
-			return
+			return committedBatch{}, false
 		case <-time.After(CommitRetryBackoff):
 		}
 	}
-	if in.AfterCommit != nil && !in.AfterCommit(len(b.items)) {
-		return
+	if in.AfterCommit != nil && !in.AfterCommit(len(b.msgs)) {
+		return committedBatch{}, false
 	}
-	for _, m := range b.msgs {
-		_ = m.Ack()
-	}
-	if in.Charger.Metrics != nil {
-		in.Charger.Metrics.BatchDuration.Observe(time.Since(start).Seconds())
-	}
+	return committedBatch{msgs: b.msgs, start: start}, true
 }
 
 // WatchPending refreshes ledger_ingest_pending_messages until ctx is cancelled.

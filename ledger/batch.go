@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ledger/money"
 	"ledger/pricing"
@@ -78,10 +80,7 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 	p := Prepared{Delivery: d}
 	e, id, err := DecodeUsage(d.Data)
 	if err != nil {
-		p.Key, p.Hash, p.Reason, p.Detail = id, RawHash(d.Data), ReasonMalformed, err.Error()
-		if len(p.Key) > MaxEventIDLength {
-			p.Key = p.Key[:MaxEventIDLength]
-		}
+		p.Key, p.Hash, p.Reason, p.Detail = truncateRunes(id, MaxEventIDLength), RawHash(d.Data), ReasonMalformed, err.Error()
 		return p
 	}
 	p.Key, p.Hash, p.Event = e.ID, e.ContentHash(), e
@@ -110,6 +109,21 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 	}
 	p.Rating = r
 	return p
+}
+
+// truncateRunes cuts s to at most n characters, on a character boundary; invalid UTF-8 is
+// replaced, so that the key stored is the key shown.
+func truncateRunes(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for count := 0; count < n; count++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return s[:i]
 }
 
 // ParkKey identifies a parked event: its id (or "" when unreadable) and its content hash.

@@ -3,16 +3,16 @@ package ledger
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
 )
 
 // Limits on a usage event (CONTRACT 2).
 const (
-	MaxEventIDLength     = 128
+	MaxEventIDLength     = 128      // characters (CONTRACT 2)
 	MaxEventBytes        = 16 << 10 // a usage event is a few hundred bytes; larger is not one
 	MaxQuantity          = 1_000_000_000
 	MaxProductLength     = 64
@@ -43,96 +43,147 @@ type UsageEvent struct {
 	OccurredAt  time.Time
 }
 
-// usageWire is the JSON form; pointers tell a missing field from a zero one.
-type usageWire struct {
-	ID          *string          `json:"id"`
-	Account     *string          `json:"account"`
-	Channel     *string          `json:"channel"`
-	Product     string           `json:"product"`
-	Direction   string           `json:"direction"`
-	Destination string           `json:"destination"`
-	Quantity    *json.RawMessage `json:"quantity"`
-	CallerID    string           `json:"caller_id"`
-	OccurredAt  *string          `json:"occurred_at"`
-}
+// parsers are reused across events: decoding is on the hot path of ingestion.
+var parsers fastjson.ParserPool
 
-// DecodeUsage parses and validates one event. The error is a human-readable reason the event is
-// malformed; the id is returned whenever the body carries one, so that a malformed event can
-// still be recognised when it comes again.
+// DecodeUsage parses and validates one event (CONTRACT 2). The error is a human-readable reason
+// the event is malformed; the id is returned whenever the body carries a string id, so that a
+// malformed event can still be recognised when it comes again.
 func DecodeUsage(raw []byte) (UsageEvent, string, error) {
 	if len(raw) > MaxEventBytes {
 		return UsageEvent{}, "", fmt.Errorf("event is %d bytes, more than the limit of %d", len(raw), MaxEventBytes)
 	}
-	var w usageWire
-	if err := json.Unmarshal(raw, &w); err != nil {
+	p := parsers.Get()
+	defer parsers.Put(p)
+	v, err := p.ParseBytes(raw)
+	if err != nil {
 		return UsageEvent{}, "", fmt.Errorf("not a JSON object: %v", err)
 	}
-	id := ""
-	if w.ID != nil {
-		id = *w.ID
+	obj, err := v.Object()
+	if err != nil {
+		return UsageEvent{}, "", fmt.Errorf("not a JSON object")
 	}
-	e, err := w.validate()
+	id, idErr := optionalString(obj, "id")
+	e, err := decodeFields(obj, id, idErr)
+	if len(id) > MaxEventIDLength*utf8.UTFMax {
+		id = id[:MaxEventIDLength*utf8.UTFMax]
+	}
 	return e, id, err
 }
 
-func (w usageWire) validate() (UsageEvent, error) {
+// optionalString returns a string field; a missing or null field is "" without error.
+func optionalString(obj *fastjson.Object, name string) (string, error) {
+	v := obj.Get(name)
+	if v == nil || v.Type() == fastjson.TypeNull {
+		return "", nil
+	}
+	b, err := v.StringBytes()
+	if err != nil {
+		return "", fmt.Errorf("%s must be a string", name)
+	}
+	return string(b), nil
+}
+
+// knownString returns s, reusing a constant for the usual values (no allocation per event).
+func knownString(b []byte, known []string) string {
+	for _, k := range known {
+		if string(b) == k {
+			return k
+		}
+	}
+	return string(b)
+}
+
+var directions = []string{OutboundDirection, InboundDirection}
+
+func decodeFields(obj *fastjson.Object, id string, idErr error) (UsageEvent, error) {
 	var e UsageEvent
-	if w.ID == nil || *w.ID == "" {
+	if idErr != nil {
+		return e, idErr
+	}
+	if id == "" {
 		return e, fmt.Errorf("id is required")
 	}
-	e.ID = *w.ID
-	if len(e.ID) > MaxEventIDLength || !utf8.ValidString(e.ID) {
+	if !utf8.ValidString(id) {
+		return e, fmt.Errorf("id is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(id) > MaxEventIDLength {
 		return e, fmt.Errorf("id is longer than %d characters", MaxEventIDLength)
 	}
-	if w.Account == nil || !ValidAccountID(*w.Account) {
+	e.ID = id
+	var err error
+	if e.Account, err = optionalString(obj, "account"); err != nil {
+		return e, err
+	}
+	if !ValidAccountID(e.Account) {
 		return e, fmt.Errorf("account is required and must match [a-z0-9][a-z0-9_-]{0,62}")
 	}
-	e.Account = *w.Account
-	if w.Channel == nil || !channelSet[*w.Channel] {
+	if v := obj.Get("channel"); v != nil && v.Type() == fastjson.TypeString {
+		e.Channel = knownString(v.GetStringBytes(), Channels)
+	}
+	if !channelSet[e.Channel] {
 		return e, fmt.Errorf("channel must be one of sms, mms, voice, ott, push, professional_services")
 	}
-	e.Channel = *w.Channel
-	if !validProduct(w.Product) {
-		return e, fmt.Errorf("product %q must be lower-case letters, digits, _ or -, at most %d characters", w.Product, MaxProductLength)
+	if e.Product, err = optionalString(obj, "product"); err != nil {
+		return e, err
 	}
-	e.Product = w.Product
+	if !validProduct(e.Product) {
+		return e, fmt.Errorf("product %q must be lower-case letters, digits, _ or -, at most %d characters", e.Product, MaxProductLength)
+	}
 	if e.Channel == "ott" && e.Product == "" {
 		return e, fmt.Errorf("product is required for ott (whatsapp, rcs, apple, …)")
 	}
-	switch w.Direction {
-	case "", OutboundDirection:
+	switch v := obj.Get("direction"); {
+	case v == nil || v.Type() == fastjson.TypeNull:
 		e.Direction = OutboundDirection
-	case InboundDirection:
-		e.Direction = InboundDirection
-	default:
-		return e, fmt.Errorf("direction %q must be outbound or inbound", w.Direction)
-	}
-	if e.Channel != ProfessionalServices {
-		if !ValidE164(w.Destination) {
-			return e, fmt.Errorf("destination %q is not an E.164 number (+ and up to %d digits)", w.Destination, MaxE164Digits)
+	case v.Type() == fastjson.TypeString:
+		e.Direction = knownString(v.GetStringBytes(), directions)
+		if e.Direction == "" {
+			e.Direction = OutboundDirection
 		}
-	} else if w.Destination != "" && !ValidE164(w.Destination) {
-		return e, fmt.Errorf("destination %q is not an E.164 number", w.Destination)
+	default:
+		return e, fmt.Errorf("direction must be a string")
 	}
-	e.Destination = w.Destination
-	if w.Quantity == nil {
+	if e.Direction != OutboundDirection && e.Direction != InboundDirection {
+		return e, fmt.Errorf("direction %q must be outbound or inbound", e.Direction)
+	}
+	if e.Destination, err = optionalString(obj, "destination"); err != nil {
+		return e, err
+	}
+	if e.Channel != ProfessionalServices || e.Destination != "" {
+		if !ValidE164(e.Destination) {
+			return e, fmt.Errorf("destination %q is not an E.164 number (+ and up to %d digits)", e.Destination, MaxE164Digits)
+		}
+	}
+	q := obj.Get("quantity")
+	if q == nil || q.Type() == fastjson.TypeNull {
 		return e, fmt.Errorf("quantity is required")
 	}
-	q, err := strconv.ParseInt(string(*w.Quantity), 10, 64)
-	if err != nil || q < 0 || q > MaxQuantity {
-		return e, fmt.Errorf("quantity %s must be a whole number from 0 to %d", *w.Quantity, MaxQuantity)
+	if q.Type() != fastjson.TypeNumber {
+		return e, fmt.Errorf("quantity must be a whole number from 0 to %d", MaxQuantity)
 	}
-	e.Quantity = q
-	if len(w.CallerID) > MaxE164Digits+1 {
-		return e, fmt.Errorf("caller_id is longer than an E.164 number")
+	n, err := q.Int64()
+	if err != nil || n < 0 || n > MaxQuantity {
+		return e, fmt.Errorf("quantity %s must be a whole number from 0 to %d", q.String(), MaxQuantity)
 	}
-	e.CallerID = w.CallerID // an invalid caller ID is charged with its surcharge (SST 6.3), not refused
-	if w.OccurredAt == nil {
+	e.Quantity = n
+	if e.CallerID, err = optionalString(obj, "caller_id"); err != nil {
+		return e, err
+	}
+	if len(e.CallerID) > 64 {
+		return e, fmt.Errorf("caller_id is longer than 64 characters")
+	}
+	// An invalid caller ID is charged with its surcharge (SST 6.3), not refused.
+	at, err := optionalString(obj, "occurred_at")
+	if err != nil {
+		return e, err
+	}
+	if at == "" {
 		return e, fmt.Errorf("occurred_at is required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, *w.OccurredAt)
+	t, err := time.Parse(time.RFC3339Nano, at)
 	if err != nil {
-		return e, fmt.Errorf("occurred_at %q is not an RFC 3339 time", *w.OccurredAt)
+		return e, fmt.Errorf("occurred_at %q is not an RFC 3339 time", at)
 	}
 	e.OccurredAt = t.UTC()
 	return e, nil
@@ -178,7 +229,10 @@ func (e UsageEvent) ContentHash() uint64 {
 	}
 	binary.LittleEndian.PutUint64(buf[:], uint64(e.Quantity))
 	h.Write(buf[:])
-	binary.LittleEndian.PutUint64(buf[:], uint64(e.OccurredAt.UnixNano()))
+	// Seconds and nanoseconds apart: UnixNano overflows outside 1678–2262.
+	binary.LittleEndian.PutUint64(buf[:], uint64(e.OccurredAt.Unix()))
+	h.Write(buf[:])
+	binary.LittleEndian.PutUint64(buf[:], uint64(e.OccurredAt.Nanosecond()))
 	h.Write(buf[:])
 	return binary.LittleEndian.Uint64(h.Sum(nil)) >> 1 // 63 bits: fits a signed SQL integer
 }

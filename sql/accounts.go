@@ -64,8 +64,10 @@ func (r accountRow) view() (AccountView, error) {
 }
 
 // CreateAccount stores a new account. Creating the same account again is idempotent: it returns
-// the stored one with created=false; the same id with other terms is a conflict.
-func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) (view AccountView, created bool, err error) {
+// the stored one with created=false; the same id with other terms is a conflict. registeredGiven
+// says whether the request named registered_at; when it did not, the time it defaulted to is not
+// a term (a retry a second later is the same request).
+func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredGiven bool) (view AccountView, created bool, err error) {
 	limit, err := money.ToMicros(a.CreditLimit)
 	if err != nil {
 		return AccountView{}, false, ledger.Errorf(ledger.CodeInvalid, "credit_limit: %v", err)
@@ -85,6 +87,9 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) (view Accou
 	view, err = s.Account(ctx, a.ID)
 	if err != nil {
 		return AccountView{}, false, err
+	}
+	if !registeredGiven {
+		a.RegisteredAt = view.RegisteredAt
 	}
 	if !created && !sameTerms(view.Account, a) {
 		return AccountView{}, false, ledger.Errorf(ledger.CodeConflict, "account %q exists with other terms", a.ID)
@@ -200,4 +205,30 @@ func (s *Store) CountCharges(ctx context.Context, account string) (int, error) {
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM charges WHERE account_id = ?`, account)
 	return n, err
+}
+
+// CreateAccounts stores many new accounts in one transaction (bulk loads, benchmarks).
+func (s *Store) CreateAccounts(ctx context.Context, accounts []ledger.Account) error {
+	return s.inWrite(ctx, func() error {
+		for _, a := range accounts {
+			limit, err := money.ToMicros(a.CreditLimit)
+			if err != nil {
+				return err
+			}
+			if _, err := s.write.ExecContext(ctx, `INSERT INTO accounts(id, name, type, status, country, vat_id, email,
+				credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email, int64(limit),
+				a.PaymentTermsDays, a.Indexation, fmtTime(a.RegisteredAt), fmtTime(a.CreatedAt), a.CreatedBy); err != nil {
+				return fmt.Errorf("create account %s: %w", a.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// UsageTotals returns the number of charged events and the sum of their charges.
+func (s *Store) UsageTotals(ctx context.Context) (events int64, total money.Micros, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_micros + surcharge_micros), 0) FROM charges`).Scan(&events, &total)
+	return events, total, err
 }

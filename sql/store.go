@@ -66,7 +66,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate", path, BusyTimeoutMS)
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-32768", path, BusyTimeoutMS)
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -196,24 +196,25 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 
 func isUniqueViolation(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
 // statements prepared once on the writer.
 var writeStatements = map[string]string{
-	"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM json_each(?))`,
+	"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM jsonb_each(?))`,
+	"anyParked":     `SELECT EXISTS (SELECT 1 FROM rejected WHERE resolved_at IS NULL)`,
 	"lookupParked": `SELECT id, event_key, content_hash FROM rejected
-		WHERE resolved_at IS NULL AND event_key IN (SELECT value FROM json_each(?))`,
+		WHERE resolved_at IS NULL AND event_key IN (SELECT value FROM jsonb_each(?))`,
 	"insertTransaction": `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?)`,
 	"insertEntries": `INSERT INTO entries(transaction_id, ledger_account, account_id, amount_micros, event_count)
-		SELECT ?, value->>0, value->>1, value->>2, value->>3 FROM json_each(?)`,
+		SELECT ?, value->>0, value->>1, value->>2, value->>3 FROM jsonb_each(?)`,
 	"addBalances": `INSERT INTO ledger_balances(ledger_account, account_id, balance_micros)
-		SELECT value->>0, value->>1, value->>2 FROM json_each(?) WHERE true
+		SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?) WHERE true
 		ON CONFLICT(ledger_account) DO UPDATE SET balance_micros = balance_micros + excluded.balance_micros`,
 	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, channel, product, direction,
 		prefix, country, quantity, billed_quantity, amount_micros, surcharge_micros, invalid_caller_id, occurred_at_ns)
 		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->>6, value->>7,
-		       value->>8, value->>9, value->>10, value->>11, value->>12, value->>13 FROM json_each(?)`,
+		       value->>8, value->>9, value->>10, value->>11, value->>12, value->>13 FROM jsonb_each(?)`,
 	"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
 	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -10,32 +10,114 @@ import (
 	"ledger/ledger"
 )
 
-// ChargeBatch commits one batch of prepared usage deliveries in one transaction: it reads what
-// the database already holds for their ids, lets the ledger plan the batch (exactly once, R1),
-// writes the charges, the batch's journal transaction and balances, parks what cannot be
-// charged with its notice in the outbox, and commits. Nothing is acknowledged before this
-// returns without error.
-func (s *Store) ChargeBatch(ctx context.Context, items []ledger.Prepared, at time.Time) (ledger.BatchPlan, error) {
-	var plan ledger.BatchPlan
-	err := s.inWrite(ctx, func() error {
-		existing, err := s.lookupExisting(ctx, items)
-		if err != nil {
-			return err
-		}
-		plan, err = ledger.PlanBatch(items, existing, at)
-		if err != nil {
-			return err
-		}
-		return s.writePlan(ctx, plan, at)
-	})
-	if err != nil {
-		return ledger.BatchPlan{}, fmt.Errorf("charge batch of %d: %w", len(items), err)
-	}
-	return plan, nil
+// PlannedBatch is a batch of prepared deliveries planned and encoded for the database, ready to
+// commit. Planning needs no database: it assumes, as is almost always true, that none of the
+// batch's ids was charged or parked before; Commit checks that assumption inside the transaction.
+type PlannedBatch struct {
+	Items []ledger.Prepared
+	At    time.Time
+	Plan  ledger.BatchPlan
+	rows  encodedRows
 }
 
-func (s *Store) lookupExisting(ctx context.Context, items []ledger.Prepared) (ledger.Existing, error) {
-	ex := ledger.Existing{Charged: map[string]uint64{}, Parked: map[ledger.ParkKey]int64{}}
+// encodedRows are the batch's rows as JSON arrays, one statement each (jsonb_each).
+type encodedRows struct {
+	charges, entries, balances string
+	invalidCallerID            map[string]int
+}
+
+// PlanBatch plans a batch as if none of its ids were known to the database (no database access:
+// it runs while the previous batch commits).
+func PlanBatch(items []ledger.Prepared, at time.Time) (*PlannedBatch, error) {
+	return planWith(items, ledger.Existing{}, at)
+}
+
+func planWith(items []ledger.Prepared, existing ledger.Existing, at time.Time) (*PlannedBatch, error) {
+	plan, err := ledger.PlanBatch(items, existing, at)
+	if err != nil {
+		return nil, err
+	}
+	return &PlannedBatch{Items: items, At: at, Plan: plan, rows: encodePlan(plan)}, nil
+}
+
+// ChargeBatch plans and commits one batch (replays use it; ingestion plans ahead and commits).
+func (s *Store) ChargeBatch(ctx context.Context, items []ledger.Prepared, at time.Time) (ledger.BatchPlan, error) {
+	pb, err := PlanBatch(items, at)
+	if err != nil {
+		return ledger.BatchPlan{}, err
+	}
+	return s.Commit(ctx, pb)
+}
+
+// Commit writes a planned batch in one transaction: the charges, the batch's journal transaction
+// and balances, the parked events with their notices in the outbox. Nothing is acknowledged
+// before this returns without error.
+//
+// The plan assumed no id of the batch was charged or parked before. Parked ids are looked up
+// first when anything is parked at all; a charged id shows itself when the primary key of
+// charges refuses it, inside a savepoint. Either way the batch is then planned again knowing
+// what the database holds. Exactly once rests on that key (R1, invariant 2); the optimism only
+// saves a lookup per event.
+func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan, error) {
+	err := s.inWrite(ctx, func() error {
+		var anyParked bool
+		if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
+			return fmt.Errorf("look for parked events: %w", err)
+		}
+		if anyParked {
+			parked, err := s.lookupParked(ctx, pb.Items)
+			if err != nil {
+				return err
+			}
+			if len(parked) > 0 {
+				return s.replanAndWrite(ctx, pb)
+			}
+		}
+		if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
+			return err
+		}
+		err := s.writePlan(ctx, pb)
+		if err == nil {
+			_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
+			return err
+		}
+		if !isUniqueViolation(err) {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
+			return err
+		}
+		return s.replanAndWrite(ctx, pb)
+	})
+	if err != nil {
+		return ledger.BatchPlan{}, fmt.Errorf("charge batch of %d: %w", len(pb.Items), err)
+	}
+	return pb.Plan, nil
+}
+
+// replanAndWrite plans the batch again knowing which of its ids were charged or parked before.
+func (s *Store) replanAndWrite(ctx context.Context, pb *PlannedBatch) error {
+	var existing ledger.Existing
+	var err error
+	if existing.Charged, err = s.lookupCharged(ctx, pb.Items); err != nil {
+		return err
+	}
+	if existing.Parked, err = s.lookupParked(ctx, pb.Items); err != nil {
+		return err
+	}
+	replanned, err := planWith(pb.Items, existing, pb.At)
+	if err != nil {
+		return err
+	}
+	*pb = *replanned
+	return s.writePlan(ctx, pb)
+}
+
+// idList is the batch's ids as a JSON array, for json_each.
+func idList(items []ledger.Prepared) string {
 	buf := make([]byte, 0, 32*len(items))
 	buf = append(buf, '[')
 	n := 0
@@ -46,41 +128,49 @@ func (s *Store) lookupExisting(ctx context.Context, items []ledger.Prepared) (le
 		buf = appendJSONString(buf, p.Key)
 		n++
 	}
-	buf = append(buf, ']')
-	ids := string(buf)
-	rows, err := s.stmts["lookupCharged"].QueryContext(ctx, ids)
+	return string(append(buf, ']'))
+}
+
+// lookupCharged returns the content hashes of the batch's ids that were charged before.
+func (s *Store) lookupCharged(ctx context.Context, items []ledger.Prepared) (map[string]uint64, error) {
+	charged := map[string]uint64{}
+	rows, err := s.stmts["lookupCharged"].QueryContext(ctx, idList(items))
 	if err != nil {
-		return ex, fmt.Errorf("look up charged ids: %w", err)
+		return nil, fmt.Errorf("look up charged ids: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id string
 		var hash int64
 		if err := rows.Scan(&id, &hash); err != nil {
-			rows.Close()
-			return ex, err
+			return nil, err
 		}
-		ex.Charged[id] = uint64(hash)
+		charged[id] = uint64(hash)
 	}
-	if err := rows.Close(); err != nil {
-		return ex, err
-	}
-	rows, err = s.stmts["lookupParked"].QueryContext(ctx, ids)
+	return charged, rows.Err()
+}
+
+// lookupParked returns the open parked rows of the batch's ids.
+func (s *Store) lookupParked(ctx context.Context, items []ledger.Prepared) (map[ledger.ParkKey]int64, error) {
+	parked := map[ledger.ParkKey]int64{}
+	rows, err := s.stmts["lookupParked"].QueryContext(ctx, idList(items))
 	if err != nil {
-		return ex, fmt.Errorf("look up parked ids: %w", err)
+		return nil, fmt.Errorf("look up parked ids: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, hash int64
 		var key string
 		if err := rows.Scan(&id, &key, &hash); err != nil {
-			return ex, err
+			return nil, err
 		}
-		ex.Parked[ledger.ParkKey{Key: key, Hash: uint64(hash)}] = id
+		parked[ledger.ParkKey{Key: key, Hash: uint64(hash)}] = id
 	}
-	return ex, rows.Err()
+	return parked, rows.Err()
 }
 
-func (s *Store) writePlan(ctx context.Context, plan ledger.BatchPlan, at time.Time) error {
+func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
+	plan, at := pb.Plan, pb.At
 	now := fmtTime(at)
 	if tx := plan.Transaction; tx != nil {
 		res, err := s.stmts["insertTransaction"].ExecContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, "ingest")
@@ -91,11 +181,28 @@ func (s *Store) writePlan(ctx context.Context, plan ledger.BatchPlan, at time.Ti
 		if err != nil {
 			return err
 		}
-		if err := s.writeEntries(ctx, txID, tx.Entries); err != nil {
-			return err
+		// Charges first: their primary key is what refuses an id charged before.
+		if _, err := s.stmts["insertCharges"].ExecContext(ctx, txID, pb.rows.charges); err != nil {
+			return fmt.Errorf("insert charges: %w", err)
 		}
-		if err := s.writeCharges(ctx, txID, plan.Charges, now); err != nil {
-			return err
+		if _, err := s.stmts["insertEntries"].ExecContext(ctx, txID, pb.rows.entries); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		if _, err := s.stmts["addBalances"].ExecContext(ctx, pb.rows.balances); err != nil {
+			return fmt.Errorf("update balances: %w", err)
+		}
+		// SST 6.3: calls without a correct caller ID are counted per account.
+		for account, n := range pb.rows.invalidCallerID {
+			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, n, account); err != nil {
+				return fmt.Errorf("count invalid caller IDs: %w", err)
+			}
+		}
+		for _, c := range plan.Charges {
+			if c.ParkedID != 0 {
+				if _, err := s.stmts["resolveRejected"].ExecContext(ctx, now, string(ledger.OutcomeCharged), c.ParkedID); err != nil {
+					return fmt.Errorf("resolve parked %d: %w", c.ParkedID, err)
+				}
+			}
 		}
 	}
 	for _, p := range plan.Parked {
@@ -122,11 +229,13 @@ func (s *Store) writePlan(ctx context.Context, plan ledger.BatchPlan, at time.Ti
 	return nil
 }
 
-// writeEntries inserts a transaction's entries and adds them to the balances.
-func (s *Store) writeEntries(ctx context.Context, txID int64, entries []ledger.Entry) error {
-	if err := (ledger.Transaction{Entries: entries}).CheckBalanced(); err != nil {
-		return err
+// encodePlan writes the plan's charges, entries and balance changes as JSON arrays of rows.
+func encodePlan(plan ledger.BatchPlan) encodedRows {
+	var out encodedRows
+	if plan.Transaction == nil {
+		return out
 	}
+	entries := plan.Transaction.Entries
 	entryRows := make([]byte, 0, 64*len(entries))
 	balanceRows := make([]byte, 0, 48*len(entries))
 	entryRows = append(entryRows, '[')
@@ -154,22 +263,12 @@ func (s *Store) writeEntries(ctx context.Context, txID int64, entries []ledger.E
 		balanceRows = strconv.AppendInt(balanceRows, int64(e.Amount), 10)
 		balanceRows = append(balanceRows, ']')
 	}
-	entryRows = append(entryRows, ']')
-	balanceRows = append(balanceRows, ']')
-	if _, err := s.stmts["insertEntries"].ExecContext(ctx, txID, string(entryRows)); err != nil {
-		return fmt.Errorf("insert entries: %w", err)
-	}
-	if _, err := s.stmts["addBalances"].ExecContext(ctx, string(balanceRows)); err != nil {
-		return fmt.Errorf("update balances: %w", err)
-	}
-	return nil
-}
+	out.entries = string(append(entryRows, ']'))
+	out.balances = string(append(balanceRows, ']'))
 
-func (s *Store) writeCharges(ctx context.Context, txID int64, charges []ledger.Charge, now string) error {
-	rows := make([]byte, 0, 160*len(charges))
+	rows := make([]byte, 0, 160*len(plan.Charges))
 	rows = append(rows, '[')
-	invalidCallerID := map[string]int{}
-	for i, c := range charges {
+	for i, c := range plan.Charges {
 		if i > 0 {
 			rows = append(rows, ',')
 		}
@@ -181,38 +280,27 @@ func (s *Store) writeCharges(ctx context.Context, txID int64, charges []ledger.C
 		invalid := 0
 		if c.Rating.InvalidCallerID {
 			invalid = 1
-			invalidCallerID[e.Account]++
+			if out.invalidCallerID == nil {
+				out.invalidCallerID = map[string]int{}
+			}
+			out.invalidCallerID[e.Account]++
 		}
 		rows = append(rows, '[')
 		rows = appendJSONString(rows, e.ID)
 		rows = append(rows, ',')
 		rows = strconv.AppendInt(rows, int64(c.Hash), 10)
-		for _, f := range []string{e.Account, e.Channel, e.Product, e.Direction, prefix, country} {
+		for _, f := range [...]string{e.Account, e.Channel, e.Product, e.Direction, prefix, country} {
 			rows = append(rows, ',')
 			rows = appendJSONString(rows, f)
 		}
-		for _, n := range []int64{e.Quantity, c.Rating.BilledQuantity, int64(c.BaseMicros), int64(c.SurchargeMicros), int64(invalid), e.OccurredAt.UnixNano()} {
+		for _, n := range [...]int64{e.Quantity, c.Rating.BilledQuantity, int64(c.BaseMicros), int64(c.SurchargeMicros), int64(invalid), e.OccurredAt.UnixNano()} {
 			rows = append(rows, ',')
 			rows = strconv.AppendInt(rows, n, 10)
 		}
 		rows = append(rows, ']')
-		if c.ParkedID != 0 {
-			if _, err := s.stmts["resolveRejected"].ExecContext(ctx, now, string(ledger.OutcomeCharged), c.ParkedID); err != nil {
-				return fmt.Errorf("resolve parked %d: %w", c.ParkedID, err)
-			}
-		}
 	}
-	rows = append(rows, ']')
-	if _, err := s.stmts["insertCharges"].ExecContext(ctx, txID, string(rows)); err != nil {
-		return fmt.Errorf("insert charges: %w", err)
-	}
-	// SST 6.3: calls without a correct caller ID are counted per account.
-	for account, n := range invalidCallerID {
-		if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, n, account); err != nil {
-			return fmt.Errorf("count invalid caller IDs: %w", err)
-		}
-	}
-	return nil
+	out.charges = string(append(rows, ']'))
+	return out
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD (ids are checked

@@ -49,7 +49,6 @@ CREATE TABLE entries (
   event_count    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX entries_by_account ON entries(account_id, id) WHERE account_id IS NOT NULL;
-CREATE INDEX entries_by_transaction ON entries(transaction_id);
 
 -- One row per charged usage event; the primary key is the idempotency key (invariant 2).
 CREATE TABLE charges (

@@ -1,0 +1,350 @@
+// Command ledgerbench measures ingestion on the embedded defaults (make bench). It fills the
+// USAGE stream of an embedded NATS server with SMS and voice events for many accounts, then
+// measures, in one run:
+//
+//  1. the raw ceiling: a JetStream consumer like the ledger's fetching and acknowledging every
+//     message and doing nothing else;
+//  2. the pipeline: the ledger's own ingestor — fetch, decode, validate, rate, commit (SQLite,
+//     WAL, synchronous=FULL: every batch durable before its ack), ack — and its ratio to (1);
+//  3. peak memory while the pipeline runs (resident set high-water mark, and the Go heap).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ledger/clock"
+	"ledger/events"
+	"ledger/ledger"
+	"ledger/money"
+	"ledger/pricing"
+	"ledger/sql"
+	"ledger/tariffs"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "ledgerbench:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	events, accounts, batch int
+	prepaidShare            float64
+	dir                     string
+	keep                    bool
+	cpuProfile              string
+}
+
+func run() error {
+	var c config
+	flag.IntVar(&c.events, "events", 1_000_000, "usage events in the stream")
+	flag.IntVar(&c.accounts, "accounts", 10_000, "accounts the events are spread over")
+	flag.IntVar(&c.batch, "batch", events.DefaultBatchSize, "events per database transaction")
+	flag.StringVar(&c.dir, "dir", "", "working directory (default: a new temporary one, removed afterwards)")
+	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	flag.Parse()
+	if c.dir == "" {
+		d, err := os.MkdirTemp("", "ledgerbench-")
+		if err != nil {
+			return err
+		}
+		c.dir = d
+	}
+	if !c.keep {
+		defer os.RemoveAll(c.dir)
+	}
+	ctx := context.Background()
+	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts, batch %d, %d CPUs, %s\n",
+		c.events, c.accounts, c.batch, runtime.NumCPU(), runtime.Version())
+
+	ns, err := events.StartEmbedded("127.0.0.1:0", filepath.Join(c.dir, "jetstream"))
+	if err != nil {
+		return err
+	}
+	defer ns.Shutdown()
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := events.EnsureStreams(ctx, js, events.DefaultUsageMaxAge); err != nil {
+		return err
+	}
+	store, err := sql.Open(ctx, "sqlite://"+filepath.Join(c.dir, "ledger.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	t, err := pricing.LoadFS(tariffs.Example())
+	if err != nil {
+		return err
+	}
+	directory, err := createAccounts(ctx, store, c.accounts)
+	if err != nil {
+		return err
+	}
+
+	start := time.Now()
+	if err := fill(ctx, js, c); err != nil {
+		return err
+	}
+	fill := time.Since(start)
+	fmt.Printf("filled the stream: %d events in %.1f s (%.0f events/s published)\n", c.events, fill.Seconds(), float64(c.events)/fill.Seconds())
+
+	raw, err := rawCeiling(ctx, js, c)
+	if err != nil {
+		return err
+	}
+	rawRate := float64(c.events) / raw.Seconds()
+	fmt.Printf("(1) raw ceiling  fetch + ack                                 %9.0f events/s  (%.2f s)\n", rawRate, raw.Seconds())
+
+	runtime.GC()
+	resetPeakRSS()
+	stopSampling := sampleHeap()
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	pipe, charged, err := pipeline(ctx, js, store, directory, t, c)
+	if c.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	heapPeak := stopSampling()
+	rss := peakRSS()
+	if err != nil {
+		return err
+	}
+	pipeRate := float64(c.events) / pipe.Seconds()
+	fmt.Printf("(2) pipeline     fetch, decode, validate, rate, commit, ack  %9.0f events/s  (%.2f s)  ratio (2)/(1) = %.2f\n",
+		pipeRate, pipe.Seconds(), pipeRate/rawRate)
+	fmt.Printf("(3) peak memory during the pipeline: resident %s, Go heap %s\n", mib(rss), mib(heapPeak))
+
+	n, total, err := store.UsageTotals(ctx)
+	if err != nil {
+		return err
+	}
+	if n != int64(c.events) || charged != int64(c.events) {
+		return fmt.Errorf("charged %d events (the database holds %d), want %d", charged, n, c.events)
+	}
+	check := time.Now()
+	if err := store.CheckInvariants(ctx); err != nil {
+		return fmt.Errorf("invariants after the run: %w", err)
+	}
+	fmt.Printf("check: %d charges in the database, %s EUR in all; invariants hold (checked in %.1f s)\n",
+		n, money.Micros(total), time.Since(check).Seconds())
+	return nil
+}
+
+func createAccounts(ctx context.Context, store *sql.Store, n int) (*ledger.Directory, error) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	accounts := make([]ledger.Account, n)
+	states := make(map[string]ledger.AccountState, n)
+	for i := range accounts {
+		id := accountID(i)
+		accounts[i] = ledger.Account{ID: id, Name: "Bench " + id, Type: ledger.Postpaid, Status: ledger.Active, Country: "NL",
+			CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: true, RegisteredAt: now, CreatedAt: now, CreatedBy: "bench"}
+		states[id] = ledger.AccountState{Type: ledger.Postpaid, Status: ledger.Active}
+	}
+	if err := store.CreateAccounts(ctx, accounts); err != nil {
+		return nil, err
+	}
+	return ledger.NewDirectory(states), nil
+}
+
+func accountID(i int) string { return "acct-" + strconv.Itoa(i) }
+
+var destinations = []string{"+31612345678", "+31201234567", "+32470123456", "+33612345678", "+4915112345678", "+447700900123", "+34612345678", "+393123456789"}
+
+// fill publishes the events with bounded asynchronous publishing.
+func fill(ctx context.Context, js jetstream.JetStream, c config) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	type wire struct {
+		ID          string `json:"id"`
+		Account     string `json:"account"`
+		Channel     string `json:"channel"`
+		Destination string `json:"destination"`
+		Quantity    int64  `json:"quantity"`
+		CallerID    string `json:"caller_id,omitempty"`
+		OccurredAt  string `json:"occurred_at"`
+	}
+	ajs, err := jetstream.New(js.Conn(), jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return err
+	}
+	for i := 0; i < c.events; i++ {
+		e := wire{ID: "ev-" + strconv.Itoa(i), Account: accountID(rng.IntN(c.accounts)), Channel: "sms",
+			Destination: destinations[rng.IntN(len(destinations))], Quantity: 1 + int64(rng.IntN(3)),
+			OccurredAt: base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)}
+		if rng.IntN(10) < 3 {
+			e.Channel, e.Quantity = "voice", int64(rng.IntN(600))
+			if rng.IntN(20) != 0 {
+				e.CallerID = "+31201234567"
+			}
+		}
+		b, _ := json.Marshal(e)
+		if _, err := ajs.PublishAsync("usage."+e.Channel+"."+e.Account, b); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if i%100_000 == 99_999 {
+			fmt.Fprintf(os.Stderr, "  filling: %d/%d\r", i+1, c.events)
+		}
+	}
+	select {
+	case <-ajs.PublishAsyncComplete():
+	case <-time.After(5 * time.Minute):
+		return fmt.Errorf("publishing did not complete")
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}
+
+// rawCeiling consumes every message with a consumer configured like the ledger's, acknowledging
+// each and doing nothing else.
+func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Duration, error) {
+	cons, err := events.EnsureConsumer(ctx, js, "bench-raw", 0)
+	if err != nil {
+		return 0, err
+	}
+	var n atomic.Int64
+	done := make(chan struct{})
+	start := time.Now()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		_ = m.Ack()
+		if n.Add(1) == int64(c.events) {
+			close(done)
+		}
+	}, jetstream.PullMaxMessages(2*c.batch))
+	if err != nil {
+		return 0, err
+	}
+	defer cc.Stop()
+	select {
+	case <-done:
+		return time.Since(start), nil
+	case <-time.After(10 * time.Minute):
+		return 0, fmt.Errorf("raw consumer got %d of %d", n.Load(), c.events)
+	}
+}
+
+// pipeline runs the ledger's ingestor until every event is committed and acknowledged.
+func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, directory *ledger.Directory, t *pricing.Tariffs, c config) (time.Duration, int64, error) {
+	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	charger := &events.Charger{Store: store, Accounts: directory, Clock: clock.System{},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	charger.SetTariffs(t)
+	var committed atomic.Int64
+	in := &events.Ingestor{Consumer: cons, Charger: charger, BatchSize: c.batch, Log: charger.Log,
+		AfterCommit: func(n int) bool { committed.Add(int64(n)); return true }}
+	runCtx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- in.Run(runCtx) }()
+	defer func() { cancel(); <-stopped }()
+	deadline := time.Now().Add(30 * time.Minute)
+	last := time.Now()
+	for {
+		n := committed.Load()
+		if n >= int64(c.events) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, n, fmt.Errorf("pipeline committed %d of %d in 30 minutes", n, c.events)
+		}
+		if time.Since(last) > 5*time.Second {
+			fmt.Fprintf(os.Stderr, "  pipeline: %d/%d\r", n, c.events)
+			last = time.Now()
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	// Every message acknowledged: nothing pending or awaiting ack in the consumer.
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start), committed.Load(), nil
+}
+
+// resetPeakRSS resets the kernel's resident-set high-water mark (Linux: clear_refs 5).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSS reads the resident-set high-water mark (VmHWM) in bytes.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// sampleHeap samples the Go heap in use every 20 ms; the returned function stops and returns the peak.
+func sampleHeap() func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); <-done; return peak.Load() }
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
