@@ -1,0 +1,91 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"ledger/events"
+	"ledger/service"
+)
+
+// With LEDGER_TEST_NATS naming a NATS server with JetStream, ledgerd runs against it (--nats)
+// instead of the embedded one. The test owns the USAGE and BILLING streams on that server: it
+// deletes them first, so that nothing from an earlier run is charged.
+func TestExternalNATS_charges_exactly_once(t *testing.T) {
+	url := os.Getenv("LEDGER_TEST_NATS")
+	if url == "" {
+		t.Skip("LEDGER_TEST_NATS is not set (CI sets it to the machine's NATS server)")
+	}
+	nc, err := nats.Connect(url, nats.Timeout(5*time.Second))
+	if err != nil {
+		t.Fatalf("LEDGER_TEST_NATS=%s: %v", url, err)
+	}
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range []string{events.UsageStream, events.BillingStream} {
+		if err := js.DeleteStream(ctx, name); err != nil && !strings.Contains(err.Error(), "not found") {
+			t.Fatalf("delete stream %s: %v", name, err)
+		}
+	}
+	nc.Close()
+
+	e := start(t, func(c *service.Config) { c.NATS = url })
+	if e.svc.Embedded != nil {
+		t.Fatal("an embedded server started although --nats was given")
+	}
+	e.createAccount("ext", nil)
+	ev := sms("ext-1", "ext", "+31612345678", 2)
+	e.publish(nil, ev)
+	e.publish(func(event) string { return "ext-again" }, ev)
+	e.publish(nil, sms("ext-2", "ext-unknown", "+31612345678", 1))
+	e.settle()
+	e.waitUnbilled("ext", "0.150000")
+	if got := len(e.rejected("unknown_account")); got != 1 {
+		t.Errorf("%d parked unknown_account, want 1", got)
+	}
+	e.eventually(10*time.Second, func() error {
+		if len(e.billingOn("billing.usage.rejected")) == 0 {
+			return errors.New("no billing.usage.rejected notice on the external server")
+		}
+		return nil
+	})
+}
+
+// CONTRACT 1: a taken --nats-listen port is reported with the two ways out.
+func TestEmbeddedNATS_port_taken_names_the_flags(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = events.StartEmbedded(l.Addr().String(), t.TempDir())
+	if err == nil {
+		t.Fatal("the embedded server started on a taken port")
+	}
+	for _, want := range []string{"in use", "--nats-listen", "--nats", l.Addr().String()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+// PostgreSQL comes with a later issue; until then --db postgres://… is refused, plainly.
+func TestDB_postgres_refused_plainly(t *testing.T) {
+	url := os.Getenv("LEDGER_TEST_POSTGRES")
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/test"
+	}
+	_, err := service.Start(context.Background(), service.Config{Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported yet") || !strings.Contains(err.Error(), "sqlite://") {
+		t.Fatalf("start with --db %s: %v, want a plain refusal naming sqlite://", url, err)
+	}
+}
