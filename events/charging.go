@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"ledger/clock"
 	"ledger/ledger"
@@ -15,8 +16,9 @@ import (
 // ReplayPageSize bounds how many parked events one replay transaction takes.
 const ReplayPageSize = 500
 
-// BatchStore commits planned batches; *sql.Store is one.
+// BatchStore plans and commits batches; *sql.Store is one.
 type BatchStore interface {
+	PlanBatch(items []ledger.Prepared, at time.Time) (*sql.PlannedBatch, error)
 	Commit(ctx context.Context, pb *sql.PlannedBatch) (ledger.BatchPlan, error)
 	ParkedDeliveries(ctx context.Context, reason string, afterID int64, limit int) ([]ledger.Delivery, int64, error)
 }
@@ -48,7 +50,7 @@ func (c *Charger) Prepare(ds []ledger.Delivery) (*sql.PlannedBatch, error) {
 	for i, d := range ds {
 		items[i] = ledger.Prepare(d, c.Accounts, rater)
 	}
-	return sql.PlanBatch(items, c.Clock.Now())
+	return c.Store.PlanBatch(items, c.Clock.Now())
 }
 
 // Commit charges a planned batch in one transaction and counts the outcomes.

@@ -68,7 +68,7 @@ func (in *Ingestor) Run(ctx context.Context) error {
 	if wait <= 0 {
 		wait = DefaultBatchWait
 	}
-	incoming := make(chan jetstream.Msg, 2*size)
+	incoming := make(chan jetstream.Msg, size)
 	stopping := make(chan struct{})
 	cc, err := in.Consumer.Consume(func(m jetstream.Msg) {
 		select {
@@ -76,7 +76,7 @@ func (in *Ingestor) Run(ctx context.Context) error {
 		case <-stopping:
 			_ = m.Nak()
 		}
-	}, jetstream.PullMaxMessages(2*size), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, jetstream.PullMaxMessages(size), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if in.Log != nil && !errors.Is(err, jetstream.ErrNoHeartbeat) {
 			in.Log.Warn("usage consumer", "err", err)
 		}

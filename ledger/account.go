@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"regexp"
 	"strings"
 	"time"
 
@@ -49,10 +48,26 @@ const (
 	MaxVATIDLength = 20
 )
 
-var accountIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// MaxAccountIDLength is the longest account id (CONTRACT 2).
+const MaxAccountIDLength = 63
 
-// ValidAccountID reports whether id has the form CONTRACT 2 fixes.
-func ValidAccountID(id string) bool { return accountIDPattern.MatchString(id) }
+// ValidAccountID reports whether id has the form CONTRACT 2 fixes: [a-z0-9][a-z0-9_-]{0,62}.
+// (A loop, not a regular expression: it runs for every usage event.)
+func ValidAccountID(id string) bool {
+	if len(id) == 0 || len(id) > MaxAccountIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Account is a customer account and its terms.
 type Account struct {

@@ -3,7 +3,6 @@ package ledger
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -226,7 +225,7 @@ type Resolution struct {
 // earlier in the batch, is a duplicate when its content is the same and a duplicate_conflict
 // (parked) when it is not; a parked event that comes again is not parked twice.
 func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, error) {
-	plan := BatchPlan{Outcomes: make([]Outcome, len(items))}
+	plan := BatchPlan{Outcomes: make([]Outcome, len(items)), Charges: make([]Charge, 0, len(items))}
 	charged := existing.Charged
 	inBatch := make(map[string]uint64, len(items))
 	parkedInBatch := make(map[ParkKey]bool)
@@ -291,49 +290,43 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 
 // PostUsage builds the journal transaction of a batch's charges: per customer one debit of its
 // unbilled usage, per channel one credit of usage revenue, and one credit of surcharge revenue.
+// Entries come in the order their accounts first appear in the batch.
 func PostUsage(charges []Charge, at time.Time) (Transaction, error) {
-	type agg struct {
-		amount money.Micros
-		events int
-	}
-	customers := make(map[string]*agg)
-	revenue := make(map[string]*agg)
-	add := func(m map[string]*agg, key string, amount money.Micros) {
-		a := m[key]
-		if a == nil {
-			a = &agg{}
-			m[key] = a
+	// Keyed by account id and by channel, so that a ledger account's name is built once per
+	// batch and not once per event.
+	customers := make(map[string]int, len(charges)/2+8)
+	channels := make(map[string]int, 8)
+	entries := make([]Entry, 0, len(charges)+8)
+	surcharges := -1
+	entry := func(index map[string]int, key string, name func() (string, string)) *Entry {
+		i, ok := index[key]
+		if !ok {
+			i = len(entries)
+			index[key] = i
+			ledgerAccount, customer := name()
+			entries = append(entries, Entry{LedgerAccount: ledgerAccount, AccountID: customer})
 		}
-		a.amount += amount
-		a.events++
+		return &entries[i]
 	}
 	for _, c := range charges {
-		add(customers, c.Event.Account, c.Total())
-		add(revenue, RevenueUsage(c.Event.Channel), -c.BaseMicros)
+		e := entry(customers, c.Event.Account, func() (string, string) { return CustomerUnbilled(c.Event.Account), c.Event.Account })
+		e.Amount += c.Total()
+		e.Events++
+		e = entry(channels, c.Event.Channel, func() (string, string) { return RevenueUsage(c.Event.Channel), "" })
+		e.Amount -= c.BaseMicros
+		e.Events++
 		if c.SurchargeMicros != 0 {
-			add(revenue, RevenueSurcharges, -c.SurchargeMicros)
+			if surcharges < 0 {
+				surcharges = len(entries)
+				entries = append(entries, Entry{LedgerAccount: RevenueSurcharges})
+			}
+			entries[surcharges].Amount -= c.SurchargeMicros
+			entries[surcharges].Events++
 		}
 	}
-	tx := Transaction{Kind: KindUsage, At: at, Events: len(charges), Memo: fmt.Sprintf("%d usage events", len(charges))}
-	for _, id := range sortedKeys(customers) {
-		a := customers[id]
-		tx.Entries = append(tx.Entries, Entry{LedgerAccount: CustomerUnbilled(id), AccountID: id, Amount: a.amount, Events: a.events})
-	}
-	for _, name := range sortedKeys(revenue) {
-		a := revenue[name]
-		tx.Entries = append(tx.Entries, Entry{LedgerAccount: name, Amount: a.amount, Events: a.events})
-	}
+	tx := Transaction{Kind: KindUsage, At: at, Events: len(charges), Memo: fmt.Sprintf("%d usage events", len(charges)), Entries: entries}
 	if err := tx.CheckBalanced(); err != nil {
 		return Transaction{}, err
 	}
 	return tx, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -417,8 +418,11 @@ func TestPostUsage(t *testing.T) {
 			{LedgerAccount: "customer:acme:unbilled", AccountID: "acme", Amount: 150000, Events: 1},
 			{LedgerAccount: "revenue:usage:sms", Amount: -150000, Events: 1},
 		}
-		if fmt.Sprint(tx.Entries) != fmt.Sprint(want) {
-			t.Errorf("entries\n %+v\nwant\n %+v", tx.Entries, want)
+		// The order of entries is not a rule: compare them sorted by ledger account.
+		got := append([]ledger.Entry(nil), tx.Entries...)
+		sort.Slice(got, func(i, j int) bool { return got[i].LedgerAccount < got[j].LedgerAccount })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("entries\n %+v\nwant\n %+v", got, want)
 		}
 		if tx.Kind != ledger.KindUsage || !tx.At.Equal(batchAt) || tx.Events != 1 {
 			t.Errorf("transaction %+v, want kind usage at %s with 1 event", tx, batchAt)
@@ -444,8 +448,11 @@ func TestPostUsage(t *testing.T) {
 			{LedgerAccount: "revenue:usage:sms", Amount: -218000, Events: 2},   // 150000 + 68000
 			{LedgerAccount: "revenue:usage:voice", Amount: -360000, Events: 2}, // 120000 + 240000
 		}
-		if fmt.Sprint(tx.Entries) != fmt.Sprint(want) {
-			t.Errorf("entries\n %+v\nwant\n %+v", tx.Entries, want)
+		// The order of entries is not a rule: compare them sorted by ledger account.
+		got := append([]ledger.Entry(nil), tx.Entries...)
+		sort.Slice(got, func(i, j int) bool { return got[i].LedgerAccount < got[j].LedgerAccount })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("entries\n %+v\nwant\n %+v", got, want)
 		}
 		if tx.Sum() != 0 {
 			t.Errorf("entries sum to %s, want 0", tx.Sum())

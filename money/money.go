@@ -32,6 +32,15 @@ type Micros int64
 // ToMicros converts an amount that is already rounded to at most 6 decimals. An amount with
 // more decimals is a programming error (rounding must happen at a named point first).
 func ToMicros(d decimal.Decimal) (Micros, error) {
+	// The usual case without allocating: a coefficient of at most 18 digits and an exponent
+	// from -6 to 0 (rated charges are built as coefficient × 10^-6).
+	if exp := d.Exponent(); exp >= -ChargeDecimals && exp <= 0 && d.NumDigits()+int(exp)+ChargeDecimals <= 18 {
+		m := d.CoefficientInt64()
+		for ; exp > -ChargeDecimals; exp-- {
+			m *= 10
+		}
+		return Micros(m), nil
+	}
 	shifted := d.Shift(ChargeDecimals)
 	if !shifted.Equal(shifted.Truncate(0)) {
 		return 0, fmt.Errorf("money: %s has more than %d decimals", d, ChargeDecimals)

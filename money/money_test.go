@@ -145,3 +145,22 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// The allocation-free path of ToMicros agrees with the general one, and never overflows.
+func TestToMicrosFastPathAgrees(t *testing.T) {
+	for _, s := range []string{"0", "1", "0.000001", "-0.000001", "123.456789", "999999999999", "9999999999999", "0.1", "-42.5",
+		"999999999999.999999", "1000000000000.5"} {
+		d := decimal.RequireFromString(s)
+		got, err := money.ToMicros(d)
+		want := d.Shift(money.ChargeDecimals)
+		if err != nil {
+			if want.IsInteger() && want.Abs().LessThanOrEqual(decimal.New(1, 18)) {
+				t.Errorf("ToMicros(%s): %v", s, err)
+			}
+			continue
+		}
+		if !decimal.NewFromInt(int64(got)).Equal(want) {
+			t.Errorf("ToMicros(%s) = %d, want %s", s, got, want)
+		}
+	}
+}

@@ -66,7 +66,20 @@ var sixty = decimal.NewFromInt(60)
 
 // Rate prices one event: the base charge from the price in force at u.At for the longest
 // matching prefix (R1, R2), then the surcharges that apply (T&C 3.3, SST 6.3).
+//
+// Amounts are computed in integers when the unit prices are whole nano-euros and the amounts
+// fit int64 micro-euros (rateFast), else with exact decimals (rateDecimal); both give the same
+// rating.
 func (t *Tariffs) Rate(u Usage) (Rating, error) {
+	if rating, done, err := t.rateFast(u); done {
+		return rating, err
+	}
+	return t.rateDecimal(u)
+}
+
+// rateDecimal is Rate with exact decimal arithmetic throughout: the reference rateFast is held
+// to, and the path for what rateFast cannot do in integers.
+func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 	digits, err := checkUsage(u)
 	if err != nil {
 		return Rating{}, err
@@ -95,13 +108,7 @@ func (t *Tariffs) Rate(u Usage) (Rating, error) {
 	case ChannelVoice:
 		perSixty = true
 		if u.Quantity == 0 {
-			// R2: a call of 0 seconds is not charged, and so carries no surcharge either.
-			base := Charge{
-				Kind: KindUsage, Description: price.row.Description, Channel: u.Channel, Product: product,
-				Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: price.row.UnitPrice,
-				Units: decimal.Zero, Amount: decimal.Zero,
-			}
-			return Rating{Charges: []Charge{base}, InvalidCallerID: invalidCallerID, Total: decimal.Zero}, nil
+			return unchargedCall(u, product, price.row, invalidCallerID), nil
 		}
 		billed = billedSeconds(u.Quantity, price.row.MinSeconds, price.row.IncrementSeconds)
 	case ChannelProfessionalServices:
@@ -148,6 +155,17 @@ func (t *Tariffs) Rate(u Usage) (Rating, error) {
 		return Rating{}, err
 	}
 	return rating, nil
+}
+
+// unchargedCall is the rating of a call of 0 seconds: R2, it is not charged, and so carries no
+// surcharge either.
+func unchargedCall(u Usage, product string, row *PriceRow, invalidCallerID bool) Rating {
+	base := Charge{
+		Kind: KindUsage, Description: row.Description, Channel: u.Channel, Product: product,
+		Country: row.Country, Prefix: row.Prefix, UnitPrice: row.UnitPrice,
+		Units: decimal.Zero, Amount: decimal.Zero,
+	}
+	return Rating{Charges: []Charge{base}, InvalidCallerID: invalidCallerID, Total: decimal.Zero}
 }
 
 // billedSeconds is R2's voice rule: max(min_seconds, ceil(seconds / increment) × increment).

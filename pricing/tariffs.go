@@ -119,6 +119,9 @@ type Tariffs struct {
 	surchargeKeys []*versions[SurchargeRow]
 	cpi           []CPIRow
 	interest      []InterestRow
+	// priceTries and surchargeTries are prices and surcharges by channelSlot, for Rate.
+	priceTries     [numSlots]*trie[PriceRow]
+	surchargeTries [numSlots]*trie[SurchargeRow]
 }
 
 // New builds a tariff set from rows. It validates every row as the Parse functions do (rows
@@ -152,9 +155,7 @@ func New(prices []PriceRow, surcharges []SurchargeRow, cpi []CPIRow, interest []
 			}
 			tr.add(v)
 		}
-		v.rows = append(v.rows, row)
-		v.lines = append(v.lines, row.Line)
-		v.dates = append(v.dates, row.ValidFrom)
+		v.vs = append(v.vs, version[PriceRow]{row: row})
 	}
 
 	surchargeKeys := make(map[versionKey]*versions[SurchargeRow])
@@ -175,20 +176,30 @@ func New(prices []PriceRow, surcharges []SurchargeRow, cpi []CPIRow, interest []
 			}
 			tr.add(v)
 		}
-		v.rows = append(v.rows, row)
-		v.lines = append(v.lines, row.Line)
-		v.dates = append(v.dates, row.ValidFrom)
+		v.vs = append(v.vs, version[SurchargeRow]{row: row})
 	}
 
 	for _, v := range t.priceKeys {
-		if err := v.seal(); err != nil {
+		if err := v.seal(func(r *PriceRow) clock.LocalDate { return r.ValidFrom }, func(r *PriceRow) int { return r.Line }); err != nil {
 			return nil, fmt.Errorf("%w: prices: %v", ErrInvalidTariff, err)
 		}
 	}
 	for _, v := range t.surchargeKeys {
-		if err := v.seal(); err != nil {
+		if err := v.seal(func(r *SurchargeRow) clock.LocalDate { return r.ValidFrom }, func(r *SurchargeRow) int { return r.Line }); err != nil {
 			return nil, fmt.Errorf("%w: surcharges: %v", ErrInvalidTariff, err)
 		}
+	}
+	for _, v := range t.priceKeys {
+		setNanoPrices(v, func(r *PriceRow) decimal.Decimal { return r.UnitPrice })
+	}
+	for _, v := range t.surchargeKeys {
+		setNanoPrices(v, func(r *SurchargeRow) decimal.Decimal { return r.UnitPrice })
+	}
+	for channel, tr := range t.prices {
+		t.priceTries[channelSlot(channel)] = tr
+	}
+	for channel, tr := range t.surcharges {
+		t.surchargeTries[channelSlot(channel)] = tr
 	}
 	sort.Slice(t.priceKeys, func(i, j int) bool { return t.priceKeys[i].key.less(t.priceKeys[j].key) })
 	sort.Slice(t.surchargeKeys, func(i, j int) bool { return t.surchargeKeys[i].key.less(t.surchargeKeys[j].key) })

@@ -9,9 +9,9 @@ import (
 )
 
 // versionKey is what identifies a tariff row across its versions (CONTRACT section 4).
-// appliesTo is "" for prices.
+// appliesTo is "" for prices. The fields a lookup compares come first (see versions).
 type versionKey struct {
-	channel, product, direction, prefix, appliesTo string
+	appliesTo, product, direction, channel, prefix string
 }
 
 func (k versionKey) less(o versionKey) bool {
@@ -31,46 +31,63 @@ func (k versionKey) less(o versionKey) bool {
 }
 
 // versions holds every row of one key, oldest first. R is PriceRow or SurchargeRow.
+//
+// A lookup reads vs, next and the first three fields of key of every key it tries: they come
+// first, in the first 80 bytes.
 type versions[R any] struct {
-	key    versionKey
-	rows   []R
-	lines  []int             // file line of rows[i], for messages
-	dates  []clock.LocalDate // valid_from of rows[i]
-	starts []time.Time       // dates[i].Start(): the instant rows[i] comes into force; set by seal
+	vs   []version[R]
+	next *versions[R] // the next key filed at the same trie node, in the order they were added
+	key  versionKey
+}
+
+// version is one row of a key with what a lookup reads besides it, next to it in memory.
+type version[R any] struct {
+	// start is the row's valid_from Start() in Unix seconds: the instant it comes into force.
+	// A start is midnight, a whole second, so it is after an instant t exactly when
+	// start > t.Unix(). Set by seal.
+	start int64
+	// price is the row's unit price in whole nano-euros, or notNanos (see nanoPrice). Set by
+	// New after seal.
+	price nanoPrice
+	row   R
 }
 
 // seal orders the versions by valid_from and refuses two with the same date: a price list is
-// versioned, never edited in place (T&C 3.2), so one date has one price.
-func (v *versions[R]) seal() error {
-	order := make([]int, len(v.rows))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return v.dates[order[a]].Before(v.dates[order[b]]) })
-	rows := make([]R, len(order))
-	lines := make([]int, len(order))
-	dates := make([]clock.LocalDate, len(order))
-	v.starts = make([]time.Time, len(order))
-	for i, j := range order {
-		rows[i], lines[i], dates[i] = v.rows[j], v.lines[j], v.dates[j]
-		v.starts[i] = dates[i].Start()
-		if i > 0 && dates[i] == dates[i-1] {
+// versioned, never edited in place (T&C 3.2), so one date has one price. date and line are a
+// row's valid_from and file line.
+func (v *versions[R]) seal(date func(*R) clock.LocalDate, line func(*R) int) error {
+	vs := append([]version[R](nil), v.vs...)
+	sort.SliceStable(vs, func(a, b int) bool { return date(&vs[a].row).Before(date(&vs[b].row)) })
+	for i := range vs {
+		vs[i].start = date(&vs[i].row).Start().Unix()
+		if i > 0 && date(&vs[i].row) == date(&vs[i-1].row) {
 			return fmt.Errorf("lines %d and %d: same key (%s) and valid_from %s",
-				lines[i-1], lines[i], describeKey(v.key), dates[i])
+				line(&vs[i-1].row), line(&vs[i].row), describeKey(v.key), date(&vs[i].row))
 		}
 	}
-	v.rows, v.lines, v.dates = rows, lines, dates
+	v.vs = vs
 	return nil
 }
 
 // at returns the version in force at instant t: the newest whose start is not after t (R1).
 func (v *versions[R]) at(t time.Time) (R, bool) {
-	i := sort.Search(len(v.starts), func(i int) bool { return v.starts[i].After(t) })
-	if i == 0 {
+	i := v.index(t.Unix())
+	if i < 0 {
 		var none R
 		return none, false
 	}
-	return v.rows[i-1], true
+	return v.vs[i].row, true
+}
+
+// index is the index of the version in force at Unix second sec (of an instant t: a version
+// starts on a whole second, so only t's seconds matter), or -1 if none is. A key has a few
+// versions, oldest first, and the newest is the one most events need: a scan from the end.
+func (v *versions[R]) index(sec int64) int {
+	i := len(v.vs) - 1
+	for i >= 0 && v.vs[i].start > sec {
+		i--
+	}
+	return i
 }
 
 // trie is a digit trie of prefixes for one channel. Nodes live in one slice and refer to their
@@ -80,16 +97,20 @@ type trie[R any] struct {
 	nodes []trieNode[R] // nodes[0] is the root: the empty prefix
 }
 
+// trieNode is 64 bytes, a cache line: a lookup reads one line per node.
 type trieNode[R any] struct {
-	children [10]int32      // index into nodes per next digit; 0 = none (the root is no child)
-	keys     []*versions[R] // the keys whose prefix ends here
+	children [10]int32    // index into nodes per next digit; 0 = none (the root is no child)
+	keys     *versions[R] // the first key whose prefix ends here; the others follow by next
+	lastKey  *versions[R] // the last of them, for add
+	_        [8]byte
 }
 
 func newTrie[R any]() *trie[R] {
 	return &trie[R]{nodes: make([]trieNode[R], 1)}
 }
 
-// add files a key under its prefix, which checkPrefix has made digits only.
+// add files a key under its prefix, which checkPrefix has made digits only, after the keys
+// already filed there.
 func (t *trie[R]) add(v *versions[R]) {
 	node := int32(0)
 	for i := 0; i < len(v.key.prefix); i++ {
@@ -102,13 +123,18 @@ func (t *trie[R]) add(v *versions[R]) {
 		}
 		node = child
 	}
-	t.nodes[node].keys = append(t.nodes[node].keys, v)
+	if n := &t.nodes[node]; n.keys == nil {
+		n.keys, n.lastKey = v, v
+	} else {
+		n.lastKey.next, n.lastKey = v, v
+	}
 }
 
 // match is the best row found so far for one lookup, with its rank.
 type match[R any] struct {
-	row   R
+	row   *R // &key.vs[idx].row: read only
 	key   *versions[R]
+	idx   int
 	rank  int
 	found bool
 }
@@ -122,17 +148,39 @@ const (
 	rankDirectionExact = 1
 )
 
-// best walks digits from the root and improves m with every key in force at `at` that matches
-// product, direction and appliesTo. channelRank is rankChannelExact for the event's own
-// channel's trie, 0 for the any-channel trie of surcharges.
+// best improves m with the best key of this trie in force at `at` that matches product,
+// direction and appliesTo: the longest prefix of digits, then the most specific. channelRank
+// is rankChannelExact for the event's own channel's trie, 0 for the any-channel trie of
+// surcharges.
+//
+// A longer prefix always outranks a shorter one (the bonuses of one depth add up to less than
+// rankPerDigit), so the path is walked down first and its keys are tried deepest first: the
+// first depth with a key in force decides, and the shallower keys need not be looked at. Within
+// a depth the keys are tried in order and only a strictly higher rank replaces m, as a walk from
+// the root would do.
 func (t *trie[R]) best(m *match[R], digits, product, direction, appliesTo string, channelRank int, at time.Time) {
-	node := int32(0)
-	for depth := 0; ; depth++ {
-		for _, v := range t.nodes[node].keys {
+	var path [MaxPrefixDigits + 1]int32 // path[d] is the node of digits[:d]; prefixes have at most 15 digits
+	depth := 0
+	for depth < len(digits) && depth < MaxPrefixDigits {
+		child := t.nodes[path[depth]].children[digits[depth]-'0']
+		if child == 0 {
+			break
+		}
+		depth++
+		path[depth] = child
+	}
+	sec := at.Unix()
+	for ; depth >= 0; depth-- {
+		base := depth*rankPerDigit + channelRank
+		if m.found && m.rank >= base+rankProductExact+rankDirectionExact {
+			return // nothing at this depth or above can beat m
+		}
+		improved := false
+		for v := t.nodes[path[depth]].keys; v != nil; v = v.next {
 			if v.key.appliesTo != appliesTo {
 				continue
 			}
-			rank := depth*rankPerDigit + channelRank
+			rank := base
 			switch v.key.product {
 			case product:
 				if product != "" {
@@ -156,19 +204,15 @@ func (t *trie[R]) best(m *match[R], digits, product, direction, appliesTo string
 			}
 			// R1: a key with no version in force yet does not match, so a shorter or less
 			// specific key may price the event instead.
-			row, ok := v.at(at)
-			if !ok {
+			i := v.index(sec)
+			if i < 0 {
 				continue
 			}
-			m.row, m.key, m.rank, m.found = row, v, rank, true
+			m.row, m.key, m.idx, m.rank, m.found = &v.vs[i].row, v, i, rank, true
+			improved = true
 		}
-		if depth == len(digits) {
+		if improved {
 			return
 		}
-		child := t.nodes[node].children[digits[depth]-'0']
-		if child == 0 {
-			return
-		}
-		node = child
 	}
 }

@@ -183,7 +183,8 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go func() { defer s.wg.Done(); s.Store.RunCheckpoints(runCtx) }()
 	go func() {
 		defer s.wg.Done()
 		if err := s.Ingestor.Run(runCtx); err != nil {

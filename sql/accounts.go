@@ -41,7 +41,7 @@ type AccountView struct {
 const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, a.vat_id, a.email,
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
 	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros
-	FROM accounts a LEFT JOIN ledger_balances b ON b.ledger_account = 'customer:' || a.id || ':unbilled'`
+	FROM accounts a LEFT JOIN ledger_accounts b ON b.name = 'customer:' || a.id || ':unbilled'`
 
 func (r accountRow) view() (AccountView, error) {
 	registered, err := parseTime(r.RegisteredAt)
@@ -73,11 +73,10 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredG
 		return AccountView{}, false, ledger.Errorf(ledger.CodeInvalid, "credit_limit: %v", err)
 	}
 	err = s.inWrite(ctx, func() error {
-		_, err := s.write.ExecContext(ctx, `INSERT INTO accounts(id, name, type, status, country, vat_id, email,
-			credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email, int64(limit),
-			a.PaymentTermsDays, a.Indexation, fmtTime(a.RegisteredAt), fmtTime(a.CreatedAt), a.CreatedBy)
+		if err := s.insertAccount(ctx, a, limit); err != nil {
+			return err
+		}
+		_, err := s.ensureLedgerAccount(ctx, ledger.CustomerUnbilled(a.ID), a.ID)
 		return err
 	})
 	if err != nil && !isUniqueViolation(err) {
@@ -165,12 +164,21 @@ type EntryView struct {
 }
 
 // Entries lists an account's journal entries whose transaction time is in [from, to), after
-// the cursor id, oldest first.
+// the cursor id, oldest first. Each ledger account's entries form a chain from its newest entry
+// back (entries.prev_id); the walk stops at the cursor or at from, so a page costs the entries
+// newer than the cursor within the window, not a scan of the journal.
 func (s *Store) Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]EntryView, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT e.id, e.transaction_id, t.kind, t.at, e.ledger_account, e.amount_micros,
-		e.event_count, t.memo FROM entries e JOIN transactions t ON t.id = e.transaction_id
-		WHERE e.account_id = ? AND e.id > ? AND t.at >= ? AND t.at < ? ORDER BY e.id LIMIT ?`,
-		account, afterID, fmtTime(from), fmtTime(to), limit)
+	rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE chain(id) AS (
+			SELECT last_entry_id FROM ledger_accounts WHERE account_id = ? AND last_entry_id IS NOT NULL
+			UNION ALL
+			SELECT e.prev_id FROM chain c JOIN entries e ON e.id = c.id JOIN transactions t ON t.id = e.transaction_id
+			WHERE e.prev_id IS NOT NULL AND e.prev_id > ? AND t.at >= ?
+		)
+		SELECT e.id, e.transaction_id, t.kind, t.at, l.name, e.amount_micros, e.event_count, t.memo
+		FROM chain c JOIN entries e ON e.id = c.id JOIN transactions t ON t.id = e.transaction_id
+		JOIN ledger_accounts l ON l.id = e.ledger_account_id
+		WHERE e.id > ? AND t.at >= ? AND t.at < ? ORDER BY e.id LIMIT ?`,
+		account, afterID, fmtTime(from), afterID, fmtTime(from), fmtTime(to), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list entries of %s: %w", account, err)
 	}
@@ -193,7 +201,7 @@ func (s *Store) Entries(ctx context.Context, account string, from, to time.Time,
 // Balance returns the balance of a ledger account (0 when it has none).
 func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros, error) {
 	var b int64
-	err := s.db.GetContext(ctx, &b, `SELECT balance_micros FROM ledger_balances WHERE ledger_account = ?`, ledgerAccount)
+	err := s.db.GetContext(ctx, &b, `SELECT balance_micros FROM ledger_accounts WHERE name = ?`, ledgerAccount)
 	if errors.Is(err, stdsql.ErrNoRows) {
 		return 0, nil
 	}
@@ -215,16 +223,24 @@ func (s *Store) CreateAccounts(ctx context.Context, accounts []ledger.Account) e
 			if err != nil {
 				return err
 			}
-			if _, err := s.write.ExecContext(ctx, `INSERT INTO accounts(id, name, type, status, country, vat_id, email,
-				credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email, int64(limit),
-				a.PaymentTermsDays, a.Indexation, fmtTime(a.RegisteredAt), fmtTime(a.CreatedAt), a.CreatedBy); err != nil {
+			if err := s.insertAccount(ctx, a, limit); err != nil {
 				return fmt.Errorf("create account %s: %w", a.ID, err)
+			}
+			if _, err := s.ensureLedgerAccount(ctx, ledger.CustomerUnbilled(a.ID), a.ID); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+func (s *Store) insertAccount(ctx context.Context, a ledger.Account, limit money.Micros) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO accounts(id, name, type, status, country, vat_id, email,
+		credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email, int64(limit),
+		a.PaymentTermsDays, a.Indexation, fmtTime(a.RegisteredAt), fmtTime(a.CreatedAt), a.CreatedBy)
+	return err
 }
 
 // UsageTotals returns the number of charged events and the sum of their charges.

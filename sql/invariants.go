@@ -21,20 +21,34 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			`SELECT 'transaction ' || t.id || ' has no entries' FROM transactions t
 			 WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.transaction_id = t.id)`},
 		{"balances equal the sum of their entries",
-			`SELECT 'ledger account ' || x.ledger_account || ': balance ' || coalesce(b.balance_micros, 0) || ' ≠ entries ' || x.total
-			 FROM (SELECT ledger_account, sum(amount_micros) AS total FROM entries GROUP BY ledger_account) x
-			 LEFT JOIN ledger_balances b ON b.ledger_account = x.ledger_account
-			 WHERE coalesce(b.balance_micros, 0) != x.total
+			`SELECT 'ledger account ' || l.name || ': balance ' || l.balance_micros || ' ≠ entries ' || coalesce(x.total, 0)
+			 FROM ledger_accounts l
+			 LEFT JOIN (SELECT ledger_account_id, sum(amount_micros) AS total FROM entries GROUP BY ledger_account_id) x
+			   ON x.ledger_account_id = l.id
+			 WHERE l.balance_micros != coalesce(x.total, 0)`},
+		{"a usage transaction's charges equal its customer entries, account by account",
+			`SELECT 'usage transaction ' || transaction_id || ', account ' || account_id || ': charges and customer entry differ by ' || sum(x)
+			 FROM (SELECT transaction_id, account_id, amount_micros + surcharge_micros AS x FROM charges
+			       UNION ALL
+			       SELECT e.transaction_id, l.account_id, -e.amount_micros FROM entries e
+			       JOIN ledger_accounts l ON l.id = e.ledger_account_id JOIN transactions t ON t.id = e.transaction_id
+			       WHERE t.kind = 'usage' AND l.name = 'customer:' || l.account_id || ':unbilled')
+			 GROUP BY transaction_id, account_id HAVING sum(x) != 0`},
+		{"each ledger account's entries form one chain, newest at its head",
+			`SELECT 'entry ' || e.id || ' follows entry ' || p.id || ' of another account or a later one'
+			 FROM entries e JOIN entries p ON p.id = e.prev_id
+			 WHERE p.ledger_account_id != e.ledger_account_id OR p.id >= e.id
 			 UNION ALL
-			 SELECT 'ledger account ' || b.ledger_account || ' has a balance but no entries' FROM ledger_balances b
-			 WHERE b.balance_micros != 0 AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.ledger_account = b.ledger_account)`},
-		{"a usage transaction's charges equal its customer entries",
-			`SELECT 'usage transaction ' || c.transaction_id || ': charges ' || c.total || ' ≠ customer entries ' || coalesce(e.total, 0)
-			 FROM (SELECT transaction_id, sum(amount_micros + surcharge_micros) AS total FROM charges GROUP BY transaction_id) c
-			 LEFT JOIN (SELECT transaction_id, sum(amount_micros) AS total FROM entries
-			            WHERE ledger_account LIKE 'customer:%:unbilled' GROUP BY transaction_id) e
-			   ON e.transaction_id = c.transaction_id
-			 WHERE coalesce(e.total, 0) != c.total`},
+			 SELECT 'entry ' || prev_id || ' is followed twice' FROM entries WHERE prev_id IS NOT NULL
+			 GROUP BY prev_id HAVING count(*) > 1
+			 UNION ALL
+			 SELECT 'ledger account ' || ledger_account_id || ' has ' || count(*) || ' chain starts' FROM entries
+			 WHERE prev_id IS NULL GROUP BY ledger_account_id HAVING count(*) != 1
+			 UNION ALL
+			 SELECT 'ledger account ' || l.name || ': head ' || coalesce(l.last_entry_id, 0) || ' is not its newest entry ' || coalesce(x.newest, 0)
+			 FROM ledger_accounts l LEFT JOIN (SELECT ledger_account_id, max(id) AS newest FROM entries GROUP BY ledger_account_id) x
+			   ON x.ledger_account_id = l.id
+			 WHERE coalesce(l.last_entry_id, 0) != coalesce(x.newest, 0)`},
 		{"invariant 2: a charged event is not also open as parked",
 			`SELECT 'event ' || r.event_key || ' is charged and still parked as ' || r.reason FROM rejected r
 			 JOIN charges c ON c.event_id = r.event_key AND c.content_hash = r.content_hash

@@ -16,6 +16,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"ledger/ledger"
 )
 
 //go:embed migrations/sqlite/*.sql
@@ -37,6 +39,21 @@ type Store struct {
 	stmts    map[string]*stdsql.Stmt
 	instance string // random id of this database, for outgoing message ids
 	Path     string
+
+	// ledgerAccounts caches the chart of accounts (name → id): batches are encoded with ids
+	// while the previous batch commits. Only committed ledger accounts are in it.
+	ledgerAccounts struct {
+		sync.RWMutex
+		ids map[string]int64
+	}
+	// journal is the writer's view of the entry chains (guarded by writeMu): the next entry id
+	// and each ledger account's newest entry, committed and, during a transaction, pending.
+	journal struct {
+		next, pendingNext int64
+		heads, pending    map[int64]int64
+	}
+	// afterCommit runs once the transaction in progress has committed (guarded by writeMu).
+	afterCommit []func()
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.
@@ -66,7 +83,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-32768", path, BusyTimeoutMS)
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192", path, BusyTimeoutMS)
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -79,11 +96,23 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Checkpoints run beside the writer (Checkpointer), not inside its commits: an automatic
+	// checkpoint in COMMIT copies the WAL into a growing file while ingestion waits.
+	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", WALTruncateBytes)} {
+		if _, err := s.write.ExecContext(ctx, pragma); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %s: %w", path, pragma, err)
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadLedgerAccounts(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -178,6 +207,8 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	if _, err := s.write.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	s.afterCommit = s.afterCommit[:0]
+	s.resetPendingJournal()
 	defer func() {
 		if err != nil {
 			if _, rbErr := s.write.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
@@ -191,7 +222,24 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	if _, err := s.write.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	for k, v := range s.journal.pending {
+		s.journal.heads[k] = v
+	}
+	s.journal.next = s.journal.pendingNext
+	for _, f := range s.afterCommit {
+		f()
+	}
 	return nil
+}
+
+// onCommit runs f after the transaction in progress commits (not if it rolls back).
+func (s *Store) onCommit(f func()) { s.afterCommit = append(s.afterCommit, f) }
+
+// resetPendingJournal forgets what the transaction in progress posted (at its start, and when
+// it rolls back to a savepoint taken before posting).
+func (s *Store) resetPendingJournal() {
+	s.journal.pending = map[int64]int64{}
+	s.journal.pendingNext = s.journal.next
 }
 
 func isUniqueViolation(err error) bool {
@@ -206,11 +254,13 @@ var writeStatements = map[string]string{
 	"lookupParked": `SELECT id, event_key, content_hash FROM rejected
 		WHERE resolved_at IS NULL AND event_key IN (SELECT value FROM jsonb_each(?))`,
 	"insertTransaction": `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?)`,
-	"insertEntries": `INSERT INTO entries(transaction_id, ledger_account, account_id, amount_micros, event_count)
-		SELECT ?, value->>0, value->>1, value->>2, value->>3 FROM jsonb_each(?)`,
-	"addBalances": `INSERT INTO ledger_balances(ledger_account, account_id, balance_micros)
-		SELECT value->>0, value->>1, value->>2 FROM jsonb_each(?) WHERE true
-		ON CONFLICT(ledger_account) DO UPDATE SET balance_micros = balance_micros + excluded.balance_micros`,
+	"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
+		SELECT value->>0, ?, value->>1, value->>2, value->>3, value->>4 FROM jsonb_each(?)`,
+	"addBalances": `UPDATE ledger_accounts SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
+		FROM (SELECT value->>0 AS entry, value->>1 AS id, value->>2 AS amount FROM jsonb_each(?)) AS d
+		WHERE ledger_accounts.id = d.id`,
+	"insertLedgerAccount": `INSERT INTO ledger_accounts(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+	"ledgerAccountID":     `SELECT id FROM ledger_accounts WHERE name = ?`,
 	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, channel, product, direction,
 		prefix, country, quantity, billed_quantity, amount_micros, surcharge_micros, invalid_caller_id, occurred_at_ns)
 		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->>6, value->>7,
@@ -255,4 +305,166 @@ func (s *Store) SaveTestClock(ctx context.Context, now time.Time) error {
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, fmtTime(now))
 		return err
 	})
+}
+
+func (s *Store) loadLedgerAccounts(ctx context.Context) error {
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM entries`).Scan(&s.journal.next); err != nil {
+		return fmt.Errorf("read the journal: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, coalesce(last_entry_id, 0) FROM ledger_accounts`)
+	if err != nil {
+		return fmt.Errorf("read the chart of accounts: %w", err)
+	}
+	defer rows.Close()
+	ids := map[string]int64{}
+	s.journal.heads = map[int64]int64{}
+	for rows.Next() {
+		var id, head int64
+		var name string
+		if err := rows.Scan(&id, &name, &head); err != nil {
+			return err
+		}
+		ids[name] = id
+		if head != 0 {
+			s.journal.heads[id] = head
+		}
+	}
+	s.ledgerAccounts.Lock()
+	s.ledgerAccounts.ids = ids
+	s.ledgerAccounts.Unlock()
+	return rows.Err()
+}
+
+// ledgerAccountID returns the id of a committed ledger account.
+func (s *Store) ledgerAccountID(name string) (int64, bool) {
+	s.ledgerAccounts.RLock()
+	id, ok := s.ledgerAccounts.ids[name]
+	s.ledgerAccounts.RUnlock()
+	return id, ok
+}
+
+// ensureLedgerAccount returns a ledger account's id, creating the account inside the current
+// write transaction if it does not exist; the cache learns it once the transaction commits.
+func (s *Store) ensureLedgerAccount(ctx context.Context, name, accountID string) (int64, error) {
+	if id, ok := s.ledgerAccountID(name); ok {
+		return id, nil
+	}
+	var customer any
+	if accountID != "" {
+		customer = accountID
+	}
+	if _, err := s.stmts["insertLedgerAccount"].ExecContext(ctx, name, customer); err != nil {
+		return 0, fmt.Errorf("ledger account %s: %w", name, err)
+	}
+	var id int64
+	if err := s.stmts["ledgerAccountID"].QueryRowContext(ctx, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("ledger account %s: %w", name, err)
+	}
+	s.onCommit(func() {
+		s.ledgerAccounts.Lock()
+		s.ledgerAccounts.ids[name] = id
+		s.ledgerAccounts.Unlock()
+	})
+	return id, nil
+}
+
+// postTransaction writes a balanced transaction: its row, its entries (each linked to the
+// previous entry of its ledger account) and the balances. Ledger accounts it names that do not
+// exist yet are created. It returns the transaction's id. Inside a write transaction only.
+func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, createdBy string) (int64, error) {
+	// Invariant 1, checked before anything is written.
+	if err := tx.CheckBalanced(); err != nil {
+		return 0, err
+	}
+	res, err := s.stmts["insertTransaction"].ExecContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy)
+	if err != nil {
+		return 0, fmt.Errorf("insert transaction: %w", err)
+	}
+	txID, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	rows := make([]byte, 0, 48*len(tx.Entries))
+	rows = append(rows, '[')
+	seen := make(map[int64]bool, len(tx.Entries))
+	for i, e := range tx.Entries {
+		la, err := s.ensureLedgerAccount(ctx, e.LedgerAccount, e.AccountID)
+		if err != nil {
+			return 0, err
+		}
+		if seen[la] {
+			return 0, fmt.Errorf("%s transaction names ledger account %s twice; entries must be aggregated per account", tx.Kind, e.LedgerAccount)
+		}
+		seen[la] = true
+		id := s.journal.pendingNext
+		s.journal.pendingNext++
+		prev, ok := s.journal.pending[la]
+		if !ok {
+			prev = s.journal.heads[la]
+		}
+		s.journal.pending[la] = id
+		if i > 0 {
+			rows = append(rows, ',')
+		}
+		rows = append(rows, '[')
+		rows = strconv.AppendInt(rows, id, 10)
+		rows = append(rows, ',')
+		rows = strconv.AppendInt(rows, la, 10)
+		rows = append(rows, ',')
+		rows = strconv.AppendInt(rows, int64(e.Amount), 10)
+		rows = append(rows, ',')
+		rows = strconv.AppendInt(rows, int64(e.Events), 10)
+		rows = append(rows, ',')
+		if prev == 0 {
+			rows = append(rows, "null"...)
+		} else {
+			rows = strconv.AppendInt(rows, prev, 10)
+		}
+		rows = append(rows, ']')
+	}
+	rows = append(rows, ']')
+	if _, err := s.stmts["insertEntries"].ExecContext(ctx, txID, string(rows)); err != nil {
+		return 0, fmt.Errorf("insert entries: %w", err)
+	}
+	// The same rows: each ledger account appears once per transaction, so its last entry is its head.
+	if _, err := s.stmts["addBalances"].ExecContext(ctx, string(rows)); err != nil {
+		return 0, fmt.Errorf("update balances: %w", err)
+	}
+	return txID, nil
+}
+
+// Checkpointing limits.
+const (
+	// CheckpointInterval is how often the WAL is copied into the database file.
+	CheckpointInterval = time.Second
+	// WALTruncateBytes: after a checkpoint that completes, a WAL larger than this is truncated.
+	WALTruncateBytes = 64 << 20
+)
+
+// RunCheckpoints copies the write-ahead log into the database file every CheckpointInterval
+// until ctx is cancelled, on a reader connection: PASSIVE checkpoints never block the writer,
+// and commits stay durable (synchronous=FULL syncs the WAL itself at every commit).
+func (s *Store) RunCheckpoints(ctx context.Context) {
+	t := time.NewTicker(CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+			// A busy checkpoint is tried again on the next tick.
+			continue
+		}
+	}
+}
+
+// Checkpoint runs one passive checkpoint.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	var busy, logFrames, checkpointed int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }

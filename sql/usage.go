@@ -20,29 +20,29 @@ type PlannedBatch struct {
 	rows  encodedRows
 }
 
-// encodedRows are the batch's rows as JSON arrays, one statement each (jsonb_each).
+// encodedRows are the batch's charges as one JSON array of rows (jsonb_each).
 type encodedRows struct {
-	charges, entries, balances string
-	invalidCallerID            map[string]int
+	charges         string
+	invalidCallerID map[string]int
 }
 
-// PlanBatch plans a batch as if none of its ids were known to the database (no database access:
-// it runs while the previous batch commits).
-func PlanBatch(items []ledger.Prepared, at time.Time) (*PlannedBatch, error) {
-	return planWith(items, ledger.Existing{}, at)
+// PlanBatch plans a batch as if none of its ids were known to the database. It reads no table,
+// so it runs while the previous batch commits.
+func (s *Store) PlanBatch(items []ledger.Prepared, at time.Time) (*PlannedBatch, error) {
+	return s.planWith(items, ledger.Existing{}, at)
 }
 
-func planWith(items []ledger.Prepared, existing ledger.Existing, at time.Time) (*PlannedBatch, error) {
+func (s *Store) planWith(items []ledger.Prepared, existing ledger.Existing, at time.Time) (*PlannedBatch, error) {
 	plan, err := ledger.PlanBatch(items, existing, at)
 	if err != nil {
 		return nil, err
 	}
-	return &PlannedBatch{Items: items, At: at, Plan: plan, rows: encodePlan(plan)}, nil
+	return &PlannedBatch{Items: items, At: at, Plan: plan, rows: s.encodePlan(plan)}, nil
 }
 
 // ChargeBatch plans and commits one batch (replays use it; ingestion plans ahead and commits).
 func (s *Store) ChargeBatch(ctx context.Context, items []ledger.Prepared, at time.Time) (ledger.BatchPlan, error) {
-	pb, err := PlanBatch(items, at)
+	pb, err := s.PlanBatch(items, at)
 	if err != nil {
 		return ledger.BatchPlan{}, err
 	}
@@ -76,6 +76,7 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 		if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
 			return err
 		}
+		hooks := len(s.afterCommit)
 		err := s.writePlan(ctx, pb)
 		if err == nil {
 			_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
@@ -87,6 +88,8 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 		if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
 			return err
 		}
+		s.afterCommit = s.afterCommit[:hooks]
+		s.resetPendingJournal()
 		if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
 			return err
 		}
@@ -108,7 +111,7 @@ func (s *Store) replanAndWrite(ctx context.Context, pb *PlannedBatch) error {
 	if existing.Parked, err = s.lookupParked(ctx, pb.Items); err != nil {
 		return err
 	}
-	replanned, err := planWith(pb.Items, existing, pb.At)
+	replanned, err := s.planWith(pb.Items, existing, pb.At)
 	if err != nil {
 		return err
 	}
@@ -173,23 +176,14 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 	plan, at := pb.Plan, pb.At
 	now := fmtTime(at)
 	if tx := plan.Transaction; tx != nil {
-		res, err := s.stmts["insertTransaction"].ExecContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, "ingest")
-		if err != nil {
-			return fmt.Errorf("insert transaction: %w", err)
-		}
-		txID, err := res.LastInsertId()
+		txID, err := s.postTransaction(ctx, *tx, "ingest")
 		if err != nil {
 			return err
 		}
-		// Charges first: their primary key is what refuses an id charged before.
+		// The charges name their transaction; their event ids are unique, so an id charged
+		// before makes this statement fail and the batch is planned again (Commit).
 		if _, err := s.stmts["insertCharges"].ExecContext(ctx, txID, pb.rows.charges); err != nil {
 			return fmt.Errorf("insert charges: %w", err)
-		}
-		if _, err := s.stmts["insertEntries"].ExecContext(ctx, txID, pb.rows.entries); err != nil {
-			return fmt.Errorf("insert entries: %w", err)
-		}
-		if _, err := s.stmts["addBalances"].ExecContext(ctx, pb.rows.balances); err != nil {
-			return fmt.Errorf("update balances: %w", err)
 		}
 		// SST 6.3: calls without a correct caller ID are counted per account.
 		for account, n := range pb.rows.invalidCallerID {
@@ -229,43 +223,12 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 	return nil
 }
 
-// encodePlan writes the plan's charges, entries and balance changes as JSON arrays of rows.
-func encodePlan(plan ledger.BatchPlan) encodedRows {
+// encodePlan writes the plan's charges as a JSON array of rows.
+func (s *Store) encodePlan(plan ledger.BatchPlan) encodedRows {
 	var out encodedRows
 	if plan.Transaction == nil {
 		return out
 	}
-	entries := plan.Transaction.Entries
-	entryRows := make([]byte, 0, 64*len(entries))
-	balanceRows := make([]byte, 0, 48*len(entries))
-	entryRows = append(entryRows, '[')
-	balanceRows = append(balanceRows, '[')
-	for i, e := range entries {
-		if i > 0 {
-			entryRows = append(entryRows, ',')
-			balanceRows = append(balanceRows, ',')
-		}
-		entryRows = append(entryRows, '[')
-		entryRows = appendJSONString(entryRows, e.LedgerAccount)
-		entryRows = append(entryRows, ',')
-		entryRows = appendNullableString(entryRows, e.AccountID)
-		entryRows = append(entryRows, ',')
-		entryRows = strconv.AppendInt(entryRows, int64(e.Amount), 10)
-		entryRows = append(entryRows, ',')
-		entryRows = strconv.AppendInt(entryRows, int64(e.Events), 10)
-		entryRows = append(entryRows, ']')
-
-		balanceRows = append(balanceRows, '[')
-		balanceRows = appendJSONString(balanceRows, e.LedgerAccount)
-		balanceRows = append(balanceRows, ',')
-		balanceRows = appendNullableString(balanceRows, e.AccountID)
-		balanceRows = append(balanceRows, ',')
-		balanceRows = strconv.AppendInt(balanceRows, int64(e.Amount), 10)
-		balanceRows = append(balanceRows, ']')
-	}
-	out.entries = string(append(entryRows, ']'))
-	out.balances = string(append(balanceRows, ']'))
-
 	rows := make([]byte, 0, 160*len(plan.Charges))
 	rows = append(rows, '[')
 	for i, c := range plan.Charges {

@@ -52,7 +52,7 @@ type config struct {
 	prepaidShare            float64
 	dir                     string
 	keep                    bool
-	cpuProfile              string
+	cpuProfile, memProfile  string
 }
 
 func run() error {
@@ -63,6 +63,7 @@ func run() error {
 	flag.StringVar(&c.dir, "dir", "", "working directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed")
 	flag.Parse()
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "ledgerbench-")
@@ -124,6 +125,7 @@ func run() error {
 	fmt.Printf("(1) raw ceiling  fetch + ack                                 %9.0f events/s  (%.2f s)\n", rawRate, raw.Seconds())
 
 	runtime.GC()
+	writtenBefore := bytesWritten()
 	resetPeakRSS()
 	stopSampling := sampleHeap()
 	if c.cpuProfile != "" {
@@ -148,6 +150,8 @@ func run() error {
 	fmt.Printf("(2) pipeline     fetch, decode, validate, rate, commit, ack  %9.0f events/s  (%.2f s)  ratio (2)/(1) = %.2f\n",
 		pipeRate, pipe.Seconds(), pipeRate/rawRate)
 	fmt.Printf("(3) peak memory during the pipeline: resident %s, Go heap %s\n", mib(rss), mib(heapPeak))
+	fmt.Printf("    written to disk during the pipeline: %s (%.1f KiB per event)\n", mib(bytesWritten()-writtenBefore),
+		float64(bytesWritten()-writtenBefore)/1024/float64(c.events))
 
 	n, total, err := store.UsageTotals(ctx)
 	if err != nil {
@@ -217,7 +221,7 @@ func fill(ctx context.Context, js jetstream.JetStream, c config) error {
 			return fmt.Errorf("publish: %w", err)
 		}
 		if i%100_000 == 99_999 {
-			fmt.Fprintf(os.Stderr, "  filling: %d/%d\r", i+1, c.events)
+			fmt.Fprintf(os.Stderr, "  filling: %d/%d\n", i+1, c.events)
 		}
 	}
 	select {
@@ -225,7 +229,6 @@ func fill(ctx context.Context, js jetstream.JetStream, c config) error {
 	case <-time.After(5 * time.Minute):
 		return fmt.Errorf("publishing did not complete")
 	}
-	fmt.Fprintln(os.Stderr)
 	return nil
 }
 
@@ -244,7 +247,7 @@ func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Dur
 		if n.Add(1) == int64(c.events) {
 			close(done)
 		}
-	}, jetstream.PullMaxMessages(2*c.batch))
+	}, jetstream.PullMaxMessages(c.batch))
 	if err != nil {
 		return 0, err
 	}
@@ -270,14 +273,23 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, dir
 	in := &events.Ingestor{Consumer: cons, Charger: charger, BatchSize: c.batch, Log: charger.Log,
 		AfterCommit: func(n int) bool { committed.Add(int64(n)); return true }}
 	runCtx, cancel := context.WithCancel(ctx)
+	go store.RunCheckpoints(runCtx)
 	stopped := make(chan error, 1)
 	start := time.Now()
 	go func() { stopped <- in.Run(runCtx) }()
 	defer func() { cancel(); <-stopped }()
 	deadline := time.Now().Add(30 * time.Minute)
 	last := time.Now()
+	profiled := c.memProfile == ""
 	for {
 		n := committed.Load()
+		if !profiled && n >= int64(c.events)/2 {
+			profiled = true
+			if f, err := os.Create(c.memProfile); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		}
 		if n >= int64(c.events) {
 			break
 		}
@@ -285,7 +297,7 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, dir
 			return 0, n, fmt.Errorf("pipeline committed %d of %d in 30 minutes", n, c.events)
 		}
 		if time.Since(last) > 5*time.Second {
-			fmt.Fprintf(os.Stderr, "  pipeline: %d/%d\r", n, c.events)
+			fmt.Fprintf(os.Stderr, "  pipeline: %d/%d\n", n, c.events)
 			last = time.Now()
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -348,3 +360,18 @@ func sampleHeap() func() uint64 {
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// bytesWritten reads what the process has caused to be written to storage (/proc/self/io).
+func bytesWritten() uint64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

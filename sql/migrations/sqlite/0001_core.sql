@@ -24,12 +24,17 @@ CREATE TABLE accounts (
   invalid_caller_id_calls INTEGER NOT NULL DEFAULT 0 CHECK (invalid_caller_id_calls >= 0)
 );
 
--- Balances per ledger account, kept as entries are written, so reading one never scans history.
-CREATE TABLE ledger_balances (
-  ledger_account TEXT PRIMARY KEY,
+-- The chart of accounts: every ledger account by name (customer:<id>:unbilled,
+-- revenue:usage:<channel>, …), the customer it belongs to, and its balance, kept as entries are
+-- written so that reading one never scans history.
+CREATE TABLE ledger_accounts (
+  id             INTEGER PRIMARY KEY,
+  name           TEXT NOT NULL UNIQUE,
   account_id     TEXT REFERENCES accounts(id),
-  balance_micros INTEGER NOT NULL
-) WITHOUT ROWID;
+  balance_micros INTEGER NOT NULL DEFAULT 0,
+  last_entry_id  INTEGER -- the newest entry on this account: the head of its chain
+);
+CREATE INDEX ledger_accounts_by_customer ON ledger_accounts(account_id) WHERE account_id IS NOT NULL;
 
 CREATE TABLE transactions (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -40,19 +45,28 @@ CREATE TABLE transactions (
   created_by  TEXT NOT NULL DEFAULT ''
 );
 
+-- Entries are never edited: a correction is a reversing entry (R14). Each entry names the
+-- previous entry of its ledger account (prev_id), so an account's entries are found by walking
+-- back from ledger_accounts.last_entry_id. There is deliberately no index on
+-- (ledger_account_id, id): every batch posts to thousands of customers, and such an index takes
+-- each posting at a different page — measured, 3.1 KiB written per usage event instead of 0.7
+-- KiB, and a third of the ingestion rate.
 CREATE TABLE entries (
-  id             INTEGER PRIMARY KEY AUTOINCREMENT,
-  transaction_id INTEGER NOT NULL REFERENCES transactions(id),
-  ledger_account TEXT NOT NULL,
-  account_id     TEXT REFERENCES accounts(id),
-  amount_micros  INTEGER NOT NULL,
-  event_count    INTEGER NOT NULL DEFAULT 0
+  id                INTEGER PRIMARY KEY,
+  transaction_id    INTEGER NOT NULL REFERENCES transactions(id),
+  ledger_account_id INTEGER NOT NULL REFERENCES ledger_accounts(id),
+  amount_micros     INTEGER NOT NULL,
+  event_count       INTEGER NOT NULL DEFAULT 0,
+  prev_id           INTEGER REFERENCES entries(id)
 );
-CREATE INDEX entries_by_account ON entries(account_id, id) WHERE account_id IS NOT NULL;
+CREATE INDEX entries_by_transaction ON entries(transaction_id);
 
--- One row per charged usage event; the primary key is the idempotency key (invariant 2).
+-- One row per charged usage event; the unique event id is the idempotency key (invariant 2).
+-- Rows are appended in charging order; the narrow unique index on event_id is what a new event
+-- is checked against, so the table grows sequentially however random publishers' ids are.
 CREATE TABLE charges (
-  event_id          TEXT PRIMARY KEY,
+  seq               INTEGER PRIMARY KEY,
+  event_id          TEXT NOT NULL UNIQUE,
   content_hash      INTEGER NOT NULL,
   account_id        TEXT NOT NULL,
   transaction_id    INTEGER NOT NULL,
@@ -67,7 +81,7 @@ CREATE TABLE charges (
   surcharge_micros  INTEGER NOT NULL CHECK (surcharge_micros >= 0),
   invalid_caller_id INTEGER NOT NULL,
   occurred_at_ns    INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 -- Events that could not be charged, kept with their reason and body for replay (R1).
 CREATE TABLE rejected (
