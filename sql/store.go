@@ -261,10 +261,9 @@ var writeStatements = map[string]string{
 		WHERE ledger_accounts.id = d.id`,
 	"insertLedgerAccount": `INSERT INTO ledger_accounts(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
 	"ledgerAccountID":     `SELECT id FROM ledger_accounts WHERE name = ?`,
-	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, channel, product, direction,
-		prefix, country, quantity, billed_quantity, amount_micros, surcharge_micros, invalid_caller_id, occurred_at_ns)
-		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->>6, value->>7,
-		       value->>8, value->>9, value->>10, value->>11, value->>12, value->>13 FROM jsonb_each(?)`,
+	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
+		surcharge_micros, occurred_at_ns, rating)
+		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6 FROM jsonb_each(?)`,
 	"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
 	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -252,14 +252,24 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) encodedRows {
 		rows = appendJSONString(rows, e.ID)
 		rows = append(rows, ',')
 		rows = strconv.AppendInt(rows, int64(c.Hash), 10)
-		for _, f := range [...]string{e.Account, e.Channel, e.Product, e.Direction, prefix, country} {
-			rows = append(rows, ',')
-			rows = appendJSONString(rows, f)
-		}
-		for _, n := range [...]int64{e.Quantity, c.Rating.BilledQuantity, int64(c.BaseMicros), int64(c.SurchargeMicros), int64(invalid), e.OccurredAt.UnixNano()} {
+		rows = append(rows, ',')
+		rows = appendJSONString(rows, e.Account)
+		for _, n := range [...]int64{int64(c.BaseMicros), int64(c.SurchargeMicros), e.OccurredAt.UnixNano()} {
 			rows = append(rows, ',')
 			rows = strconv.AppendInt(rows, n, 10)
 		}
+		rows = append(rows, ",["...)
+		for i, f := range [...]string{e.Channel, e.Product, e.Direction, prefix, country} {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			rows = appendJSONString(rows, f)
+		}
+		for _, n := range [...]int64{e.Quantity, c.Rating.BilledQuantity, int64(invalid)} {
+			rows = append(rows, ',')
+			rows = strconv.AppendInt(rows, n, 10)
+		}
+		rows = append(rows, ']')
 		rows = append(rows, ']')
 	}
 	out.charges = string(append(rows, ']'))

@@ -57,7 +57,9 @@ CREATE TABLE entries (
   ledger_account_id INTEGER NOT NULL REFERENCES ledger_accounts(id),
   amount_micros     INTEGER NOT NULL,
   event_count       INTEGER NOT NULL DEFAULT 0,
-  prev_id           INTEGER REFERENCES entries(id)
+  -- No foreign key: the check would read the previous entry's page, an old one, for every
+  -- posting; CheckInvariants verifies the chains instead.
+  prev_id           INTEGER
 );
 CREATE INDEX entries_by_transaction ON entries(transaction_id);
 
@@ -70,17 +72,12 @@ CREATE TABLE charges (
   content_hash      INTEGER NOT NULL,
   account_id        TEXT NOT NULL,
   transaction_id    INTEGER NOT NULL,
-  channel           TEXT NOT NULL,
-  product           TEXT NOT NULL,
-  direction         TEXT NOT NULL,
-  prefix            TEXT NOT NULL,
-  country           TEXT NOT NULL,
-  quantity          INTEGER NOT NULL CHECK (quantity >= 0),
-  billed_quantity   INTEGER NOT NULL CHECK (billed_quantity >= 0),
   amount_micros     INTEGER NOT NULL CHECK (amount_micros >= 0),
   surcharge_micros  INTEGER NOT NULL CHECK (surcharge_micros >= 0),
-  invalid_caller_id INTEGER NOT NULL,
-  occurred_at_ns    INTEGER NOT NULL
+  occurred_at_ns    INTEGER NOT NULL,
+  -- How the event was rated: [channel, product, direction, prefix, country, quantity,
+  -- billed_quantity, invalid_caller_id] (one column: the ingest path writes it as it comes).
+  rating            TEXT NOT NULL
 );
 
 -- Events that could not be charged, kept with their reason and body for replay (R1).
