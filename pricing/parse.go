@@ -41,37 +41,49 @@ var (
 // Load reads prices.csv and surcharges.csv (required), cpi.csv and interest.csv (optional:
 // absent = empty) from dir. Errors name the file, line and column.
 func Load(dir string) (*Tariffs, error) {
-	prices, err := loadFile(dir, PricesFile, true, ParsePrices)
+	return loadFrom(os.DirFS(dir), dir, func(name string) string { return filepath.Join(dir, name) })
+}
+
+// LoadFS reads a tariff set from a file system (the example set embedded in the binary), with
+// the same files and rules as Load.
+func LoadFS(fsys fs.FS) (*Tariffs, error) {
+	return loadFrom(fsys, "(built in)", func(name string) string { return name })
+}
+
+// loadFrom reads the four files from fsys; pathOf names a file in messages (which already say
+// file, line and column), label the set in errors about the set as a whole.
+func loadFrom(fsys fs.FS, label string, pathOf func(string) string) (*Tariffs, error) {
+	prices, err := loadFile(fsys, PricesFile, pathOf, true, ParsePrices)
 	if err != nil {
 		return nil, err
 	}
-	surcharges, err := loadFile(dir, SurchargesFile, true, ParseSurcharges)
+	surcharges, err := loadFile(fsys, SurchargesFile, pathOf, true, ParseSurcharges)
 	if err != nil {
 		return nil, err
 	}
-	cpi, err := loadFile(dir, CPIFile, false, ParseCPI)
+	cpi, err := loadFile(fsys, CPIFile, pathOf, false, ParseCPI)
 	if err != nil {
 		return nil, err
 	}
-	interest, err := loadFile(dir, InterestFile, false, ParseInterest)
+	interest, err := loadFile(fsys, InterestFile, pathOf, false, ParseInterest)
 	if err != nil {
 		return nil, err
 	}
 	t, err := New(prices, surcharges, cpi, interest)
 	if err != nil {
-		return nil, fmt.Errorf("tariffs %s: %w", dir, err)
+		return nil, fmt.Errorf("tariffs %s: %w", label, err)
 	}
 	return t, nil
 }
 
-func loadFile[R any](dir, name string, required bool, parse func(string, io.Reader) ([]R, error)) ([]R, error) {
-	path := filepath.Join(dir, name)
-	f, err := os.Open(path)
+func loadFile[R any](fsys fs.FS, name string, pathOf func(string) string, required bool, parse func(string, io.Reader) ([]R, error)) ([]R, error) {
+	path := pathOf(name)
+	f, err := fsys.Open(name)
 	if err != nil {
 		if !required && errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("tariffs: %w", err)
+		return nil, fmt.Errorf("tariffs: open %s: %w", path, err)
 	}
 	defer f.Close()
 	if info, err := f.Stat(); err == nil && info.Size() > MaxFileBytes {
