@@ -27,7 +27,7 @@ type BatchStore interface {
 // events come from, shared by the consumer and by replay.
 type Charger struct {
 	Store    BatchStore
-	Accounts ledger.AccountDirectory
+	Accounts *ledger.Directory
 	Clock    clock.Clock
 	Metrics  *Metrics
 	Log      *slog.Logger
@@ -47,9 +47,11 @@ func (c *Charger) Tariffs() *pricing.Tariffs { return c.tariffs.Load() }
 func (c *Charger) Prepare(ds []ledger.Delivery) (*sql.PlannedBatch, error) {
 	rater := c.tariffs.Load()
 	items := make([]ledger.Prepared, len(ds))
-	for i, d := range ds {
-		items[i] = ledger.Prepare(d, c.Accounts, rater)
-	}
+	c.Accounts.View(func(accounts ledger.AccountDirectory) {
+		for i, d := range ds {
+			items[i] = ledger.Prepare(d, accounts, rater)
+		}
+	})
 	return c.Store.PlanBatch(items, c.Clock.Now())
 }
 

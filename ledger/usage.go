@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -174,16 +175,21 @@ func decodeFields(obj *fastjson.Object, id string, idErr error) (UsageEvent, err
 		return e, fmt.Errorf("caller_id is longer than 64 characters")
 	}
 	// An invalid caller ID is charged with its surcharge (SST 6.3), not refused.
-	at, err := optionalString(obj, "occurred_at")
-	if err != nil {
-		return e, err
-	}
-	if at == "" {
+	at := obj.Get("occurred_at")
+	if at == nil || at.Type() == fastjson.TypeNull {
 		return e, fmt.Errorf("occurred_at is required")
 	}
-	t, err := time.Parse(time.RFC3339Nano, at)
+	if at.Type() != fastjson.TypeString {
+		return e, fmt.Errorf("occurred_at must be a string")
+	}
+	b := at.GetStringBytes()
+	if len(b) == 0 {
+		return e, fmt.Errorf("occurred_at is required")
+	}
+	// Parsed in place, not copied: the parser's bytes are not kept beyond this call.
+	t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(b), len(b)))
 	if err != nil {
-		return e, fmt.Errorf("occurred_at %q is not an RFC 3339 time", at)
+		return e, fmt.Errorf("occurred_at %q is not an RFC 3339 time", string(b))
 	}
 	e.OccurredAt = t.UTC()
 	return e, nil

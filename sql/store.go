@@ -40,10 +40,9 @@ type Store struct {
 	instance string // random id of this database, for outgoing message ids
 	Path     string
 
-	// ledgerAccounts caches the chart of accounts (name → id): batches are encoded with ids
-	// while the previous batch commits. Only committed ledger accounts are in it.
+	// ledgerAccounts caches the chart of accounts (name → id) for the writer (guarded by
+	// writeMu). Only committed ledger accounts are in it.
 	ledgerAccounts struct {
-		sync.RWMutex
 		ids map[string]int64
 	}
 	// journal is the writer's view of the entry chains (guarded by writeMu): the next entry id
@@ -328,17 +327,13 @@ func (s *Store) loadLedgerAccounts(ctx context.Context) error {
 			s.journal.heads[id] = head
 		}
 	}
-	s.ledgerAccounts.Lock()
 	s.ledgerAccounts.ids = ids
-	s.ledgerAccounts.Unlock()
 	return rows.Err()
 }
 
-// ledgerAccountID returns the id of a committed ledger account.
+// ledgerAccountID returns the id of a committed ledger account (the writer only).
 func (s *Store) ledgerAccountID(name string) (int64, bool) {
-	s.ledgerAccounts.RLock()
 	id, ok := s.ledgerAccounts.ids[name]
-	s.ledgerAccounts.RUnlock()
 	return id, ok
 }
 
@@ -359,11 +354,7 @@ func (s *Store) ensureLedgerAccount(ctx context.Context, name, accountID string)
 	if err := s.stmts["ledgerAccountID"].QueryRowContext(ctx, name).Scan(&id); err != nil {
 		return 0, fmt.Errorf("ledger account %s: %w", name, err)
 	}
-	s.onCommit(func() {
-		s.ledgerAccounts.Lock()
-		s.ledgerAccounts.ids[name] = id
-		s.ledgerAccounts.Unlock()
-	})
+	s.onCommit(func() { s.ledgerAccounts.ids[name] = id })
 	return id, nil
 }
 
