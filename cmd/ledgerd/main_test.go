@@ -55,7 +55,25 @@ type daemon struct {
 }
 
 func newDaemon(t *testing.T) *daemon {
-	return &daemon{t: t, data: t.TempDir(), http: freeAddr(t), natsAt: freeAddr(t)}
+	d := &daemon{t: t, data: t.TempDir(), http: freeAddr(t), natsAt: freeAddr(t)}
+	t.Cleanup(d.stop)
+	return d
+}
+
+// stop ends the process if it still runs: SIGTERM, then SIGKILL after 10 s.
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil || d.cmd.ProcessState != nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-done
+	}
 }
 
 func (d *daemon) start() {
