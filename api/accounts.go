@@ -44,8 +44,14 @@ func (s *Server) accountJSON(v sql.AccountView) accountJSON {
 	// R4: exposure = unbilled usage + outstanding invoices + interest and costs unpaid; until
 	// invoicing exists it is the unbilled usage.
 	exposure := v.Unbilled
+	status := v.Status
+	if s.Credit != nil {
+		if c, ok := s.Credit.Get(v.ID); ok {
+			exposure, status = c.Exposure, c.Status
+		}
+	}
 	return accountJSON{
-		ID: v.ID, Name: v.Name, Type: string(v.Type), Status: string(v.Status), Country: v.Country,
+		ID: v.ID, Name: v.Name, Type: string(v.Type), Status: string(status), Country: v.Country,
 		VATID: v.VATID, Email: v.Email,
 		CreditLimit:          money.FormatInvoice(v.CreditLimit),
 		Exposure:             exposure.String(),

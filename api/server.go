@@ -47,9 +47,12 @@ type Server struct {
 	SaveClock func(ctx context.Context, now time.Time) error
 	Scheduler Scheduler // may be nil
 	Tokens    Tokens    // nil: loopback only
-	Gatherer  prometheus.Gatherer
-	Ready     func(ctx context.Context) error
-	Log       *slog.Logger
+	// Credit and Authorizer serve credit control; Credit may be nil.
+	Credit     *ledger.CreditBook
+	Authorizer *events.Authorizer
+	Gatherer   prometheus.Gatherer
+	Ready      func(ctx context.Context) error
+	Log        *slog.Logger
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, who principal) error
@@ -82,6 +85,8 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/accounts", RoleViewer, s.listAccounts)
 	route("GET /v1/accounts/{id}", RoleViewer, s.getAccount)
 	route("GET /v1/accounts/{id}/entries", RoleViewer, s.listEntries)
+	route("PUT /v1/accounts/{id}/credit-limit", RoleFinance, s.setCreditLimit)
+	route("POST /v1/authorize", RoleViewer, s.authorize)
 	route("GET /v1/rejected", RoleViewer, s.listRejected)
 	route("POST /v1/rejected/replay", RoleAdmin, s.replay)
 	route("GET /v1/prices", RoleViewer, s.prices)

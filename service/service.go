@@ -45,6 +45,10 @@ type Config struct {
 	BatchSize      int
 	BatchWait      time.Duration
 	UsageMaxAge    time.Duration
+	// CreditThresholds are the notice thresholds (default 0.8, 0.9: R4, T&C 3.5).
+	CreditThresholds []string
+	// UtilizationFloor: per-account credit metrics from this exposure ratio up.
+	UtilizationFloor float64
 	// AckWait is how long an unacknowledged usage message waits before redelivery.
 	AckWait time.Duration
 	// AfterCommit is the ingestor's test hook (see events.Ingestor.AfterCommit).
@@ -70,6 +74,7 @@ type Service struct {
 	Charger  *events.Charger
 	Ingestor *events.Ingestor
 	Relay    *events.Relay
+	Credit   *ledger.CreditBook
 	Clock    clock.Clock
 	Test     *clock.Test
 	HTTPAddr string // where the API listens
@@ -119,6 +124,16 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		if tokens, err = api.LoadTokens(cfg.APITokens); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.CreditThresholds == nil {
+		cfg.CreditThresholds = ledger.DefaultThresholds
+	}
+	policy, err := ledger.NewCreditPolicy(cfg.CreditThresholds)
+	if err != nil {
+		return nil, fmt.Errorf("--credit-thresholds: %w", err)
+	}
+	if cfg.UtilizationFloor == 0 {
+		cfg.UtilizationFloor = events.DefaultUtilizationFloor
 	}
 	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
 		return nil, fmt.Errorf("--data %s: %w", cfg.Data, err)
@@ -171,10 +186,15 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	directory := ledger.NewDirectory(states)
+	s.Credit = ledger.NewCreditBook()
+	if err := s.Store.UseCredit(ctx, s.Credit, policy, directory); err != nil {
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := events.NewMetrics(reg)
+	reg.MustRegister(events.NewCreditCollector(s.Credit, cfg.UtilizationFloor))
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Charger = &events.Charger{Store: s.Store, Accounts: directory, Clock: s.Clock, Metrics: metrics, Log: log, Parked: s.Relay.Wake}
@@ -183,7 +203,14 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(4)
+	authorizer := &events.Authorizer{Book: s.Credit, Charger: s.Charger, Clock: s.Clock, Log: log}
+	s.wg.Add(5)
+	go func() {
+		defer s.wg.Done()
+		if err := authorizer.Serve(runCtx, s.NC); err != nil {
+			log.Error("billing.authorize", "err", err)
+		}
+	}()
 	go func() { defer s.wg.Done(); s.Store.RunCheckpoints(runCtx) }()
 	go func() {
 		defer s.wg.Done()
@@ -195,7 +222,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{SaveClock: s.Store.SaveTestClock, Store: s.Store, Directory: directory, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
+	apiServer := &api.Server{Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Directory: directory, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimout}
 	go func() {

@@ -76,8 +76,11 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredG
 		if err := s.insertAccount(ctx, a, limit); err != nil {
 			return err
 		}
-		_, err := s.ensureLedgerAccount(ctx, ledger.CustomerUnbilled(a.ID), a.ID)
-		return err
+		if _, err := s.ensureLedgerAccount(ctx, ledger.CustomerUnbilled(a.ID), a.ID); err != nil {
+			return err
+		}
+		s.learnAccount(a, limit)
+		return nil
 	})
 	if err != nil && !isUniqueViolation(err) {
 		return AccountView{}, false, fmt.Errorf("create account %s: %w", a.ID, err)
@@ -229,9 +232,19 @@ func (s *Store) CreateAccounts(ctx context.Context, accounts []ledger.Account) e
 			if _, err := s.ensureLedgerAccount(ctx, ledger.CustomerUnbilled(a.ID), a.ID); err != nil {
 				return err
 			}
+			s.learnAccount(a, limit)
 		}
 		return nil
 	})
+}
+
+// learnAccount puts a new account in the credit book once its transaction commits.
+func (s *Store) learnAccount(a ledger.Account, limit money.Micros) {
+	if s.credit == nil {
+		return
+	}
+	c := ledger.Credit{Account: a.ID, Type: a.Type, Status: a.Status, Limit: limit}
+	s.onCommit(func() { s.credit.Apply(c) })
 }
 
 func (s *Store) insertAccount(ctx context.Context, a ledger.Account, limit money.Micros) error {

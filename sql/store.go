@@ -53,6 +53,11 @@ type Store struct {
 	}
 	// afterCommit runs once the transaction in progress has committed (guarded by writeMu).
 	afterCommit []func()
+
+	// Credit control (UseCredit); nil: none. Guarded by writeMu for writes.
+	credit    *ledger.CreditBook
+	policy    ledger.CreditPolicy
+	directory *ledger.Directory
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.
@@ -269,6 +274,7 @@ var writeStatements = map[string]string{
 	"reparkRejected":  `UPDATE rejected SET reason = ?, detail = ?, replays = replays + 1 WHERE id = ?`,
 	"resolveRejected": `UPDATE rejected SET resolved_at = ?, resolution = ?, replays = replays + 1 WHERE id = ? AND resolved_at IS NULL`,
 	"insertOutbox":    `INSERT INTO outbox(subject, payload, created_at) VALUES (?, ?, ?)`,
+	"updateCredit":    `UPDATE accounts SET status = ?, notified_thresholds = ? WHERE id = ?`,
 }
 
 func (s *Store) prepare(ctx context.Context) error {

@@ -70,7 +70,10 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 				return err
 			}
 			if len(parked) > 0 {
-				return s.replanAndWrite(ctx, pb)
+				if err := s.replanAndWrite(ctx, pb); err != nil {
+					return err
+				}
+				return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
 			}
 		}
 		if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
@@ -79,8 +82,10 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 		hooks := len(s.afterCommit)
 		err := s.writePlan(ctx, pb)
 		if err == nil {
-			_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
-			return err
+			if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
+				return err
+			}
+			return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
 		}
 		if !isUniqueViolation(err) {
 			return err
@@ -93,7 +98,10 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 		if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
 			return err
 		}
-		return s.replanAndWrite(ctx, pb)
+		if err := s.replanAndWrite(ctx, pb); err != nil {
+			return err
+		}
+		return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
 	})
 	if err != nil {
 		return ledger.BatchPlan{}, fmt.Errorf("charge batch of %d: %w", len(pb.Items), err)

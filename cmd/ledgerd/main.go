@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // Europe/Amsterdam must resolve on a machine without tzdata
 
@@ -47,10 +48,13 @@ func run(args []string) error {
 	batch, _ := strconv.Atoi(env("LEDGER_BATCH_SIZE", strconv.Itoa(events.DefaultBatchSize)))
 	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
 	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages stay in the USAGE stream")
+	thresholds := fs.String("credit-thresholds", env("LEDGER_CREDIT_THRESHOLDS", "0.8,0.9"), "exposure ratios that send a billing.credit.threshold notice (R4, T&C 3.5) (env LEDGER_CREDIT_THRESHOLDS)")
+	fs.Float64Var(&cfg.UtilizationFloor, "metrics-utilization-floor", events.DefaultUtilizationFloor, "export per-account credit metrics from this exposure ratio up (and for suspended accounts)")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.CreditThresholds = strings.Split(*thresholds, ",")
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

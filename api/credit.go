@@ -1,0 +1,49 @@
+package api
+
+import (
+	"net/http"
+
+	"ledger/events"
+	"ledger/ledger"
+	"ledger/money"
+)
+
+// setCreditLimit raises, lowers or cancels (0) a credit limit with immediate effect (T&C 3.6).
+func (s *Server) setCreditLimit(w http.ResponseWriter, r *http.Request, who principal) error {
+	var body struct {
+		Amount string `json:"amount"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	amount, err := money.Parse(body.Amount)
+	if err != nil || amount.IsNegative() {
+		return ledger.Errorf(ledger.CodeInvalid, "amount %q must be an amount ≥ 0 (0 cancels the credit, T&C 3.6)", body.Amount)
+	}
+	limit, err := money.ToMicros(money.RoundInvoice(amount))
+	if err != nil {
+		return ledger.Errorf(ledger.CodeInvalid, "amount %q: %v", body.Amount, err)
+	}
+	id := r.PathValue("id")
+	if err := s.Store.SetCreditLimit(r.Context(), id, limit, who.Name, s.Clock.Now()); err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Info("credit limit set", "account", id, "limit", limit.String(), "by", who.Name)
+	}
+	return s.getAccount(w, r, who)
+}
+
+// authorize answers whether an account may send (CONTRACT 3.4), from memory.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, _ principal) error {
+	var req events.AuthorizeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	resp, err := s.Authorizer.Authorize(req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}

@@ -1,0 +1,255 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/money"
+)
+
+// Subjects of credit-control events (CONTRACT 5).
+const (
+	SubjectCreditThreshold = "billing.credit.threshold"
+	SubjectSuspended       = "billing.account.suspended"
+	SubjectResumed         = "billing.account.resumed"
+)
+
+// Reasons given with suspension and resumption, and by authorisation (CONTRACT 3.4).
+const (
+	ReasonCreditLimit         = "credit_limit"         // exposure reached the limit (T&C 3.6)
+	ReasonBelowCreditLimit    = "below_credit_limit"   // exposure fell below the limit again (T&C 10.4)
+	ReasonSuspended           = "suspended"            // authorisation: the account is suspended
+	ReasonClosed              = "closed"               // authorisation: the account is closed
+	ReasonInsufficientBalance = "insufficient_balance" // authorisation: prepaid balance does not cover it (T&C 3.12)
+)
+
+// DefaultThresholds are the exposure ratios at which the customer is told it nears its limit
+// (R4, T&C 3.5: 80 % and 90 %).
+var DefaultThresholds = []string{"0.8", "0.9"}
+
+// MaxThresholds bounds the threshold list (one bit each in Credit.Notified).
+const MaxThresholds = 16
+
+// ppm is the scale of thresholds: parts per million.
+const ppm = 1_000_000
+
+// CreditPolicy says when notices go out.
+type CreditPolicy struct {
+	thresholds []decimal.Decimal // ascending, each in (0, 1)
+	ppm        []uint64          // the same, in parts per million
+}
+
+// NewCreditPolicy checks and orders the notice thresholds (fractions of the limit, such as 0.8).
+func NewCreditPolicy(thresholds []string) (CreditPolicy, error) {
+	var p CreditPolicy
+	if len(thresholds) > MaxThresholds {
+		return p, fmt.Errorf("at most %d credit thresholds", MaxThresholds)
+	}
+	seen := map[string]bool{}
+	for _, t := range thresholds {
+		d, err := money.Parse(strings.TrimSpace(t))
+		if err != nil || !d.IsPositive() || !d.LessThan(decimal.NewFromInt(1)) {
+			return p, fmt.Errorf("credit threshold %q must be a fraction between 0 and 1, such as 0.8", t)
+		}
+		scaled := d.Shift(6)
+		if !scaled.IsInteger() {
+			return p, fmt.Errorf("credit threshold %q has more than 6 decimals", t)
+		}
+		if seen[d.String()] {
+			return p, fmt.Errorf("credit threshold %s given twice", d)
+		}
+		seen[d.String()] = true
+		p.thresholds = append(p.thresholds, d)
+	}
+	sort.Slice(p.thresholds, func(i, j int) bool { return p.thresholds[i].LessThan(p.thresholds[j]) })
+	for _, d := range p.thresholds {
+		p.ppm = append(p.ppm, uint64(d.Shift(6).IntPart()))
+	}
+	return p, nil
+}
+
+// Thresholds returns the thresholds, ascending.
+func (p CreditPolicy) Thresholds() []decimal.Decimal { return p.thresholds }
+
+// Credit is an account's credit standing, held in memory and kept with every change.
+type Credit struct {
+	Account  string
+	Type     AccountType
+	Status   Status
+	Limit    money.Micros
+	Exposure money.Micros // R4: unbilled usage + outstanding invoices + interest and costs unpaid
+	// Notified has bit i set while the notice for threshold i has gone out and exposure has not
+	// fallen back below it since (R4: one notice per upward crossing, re-armed below).
+	Notified uint32
+}
+
+// atLeast reports whether exposure ≥ fraction × limit, exactly (128-bit products).
+func atLeast(exposure, limit money.Micros, fractionPPM uint64) bool {
+	if exposure < 0 {
+		return false
+	}
+	hiE, loE := bits.Mul64(uint64(exposure), ppm)
+	hiL, loL := bits.Mul64(uint64(limit), fractionPPM)
+	return hiE > hiL || (hiE == hiL && loE >= loL)
+}
+
+// Evaluate applies R4 to an account whose exposure or limit may have changed: a notice for each
+// threshold crossed upward and not yet notified; re-arming of those fallen below; suspension at
+// or above 100 % (T&C 3.6) and resumption below it (T&C 10.4). Closed and prepaid accounts are
+// not subject to the credit limit.
+func (p CreditPolicy) Evaluate(c Credit, at time.Time) (Credit, []Notice) {
+	if c.Type != Postpaid || c.Status == Closed || c.Limit < 0 {
+		return c, nil
+	}
+	var notices []Notice
+	if c.Limit > 0 { // with no credit at all (limit 0) there is nothing to approach: suspension says it
+		for i, t := range p.ppm {
+			bit := uint32(1) << i
+			reached := atLeast(c.Exposure, c.Limit, t)
+			switch {
+			case reached && c.Notified&bit == 0:
+				c.Notified |= bit
+				notices = append(notices, creditNotice(SubjectCreditThreshold, c, at, map[string]any{
+					"threshold": json.Number(p.thresholds[i].String())}))
+			case !reached && c.Notified&bit != 0:
+				c.Notified &^= bit // re-armed
+			}
+		}
+	}
+	over := c.Exposure >= c.Limit // at or above 100 %
+	switch {
+	case over && c.Status == Active:
+		c.Status = Suspended
+		notices = append(notices, creditNotice(SubjectSuspended, c, at, map[string]any{"reason": ReasonCreditLimit}))
+	case !over && c.Status == Suspended:
+		c.Status = Active
+		notices = append(notices, creditNotice(SubjectResumed, c, at, map[string]any{"reason": ReasonBelowCreditLimit}))
+	}
+	return c, notices
+}
+
+func creditNotice(subject string, c Credit, at time.Time, extra map[string]any) Notice {
+	body := map[string]any{
+		"account":      c.Account,
+		"at":           at.UTC().Format(time.RFC3339Nano),
+		"exposure":     c.Exposure.String(),
+		"credit_limit": money.FormatInvoice(c.Limit.Decimal()),
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	payload, _ := json.Marshal(body) // strings and numbers only
+	return Notice{Subject: subject, Payload: payload}
+}
+
+// NotifiedThresholds lists the thresholds whose notice is out, for storage ("0.8,0.9"), so
+// that the state means the same if the configured list changes.
+func (p CreditPolicy) NotifiedThresholds(notified uint32) string {
+	var out []string
+	for i, t := range p.thresholds {
+		if notified&(1<<i) != 0 {
+			out = append(out, t.String())
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// ParseNotified reads NotifiedThresholds back against the current list.
+func (p CreditPolicy) ParseNotified(stored string) uint32 {
+	var n uint32
+	for _, s := range strings.Split(stored, ",") {
+		d, err := decimal.NewFromString(strings.TrimSpace(s))
+		if err != nil {
+			continue
+		}
+		for i, t := range p.thresholds {
+			if t.Equal(d) {
+				n |= 1 << i
+			}
+		}
+	}
+	return n
+}
+
+// Decision is the answer to "may this account send?" (CONTRACT 3.4).
+type Decision struct {
+	Allowed  bool
+	Reason   string
+	Estimate money.Micros
+}
+
+// Authorize decides from an account's credit whether it may send traffic estimated at estimate
+// (R4: only if active and exposure + estimate ≤ limit; R9, T&C 3.12: a prepaid account only if
+// its usable balance covers it).
+func Authorize(c Credit, found bool, estimate, usablePrepaid money.Micros) Decision {
+	d := Decision{Estimate: estimate}
+	switch {
+	case !found:
+		d.Reason = string(ReasonUnknownAccount)
+	case c.Status == Closed:
+		d.Reason = ReasonClosed
+	case c.Status == Suspended:
+		d.Reason = ReasonSuspended
+	case c.Type == Prepaid:
+		if estimate <= usablePrepaid {
+			d.Allowed = true
+		} else {
+			d.Reason = ReasonInsufficientBalance
+		}
+	case c.Exposure+estimate <= c.Limit:
+		d.Allowed = true
+	default:
+		d.Reason = ReasonCreditLimit
+	}
+	return d
+}
+
+// CreditBook holds every account's credit in memory: authorisation reads it without touching
+// the database; the store changes it only after the transaction that changes the database has
+// committed.
+type CreditBook struct {
+	mu      sync.RWMutex
+	credits map[string]Credit
+}
+
+// NewCreditBook returns an empty book.
+func NewCreditBook() *CreditBook { return &CreditBook{credits: map[string]Credit{}} }
+
+// Get returns an account's credit.
+func (b *CreditBook) Get(account string) (Credit, bool) {
+	b.mu.RLock()
+	c, ok := b.credits[account]
+	b.mu.RUnlock()
+	return c, ok
+}
+
+// Apply records credits (after their transaction committed).
+func (b *CreditBook) Apply(credits ...Credit) {
+	b.mu.Lock()
+	for _, c := range credits {
+		b.credits[c.Account] = c
+	}
+	b.mu.Unlock()
+}
+
+// Each calls fn for every account's credit, under the read lock (metrics).
+func (b *CreditBook) Each(fn func(Credit)) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, c := range b.credits {
+		fn(c)
+	}
+}
+
+// CountsToExposure reports whether a ledger account's balance is part of its customer's
+// exposure (R4): unbilled usage now; outstanding invoices, interest and costs as they come.
+func CountsToExposure(ledgerAccount string) bool {
+	return strings.HasPrefix(ledgerAccount, "customer:") && strings.HasSuffix(ledgerAccount, ":unbilled")
+}

@@ -1,0 +1,170 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"ledger/ledger"
+	"ledger/money"
+)
+
+// UseCredit gives the store the credit book it keeps up to date (with the policy that decides
+// notices and suspension) and the directory whose account statuses follow it, and fills the
+// book from the database. Without it, charging does no credit control.
+func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy, directory *ledger.Directory) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.credit_limit_micros, a.notified_thresholds,
+		coalesce(l.balance_micros, 0) FROM accounts a LEFT JOIN ledger_accounts l ON l.name = 'customer:' || a.id || ':unbilled'`)
+	if err != nil {
+		return fmt.Errorf("read credit: %w", err)
+	}
+	defer rows.Close()
+	var credits []ledger.Credit
+	for rows.Next() {
+		var c ledger.Credit
+		var typ, status, notified string
+		if err := rows.Scan(&c.Account, &typ, &status, &c.Limit, &notified, &c.Exposure); err != nil {
+			return err
+		}
+		c.Type, c.Status, c.Notified = ledger.AccountType(typ), ledger.Status(status), policy.ParseNotified(notified)
+		credits = append(credits, c)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	book.Apply(credits...)
+	s.writeMu.Lock()
+	s.credit, s.policy, s.directory = book, policy, directory
+	s.writeMu.Unlock()
+	return nil
+}
+
+// evaluateCredit applies R4 to every customer whose exposure the transaction changed: in the
+// same database transaction it records new statuses and notices (outbox), so that a crash can
+// neither lose a notice nor send one twice; the book learns the new credit after commit.
+func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at time.Time) error {
+	if tx == nil || s.credit == nil {
+		return nil
+	}
+	now := fmtTime(at)
+	updated := make([]ledger.Credit, 0, len(tx.Entries))
+	var statuses []ledger.Credit
+	for _, e := range tx.Entries {
+		if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
+			continue
+		}
+		c, ok := s.credit.Get(e.AccountID)
+		if !ok {
+			return fmt.Errorf("credit of %s is not loaded", e.AccountID)
+		}
+		c.Exposure += e.Amount
+		next, notices := s.policy.Evaluate(c, at)
+		if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
+			return err
+		}
+		updated = append(updated, next)
+		if next.Status != c.Status {
+			statuses = append(statuses, next)
+		}
+	}
+	s.afterCreditCommit(updated, statuses)
+	return nil
+}
+
+// recordCredit writes what Evaluate changed: status, notified thresholds, notices.
+func (s *Store) recordCredit(ctx context.Context, before, after ledger.Credit, notices []ledger.Notice, now string) error {
+	if after.Status != before.Status || after.Notified != before.Notified {
+		if _, err := s.stmts["updateCredit"].ExecContext(ctx, string(after.Status), s.policy.NotifiedThresholds(after.Notified), after.Account); err != nil {
+			return fmt.Errorf("credit of %s: %w", after.Account, err)
+		}
+	}
+	for _, n := range notices {
+		if err := s.appendOutbox(ctx, n, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) afterCreditCommit(updated, statuses []ledger.Credit) {
+	s.onCommit(func() {
+		s.credit.Apply(updated...)
+		for _, c := range statuses {
+			s.directory.Put(c.Account, ledger.AccountState{Type: c.Type, Status: c.Status})
+		}
+	})
+}
+
+// SetCreditLimit raises, lowers or cancels (0) an account's credit limit with immediate effect
+// (T&C 3.6), recording who changed it and when, and re-evaluates the account at once: a lower
+// limit can suspend it, a higher one resume it.
+func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.Micros, by string, at time.Time) error {
+	if limit < 0 {
+		return ledger.Errorf(ledger.CodeInvalid, "a credit limit is an amount ≥ 0 (0 cancels the credit, T&C 3.6)")
+	}
+	return s.inWrite(ctx, func() error {
+		if s.credit == nil {
+			return fmt.Errorf("credit control is not set up")
+		}
+		c, ok := s.credit.Get(account)
+		if !ok {
+			return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
+		}
+		if c.Type != ledger.Postpaid {
+			return ledger.Errorf(ledger.CodeConflict, "account %q is %s: a credit limit applies to postpaid accounts (T&C 3.5)", account, c.Type)
+		}
+		if c.Status == ledger.Closed {
+			return ledger.Errorf(ledger.CodeConflict, "account %q is closed", account)
+		}
+		now := fmtTime(at)
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO credit_limit_changes(account_id, old_micros, new_micros, at, changed_by)
+			VALUES (?, ?, ?, ?, ?)`, account, int64(c.Limit), int64(limit), now, by); err != nil {
+			return fmt.Errorf("record the credit limit change: %w", err)
+		}
+		if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET credit_limit_micros = ? WHERE id = ?`, int64(limit), account); err != nil {
+			return fmt.Errorf("set the credit limit: %w", err)
+		}
+		before := c
+		c.Limit = limit
+		next, notices := s.policy.Evaluate(c, at)
+		if err := s.recordCredit(ctx, before, next, notices, now); err != nil {
+			return err
+		}
+		var statuses []ledger.Credit
+		if next.Status != before.Status {
+			statuses = append(statuses, next)
+		}
+		s.afterCreditCommit([]ledger.Credit{next}, statuses)
+		return nil
+	})
+}
+
+// CreditLimitChange is one recorded change of a credit limit.
+type CreditLimitChange struct {
+	Old, New money.Micros
+	At       time.Time
+	By       string
+}
+
+// CreditLimitChanges lists an account's credit limit changes, oldest first.
+func (s *Store) CreditLimitChanges(ctx context.Context, account string) ([]CreditLimitChange, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT old_micros, new_micros, at, changed_by FROM credit_limit_changes
+		WHERE account_id = ? ORDER BY id`, account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CreditLimitChange
+	for rows.Next() {
+		var c CreditLimitChange
+		var at string
+		if err := rows.Scan(&c.Old, &c.New, &at, &c.By); err != nil {
+			return nil, err
+		}
+		if c.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
