@@ -6,17 +6,36 @@ NATS_LISTEN ?= 127.0.0.1:4222
 HTTP      ?= 127.0.0.1:8080
 BENCH_EVENTS   ?= 1000000
 BENCH_ACCOUNTS ?= 10000
+PROMTOOL  ?= promtool
+ALERT_RULES      ?= deploy/prometheus/alerts.yml
+ALERT_RULES_TEST ?= deploy/prometheus/alerts_test.yml
 
-.PHONY: run test bench lint build conformance clean
+.PHONY: run test rules rules-if-promtool bench lint build conformance clean
 
 ## run: the service on its embedded defaults (NATS with JetStream in the process, SQLite under ./data)
 run:
 	$(GO) run ./cmd/ledgerd --data $(DATA) --nats-listen $(NATS_LISTEN) --http $(HTTP)
 
-## test: every test; with LEDGER_TEST_NATS / LEDGER_TEST_POSTGRES set, also those against those servers
-test:
+## test: every test; with LEDGER_TEST_NATS / LEDGER_TEST_POSTGRES set, also those against those servers; alert rules when promtool is on PATH (required if CI is set)
+test: rules-if-promtool
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+
+## rules: the Prometheus alert rules, checked and unit-tested (promtool: Debian package prometheus)
+rules:
+	$(PROMTOOL) check rules $(ALERT_RULES)
+	$(PROMTOOL) test rules $(ALERT_RULES_TEST)
+
+# make test runs the rules when promtool is on PATH; without it, a note, except under CI (CI set),
+# where a missing promtool fails the build.
+rules-if-promtool:
+	@if command -v $(PROMTOOL) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory rules; \
+	elif [ -n "$$CI" ]; then \
+		echo "promtool not found: alert rules not checked (apt-get install prometheus); CI is set, failing" >&2; exit 1; \
+	else \
+		echo "promtool not found: alert rules not checked (apt-get install prometheus)" >&2; \
+	fi
 
 ## bench: the ingestion benchmark (raw JetStream ceiling vs the charging pipeline, peak memory)
 bench:

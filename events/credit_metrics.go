@@ -1,6 +1,8 @@
 package events
 
 import (
+	"math"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ledger/ledger"
@@ -52,16 +54,19 @@ func (c *CreditCollector) Collect(ch chan<- prometheus.Metric) {
 			return
 		}
 		exposure, limit := float64(cr.Exposure)/1e6, float64(cr.Limit)/1e6
-		ratio := 0.0
-		if limit > 0 {
+		// A cancelled limit (0) leaves no credit: any exposure is at or over it (+Inf, so that
+		// the ">= 1" alerts hold), none at all is 0.
+		ratio := math.Inf(1)
+		switch {
+		case limit > 0:
 			ratio = exposure / limit
+		case exposure <= 0:
+			ratio = 0
 		}
-		if ratio < c.Floor && cr.Status != ledger.Suspended && limit > 0 {
+		if ratio < c.Floor && cr.Status != ledger.Suspended {
 			return
 		}
-		if limit > 0 {
-			ch <- prometheus.MustNewConstMetric(c.utilization, prometheus.GaugeValue, ratio, cr.Account)
-		}
+		ch <- prometheus.MustNewConstMetric(c.utilization, prometheus.GaugeValue, ratio, cr.Account)
 		ch <- prometheus.MustNewConstMetric(c.exposure, prometheus.GaugeValue, exposure, cr.Account)
 		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, limit, cr.Account)
 	})

@@ -11,13 +11,18 @@ import (
 
 // Names of the streams and the consumer (CONTRACT 2, 5).
 const (
-	UsageStream     = "USAGE"
-	UsageSubjects   = "usage.>"
-	BillingStream   = "BILLING"
-	BillingSubjects = "billing.>"
+	UsageStream   = "USAGE"
+	UsageSubjects = "usage.>"
+	BillingStream = "BILLING"
 	// ConsumerName is the durable consumer through which the ledger charges usage.
 	ConsumerName = "ledger"
 )
+
+// BillingSubjects are the subjects of the BILLING stream: every event of CONTRACT 5 (all under
+// billing.>), but not the request–reply subject billing.authorize (CONTRACT 3.4) — a stream on
+// billing.> would store every authorisation request and answer it with a publish acknowledgement
+// that races the real answer.
+var BillingSubjects = []string{"billing.credit.>", "billing.account.>", "billing.prepaid.>", "billing.invoice.>", "billing.usage.>"}
 
 // Stream settings.
 const (
@@ -38,7 +43,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, usageMaxAge time
 		{Name: UsageStream, Subjects: []string{UsageSubjects}, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, MaxAge: usageMaxAge, Duplicates: DuplicateWindow,
 			Description: "usage events in (CONTRACT 2)"},
-		{Name: BillingStream, Subjects: []string{BillingSubjects}, Storage: jetstream.FileStorage,
+		{Name: BillingStream, Subjects: BillingSubjects, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, Duplicates: DuplicateWindow,
 			Description: "billing events out (CONTRACT 5)"},
 	} {

@@ -25,6 +25,7 @@ import (
 	"ledger/clock"
 	"ledger/events"
 	"ledger/ledger"
+	"ledger/notify"
 	"ledger/pricing"
 	"ledger/sql"
 	"ledger/tariffs"
@@ -49,6 +50,8 @@ type Config struct {
 	CreditThresholds []string
 	// UtilizationFloor: per-account credit metrics from this exposure ratio up.
 	UtilizationFloor float64
+	// SMTP, when SMTP.Addr is set, mails threshold, suspension and resume notices (T&C 3.5).
+	SMTP notify.Config
 	// AckWait is how long an unacknowledged usage message waits before redelivery.
 	AckWait time.Duration
 	// AfterCommit is the ingestor's test hook (see events.Ingestor.AfterCommit).
@@ -203,6 +206,24 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if cfg.SMTP.Addr != "" {
+		store := s.Store
+		mailer, err := notify.New(cfg.SMTP, s.JS, func(ctx context.Context, account string) (string, error) {
+			a, err := store.Account(ctx, account)
+			return a.Email, err
+		}, log)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("--smtp: %w", err)
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := mailer.Run(runCtx); err != nil {
+				log.Error("mailer", "err", err)
+			}
+		}()
+	}
 	authorizer := &events.Authorizer{Book: s.Credit, Charger: s.Charger, Clock: s.Clock, Log: log}
 	s.wg.Add(5)
 	go func() {

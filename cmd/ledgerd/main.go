@@ -48,8 +48,12 @@ func run(args []string) error {
 	batch, _ := strconv.Atoi(env("LEDGER_BATCH_SIZE", strconv.Itoa(events.DefaultBatchSize)))
 	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
 	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages stay in the USAGE stream")
+	fs.DurationVar(&cfg.AckWait, "ack-wait", events.AckWait, "how long a delivered, unacknowledged usage event waits before JetStream delivers it again (after a crash)")
 	thresholds := fs.String("credit-thresholds", env("LEDGER_CREDIT_THRESHOLDS", "0.8,0.9"), "exposure ratios that send a billing.credit.threshold notice (R4, T&C 3.5) (env LEDGER_CREDIT_THRESHOLDS)")
 	fs.Float64Var(&cfg.UtilizationFloor, "metrics-utilization-floor", events.DefaultUtilizationFloor, "export per-account credit metrics from this exposure ratio up (and for suspended accounts)")
+	fs.StringVar(&cfg.SMTP.Addr, "smtp", env("LEDGER_SMTP", ""), "SMTP server HOST:PORT that mails threshold, suspension and resume notices to the account's email (T&C 3.5); credentials from LEDGER_SMTP_USERNAME and LEDGER_SMTP_PASSWORD (env LEDGER_SMTP)")
+	fs.StringVar(&cfg.SMTP.From, "smtp-from", env("LEDGER_SMTP_FROM", ""), "sender address of those mails (env LEDGER_SMTP_FROM)")
+	cfg.SMTP.Username, cfg.SMTP.Password = os.Getenv("LEDGER_SMTP_USERNAME"), os.Getenv("LEDGER_SMTP_PASSWORD")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
