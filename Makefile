@@ -40,6 +40,7 @@ rules-if-promtool:
 ## bench: the ingestion benchmark (raw JetStream ceiling vs the charging pipeline, peak memory)
 bench:
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS)
+	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -authorize
 	$(GO) test -run '^$$' -bench . -benchmem ./pricing/ ./ledger/
 
 lint:

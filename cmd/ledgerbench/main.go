@@ -53,6 +53,8 @@ type config struct {
 	dir                     string
 	keep                    bool
 	cpuProfile, memProfile  string
+	authorize               bool
+	authorizeRate           int
 }
 
 func run() error {
@@ -64,6 +66,8 @@ func run() error {
 	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed")
+	flag.BoolVar(&c.authorize, "authorize", false, "while the pipeline runs, send authorisation requests over NATS (billing.authorize) and HTTP (POST /v1/authorize) and report their rate and latency")
+	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
 	flag.Parse()
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "ledgerbench-")
@@ -109,6 +113,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// Credit control, as ledgerd runs it: every batch re-evaluates the credit of its customers.
+	policy, err := ledger.NewCreditPolicy(ledger.DefaultThresholds)
+	if err != nil {
+		return err
+	}
+	book := ledger.NewCreditBook()
+	if err := store.UseCredit(ctx, book, policy, directory); err != nil {
+		return err
+	}
 
 	start := time.Now()
 	if err := fill(ctx, js, c); err != nil {
@@ -137,7 +150,16 @@ func run() error {
 			return err
 		}
 	}
+	var load *authorizeLoad
+	if c.authorize {
+		if load, err = startAuthorizeLoad(ctx, nc, store, directory, book, t, c); err != nil {
+			return err
+		}
+	}
 	pipe, charged, err := pipeline(ctx, js, store, directory, t, c)
+	if load != nil {
+		load.stop()
+	}
 	if c.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -150,6 +172,9 @@ func run() error {
 	fmt.Printf("(2) pipeline     fetch, decode, validate, rate, commit, ack  %9.0f events/s  (%.2f s)  ratio (2)/(1) = %.2f\n",
 		pipeRate, pipe.Seconds(), pipeRate/rawRate)
 	fmt.Printf("(3) peak memory during the pipeline: resident %s, Go heap %s\n", mib(rss), mib(heapPeak))
+	if load != nil {
+		load.report()
+	}
 	fmt.Printf("    written to disk during the pipeline: %s (%.1f KiB per event)\n", mib(bytesWritten()-writtenBefore),
 		float64(bytesWritten()-writtenBefore)/1024/float64(c.events))
 
