@@ -84,6 +84,7 @@ type Service struct {
 	NATSURL  string // where publishers connect
 
 	httpServer *http.Server
+	authNC     *nats.Conn
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	ingestErr  chan error
@@ -225,10 +226,16 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}()
 	}
 	authorizer := &events.Authorizer{Book: s.Credit, Charger: s.Charger, Clock: s.Clock, Log: log}
+	// Authorisation answers on a connection of its own: on the consuming connection a request
+	// would wait behind batches of usage deliveries.
+	if s.authNC, err = s.dial("ledgerd-authorize"); err != nil {
+		cancel()
+		return nil, err
+	}
 	s.wg.Add(5)
 	go func() {
 		defer s.wg.Done()
-		if err := authorizer.Serve(runCtx, s.NC); err != nil {
+		if err := authorizer.Serve(runCtx, s.authNC); err != nil {
 			log.Error("billing.authorize", "err", err)
 		}
 	}()
@@ -276,6 +283,19 @@ func loadTariffs(dir string) (*pricing.Tariffs, error) {
 		return nil, fmt.Errorf("--tariffs %s: %w", dir, err)
 	}
 	return t, nil
+}
+
+// dial opens another connection to the NATS server in use.
+func (s *Service) dial(name string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second)}
+	if s.Embedded != nil {
+		opts = append(opts, nats.InProcessServer(s.Embedded))
+	}
+	nc, err := nats.Connect(s.NATSURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
+	}
+	return nc, nil
 }
 
 func (s *Service) connectNATS() error {
@@ -341,6 +361,9 @@ func (s *Service) Stop(ctx context.Context) error {
 }
 
 func (s *Service) closeParts() {
+	if s.authNC != nil {
+		s.authNC.Close()
+	}
 	if s.NC != nil {
 		s.NC.Drain()
 		s.NC.Close()

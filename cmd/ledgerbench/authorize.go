@@ -57,8 +57,13 @@ func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, di
 	go load.server.Serve(l)
 	runCtx, cancel := context.WithCancel(ctx)
 	load.cancel = cancel
+	// The responder on a connection of its own, as ledgerd runs it.
+	responder, err := nats.Connect(nc.ConnectedUrl())
+	if err != nil {
+		return nil, err
+	}
 	load.wg.Add(1)
-	go func() { defer load.wg.Done(); authorizer.Serve(runCtx, nc) }()
+	go func() { defer load.wg.Done(); authorizer.Serve(runCtx, responder); responder.Close() }()
 	// Requesters on their own connection, as a platform service would be.
 	requester, err := nats.Connect(nc.ConnectedUrl())
 	if err != nil {
