@@ -55,6 +55,7 @@ type config struct {
 	cpuProfile, memProfile  string
 	authorize               bool
 	authorizeRate           int
+	loadNATS, loadHTTP      string
 }
 
 func run() error {
@@ -68,7 +69,12 @@ func run() error {
 	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed")
 	flag.BoolVar(&c.authorize, "authorize", false, "while the pipeline runs, send authorisation requests over NATS (billing.authorize) and HTTP (POST /v1/authorize) and report their rate and latency")
 	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
+	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
+	flag.StringVar(&c.loadHTTP, "load-http", "", "load mode: the POST /v1/authorize URL")
 	flag.Parse()
+	if c.loadNATS != "" {
+		return runLoad(c.loadNATS, c.loadHTTP, c.authorizeRate, c.accounts)
+	}
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "ledgerbench-")
 		if err != nil {
@@ -152,7 +158,7 @@ func run() error {
 	}
 	var load *authorizeLoad
 	if c.authorize {
-		if load, err = startAuthorizeLoad(ctx, nc, store, directory, book, t, c); err != nil {
+		if load, err = startAuthorizeLoad(ctx, nc, store, directory, book, t, c, ns.ClientURL()); err != nil {
 			return err
 		}
 	}
