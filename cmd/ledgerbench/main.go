@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -56,6 +57,7 @@ type config struct {
 	authorize               bool
 	authorizeRate           int
 	loadNATS, loadHTTP      string
+	trace                   string
 }
 
 func run() error {
@@ -69,6 +71,7 @@ func run() error {
 	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed")
 	flag.BoolVar(&c.authorize, "authorize", false, "while the pipeline runs, send authorisation requests over NATS (billing.authorize) and HTTP (POST /v1/authorize) and report their rate and latency")
 	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
+	flag.StringVar(&c.trace, "trace", "", "write a 3-second execution trace from the middle of the pipeline to this file")
 	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
 	flag.StringVar(&c.loadHTTP, "load-http", "", "load mode: the POST /v1/authorize URL")
 	flag.Parse()
@@ -314,6 +317,13 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, dir
 	profiled := c.memProfile == ""
 	for {
 		n := committed.Load()
+		if c.trace != "" && n >= int64(c.events)/3 {
+			if f, err := os.Create(c.trace); err == nil {
+				trace.Start(f)
+				go func() { time.Sleep(3 * time.Second); trace.Stop(); f.Close() }()
+			}
+			c.trace = ""
+		}
 		if !profiled && n >= int64(c.events)/2 {
 			profiled = true
 			if f, err := os.Create(c.memProfile); err == nil {
