@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,9 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "ledgerd:", err)
 		os.Exit(1)
 	}
@@ -43,9 +47,15 @@ func run(args []string) error {
 	fs.StringVar(&cfg.HTTP, "http", env("LEDGER_HTTP", service.DefaultHTTP), "HTTP API and /metrics address (env LEDGER_HTTP)")
 	fs.StringVar(&cfg.Tariffs, "tariffs", env("LEDGER_TARIFFS", ""), "tariffs directory (prices.csv, surcharges.csv, cpi.csv, interest.csv); default: the example set built in (env LEDGER_TARIFFS)")
 	fs.StringVar(&cfg.APITokens, "api-tokens", env("LEDGER_API_TOKENS", ""), "file of lines 'TOKEN ROLE' (admin, finance, viewer); without it the API answers only on loopback (env LEDGER_API_TOKENS)")
-	testClock, _ := strconv.ParseBool(env("LEDGER_TEST_CLOCK", "false"))
+	testClock, err := strconv.ParseBool(env("LEDGER_TEST_CLOCK", "false"))
+	if err != nil {
+		return fmt.Errorf("LEDGER_TEST_CLOCK=%q: want true or false", os.Getenv("LEDGER_TEST_CLOCK"))
+	}
 	fs.BoolVar(&cfg.TestClock, "test-clock", testClock, "set the clock through /v1/clock instead of the wall clock (env LEDGER_TEST_CLOCK)")
-	batch, _ := strconv.Atoi(env("LEDGER_BATCH_SIZE", strconv.Itoa(events.DefaultBatchSize)))
+	batch, err := strconv.Atoi(env("LEDGER_BATCH_SIZE", strconv.Itoa(events.DefaultBatchSize)))
+	if err != nil {
+		return fmt.Errorf("LEDGER_BATCH_SIZE=%q: want a whole number", os.Getenv("LEDGER_BATCH_SIZE"))
+	}
 	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
 	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages stay in the USAGE stream")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", events.AckWait, "how long a delivered, unacknowledged usage event waits before JetStream delivers it again (after a crash)")
