@@ -31,8 +31,11 @@ const (
 	DuplicateWindow = 10 * time.Minute
 	// DefaultUsageMaxAge is how long usage messages stay in the stream after they arrive.
 	DefaultUsageMaxAge = 7 * 24 * time.Hour
-	// AckWait is how long a delivered, unacknowledged message waits before redelivery.
-	AckWait = 60 * time.Second
+	// AckWait is how long a delivered, unacknowledged message waits before redelivery: after a
+	// crash, what was in flight comes back this long after it was delivered. A batch commits in
+	// well under a second; a redelivery is harmless (recognised as a duplicate), a long wait after
+	// a restart is not.
+	AckWait = 15 * time.Second
 	// MaxAckPending bounds the messages delivered and not yet acknowledged.
 	MaxAckPending = 20_000
 )
