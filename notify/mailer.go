@@ -197,7 +197,7 @@ func (m *Mailer) consume(ctx context.Context, cons jetstream.Consumer) error {
 		cancel()
 		if ctx.Err() != nil {
 			if msg != nil {
-				_ = msg.Nak() // fetched as we stopped: at once to whoever reads next
+				m.giveBack(msg) // fetched as we stopped: at once to whoever reads next
 			}
 			return nil
 		}
@@ -270,7 +270,7 @@ func (m *Mailer) retry(ctx context.Context, msg jetstream.Msg, meta *jetstream.M
 	if ctx.Err() != nil {
 		// Stopping cut the delivery short: the next run (or another instance) tries at once.
 		log.Info("stopped while mailing; the event will be delivered again", "err", cause)
-		_ = msg.Nak()
+		m.giveBack(msg)
 		return
 	}
 	if meta.NumDelivered >= MaxDeliver {
@@ -284,6 +284,17 @@ func (m *Mailer) retry(ctx context.Context, msg jetstream.Msg, meta *jetstream.M
 		log.Warn("nak failed; JetStream redelivers after the ack wait", "err", err)
 	}
 }
+
+// giveBack naks a message and flushes the connection, so that the nak has left before Run
+// returns: a nak still in the client's buffer when the caller closes the connection would leave
+// the event to the ack wait.
+func (m *Mailer) giveBack(msg jetstream.Msg) {
+	_ = msg.Nak()
+	_ = m.js.Conn().FlushTimeout(flushWait)
+}
+
+// flushWait bounds how long giving an event back may wait for the server.
+const flushWait = 2 * time.Second
 
 // retryDelay is the wait after the attempt-th failed attempt: RetryDelay doubling, capped.
 func (m *Mailer) retryDelay(attempt int) time.Duration {
