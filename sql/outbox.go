@@ -20,6 +20,7 @@ func (s *Store) appendOutbox(ctx context.Context, n ledger.Notice, now string) e
 	if _, err := s.stmts["insertOutbox"].ExecContext(ctx, n.Subject, n.Payload, now); err != nil {
 		return fmt.Errorf("outbox %s: %w", n.Subject, err)
 	}
+	s.wroteOutbox = true
 	return nil
 }
 

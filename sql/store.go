@@ -54,6 +54,11 @@ type Store struct {
 	// afterCommit runs once the transaction in progress has committed (guarded by writeMu).
 	afterCommit []func()
 
+	// OnOutbox, when set, is called after a commit that wrote outgoing events (the relay's
+	// wake-up); it must not block.
+	OnOutbox    func()
+	wroteOutbox bool // in the transaction in progress (guarded by writeMu)
+
 	// Credit control (UseCredit); nil: none. Guarded by writeMu for writes.
 	credit    *ledger.CreditBook
 	policy    ledger.CreditPolicy
@@ -212,6 +217,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 		return fmt.Errorf("begin: %w", err)
 	}
 	s.afterCommit = s.afterCommit[:0]
+	s.wroteOutbox = false
 	s.resetPendingJournal()
 	defer func() {
 		if err != nil {
@@ -232,6 +238,9 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	s.journal.next = s.journal.pendingNext
 	for _, f := range s.afterCommit {
 		f()
+	}
+	if s.wroteOutbox && s.OnOutbox != nil {
+		s.OnOutbox()
 	}
 	return nil
 }
