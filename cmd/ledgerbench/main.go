@@ -37,6 +37,7 @@ import (
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
+	"ledger/service"
 	"ledger/sql"
 	"ledger/tariffs"
 )
@@ -78,6 +79,7 @@ func run() error {
 	if c.loadNATS != "" {
 		return runLoad(c.loadNATS, c.loadHTTP, c.authorizeRate, c.accounts)
 	}
+	service.TuneRuntime() // the runtime settings ledgerd runs with
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "ledgerbench-")
 		if err != nil {
