@@ -24,10 +24,10 @@ import (
 
 // Request limits.
 const (
-	MaxRequestBytes  = 1 << 20
-	DefaultPageLimit = 100
-	MaxPageLimit     = 1000
-	ReadHeaderTimout = 10 * time.Second
+	MaxRequestBytes   = 1 << 20
+	DefaultPageLimit  = 100
+	MaxPageLimit      = 1000
+	ReadHeaderTimeout = 10 * time.Second
 )
 
 // Scheduler runs whatever has come due up to now (expiries, billing runs, …); the test clock

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -42,21 +43,9 @@ func RejectedNotice(p Parked, at time.Time) Notice {
 // accountFromSubject reads the account of usage.<channel>.<account>, for events whose body
 // could not be read.
 func accountFromSubject(subject string) string {
-	parts := splitDots(subject)
+	parts := strings.Split(subject, ".")
 	if len(parts) == 3 && parts[0] == "usage" && ValidAccountID(parts[2]) {
 		return parts[2]
 	}
 	return ""
-}
-
-func splitDots(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/valyala/fastjson"
+
+	"ledger/pricing"
 )
 
 // Limits on a usage event (CONTRACT 2).
@@ -208,18 +210,8 @@ func validProduct(p string) bool {
 	return true
 }
 
-// ValidE164 reports whether s is "+" followed by 1 to 15 digits, the first not 0.
-func ValidE164(s string) bool {
-	if len(s) < 2 || len(s) > MaxE164Digits+1 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// ValidE164 is pricing's E.164 check: a destination and a caller ID follow one rule.
+var ValidE164 = pricing.ValidE164
 
 // ContentHash identifies an event's content: the same id with another hash is a different event
 // claiming the same id (duplicate_conflict). It covers every field that affects the charge, in

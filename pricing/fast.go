@@ -175,7 +175,7 @@ func (t *Tariffs) rateFast(u Usage) (Rating, bool, error) {
 	if !price.found {
 		return Rating{}, true, noPrice(u, product)
 	}
-	invalidCallerID := channel == slotVoice && u.Direction == DirectionOutbound && !isE164(u.CallerID)
+	invalidCallerID := channel == slotVoice && u.Direction == DirectionOutbound && !ValidE164(u.CallerID)
 
 	billed, divisor := u.Quantity, uint64(nanosPerMicro)
 	switch channel {

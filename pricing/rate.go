@@ -101,7 +101,7 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 
 	// SST 6.3: the customer must send the correct caller ID for the calls it sends. An inbound
 	// call's caller is not the customer's, so only outbound voice is held to it.
-	invalidCallerID := u.Channel == ChannelVoice && u.Direction == DirectionOutbound && !isE164(u.CallerID)
+	invalidCallerID := u.Channel == ChannelVoice && u.Direction == DirectionOutbound && !ValidE164(u.CallerID)
 
 	billed, perSixty := u.Quantity, false
 	switch u.Channel {
@@ -242,8 +242,9 @@ func checkUsage(u Usage) (string, error) {
 	return u.Destination[1:], nil
 }
 
-// isE164 reports whether s is "+" then 1 to 15 digits, the first not 0 (SST 6.3's correct caller ID).
-func isE164(s string) bool {
+// ValidE164 reports whether s is "+" then 1 to 15 digits, the first not 0: a destination
+// (CONTRACT 2) and SST 6.3's correct caller ID alike.
+func ValidE164(s string) bool {
 	return len(s) >= 2 && len(s) <= 1+MaxPrefixDigits && s[0] == '+' && s[1] != '0' && isDigits(s[1:])
 }
 

@@ -254,7 +254,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	apiServer := &api.Server{Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Directory: directory, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
-	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimout}
+	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
 		if err := s.httpServer.Serve(httpListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "err", err)
@@ -340,7 +340,7 @@ func (s *Service) ready(ctx context.Context) error {
 	return nil
 }
 
-// Failed is closed-over error channel: it yields when ingestion stops on its own.
+// Failed yields an error when ingestion stops on its own (it cannot consume at all).
 func (s *Service) Failed() <-chan error { return s.ingestErr }
 
 // Stop drains: the API stops taking requests, the batch in flight is committed and acknowledged,

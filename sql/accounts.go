@@ -201,16 +201,6 @@ func (s *Store) Entries(ctx context.Context, account string, from, to time.Time,
 	return out, rows.Err()
 }
 
-// Balance returns the balance of a ledger account (0 when it has none).
-func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros, error) {
-	var b int64
-	err := s.db.GetContext(ctx, &b, `SELECT balance_micros FROM ledger_accounts WHERE name = ?`, ledgerAccount)
-	if errors.Is(err, stdsql.ErrNoRows) {
-		return 0, nil
-	}
-	return money.Micros(b), err
-}
-
 // CountCharges counts the charged usage events of an account.
 func (s *Store) CountCharges(ctx context.Context, account string) (int, error) {
 	var n int

@@ -66,22 +66,3 @@ func (s *Store) ParkedDeliveries(ctx context.Context, reason string, afterID int
 	}
 	return out, last, nil
 }
-
-// CountRejected counts the open parked events per reason.
-func (s *Store) CountRejected(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT reason, count(*) FROM rejected WHERE resolved_at IS NULL GROUP BY reason`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var reason string
-		var n int64
-		if err := rows.Scan(&reason, &n); err != nil {
-			return nil, err
-		}
-		out[reason] = n
-	}
-	return out, rows.Err()
-}
