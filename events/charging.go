@@ -31,8 +31,6 @@ type Charger struct {
 	Clock    clock.Clock
 	Metrics  *Metrics
 	Log      *slog.Logger
-	// Parked is called after a commit that parked events, to wake the outbox relay.
-	Parked func()
 
 	tariffs atomic.Pointer[pricing.Tariffs]
 }
@@ -78,9 +76,6 @@ func (c *Charger) Commit(ctx context.Context, pb *sql.PlannedBatch) (ledger.Batc
 			}
 		}
 		c.Metrics.InvalidCallerID.Add(float64(invalid))
-	}
-	if len(plan.Parked) > 0 && c.Parked != nil {
-		c.Parked()
 	}
 	return plan, nil
 }

@@ -203,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Store.OnOutbox = s.Relay.Wake
-	s.Charger = &events.Charger{Store: s.Store, Accounts: directory, Clock: s.Clock, Metrics: metrics, Log: log, Parked: s.Relay.Wake}
+	s.Charger = &events.Charger{Store: s.Store, Accounts: directory, Clock: s.Clock, Metrics: metrics, Log: log}
 	s.Charger.SetTariffs(t)
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Charger, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
 
