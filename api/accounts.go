@@ -82,7 +82,6 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 	if err != nil {
 		return err
 	}
-	s.Directory.Put(view.ID, ledger.AccountState{Type: view.Type, Status: view.Status})
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated

@@ -39,7 +39,6 @@ type Scheduler interface {
 // Server serves the HTTP API.
 type Server struct {
 	Store     *sql.Store
-	Directory *ledger.Directory
 	Charger   *events.Charger
 	Clock     clock.Clock
 	TestClock *clock.Test // nil unless --test-clock

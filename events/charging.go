@@ -27,7 +27,7 @@ type BatchStore interface {
 // events come from, shared by the consumer and by replay.
 type Charger struct {
 	Store    BatchStore
-	Accounts *ledger.Directory
+	Accounts *ledger.CreditBook
 	Clock    clock.Clock
 	Metrics  *Metrics
 	Log      *slog.Logger

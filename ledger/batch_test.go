@@ -48,13 +48,15 @@ func batchTariffs(t testing.TB) *pricing.Tariffs {
 	return tariffs
 }
 
-func batchDirectory() *ledger.Directory {
-	return ledger.NewDirectory(map[string]ledger.AccountState{
-		"acme":   {Type: ledger.Postpaid, Status: ledger.Active},
-		"beta":   {Type: ledger.Prepaid, Status: ledger.Active},
-		"paused": {Type: ledger.Postpaid, Status: ledger.Suspended},
-		"gone":   {Type: ledger.Postpaid, Status: ledger.Closed},
-	})
+func batchDirectory() *ledger.CreditBook {
+	book := ledger.NewCreditBook()
+	book.Apply(
+		ledger.Credit{Account: "acme", Type: ledger.Postpaid, Status: ledger.Active},
+		ledger.Credit{Account: "beta", Type: ledger.Prepaid, Status: ledger.Active},
+		ledger.Credit{Account: "paused", Type: ledger.Postpaid, Status: ledger.Suspended},
+		ledger.Credit{Account: "gone", Type: ledger.Postpaid, Status: ledger.Closed},
+	)
+	return book
 }
 
 // usage is a usage event as a publisher writes it (CONTRACT 2).

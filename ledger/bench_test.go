@@ -17,11 +17,10 @@ func BenchmarkPrepareAndPlan(b *testing.B) {
 		b.Fatal(err)
 	}
 	const accounts, batch = 10_000, 5000
-	states := map[string]ledger.AccountState{}
+	dir := ledger.NewCreditBook()
 	for i := 0; i < accounts; i++ {
-		states[fmt.Sprintf("acct-%d", i)] = ledger.AccountState{Type: ledger.Postpaid, Status: ledger.Active}
+		dir.Apply(ledger.Credit{Account: fmt.Sprintf("acct-%d", i), Type: ledger.Postpaid, Status: ledger.Active})
 	}
-	dir := ledger.NewDirectory(states)
 	deliveries := make([]ledger.Delivery, batch)
 	for i := range deliveries {
 		body := fmt.Sprintf(`{"id":"ev-%d","account":"acct-%d","channel":"sms","destination":"+31612345678","quantity":2,"occurred_at":"2026-03-10T08:00:00.123Z"}`, i, (i*7919)%accounts)

@@ -211,9 +211,9 @@ func Authorize(c Credit, found bool, estimate, usablePrepaid money.Micros) Decis
 	return d
 }
 
-// CreditBook holds every account's credit in memory: authorisation reads it without touching
-// the database; the store changes it only after the transaction that changes the database has
-// committed.
+// CreditBook holds every account in memory — its type, standing and credit: charging asks it
+// which accounts exist (Lookup, View) and authorisation reads it, without touching the database;
+// the store changes it only after the transaction that changes the database has committed.
 type CreditBook struct {
 	mu      sync.RWMutex
 	credits map[string]Credit
@@ -237,6 +237,34 @@ func (b *CreditBook) Apply(credits ...Credit) {
 		b.credits[c.Account] = c
 	}
 	b.mu.Unlock()
+}
+
+// Lookup returns an account's type and standing (AccountDirectory).
+func (b *CreditBook) Lookup(id string) (AccountState, bool) {
+	c, ok := b.Get(id)
+	return AccountState{Type: c.Type, Status: c.Status}, ok
+}
+
+// View calls fn with a directory that reads the book under one read lock, for a whole batch
+// (one lock, not one per event).
+func (b *CreditBook) View(fn func(AccountDirectory)) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	fn(lockedBook{b.credits})
+}
+
+type lockedBook struct{ credits map[string]Credit }
+
+func (v lockedBook) Lookup(id string) (AccountState, bool) {
+	c, ok := v.credits[id]
+	return AccountState{Type: c.Type, Status: c.Status}, ok
+}
+
+// Len returns how many accounts the book holds.
+func (b *CreditBook) Len() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.credits)
 }
 
 // Each calls fn for every account's credit, under the read lock (metrics).

@@ -186,13 +186,8 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := s.Store.AccountStates(ctx)
-	if err != nil {
-		return nil, err
-	}
-	directory := ledger.NewDirectory(states)
 	s.Credit = ledger.NewCreditBook()
-	if err := s.Store.UseCredit(ctx, s.Credit, policy, directory); err != nil {
+	if err := s.Store.UseCredit(ctx, s.Credit, policy); err != nil {
 		return nil, err
 	}
 
@@ -203,7 +198,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Store.OnOutbox = s.Relay.Wake
-	s.Charger = &events.Charger{Store: s.Store, Accounts: directory, Clock: s.Clock, Metrics: metrics, Log: log}
+	s.Charger = &events.Charger{Store: s.Store, Accounts: s.Credit, Clock: s.Clock, Metrics: metrics, Log: log}
 	s.Charger.SetTariffs(t)
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Charger, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
 
@@ -252,7 +247,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Directory: directory, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
+	apiServer := &api.Server{Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
@@ -260,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			log.Error("HTTP server", "err", err)
 		}
 	}()
-	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", cfg.DB, "accounts", directory.Len(),
+	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", cfg.DB, "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
 }

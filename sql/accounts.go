@@ -136,24 +136,6 @@ func (s *Store) Accounts(ctx context.Context, afterSeq int64, limit int) ([]Acco
 	return out, nil
 }
 
-// AccountStates returns every account's type and status, to fill the in-memory directory.
-func (s *Store) AccountStates(ctx context.Context) (map[string]ledger.AccountState, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, type, status FROM accounts`)
-	if err != nil {
-		return nil, fmt.Errorf("read account states: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]ledger.AccountState{}
-	for rows.Next() {
-		var id, typ, status string
-		if err := rows.Scan(&id, &typ, &status); err != nil {
-			return nil, err
-		}
-		out[id] = ledger.AccountState{Type: ledger.AccountType(typ), Status: ledger.Status(status)}
-	}
-	return out, rows.Err()
-}
-
 // EntryView is one journal entry on a customer's account, with its transaction.
 type EntryView struct {
 	ID            int64

@@ -9,10 +9,10 @@ import (
 	"ledger/money"
 )
 
-// UseCredit gives the store the credit book it keeps up to date (with the policy that decides
-// notices and suspension) and the directory whose account statuses follow it, and fills the
-// book from the database. Without it, charging does no credit control.
-func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy, directory *ledger.Directory) error {
+// UseCredit gives the store the book of accounts it keeps up to date (with the policy that
+// decides notices and suspension) and fills it from the database. Without it, charging does no
+// credit control.
+func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.credit_limit_micros, a.notified_thresholds,
 		coalesce(l.balance_micros, 0) FROM accounts a LEFT JOIN ledger_accounts l ON l.name = 'customer:' || a.id || ':unbilled'`)
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 	}
 	book.Apply(credits...)
 	s.writeMu.Lock()
-	s.credit, s.policy, s.directory = book, policy, directory
+	s.credit, s.policy = book, policy
 	s.writeMu.Unlock()
 	return nil
 }
@@ -48,7 +48,6 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 	}
 	now := fmtTime(at)
 	updated := make([]ledger.Credit, 0, len(tx.Entries))
-	var statuses []ledger.Credit
 	for _, e := range tx.Entries {
 		if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
 			continue
@@ -63,11 +62,8 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 			return err
 		}
 		updated = append(updated, next)
-		if next.Status != c.Status {
-			statuses = append(statuses, next)
-		}
 	}
-	s.afterCreditCommit(updated, statuses)
+	s.afterCreditCommit(updated)
 	return nil
 }
 
@@ -86,13 +82,8 @@ func (s *Store) recordCredit(ctx context.Context, before, after ledger.Credit, n
 	return nil
 }
 
-func (s *Store) afterCreditCommit(updated, statuses []ledger.Credit) {
-	s.onCommit(func() {
-		s.credit.Apply(updated...)
-		for _, c := range statuses {
-			s.directory.Put(c.Account, ledger.AccountState{Type: c.Type, Status: c.Status})
-		}
-	})
+func (s *Store) afterCreditCommit(updated []ledger.Credit) {
+	s.onCommit(func() { s.credit.Apply(updated...) })
 }
 
 // SetCreditLimit raises, lowers or cancels (0) an account's credit limit with immediate effect
@@ -130,11 +121,7 @@ func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.
 		if err := s.recordCredit(ctx, before, next, notices, now); err != nil {
 			return err
 		}
-		var statuses []ledger.Credit
-		if next.Status != before.Status {
-			statuses = append(statuses, next)
-		}
-		s.afterCreditCommit([]ledger.Credit{next}, statuses)
+		s.afterCreditCommit([]ledger.Credit{next})
 		return nil
 	})
 }

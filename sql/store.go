@@ -60,9 +60,8 @@ type Store struct {
 	wroteOutbox bool // in the transaction in progress (guarded by writeMu)
 
 	// Credit control (UseCredit); nil: none. Guarded by writeMu for writes.
-	credit    *ledger.CreditBook
-	policy    ledger.CreditPolicy
-	directory *ledger.Directory
+	credit *ledger.CreditBook
+	policy ledger.CreditPolicy
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.

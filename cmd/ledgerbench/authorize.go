@@ -43,8 +43,8 @@ type authorizeLoad struct {
 	out    bytes.Buffer
 }
 
-func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, directory *ledger.Directory, book *ledger.CreditBook, t *pricing.Tariffs, c config, natsURL string) (*authorizeLoad, error) {
-	charger := &events.Charger{Store: store, Accounts: directory, Clock: clock.System{}}
+func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config, natsURL string) (*authorizeLoad, error) {
+	charger := &events.Charger{Store: store, Accounts: book, Clock: clock.System{}}
 	charger.SetTariffs(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	authorizer := &events.Authorizer{Book: book, Charger: charger, Clock: clock.System{}, Log: quiet}
@@ -52,7 +52,7 @@ func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, di
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Store: store, Directory: directory, Charger: charger, Clock: clock.System{}, Credit: book,
+	srv := &api.Server{Store: store, Charger: charger, Clock: clock.System{}, Credit: book,
 		Authorizer: authorizer, Gatherer: prometheus.NewRegistry(), Log: quiet}
 	load := &authorizeLoad{server: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go load.server.Serve(l)

@@ -120,8 +120,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	directory, err := createAccounts(ctx, store, c.accounts)
-	if err != nil {
+	if err := createAccounts(ctx, store, c.accounts); err != nil {
 		return err
 	}
 	// Credit control, as ledgerd runs it: every batch re-evaluates the credit of its customers.
@@ -130,7 +129,7 @@ func run() error {
 		return err
 	}
 	book := ledger.NewCreditBook()
-	if err := store.UseCredit(ctx, book, policy, directory); err != nil {
+	if err := store.UseCredit(ctx, book, policy); err != nil {
 		return err
 	}
 
@@ -163,11 +162,11 @@ func run() error {
 	}
 	var load *authorizeLoad
 	if c.authorize {
-		if load, err = startAuthorizeLoad(ctx, nc, store, directory, book, t, c, ns.ClientURL()); err != nil {
+		if load, err = startAuthorizeLoad(ctx, nc, store, book, t, c, ns.ClientURL()); err != nil {
 			return err
 		}
 	}
-	pipe, charged, err := pipeline(ctx, js, store, directory, t, c)
+	pipe, charged, err := pipeline(ctx, js, store, book, t, c)
 	if load != nil {
 		load.stop()
 	}
@@ -205,20 +204,15 @@ func run() error {
 	return nil
 }
 
-func createAccounts(ctx context.Context, store *sql.Store, n int) (*ledger.Directory, error) {
+func createAccounts(ctx context.Context, store *sql.Store, n int) error {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	accounts := make([]ledger.Account, n)
-	states := make(map[string]ledger.AccountState, n)
 	for i := range accounts {
 		id := accountID(i)
 		accounts[i] = ledger.Account{ID: id, Name: "Bench " + id, Type: ledger.Postpaid, Status: ledger.Active, Country: "NL",
 			CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: true, RegisteredAt: now, CreatedAt: now, CreatedBy: "bench"}
-		states[id] = ledger.AccountState{Type: ledger.Postpaid, Status: ledger.Active}
 	}
-	if err := store.CreateAccounts(ctx, accounts); err != nil {
-		return nil, err
-	}
-	return ledger.NewDirectory(states), nil
+	return store.CreateAccounts(ctx, accounts)
 }
 
 func accountID(i int) string { return "acct-" + strconv.Itoa(i) }
@@ -297,12 +291,12 @@ func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Dur
 }
 
 // pipeline runs the ledger's ingestor until every event is committed and acknowledged.
-func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, directory *ledger.Directory, t *pricing.Tariffs, c config) (time.Duration, int64, error) {
+func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config) (time.Duration, int64, error) {
 	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0)
 	if err != nil {
 		return 0, 0, err
 	}
-	charger := &events.Charger{Store: store, Accounts: directory, Clock: clock.System{},
+	charger := &events.Charger{Store: store, Accounts: book, Clock: clock.System{},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	charger.SetTariffs(t)
 	var committed atomic.Int64
