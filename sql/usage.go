@@ -60,45 +60,7 @@ func (s *Store) ChargeBatch(ctx context.Context, items []ledger.Prepared, at tim
 // saves a lookup per event.
 func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan, error) {
 	err := s.inWrite(ctx, func() error {
-		var anyParked bool
-		if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
-			return fmt.Errorf("look for parked events: %w", err)
-		}
-		if anyParked {
-			parked, err := s.lookupParked(ctx, pb.Items)
-			if err != nil {
-				return err
-			}
-			if len(parked) > 0 {
-				if err := s.replanAndWrite(ctx, pb); err != nil {
-					return err
-				}
-				return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
-			}
-		}
-		if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
-			return err
-		}
-		hooks := len(s.afterCommit)
-		err := s.writePlan(ctx, pb)
-		if err == nil {
-			if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
-				return err
-			}
-			return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
-		}
-		if !isUniqueViolation(err) {
-			return err
-		}
-		if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
-			return err
-		}
-		s.afterCommit = s.afterCommit[:hooks]
-		s.resetPendingJournal()
-		if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
-			return err
-		}
-		if err := s.replanAndWrite(ctx, pb); err != nil {
+		if err := s.writeBatch(ctx, pb); err != nil {
 			return err
 		}
 		return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
@@ -109,15 +71,57 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 	return pb.Plan, nil
 }
 
-// replanAndWrite plans the batch again knowing which of its ids were charged or parked before.
-func (s *Store) replanAndWrite(ctx context.Context, pb *PlannedBatch) error {
-	var existing ledger.Existing
+// writeBatch writes the batch as planned when none of its ids can be known to the database,
+// and plans it again knowing them otherwise (see Commit).
+func (s *Store) writeBatch(ctx context.Context, pb *PlannedBatch) error {
+	var anyParked bool
+	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
+		return fmt.Errorf("look for parked events: %w", err)
+	}
+	if anyParked {
+		parked, err := s.lookupParked(ctx, pb.Items)
+		if err != nil {
+			return err
+		}
+		if len(parked) > 0 {
+			return s.replanAndWrite(ctx, pb, parked)
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
+		return err
+	}
+	hooks := len(s.afterCommit)
+	err := s.writePlan(ctx, pb)
+	if err == nil {
+		_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
+		return err
+	}
+	if !isUniqueViolation(err) {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
+		return err
+	}
+	s.afterCommit = s.afterCommit[:hooks]
+	s.resetPendingJournal()
+	if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
+		return err
+	}
+	return s.replanAndWrite(ctx, pb, nil)
+}
+
+// replanAndWrite plans the batch again knowing which of its ids were charged or parked before;
+// parked is what is already known of the latter (nil: look it up).
+func (s *Store) replanAndWrite(ctx context.Context, pb *PlannedBatch, parked map[ledger.ParkKey]int64) error {
+	existing := ledger.Existing{Parked: parked}
 	var err error
 	if existing.Charged, err = s.lookupCharged(ctx, pb.Items); err != nil {
 		return err
 	}
-	if existing.Parked, err = s.lookupParked(ctx, pb.Items); err != nil {
-		return err
+	if existing.Parked == nil {
+		if existing.Parked, err = s.lookupParked(ctx, pb.Items); err != nil {
+			return err
+		}
 	}
 	replanned, err := s.planWith(pb.Items, existing, pb.At)
 	if err != nil {
