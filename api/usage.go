@@ -131,7 +131,7 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 	items := []priceJSON{}
 	for _, p := range t.PricesAt(at) {
 		items = append(items, priceJSON{Channel: p.Channel, Product: p.Product, Direction: p.Direction, Prefix: p.Prefix,
-			Country: p.Country, UnitPrice: unitPrice(p), MinSeconds: p.MinSeconds, IncrementSeconds: incrementOf(p),
+			Country: p.Country, UnitPrice: p.UnitPrice.String(), MinSeconds: p.MinSeconds, IncrementSeconds: incrementOf(p),
 			ValidFrom: p.ValidFrom.String(), Description: p.Description})
 	}
 	surcharges := []surchargeJSON{}
@@ -143,8 +143,6 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 	writeJSON(w, http.StatusOK, map[string]any{"at": at.Format(time.RFC3339Nano), "items": items, "surcharges": surcharges, "next": ""})
 	return nil
 }
-
-func unitPrice(p pricing.PriceRow) string { return p.UnitPrice.String() }
 
 func incrementOf(p pricing.PriceRow) int64 {
 	if p.Channel != "voice" {

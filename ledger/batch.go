@@ -150,11 +150,6 @@ type Charge struct {
 // Total is the event's whole charge.
 func (c Charge) Total() money.Micros { return c.BaseMicros + c.SurchargeMicros }
 
-// Parked is an event to park (or, on replay, to keep parked with a fresh reason).
-type Parked struct {
-	Prepared
-}
-
 // Entry is one line of a transaction: an amount on a ledger account (debit positive).
 type Entry struct {
 	LedgerAccount string
@@ -209,7 +204,7 @@ func (t Transaction) CheckBalanced() error {
 type BatchPlan struct {
 	Outcomes    []Outcome
 	Charges     []Charge
-	Parked      []Parked
+	Parked      []Prepared   // to park (on replay: to keep parked, with a fresh reason)
 	Resolved    []Resolution // parked rows settled without a new charge (duplicates on replay)
 	Transaction *Transaction // nil when nothing was charged
 }
@@ -255,7 +250,7 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 				continue
 			}
 			parkedInBatch[key] = true
-			plan.Parked = append(plan.Parked, Parked{p})
+			plan.Parked = append(plan.Parked, p)
 			plan.Outcomes[i] = OutcomeRejected
 			continue
 		}

@@ -19,7 +19,7 @@ type Notice struct {
 
 // RejectedNotice announces a parked event on billing.usage.rejected: the event as received
 // (as JSON when it is JSON, else as text), its id, the reason and why.
-func RejectedNotice(p Parked, at time.Time) Notice {
+func RejectedNotice(p Prepared, at time.Time) Notice {
 	body := map[string]any{
 		"account":  p.Event.Account,
 		"at":       at.UTC().Format(time.RFC3339Nano),
