@@ -239,7 +239,7 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 					continue
 				}
 				p.Reason = ReasonDuplicateConflict
-				p.Detail = fmt.Sprintf("event id %q was already charged with other content", p.Key)
+				p.Detail = fmt.Sprintf("event id %q was already charged with other content; an id is charged once (R1)", p.Key)
 			}
 		}
 		if p.Reason != "" {
