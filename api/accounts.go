@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -10,10 +11,11 @@ import (
 )
 
 type prepaidJSON struct {
-	Usable    string `json:"usable"`
-	Pending   string `json:"pending"`
-	Shortfall string `json:"shortfall"`
-	Lots      []any  `json:"lots"`
+	Usable          string    `json:"usable"`
+	Pending         string    `json:"pending"`
+	Shortfall       string    `json:"shortfall"`
+	ChargebacksOwed string    `json:"chargebacks_owed"`
+	Lots            []lotJSON `json:"lots"`
 }
 
 type accountJSON struct {
@@ -35,11 +37,13 @@ type accountJSON struct {
 	RenewalDate          string      `json:"renewal_date"`
 	NoticeDeadline       string      `json:"notice_deadline"`
 	InvalidCallerIDCalls int64       `json:"invalid_caller_id_calls"`
+	ClosedAt             string      `json:"closed_at,omitempty"`
+	ClosedReason         string      `json:"closed_reason,omitempty"`
 	CreatedAt            string      `json:"created_at"`
 	CreatedBy            string      `json:"created_by"`
 }
 
-func (s *Server) accountJSON(v sql.AccountView) accountJSON {
+func (s *Server) accountJSON(ctx context.Context, v sql.AccountView) (accountJSON, error) {
 	now := s.Clock.Now()
 	// R4: exposure = unbilled usage + outstanding invoices + interest and costs unpaid; until
 	// invoicing exists it is the unbilled usage.
@@ -50,14 +54,19 @@ func (s *Server) accountJSON(v sql.AccountView) accountJSON {
 			exposure, status = c.Exposure, c.Status
 		}
 	}
-	return accountJSON{
+	prepaid, err := s.prepaidOf(ctx, v)
+	if err != nil {
+		return accountJSON{}, err
+	}
+	out := accountJSON{
 		ID: v.ID, Name: v.Name, Type: string(v.Type), Status: string(status), Country: v.Country,
 		VATID: v.VATID, Email: v.Email,
 		CreditLimit:          money.FormatInvoice(v.CreditLimit),
 		Exposure:             exposure.String(),
 		Unbilled:             v.Unbilled.String(),
 		Outstanding:          "0.00",
-		Prepaid:              prepaidJSON{Usable: "0.00", Pending: "0.00", Shortfall: "0.00", Lots: []any{}},
+		Prepaid:              prepaid,
+		ClosedReason:         v.ClosedReason,
 		PaymentTermsDays:     v.PaymentTermsDays,
 		Indexation:           v.Indexation,
 		RegisteredAt:         v.RegisteredAt.Format(time.RFC3339),
@@ -67,6 +76,10 @@ func (s *Server) accountJSON(v sql.AccountView) accountJSON {
 		CreatedAt:            v.CreatedAt.Format(time.RFC3339Nano),
 		CreatedBy:            v.CreatedBy,
 	}
+	if !v.ClosedAt.IsZero() {
+		out.ClosedAt = v.ClosedAt.Format(time.RFC3339Nano)
+	}
+	return out, nil
 }
 
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who principal) error {
@@ -89,7 +102,11 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 			s.Log.Info("account created", "account", view.ID, "type", view.Type, "by", who.Name)
 		}
 	}
-	writeJSON(w, status, s.accountJSON(view))
+	out, err := s.accountJSON(r.Context(), view)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, out)
 	return nil
 }
 
@@ -98,7 +115,11 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, _ principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.accountJSON(v))
+	out, err := s.accountJSON(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -114,7 +135,9 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, _ principa
 	items := make([]accountJSON, len(views))
 	var last int64
 	for i, v := range views {
-		items[i] = s.accountJSON(v)
+		if items[i], err = s.accountJSON(r.Context(), v); err != nil {
+			return err
+		}
 		last = v.Seq
 	}
 	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})

@@ -79,8 +79,7 @@ func (a *Authorizer) Authorize(req AuthorizeRequest) (AuthorizeResponse, error) 
 	if err != nil {
 		return AuthorizeResponse{}, err
 	}
-	// Prepaid balances come with the prepaid issue; until then nothing is usable (T&C 3.12).
-	d := ledger.Authorize(credit, found, estimate, 0)
+	d := ledger.Authorize(credit, found, estimate)
 	return AuthorizeResponse{Allowed: d.Allowed, Reason: d.Reason, Estimate: d.Estimate.String()}, nil
 }
 

@@ -88,6 +88,11 @@ type Credit struct {
 	// Notified has bit i set while the notice for threshold i has gone out and exposure has not
 	// fallen back below it since (R4: one notice per upward crossing, re-armed below).
 	Notified uint32
+	// Prepaid accounts (R9, T&C 3.12–3.15): usable and pending balance, the shortfall, what
+	// the live lots hold until when, and when the account is closed without a top-up (zero: not).
+	Usable, Pending, Shortfall money.Micros
+	Lots                       []LotBalance
+	ClosureDue                 time.Time
 }
 
 // atLeast reports whether exposure ≥ fraction × limit, exactly (128-bit products).
@@ -187,8 +192,8 @@ type Decision struct {
 
 // Authorize decides from an account's credit whether it may send traffic estimated at estimate
 // (R4: only if active and exposure + estimate ≤ limit; R9, T&C 3.12: a prepaid account only if
-// its usable balance covers it).
-func Authorize(c Credit, found bool, estimate, usablePrepaid money.Micros) Decision {
+// its usable balance covers it and no shortfall is open).
+func Authorize(c Credit, found bool, estimate money.Micros) Decision {
 	d := Decision{Estimate: estimate}
 	switch {
 	case !found:
@@ -198,7 +203,7 @@ func Authorize(c Credit, found bool, estimate, usablePrepaid money.Micros) Decis
 	case c.Status == Suspended:
 		d.Reason = ReasonSuspended
 	case c.Type == Prepaid:
-		if estimate <= usablePrepaid {
+		if c.Shortfall == 0 && estimate <= c.Usable {
 			d.Allowed = true
 		} else {
 			d.Reason = ReasonInsufficientBalance

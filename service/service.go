@@ -190,6 +190,13 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := s.Store.UseCredit(ctx, s.Credit, policy); err != nil {
 		return nil, err
 	}
+	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
+	// closures), in time order, before any usage is charged.
+	if n, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil {
+		return nil, fmt.Errorf("catch up with what fell due: %w", err)
+	} else if n > 0 {
+		log.Info("caught up with what fell due while stopped", "items", n)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -229,7 +236,8 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		cancel()
 		return nil, err
 	}
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go func() { defer s.wg.Done(); s.runClock(runCtx) }()
 	go func() {
 		defer s.wg.Done()
 		if err := authorizer.Serve(runCtx, s.authNC); err != nil {
@@ -247,7 +255,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
+	apiServer := &api.Server{Scheduler: dueRunner{s.Store}, Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
@@ -258,6 +266,35 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", cfg.DB, "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
+}
+
+// ClockInterval is how often the service looks for what has fallen due (lots becoming usable
+// at 00:00 Amsterdam, expiries, closures): things run at most this late.
+const ClockInterval = time.Second
+
+// runClock runs what falls due on the clock until ctx is cancelled. With the test clock, moving
+// it runs what is due at once (POST /v1/clock); this loop then finds nothing more.
+func (s *Service) runClock(ctx context.Context) {
+	t := time.NewTicker(ClockInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
+			s.Config.Log.Error("run what fell due", "err", err)
+		}
+	}
+}
+
+// dueRunner adapts the store to api.Scheduler.
+type dueRunner struct{ store *sql.Store }
+
+func (d dueRunner) RunDue(ctx context.Context, now time.Time) error {
+	_, err := d.store.RunDue(ctx, now)
+	return err
 }
 
 func tariffSource(dir string) string {

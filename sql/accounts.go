@@ -28,6 +28,8 @@ type accountRow struct {
 	CreatedBy            string `db:"created_by"`
 	InvalidCallerIDCalls int64  `db:"invalid_caller_id_calls"`
 	UnbilledMicros       int64  `db:"unbilled_micros"`
+	ClosedAt             string `db:"closed_at"`
+	ClosedReason         string `db:"closed_reason"`
 }
 
 // AccountView is an account with the balances the API shows.
@@ -36,11 +38,14 @@ type AccountView struct {
 	Seq                  int64
 	Unbilled             money.Micros
 	InvalidCallerIDCalls int64
+	ClosedAt             time.Time // zero unless closed
+	ClosedReason         string
 }
 
 const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, a.vat_id, a.email,
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
-	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros
+	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros,
+	coalesce(a.closed_at, '') AS closed_at, a.closed_reason
 	FROM accounts a LEFT JOIN ledger_accounts b ON b.name = 'customer:' || a.id || ':unbilled'`
 
 func (r accountRow) view() (AccountView, error) {
@@ -52,7 +57,15 @@ func (r accountRow) view() (AccountView, error) {
 	if err != nil {
 		return AccountView{}, fmt.Errorf("account %s created_at: %w", r.ID, err)
 	}
+	var closed time.Time
+	if r.ClosedAt != "" {
+		if closed, err = parseTime(r.ClosedAt); err != nil {
+			return AccountView{}, fmt.Errorf("account %s closed_at: %w", r.ID, err)
+		}
+	}
 	return AccountView{
+		ClosedAt:     closed,
+		ClosedReason: r.ClosedReason,
 		Account: ledger.Account{ID: r.ID, Name: r.Name, Type: ledger.AccountType(r.Type), Status: ledger.Status(r.Status),
 			Country: r.Country, VATID: r.VATID, Email: r.Email, CreditLimit: money.Micros(r.CreditLimitMicros).Decimal(),
 			PaymentTermsDays: r.PaymentTermsDays, Indexation: r.Indexation, RegisteredAt: registered,
@@ -80,6 +93,7 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredG
 			return err
 		}
 		s.learnAccount(a, limit)
+		s.learnPrepaid(a)
 		return nil
 	})
 	if err != nil && !isUniqueViolation(err) {
@@ -205,6 +219,7 @@ func (s *Store) CreateAccounts(ctx context.Context, accounts []ledger.Account) e
 				return err
 			}
 			s.learnAccount(a, limit)
+			s.learnPrepaid(a)
 		}
 		return nil
 	})

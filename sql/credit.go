@@ -27,13 +27,21 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 			return err
 		}
 		c.Type, c.Status, c.Notified = ledger.AccountType(typ), ledger.Status(status), policy.ParseNotified(notified)
+		if c.Type == ledger.Prepaid {
+			c.Exposure = 0 // prepaid usage draws on lots, not on credit (R9)
+		}
 		credits = append(credits, c)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	book.Apply(credits...)
 	s.writeMu.Lock()
+	for i, c := range credits {
+		if p := s.prepaid.accounts[c.Account]; p != nil {
+			credits[i] = withPrepaid(c, p)
+		}
+	}
+	book.Apply(credits...)
 	s.credit, s.policy = book, policy
 	s.writeMu.Unlock()
 	return nil

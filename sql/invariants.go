@@ -32,7 +32,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			       UNION ALL
 			       SELECT e.transaction_id, l.account_id, -e.amount_micros FROM entries e
 			       JOIN ledger_accounts l ON l.id = e.ledger_account_id JOIN transactions t ON t.id = e.transaction_id
-			       WHERE t.kind = 'usage' AND l.name = 'customer:' || l.account_id || ':unbilled')
+			       WHERE t.kind = 'usage' AND l.account_id IS NOT NULL)
 			 GROUP BY transaction_id, account_id HAVING sum(x) != 0`},
 		{"each ledger account's entries form one chain, newest at its head",
 			`SELECT 'entry ' || e.id || ' follows entry ' || p.id || ' of another account or a later one'
@@ -49,6 +49,26 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			 FROM ledger_accounts l LEFT JOIN (SELECT ledger_account_id, max(id) AS newest FROM entries GROUP BY ledger_account_id) x
 			   ON x.ledger_account_id = l.id
 			 WHERE coalesce(l.last_entry_id, 0) != coalesce(x.newest, 0)`},
+		{"invariant 3: each prepaid lot: remaining + used + expired + charged back = topped up, none below zero",
+			`WITH k AS (SELECT e.ledger_account_id AS la, t.kind, sum(e.amount_micros) AS total
+			            FROM entries e JOIN transactions t ON t.id = e.transaction_id
+			            WHERE e.ledger_account_id IN (SELECT ledger_account_id FROM prepaid_lots)
+			            GROUP BY e.ledger_account_id, t.kind),
+			      x AS (SELECT l.id, l.amount_micros, l.expired_micros, l.charged_back_micros, l.state, b.balance_micros AS balance,
+			            coalesce((SELECT -total FROM k WHERE k.la = l.ledger_account_id AND k.kind = 'topup'), 0) AS topped,
+			            coalesce((SELECT sum(total) FROM k WHERE k.la = l.ledger_account_id AND k.kind IN ('usage', 'prepaid_setoff')), 0) AS used,
+			            coalesce((SELECT total FROM k WHERE k.la = l.ledger_account_id AND k.kind = 'prepaid_expiry'), 0) AS expired,
+			            coalesce((SELECT total FROM k WHERE k.la = l.ledger_account_id AND k.kind = 'chargeback'), 0) AS charged_back
+			            FROM prepaid_lots l JOIN ledger_accounts b ON b.id = l.ledger_account_id)
+			 SELECT 'lot ' || id || ': topped up ' || topped || ' (row ' || amount_micros || '), remaining ' || -balance ||
+			        ', used ' || used || ', expired ' || expired || ' (row ' || expired_micros || '), charged back ' ||
+			        charged_back || ' (row ' || charged_back_micros || '), state ' || state
+			 FROM x WHERE topped != amount_micros OR expired != expired_micros OR charged_back != charged_back_micros
+			   OR balance > 0 OR used < 0 OR -balance + used + expired + charged_back != topped
+			   OR (state = 'expired' AND balance != 0)`},
+		{"a shortfall or a chargeback debt is never negative",
+			`SELECT 'ledger account ' || name || ' has balance ' || balance_micros FROM ledger_accounts
+			 WHERE (name LIKE 'customer:%:shortfall' OR name LIKE 'customer:%:chargebacks') AND balance_micros < 0`},
 		{"invariant 2: a charged event is not also open as parked",
 			`SELECT 'event ' || r.event_key || ' is charged and still parked as ' || r.reason FROM rejected r
 			 JOIN charges c ON c.event_id = r.event_key AND c.content_hash = r.content_hash

@@ -62,6 +62,9 @@ type Store struct {
 	// Credit control (UseCredit); nil: none. Guarded by writeMu for writes.
 	credit *ledger.CreditBook
 	policy ledger.CreditPolicy
+
+	// Prepaid credit (guarded by writeMu).
+	prepaid prepaidState
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.
@@ -121,6 +124,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadLedgerAccounts(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.loadPrepaid(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -218,14 +225,19 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	s.afterCommit = s.afterCommit[:0]
 	s.wroteOutbox = false
 	s.resetPendingJournal()
+	s.resetStagedPrepaid()
 	defer func() {
 		if err != nil {
+			s.resetStagedPrepaid()
 			if _, rbErr := s.write.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
 				err = fmt.Errorf("%w (and rollback failed: %v)", err, rbErr)
 			}
 		}
 	}()
 	if err := fn(); err != nil {
+		return err
+	}
+	if err := s.flushPrepaid(ctx); err != nil {
 		return err
 	}
 	if _, err := s.write.ExecContext(ctx, "COMMIT"); err != nil {
@@ -238,6 +250,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	for _, f := range s.afterCommit {
 		f()
 	}
+	s.commitPrepaid()
 	if s.wroteOutbox && s.OnOutbox != nil {
 		s.OnOutbox()
 	}
@@ -283,6 +296,9 @@ var writeStatements = map[string]string{
 	"resolveRejected": `UPDATE rejected SET resolved_at = ?, resolution = ?, replays = replays + 1 WHERE id = ? AND resolved_at IS NULL`,
 	"insertOutbox":    `INSERT INTO outbox(subject, payload, created_at) VALUES (?, ?, ?)`,
 	"updateCredit":    `UPDATE accounts SET status = ?, notified_thresholds = ? WHERE id = ?`,
+	"setZeroSince":    `UPDATE accounts SET prepaid_zero_since = ? WHERE id = ?`,
+	"setLotState":     `UPDATE prepaid_lots SET state = ?, expired_micros = ? WHERE id = ?`,
+	"closeAccount":    `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ? WHERE id = ?`,
 }
 
 func (s *Store) prepare(ctx context.Context) error {

@@ -104,6 +104,7 @@ func (s *Store) writeBatch(ctx context.Context, pb *PlannedBatch) error {
 	}
 	s.afterCommit = s.afterCommit[:hooks]
 	s.resetPendingJournal()
+	s.resetStagedPrepaid()
 	if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
 		return err
 	}
@@ -185,12 +186,18 @@ func (s *Store) lookupParked(ctx context.Context, items []ledger.Prepared) (map[
 }
 
 func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
+	follow := s.settlePrepaid(pb)
 	plan, at := pb.Plan, pb.At
 	now := fmtTime(at)
 	if tx := plan.Transaction; tx != nil {
 		txID, err := s.postTransaction(ctx, *tx, "ingest")
 		if err != nil {
 			return err
+		}
+		for _, t := range follow {
+			if _, err := s.postTransaction(ctx, t, "ingest"); err != nil {
+				return err
+			}
 		}
 		// The charges name their transaction; their event ids are unique, so an id charged
 		// before makes this statement fail and the batch is planned again (Commit).

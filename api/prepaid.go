@@ -1,0 +1,141 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"ledger/ledger"
+	"ledger/money"
+	"ledger/sql"
+)
+
+type lotJSON struct {
+	ID          string `json:"id"`
+	Amount      string `json:"amount"`
+	Remaining   string `json:"remaining"`
+	ReceivedAt  string `json:"received_at"`
+	UsableFrom  string `json:"usable_from"`
+	ExpiresAt   string `json:"expires_at"`
+	State       string `json:"state"`
+	Method      string `json:"method"`
+	ChargedBack string `json:"charged_back"`
+	Expired     string `json:"expired"`
+}
+
+func lotOf(v sql.LotView) lotJSON {
+	return lotJSON{ID: v.ID, Amount: money.FormatInvoice(v.Amount.Decimal()), Remaining: v.Remaining.String(),
+		ReceivedAt: v.ReceivedAt.Format(time.RFC3339Nano), UsableFrom: v.UsableFrom.Format(time.RFC3339),
+		ExpiresAt: v.ExpiresAt.Format(time.RFC3339), State: string(v.State), Method: v.Method,
+		ChargedBack: v.ChargedBack.String(), Expired: v.Expired.String()}
+}
+
+// prepaidOf reads the prepaid block of an account (CONTRACT 3.1); postpaid accounts show zeros.
+func (s *Server) prepaidOf(ctx context.Context, v sql.AccountView) (prepaidJSON, error) {
+	out := prepaidJSON{Usable: "0.00", Pending: "0.00", Shortfall: "0.00", ChargebacksOwed: "0.00", Lots: []lotJSON{}}
+	if v.Type != ledger.Prepaid {
+		return out, nil
+	}
+	p, err := s.Store.Prepaid(ctx, v.ID)
+	if err != nil {
+		return out, err
+	}
+	out.Usable, out.Pending, out.Shortfall, out.ChargebacksOwed = p.Usable.String(), p.Pending.String(), p.Shortfall.String(), p.ChargebacksOwed.String()
+	for _, l := range p.Lots {
+		out.Lots = append(out.Lots, lotOf(l))
+	}
+	return out, nil
+}
+
+// topUp books a top-up of a prepaid account (CONTRACT 3.2; R9, T&C 3.13): a lot, usable from
+// 00:00 Amsterdam the day after receipt, expiring 12 months after. Idempotent on id.
+func (s *Server) topUp(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req ledger.NewTopUp
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	t, err := req.Validate(now)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	lot, created, err := s.Store.TopUp(r.Context(), id, t, who.Name, now)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if s.Log != nil {
+			s.Log.Info("top-up booked", "account", id, "topup", t.ID, "amount", lot.Amount.String(), "usable_from", lot.UsableFrom, "by", who.Name)
+		}
+	}
+	writeJSON(w, status, lotOf(lot))
+	return nil
+}
+
+// listTopUps lists an account's lots, oldest first.
+func (s *Server) listTopUps(w http.ResponseWriter, r *http.Request, _ principal) error {
+	id := r.PathValue("id")
+	if _, err := s.Store.Account(r.Context(), id); err != nil {
+		return err
+	}
+	lots, err := s.Store.Lots(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	items := make([]lotJSON, len(lots))
+	for i, l := range lots {
+		items[i] = lotOf(l)
+	}
+	writeJSON(w, http.StatusOK, list{Items: items})
+	return nil
+}
+
+type chargebackJSON struct {
+	ID      string `json:"id"`
+	Account string `json:"account"`
+	TopUpID string `json:"topup_id"`
+	Amount  string `json:"amount"`
+	SetOff  string `json:"set_off"`
+	Owed    string `json:"owed"`
+	At      string `json:"at"`
+	Closed  bool   `json:"account_closed"`
+}
+
+// chargeback books a reversed card top-up (CONTRACT 3.2; R10, T&C 3.14).
+func (s *Server) chargeback(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req sql.NewChargeback
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, created, err := s.Store.Chargeback(r.Context(), id, req, who.Name, s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if s.Log != nil {
+			s.Log.Warn("chargeback booked: the customer is in default (T&C 3.14)", "account", id, "chargeback", v.ID,
+				"topup", v.TopUpID, "amount", v.Amount.String(), "owed", v.Owed.String(), "closed", v.Closed, "by", who.Name)
+		}
+	}
+	writeJSON(w, status, chargebackJSON{ID: v.ID, Account: v.Account, TopUpID: v.TopUpID, Amount: money.FormatInvoice(v.Amount.Decimal()),
+		SetOff: v.SetOff.String(), Owed: v.Owed.String(), At: v.At.Format(time.RFC3339Nano), Closed: v.Closed})
+	return nil
+}
+
+// refund refuses: prepaid balances are non-refundable (R9, T&C 3.13).
+func (s *Server) refund(w http.ResponseWriter, r *http.Request, _ principal) error {
+	v, err := s.Store.Account(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if v.Type == ledger.Prepaid {
+		return ledger.Refusef("T&C 3.13", "prepaid balances are non-refundable: account %q's credit can only be used for services, or expires 12 months after each top-up", v.ID)
+	}
+	return ledger.Refusef("T&C 3.7, 3.10", "account %q is postpaid: what it paid beyond its invoices is set off against the next ones, not refunded", v.ID)
+}

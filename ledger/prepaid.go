@@ -1,0 +1,388 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"ledger/clock"
+	"ledger/money"
+)
+
+// Subjects of prepaid and closure events (CONTRACT 5).
+const (
+	SubjectPrepaidUsable      = "billing.prepaid.usable"
+	SubjectPrepaidExpired     = "billing.prepaid.expired"
+	SubjectPrepaidChargedBack = "billing.prepaid.charged_back"
+	SubjectAccountClosed      = "billing.account.closed"
+)
+
+// Reasons an account is closed (billing.account.closed, the account's closed_reason).
+const (
+	// ClosedNoTopUpAfterRegistration: no top-up within 3 months after registration (T&C 3.15).
+	ClosedNoTopUpAfterRegistration = "no_topup_after_registration"
+	// ClosedNoTopUpAfterDepletion: no top-up within 3 months after the usable and pending
+	// balance reached zero (T&C 3.15).
+	ClosedNoTopUpAfterDepletion = "no_topup_after_depletion"
+	// ClosedChargeback: a top-up was charged back and no balance remained (T&C 3.14).
+	ClosedChargeback = "chargeback"
+)
+
+// Terms of prepaid credit.
+const (
+	// LotValidityMonths: a top-up expires 12 months after its purchase date (T&C 3.13).
+	LotValidityMonths = 12
+	// ClosureMonths: a prepaid account not topped up within 3 months is closed (T&C 3.15).
+	ClosureMonths = 3
+	// MaxTopUp bounds one top-up, in EUR.
+	MaxTopUp = 1_000_000
+	// MaxRecordIDLength bounds the client ids of top-ups and chargebacks.
+	MaxRecordIDLength = 128
+)
+
+// Top-up methods (CONTRACT 3.2).
+const (
+	MethodCard = "card"
+	MethodBank = "bank"
+)
+
+// LotState is where a lot is in its life: pending until the day after receipt, then usable,
+// then expired (T&C 3.13).
+type LotState string
+
+// Lot states.
+const (
+	LotPending LotState = "pending"
+	LotUsable  LotState = "usable"
+	LotExpired LotState = "expired"
+)
+
+// Ledger accounts of prepaid credit. A lot is a ledger account of its own, so that its
+// remaining credit is its balance (negative: the provider owes the service) and every draw on
+// it is an entry.
+const (
+	// RevenuePrepaidExpired takes what is left of a lot at its expiry (R9).
+	RevenuePrepaidExpired = "revenue:prepaid:expired"
+)
+
+// LotLedgerAccount is the ledger account of one top-up lot.
+func LotLedgerAccount(account, topUp string) string { return "customer:" + account + ":lot:" + topUp }
+
+// CustomerShortfall is the ledger account of prepaid usage the usable balance did not cover (R9).
+func CustomerShortfall(account string) string { return "customer:" + account + ":shortfall" }
+
+// CustomerChargebacks is the ledger account of charged-back amounts the balance did not cover (R10).
+func CustomerChargebacks(account string) string { return "customer:" + account + ":chargebacks" }
+
+// CashAccount is the provider's account where money received by a method lands.
+func CashAccount(method string) string { return "asset:cash:" + method }
+
+// Transaction kinds of prepaid credit.
+const (
+	KindTopUp         = "topup"
+	KindPrepaidSetOff = "prepaid_setoff" // a shortfall paid from a lot (R9, T&C 3.10)
+	KindExpiry        = "prepaid_expiry"
+	KindChargeback    = "chargeback"
+)
+
+// ValidRecordID reports whether id can name a top-up or chargeback: 1–128 printable characters.
+func ValidRecordID(id string) bool {
+	if id == "" || len(id) > MaxRecordIDLength || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// NewTopUp is a top-up as the API receives it (CONTRACT 3.2).
+type NewTopUp struct {
+	ID         string `json:"id"`
+	Amount     string `json:"amount"`
+	ReceivedAt string `json:"received_at"`
+	Method     string `json:"method"`
+}
+
+// TopUp is a validated top-up.
+type TopUp struct {
+	ID         string
+	Amount     money.Micros
+	ReceivedAt time.Time
+	Method     string
+}
+
+// Validate checks a top-up; received_at defaults to now and may not be later than now (a top-up
+// is booked when the money is received, T&C 3.13).
+func (n NewTopUp) Validate(now time.Time) (TopUp, error) {
+	t := TopUp{ID: n.ID, Method: strings.TrimSpace(n.Method), ReceivedAt: now.UTC()}
+	if !ValidRecordID(n.ID) {
+		return TopUp{}, Errorf(CodeInvalid, "top-up id %q must be 1–%d printable characters", n.ID, MaxRecordIDLength)
+	}
+	amount, err := ParseAmount("amount", n.Amount)
+	if err != nil {
+		return TopUp{}, err
+	}
+	t.Amount = amount
+	if t.Method == "" {
+		t.Method = MethodBank
+	}
+	if t.Method != MethodCard && t.Method != MethodBank {
+		return TopUp{}, Errorf(CodeInvalid, "method %q must be card or bank", n.Method)
+	}
+	if n.ReceivedAt != "" {
+		at, err := time.Parse(time.RFC3339Nano, n.ReceivedAt)
+		if err != nil {
+			return TopUp{}, Errorf(CodeInvalid, "received_at %q is not an RFC 3339 time", n.ReceivedAt)
+		}
+		t.ReceivedAt = at.UTC()
+	}
+	if t.ReceivedAt.After(now) {
+		return TopUp{}, Errorf(CodeInvalid, "received_at %s is later than now (%s): a top-up is booked once received (T&C 3.13)",
+			t.ReceivedAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// ParseAmount reads a payment's amount: positive, in whole cents, below MaxTopUp EUR.
+func ParseAmount(name, s string) (money.Micros, error) {
+	d, err := money.Parse(s)
+	if err != nil || !d.IsPositive() || !money.RoundInvoice(d).Equal(d) || d.IntPart() >= MaxTopUp {
+		return 0, Errorf(CodeInvalid, "%s %q must be a positive amount in EUR with at most 2 decimals, below %d", name, s, MaxTopUp)
+	}
+	m, err := money.ToMicros(d)
+	if err != nil {
+		return 0, Errorf(CodeInvalid, "%s %q: %v", name, s, err)
+	}
+	return m, nil
+}
+
+// LotTimes returns when a top-up received at received becomes usable — 00:00 Europe/Amsterdam
+// of the next calendar day — and when it expires — 00:00 Europe/Amsterdam on the same calendar
+// date 12 months later, 29 February giving 28 February (R9, T&C 3.13).
+func LotTimes(received time.Time) (usableFrom, expiresAt time.Time) {
+	d := clock.DateOf(received)
+	return d.AddDays(1).Start(), d.AddMonthsClamped(LotValidityMonths).Start()
+}
+
+// Lot is one top-up and what is left of it.
+type Lot struct {
+	ID            string
+	Account       string
+	Method        string
+	Amount        money.Micros // topped up
+	Remaining     money.Micros // not yet used, expired or charged back
+	Reversed      money.Micros // charged back against this top-up (R10)
+	ReceivedAt    time.Time
+	UsableFrom    time.Time
+	ExpiresAt     time.Time
+	State         LotState
+	LedgerAccount string
+}
+
+// NewLot returns the lot of a top-up, pending.
+func NewLot(account string, t TopUp) Lot {
+	usable, expires := LotTimes(t.ReceivedAt)
+	return Lot{ID: t.ID, Account: account, Method: t.Method, Amount: t.Amount, Remaining: t.Amount,
+		ReceivedAt: t.ReceivedAt, UsableFrom: usable, ExpiresAt: expires, State: LotPending,
+		LedgerAccount: LotLedgerAccount(account, t.ID)}
+}
+
+// UsableAt reports whether the lot can pay for traffic that happened at t: received the day
+// before or earlier, not expired, something left (R9).
+func (l Lot) UsableAt(t time.Time) bool {
+	return l.State != LotExpired && l.Remaining > 0 && !t.Before(l.UsableFrom) && t.Before(l.ExpiresAt)
+}
+
+// drawsBefore orders lots for drawing: the one that expires first, then the one received first.
+func drawsBefore(a, b Lot) int {
+	if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
+		return c
+	}
+	if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// Draw is an amount taken from a lot.
+type Draw struct {
+	LotID         string
+	LedgerAccount string
+	Amount        money.Micros
+}
+
+// PrepaidCredit is a prepaid account's credit: its live lots (pending and usable, in drawing order),
+// its shortfall, and what the closure rule needs (T&C 3.12–3.15).
+type PrepaidCredit struct {
+	Account      string
+	RegisteredAt time.Time
+	Closed       bool
+	ToppedUp     bool         // ever: the registration rule of T&C 3.15 no longer applies
+	Lots         []Lot        // live lots; expired ones leave the list
+	Shortfall    money.Micros // usage charged that no usable balance covered (R9)
+	// ZeroSince is when the usable and pending balance last reached zero after a top-up; zero
+	// while there is balance (T&C 3.15).
+	ZeroSince time.Time
+}
+
+// Clone returns a copy that can change without changing p.
+func (p *PrepaidCredit) Clone() *PrepaidCredit {
+	c := *p
+	c.Lots = slices.Clone(p.Lots)
+	return &c
+}
+
+// Balance returns the usable and pending balance.
+func (p *PrepaidCredit) Balance() (usable, pending money.Micros) {
+	for _, l := range p.Lots {
+		switch l.State {
+		case LotUsable:
+			usable += l.Remaining
+		case LotPending:
+			pending += l.Remaining
+		}
+	}
+	return usable, pending
+}
+
+// Lot returns the index of a live lot, or -1.
+func (p *PrepaidCredit) Lot(id string) int {
+	for i, l := range p.Lots {
+		if l.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Add puts a new lot in its place in drawing order.
+func (p *PrepaidCredit) Add(l Lot) {
+	i, _ := slices.BinarySearchFunc(p.Lots, l, drawsBefore)
+	p.Lots = slices.Insert(p.Lots, i, l)
+	p.ToppedUp = true
+}
+
+// Remove takes a lot out of the live list (it expired).
+func (p *PrepaidCredit) Remove(i int) { p.Lots = slices.Delete(p.Lots, i, i+1) }
+
+// Draw takes amount for traffic that happened at t from the lots usable at t, the one that
+// expires first first (R9); what they cannot cover is returned as short, and added to the
+// shortfall. draws is appended to and returned.
+func (p *PrepaidCredit) Draw(draws []Draw, t time.Time, amount money.Micros) (_ []Draw, short money.Micros) {
+	for i := range p.Lots {
+		if amount == 0 {
+			break
+		}
+		l := &p.Lots[i]
+		if !l.UsableAt(t) {
+			continue
+		}
+		x := min(amount, l.Remaining)
+		l.Remaining -= x
+		amount -= x
+		draws = append(draws, Draw{LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x})
+	}
+	p.Shortfall += amount
+	return draws, amount
+}
+
+// ClearShortfall pays the shortfall from the lots usable at t (R9: the next top-up clears the
+// shortfall first; T&C 3.10 set-off).
+func (p *PrepaidCredit) ClearShortfall(t time.Time) []Draw {
+	if p.Shortfall == 0 {
+		return nil
+	}
+	owed := p.Shortfall
+	p.Shortfall = 0
+	draws, short := p.Draw(nil, t, owed)
+	p.Shortfall = short
+	return draws
+}
+
+// SetOff takes a charged-back amount from the balance: the reversed lot's remainder first,
+// then the other lots, pending or usable, by earliest expiry (R10, T&C 3.14). uncovered is what
+// the balance could not cover: the customer owes it.
+func (p *PrepaidCredit) SetOff(reversed string, amount money.Micros) (draws []Draw, uncovered money.Micros) {
+	take := func(l *Lot) {
+		x := min(amount, l.Remaining)
+		if x == 0 {
+			return
+		}
+		l.Remaining -= x
+		amount -= x
+		draws = append(draws, Draw{LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x})
+	}
+	if i := p.Lot(reversed); i >= 0 {
+		take(&p.Lots[i])
+	}
+	for i := range p.Lots {
+		if p.Lots[i].ID != reversed {
+			take(&p.Lots[i])
+		}
+	}
+	return draws, amount
+}
+
+// Touch records, after a change at t, whether the balance has just reached zero (T&C 3.15).
+func (p *PrepaidCredit) Touch(t time.Time) {
+	usable, pending := p.Balance()
+	switch {
+	case usable+pending > 0:
+		p.ZeroSince = time.Time{}
+	case p.ToppedUp && p.ZeroSince.IsZero():
+		p.ZeroSince = t
+	}
+}
+
+// ClosureDue returns when the account is to be closed if no top-up comes, and why (T&C 3.15):
+// at 00:00 Europe/Amsterdam after the last day of the 3 months following registration (when
+// never topped up) or following the day the balance reached zero. A top-up on that last day
+// still counts.
+func (p *PrepaidCredit) ClosureDue() (time.Time, string, bool) {
+	if p.Closed {
+		return time.Time{}, "", false
+	}
+	if !p.ToppedUp {
+		return clock.DateOf(p.RegisteredAt).AddMonthsClamped(ClosureMonths).AddDays(1).Start(), ClosedNoTopUpAfterRegistration, true
+	}
+	if usable, pending := p.Balance(); usable+pending > 0 || p.ZeroSince.IsZero() {
+		return time.Time{}, "", false
+	}
+	return clock.DateOf(p.ZeroSince).AddMonthsClamped(ClosureMonths).AddDays(1).Start(), ClosedNoTopUpAfterDepletion, true
+}
+
+// LotBalance is what a live lot holds and until when (metrics: what expires within 30 days).
+type LotBalance struct {
+	ExpiresAt time.Time
+	Remaining money.Micros
+}
+
+// Standing is the prepaid part of an account's credit, for authorisation and metrics.
+func (p *PrepaidCredit) Standing() (usable, pending money.Micros, lots []LotBalance) {
+	usable, pending = p.Balance()
+	for _, l := range p.Lots {
+		if l.Remaining > 0 {
+			lots = append(lots, LotBalance{ExpiresAt: l.ExpiresAt, Remaining: l.Remaining})
+		}
+	}
+	return usable, pending, lots
+}
+
+// PrepaidNotice builds a billing.prepaid.* or billing.account.closed event.
+func PrepaidNotice(subject, account string, at time.Time, extra map[string]any) Notice {
+	body := map[string]any{"account": account, "at": at.UTC().Format(time.RFC3339Nano)}
+	for k, v := range extra {
+		body[k] = v
+	}
+	payload, err := json.Marshal(body)
+	if err != nil {
+		panic(fmt.Sprintf("prepaid notice %s: %v", subject, err)) // strings and numbers only
+	}
+	return Notice{Subject: subject, Payload: payload}
+}

@@ -1,0 +1,735 @@
+package sql
+
+import (
+	"container/heap"
+	"context"
+	stdsql "database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"ledger/ledger"
+	"ledger/money"
+)
+
+// prepaidState is the writer's picture of prepaid accounts (guarded by writeMu): each account's
+// live lots, shortfall and closure facts, committed and — during a transaction — staged, and
+// the queue of what falls due on the clock (lots becoming usable, expiring; closures).
+// Charging draws on it inside the batch's transaction without reading the database.
+type prepaidState struct {
+	accounts map[string]*ledger.PrepaidCredit
+	staged   map[string]*ledger.PrepaidCredit
+	newLots  []ledger.Lot // lots created in the transaction in progress
+	due      dueQueue
+}
+
+func (s *Store) resetStagedPrepaid() {
+	clear(s.prepaid.staged)
+	s.prepaid.newLots = s.prepaid.newLots[:0]
+}
+
+// stage returns the account's prepaid credit to change in the transaction in progress (a copy,
+// installed when it commits), or nil when the account is not prepaid.
+func (s *Store) stage(account string) *ledger.PrepaidCredit {
+	if p, ok := s.prepaid.staged[account]; ok {
+		return p
+	}
+	p, ok := s.prepaid.accounts[account]
+	if !ok {
+		return nil
+	}
+	p = p.Clone()
+	s.prepaid.staged[account] = p
+	return p
+}
+
+// flushPrepaid writes, before the commit, what the staged accounts changed that is stored on
+// the account row (T&C 3.15: when the balance reached zero).
+func (s *Store) flushPrepaid(ctx context.Context) error {
+	for id, p := range s.prepaid.staged {
+		before := s.prepaid.accounts[id]
+		if before != nil && before.ZeroSince.Equal(p.ZeroSince) {
+			continue
+		}
+		var zero any
+		if !p.ZeroSince.IsZero() {
+			zero = fmtTime(p.ZeroSince)
+		}
+		if _, err := s.stmts["setZeroSince"].ExecContext(ctx, zero, id); err != nil {
+			return fmt.Errorf("prepaid balance of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// commitPrepaid installs the staged accounts once their transaction committed: the writer's
+// picture, the credit book (authorisation, metrics, charging's account states) and the queue.
+func (s *Store) commitPrepaid() {
+	for _, l := range s.prepaid.newLots {
+		heap.Push(&s.prepaid.due, dueItem{at: l.UsableFrom, kind: dueUsable, account: l.Account, lot: l.ID})
+		heap.Push(&s.prepaid.due, dueItem{at: l.ExpiresAt, kind: dueExpiry, account: l.Account, lot: l.ID})
+	}
+	for id, p := range s.prepaid.staged {
+		before := s.prepaid.accounts[id]
+		s.prepaid.accounts[id] = p
+		due, _, ok := p.ClosureDue()
+		if was, _, wasOK := before.ClosureDue(); ok && (!wasOK || !was.Equal(due)) {
+			heap.Push(&s.prepaid.due, dueItem{at: due, kind: dueClosure, account: id})
+		}
+		if s.credit != nil {
+			if c, found := s.credit.Get(id); found {
+				s.credit.Apply(withPrepaid(c, p))
+			}
+		}
+	}
+	s.resetStagedPrepaid()
+}
+
+// withPrepaid returns c with the prepaid standing of p.
+func withPrepaid(c ledger.Credit, p *ledger.PrepaidCredit) ledger.Credit {
+	c.Usable, c.Pending, c.Lots = p.Standing()
+	c.Shortfall = p.Shortfall
+	c.ClosureDue, _, _ = p.ClosureDue()
+	if p.Closed {
+		c.Status = ledger.Closed
+	}
+	return c
+}
+
+// learnPrepaid registers a new prepaid account once its transaction commits.
+func (s *Store) learnPrepaid(a ledger.Account) {
+	if a.Type != ledger.Prepaid {
+		return
+	}
+	p := &ledger.PrepaidCredit{Account: a.ID, RegisteredAt: a.RegisteredAt, Closed: a.Status == ledger.Closed}
+	s.onCommit(func() {
+		s.prepaid.accounts[a.ID] = p
+		if due, _, ok := p.ClosureDue(); ok {
+			heap.Push(&s.prepaid.due, dueItem{at: due, kind: dueClosure, account: a.ID})
+		}
+		if s.credit != nil {
+			if c, found := s.credit.Get(a.ID); found {
+				s.credit.Apply(withPrepaid(c, p))
+			}
+		}
+	})
+}
+
+// loadPrepaid reads every prepaid account's live lots, shortfall and closure facts (at Open).
+func (s *Store) loadPrepaid(ctx context.Context) error {
+	s.prepaid.accounts = map[string]*ledger.PrepaidCredit{}
+	s.prepaid.staged = map[string]*ledger.PrepaidCredit{}
+	s.prepaid.due = nil
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, coalesce(a.prepaid_zero_since, ''),
+		EXISTS (SELECT 1 FROM prepaid_lots l WHERE l.account_id = a.id),
+		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = 'customer:' || a.id || ':shortfall'), 0)
+		FROM accounts a WHERE a.type = 'prepaid'`)
+	if err != nil {
+		return fmt.Errorf("read prepaid accounts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, registered, status, zero string
+		p := &ledger.PrepaidCredit{}
+		if err := rows.Scan(&id, &registered, &status, &zero, &p.ToppedUp, &p.Shortfall); err != nil {
+			return err
+		}
+		p.Account, p.Closed = id, status == string(ledger.Closed)
+		if p.RegisteredAt, err = parseTime(registered); err != nil {
+			return fmt.Errorf("account %s registered_at: %w", id, err)
+		}
+		if zero != "" {
+			if p.ZeroSince, err = parseTime(zero); err != nil {
+				return fmt.Errorf("account %s prepaid_zero_since: %w", id, err)
+			}
+		}
+		s.prepaid.accounts[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	lots, err := s.queryLots(ctx, `WHERE l.state != 'expired' ORDER BY l.seq`)
+	if err != nil {
+		return err
+	}
+	for _, v := range lots {
+		p := s.prepaid.accounts[v.Account]
+		if p == nil {
+			return fmt.Errorf("lot %s belongs to %s, which is not a prepaid account", v.ID, v.Account)
+		}
+		p.Add(v.Lot)
+		if v.State == ledger.LotPending {
+			s.prepaid.due = append(s.prepaid.due, dueItem{at: v.UsableFrom, kind: dueUsable, account: v.Account, lot: v.ID})
+		}
+		s.prepaid.due = append(s.prepaid.due, dueItem{at: v.ExpiresAt, kind: dueExpiry, account: v.Account, lot: v.ID})
+	}
+	for id, p := range s.prepaid.accounts {
+		if due, _, ok := p.ClosureDue(); ok {
+			s.prepaid.due = append(s.prepaid.due, dueItem{at: due, kind: dueClosure, account: id})
+		}
+	}
+	heap.Init(&s.prepaid.due)
+	return nil
+}
+
+// settlePrepaid turns the customer side of a usage transaction into draws on the lots of its
+// prepaid customers (R9): each event from the lots usable at its time, the one that expires
+// first first; what they cannot cover is the shortfall. The transaction keeps one entry per lot
+// drawn and per shortfall, as it keeps one per postpaid customer. It returns what follows the
+// usage transaction: the set-off of a shortfall from lots usable now (a late event can find
+// its time's lots spent while a newer lot is usable).
+func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
+	tx := pb.Plan.Transaction
+	if tx == nil || len(s.prepaid.accounts) == 0 {
+		return nil
+	}
+	var touched map[string]*ledger.PrepaidCredit
+	var extra []ledger.Entry
+	index := map[string]int{}
+	add := func(ledgerAccount, customer string, amount money.Micros) {
+		i, ok := index[ledgerAccount]
+		if !ok {
+			i = len(extra)
+			index[ledgerAccount] = i
+			extra = append(extra, ledger.Entry{LedgerAccount: ledgerAccount, AccountID: customer})
+		}
+		extra[i].Amount += amount
+		extra[i].Events++
+	}
+	var draws []ledger.Draw
+	for _, c := range pb.Plan.Charges {
+		account := c.Event.Account
+		p := touched[account]
+		if p == nil {
+			if _, ok := s.prepaid.accounts[account]; !ok {
+				continue
+			}
+			p = s.stage(account)
+			if touched == nil {
+				touched = map[string]*ledger.PrepaidCredit{}
+			}
+			touched[account] = p
+		}
+		var short money.Micros
+		draws, short = p.Draw(draws[:0], c.Event.OccurredAt, c.Total())
+		for _, d := range draws {
+			add(d.LedgerAccount, account, d.Amount)
+		}
+		if short > 0 {
+			add(ledger.CustomerShortfall(account), account, short)
+		}
+	}
+	if touched == nil {
+		return nil
+	}
+	settled := *tx
+	settled.Entries = make([]ledger.Entry, 0, len(tx.Entries)+len(extra))
+	for _, e := range tx.Entries {
+		if e.AccountID == "" || touched[e.AccountID] == nil {
+			settled.Entries = append(settled.Entries, e) // revenue, and postpaid customers' unbilled usage
+		}
+	}
+	settled.Entries = append(settled.Entries, extra...)
+	pb.Plan.Transaction = &settled
+	var follow []ledger.Transaction
+	for account, p := range touched {
+		if p.Shortfall > 0 {
+			if t, ok := setOffTransaction(account, p.ClearShortfall(pb.At), pb.At); ok {
+				follow = append(follow, t)
+			}
+		}
+		p.Touch(pb.At)
+	}
+	return follow
+}
+
+// setOffTransaction pays a shortfall from lots: each lot drawn is debited, the shortfall
+// credited (R9, T&C 3.10).
+func setOffTransaction(account string, draws []ledger.Draw, at time.Time) (ledger.Transaction, bool) {
+	if len(draws) == 0 {
+		return ledger.Transaction{}, false
+	}
+	t := ledger.Transaction{Kind: ledger.KindPrepaidSetOff, At: at, Memo: "shortfall paid from prepaid credit (R9, T&C 3.10)"}
+	var total money.Micros
+	for _, d := range draws {
+		t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: d.LedgerAccount, AccountID: account, Amount: d.Amount})
+		total += d.Amount
+	}
+	t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: ledger.CustomerShortfall(account), AccountID: account, Amount: -total})
+	return t, true
+}
+
+// What falls due on the clock.
+type dueKind uint8
+
+const (
+	dueUsable  dueKind = iota // a lot becomes usable (00:00 Amsterdam the day after receipt)
+	dueExpiry                 // a lot expires
+	dueClosure                // an account is closed for want of a top-up (T&C 3.15)
+)
+
+type dueItem struct {
+	at      time.Time
+	kind    dueKind
+	account string
+	lot     string
+}
+
+// dueQueue is a min-heap by time, then kind: at the same instant lots become usable before
+// others expire, and closures come last.
+type dueQueue []dueItem
+
+func (q dueQueue) Len() int { return len(q) }
+func (q dueQueue) Less(i, j int) bool {
+	if c := q[i].at.Compare(q[j].at); c != 0 {
+		return c < 0
+	}
+	return q[i].kind < q[j].kind
+}
+func (q dueQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *dueQueue) Push(x any)   { *q = append(*q, x.(dueItem)) }
+func (q *dueQueue) Pop() any {
+	old := *q
+	it := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return it
+}
+
+// MaxDuePerTransaction bounds what one transaction of RunDue does.
+const MaxDuePerTransaction = 500
+
+// NextDue returns when something next falls due, if anything does.
+func (s *Store) NextDue() (time.Time, bool) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if len(s.prepaid.due) == 0 {
+		return time.Time{}, false
+	}
+	return s.prepaid.due[0].at, true
+}
+
+// RunDue does, in time order, everything that has fallen due up to now: lots becoming usable
+// (clearing any shortfall first), lots expiring (forfeiting what is left), prepaid accounts
+// closed for want of a top-up. Each runs at its own instant, whenever RunDue is called — on
+// time, or catching up after downtime; what falls due at one instant is one transaction. It
+// returns how many items ran.
+func (s *Store) RunDue(ctx context.Context, now time.Time) (int, error) {
+	ran := 0
+	for {
+		s.writeMu.Lock()
+		var items []dueItem
+		for len(s.prepaid.due) > 0 && len(items) < MaxDuePerTransaction && !s.prepaid.due[0].at.After(now) &&
+			(len(items) == 0 || s.prepaid.due[0].at.Equal(items[0].at)) {
+			items = append(items, heap.Pop(&s.prepaid.due).(dueItem))
+		}
+		if len(items) == 0 {
+			s.writeMu.Unlock()
+			return ran, nil
+		}
+		err := s.inWriteLocked(ctx, func() error {
+			for _, it := range items {
+				if err := s.runDue(ctx, it); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			for _, it := range items {
+				heap.Push(&s.prepaid.due, it)
+			}
+		}
+		s.writeMu.Unlock()
+		if err != nil {
+			return ran, err
+		}
+		ran += len(items)
+	}
+}
+
+// runDue does one item, if it still applies (the queue keeps stale items; they are skipped).
+func (s *Store) runDue(ctx context.Context, it dueItem) error {
+	p := s.stage(it.account)
+	if p == nil || p.Closed {
+		return nil
+	}
+	at, now := it.at, fmtTime(it.at)
+	switch it.kind {
+	case dueUsable:
+		i := p.Lot(it.lot)
+		if i < 0 || p.Lots[i].State != ledger.LotPending || !p.Lots[i].UsableFrom.Equal(at) {
+			return nil
+		}
+		l := &p.Lots[i]
+		l.State = ledger.LotUsable
+		if _, err := s.stmts["setLotState"].ExecContext(ctx, string(ledger.LotUsable), 0, l.ID); err != nil {
+			return fmt.Errorf("lot %s: %w", l.ID, err)
+		}
+		if err := s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectPrepaidUsable, it.account, at, map[string]any{
+			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
+			return err
+		}
+		if t, ok := setOffTransaction(it.account, p.ClearShortfall(at), at); ok {
+			if _, err := s.postTransaction(ctx, t, "clock"); err != nil {
+				return err
+			}
+		}
+		p.Touch(at)
+	case dueExpiry:
+		i := p.Lot(it.lot)
+		if i < 0 || !p.Lots[i].ExpiresAt.Equal(at) {
+			return nil
+		}
+		l := p.Lots[i]
+		if l.Remaining > 0 {
+			t := ledger.Transaction{Kind: ledger.KindExpiry, At: at, Memo: "prepaid lot " + l.ID + " expired (R9, T&C 3.13)",
+				Entries: []ledger.Entry{
+					{LedgerAccount: l.LedgerAccount, AccountID: it.account, Amount: l.Remaining},
+					{LedgerAccount: ledger.RevenuePrepaidExpired, Amount: -l.Remaining},
+				}}
+			if _, err := s.postTransaction(ctx, t, "clock"); err != nil {
+				return err
+			}
+		}
+		if _, err := s.stmts["setLotState"].ExecContext(ctx, string(ledger.LotExpired), int64(l.Remaining), l.ID); err != nil {
+			return fmt.Errorf("lot %s: %w", l.ID, err)
+		}
+		if err := s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectPrepaidExpired, it.account, at, map[string]any{
+			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
+			return err
+		}
+		p.Remove(i)
+		p.Touch(at)
+	case dueClosure:
+		due, reason, ok := p.ClosureDue()
+		if !ok || !due.Equal(at) {
+			return nil
+		}
+		return s.closePrepaid(ctx, p, reason, at)
+	}
+	return nil
+}
+
+// closePrepaid closes a prepaid account (T&C 3.14, 3.15): its traffic is parked from now on and
+// it takes no top-ups.
+func (s *Store) closePrepaid(ctx context.Context, p *ledger.PrepaidCredit, reason string, at time.Time) error {
+	p.Closed = true
+	now := fmtTime(at)
+	if _, err := s.stmts["closeAccount"].ExecContext(ctx, now, reason, p.Account); err != nil {
+		return fmt.Errorf("close %s: %w", p.Account, err)
+	}
+	return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectAccountClosed, p.Account, at, map[string]any{"reason": reason}), now)
+}
+
+// prepaidFor returns the staged prepaid credit of an account that can take money in, or the
+// error that says why it cannot.
+func (s *Store) prepaidFor(account, what string) (*ledger.PrepaidCredit, error) {
+	p := s.stage(account)
+	if p != nil {
+		return p, nil
+	}
+	if s.credit != nil {
+		if c, ok := s.credit.Get(account); ok {
+			return nil, &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.12",
+				Message: fmt.Sprintf("account %q is %s: %s apply to prepaid accounts", account, c.Type, what)}
+		}
+	}
+	var typ string
+	err := s.write.QueryRowContext(context.Background(), `SELECT type FROM accounts WHERE id = ?`, account).Scan(&typ)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return nil, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.12",
+		Message: fmt.Sprintf("account %q is %s: %s apply to prepaid accounts", account, typ, what)}
+}
+
+// LotView is a lot as stored, with what became of it.
+type LotView struct {
+	ledger.Lot
+	Seq         int64
+	ChargedBack money.Micros // set off against this lot by chargebacks (R10)
+	Expired     money.Micros // forfeited at expiry (R9)
+	CreatedAt   time.Time
+	CreatedBy   string
+}
+
+const lotSelect = `SELECT l.seq, l.id, l.account_id, l.method, l.amount_micros, -la.balance_micros, l.reversed_micros,
+	l.charged_back_micros, l.expired_micros, l.received_at, l.usable_from, l.expires_at, l.state, la.name,
+	l.created_at, l.created_by
+	FROM prepaid_lots l JOIN ledger_accounts la ON la.id = l.ledger_account_id `
+
+func (s *Store) queryLots(ctx context.Context, where string, args ...any) ([]LotView, error) {
+	rows, err := s.db.QueryContext(ctx, lotSelect+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read lots: %w", err)
+	}
+	defer rows.Close()
+	var out []LotView
+	for rows.Next() {
+		var v LotView
+		var received, usable, expires, state, created string
+		if err := rows.Scan(&v.Seq, &v.ID, &v.Account, &v.Method, &v.Amount, &v.Remaining, &v.Reversed, &v.ChargedBack,
+			&v.Expired, &received, &usable, &expires, &state, &v.LedgerAccount, &created, &v.CreatedBy); err != nil {
+			return nil, err
+		}
+		v.State = ledger.LotState(state)
+		for _, f := range []struct {
+			s string
+			t *time.Time
+		}{{received, &v.ReceivedAt}, {usable, &v.UsableFrom}, {expires, &v.ExpiresAt}, {created, &v.CreatedAt}} {
+			if *f.t, err = parseTime(f.s); err != nil {
+				return nil, fmt.Errorf("lot %s: %w", v.ID, err)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Lots lists an account's lots, oldest first, expired ones included.
+func (s *Store) Lots(ctx context.Context, account string) ([]LotView, error) {
+	return s.queryLots(ctx, `WHERE l.account_id = ? ORDER BY l.seq`, account)
+}
+
+// Lot reads one lot by its top-up id; ledger.CodeNotFound when there is none.
+func (s *Store) Lot(ctx context.Context, id string) (LotView, error) {
+	lots, err := s.queryLots(ctx, `WHERE l.id = ?`, id)
+	if err != nil {
+		return LotView{}, err
+	}
+	if len(lots) == 0 {
+		return LotView{}, ledger.Errorf(ledger.CodeNotFound, "top-up %q does not exist", id)
+	}
+	return lots[0], nil
+}
+
+// PrepaidView is an account's prepaid balances as the API shows them.
+type PrepaidView struct {
+	Usable, Pending, Shortfall money.Micros
+	ChargebacksOwed            money.Micros // charged back beyond the balance (R10)
+	Lots                       []LotView
+}
+
+// Prepaid reads an account's prepaid balances and lots.
+func (s *Store) Prepaid(ctx context.Context, account string) (PrepaidView, error) {
+	var v PrepaidView
+	var err error
+	if v.Lots, err = s.Lots(ctx, account); err != nil {
+		return v, err
+	}
+	for _, l := range v.Lots {
+		switch l.State {
+		case ledger.LotUsable:
+			v.Usable += l.Remaining
+		case ledger.LotPending:
+			v.Pending += l.Remaining
+		}
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT
+		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = ?), 0),
+		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = ?), 0)`,
+		ledger.CustomerShortfall(account), ledger.CustomerChargebacks(account)).Scan(&v.Shortfall, &v.ChargebacksOwed)
+	return v, err
+}
+
+// TopUp books a top-up as a new lot of a prepaid account (R9): cash debited, the lot's own
+// ledger account credited; pending until 00:00 Amsterdam the day after receipt. It is
+// idempotent on the top-up id: the same top-up again returns the lot with created=false; the
+// same id with other terms is a conflict. Whatever was due up to now runs first (a closure
+// refuses the top-up) and after (a top-up received before today is usable at once).
+func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (LotView, bool, error) {
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return LotView{}, false, err
+	}
+	if v, err := s.Lot(ctx, t.ID); err == nil {
+		return v, false, sameTopUp(v, account, t)
+	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
+		return LotView{}, false, err
+	}
+	err := s.inWrite(ctx, func() error {
+		p, err := s.prepaidFor(account, "top-ups")
+		if err != nil {
+			return err
+		}
+		if p.Closed {
+			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
+				Message: fmt.Sprintf("account %q is closed: it takes no top-ups", account)}
+		}
+		lot := ledger.NewLot(account, t)
+		la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, account)
+		if err != nil {
+			return err
+		}
+		tx := ledger.Transaction{Kind: ledger.KindTopUp, At: t.ReceivedAt, Memo: "top-up " + t.ID + " (" + t.Method + ")",
+			Entries: []ledger.Entry{
+				{LedgerAccount: ledger.CashAccount(t.Method), Amount: t.Amount},
+				{LedgerAccount: lot.LedgerAccount, AccountID: account, Amount: -t.Amount},
+			}}
+		if _, err := s.postTransaction(ctx, tx, by); err != nil {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO prepaid_lots(id, account_id, ledger_account_id, method, amount_micros,
+			received_at, usable_from, expires_at, state, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+			lot.ID, account, la, lot.Method, int64(lot.Amount), fmtTime(lot.ReceivedAt), fmtTime(lot.UsableFrom),
+			fmtTime(lot.ExpiresAt), fmtTime(now), by); err != nil {
+			return fmt.Errorf("insert lot %s: %w", lot.ID, err)
+		}
+		p.Add(lot)
+		p.Touch(t.ReceivedAt)
+		s.prepaid.newLots = append(s.prepaid.newLots, lot)
+		return nil
+	})
+	if isUniqueViolation(err) { // the same id, booked concurrently
+		v, err := s.Lot(ctx, t.ID)
+		if err != nil {
+			return LotView{}, false, err
+		}
+		return v, false, sameTopUp(v, account, t)
+	}
+	if err != nil {
+		return LotView{}, false, err
+	}
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return LotView{}, false, err
+	}
+	v, err := s.Lot(ctx, t.ID)
+	return v, true, err
+}
+
+func sameTopUp(v LotView, account string, t ledger.TopUp) error {
+	if v.Account != account || v.Amount != t.Amount || !v.ReceivedAt.Equal(t.ReceivedAt) || v.Method != t.Method {
+		return ledger.Errorf(ledger.CodeConflict, "top-up %q exists with other terms (account %s, %s EUR, received %s, %s)",
+			t.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.ReceivedAt.Format(time.RFC3339), v.Method)
+	}
+	return nil
+}
+
+// NewChargeback is a chargeback as the API receives it (CONTRACT 3.2).
+type NewChargeback struct {
+	ID      string `json:"id"`
+	TopUpID string `json:"topup_id"`
+	Amount  string `json:"amount"`
+	At      string `json:"at"`
+}
+
+// ChargebackView is a booked chargeback and what it did.
+type ChargebackView struct {
+	ID, Account, TopUpID string
+	Amount, SetOff, Owed money.Micros
+	At                   time.Time
+	Closed               bool // the account was closed: no balance remained (T&C 3.14)
+}
+
+// Chargeback books a reversed top-up (R10, T&C 3.14): the customer is in default; the amount
+// is set off against the balance — the reversed lot's remainder first, then the other lots by
+// earliest expiry — and what the balance cannot cover is owed. When no balance remains the
+// account is closed (reason chargeback). Idempotent on the chargeback id.
+func (s *Store) Chargeback(ctx context.Context, account string, n NewChargeback, by string, now time.Time) (ChargebackView, bool, error) {
+	if !ledger.ValidRecordID(n.ID) {
+		return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "chargeback id %q must be 1–%d printable characters", n.ID, ledger.MaxRecordIDLength)
+	}
+	amount, err := ledger.ParseAmount("amount", n.Amount)
+	if err != nil {
+		return ChargebackView{}, false, err
+	}
+	at := now.UTC()
+	if n.At != "" {
+		t, err := time.Parse(time.RFC3339Nano, n.At)
+		if err != nil {
+			return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %q is not an RFC 3339 time", n.At)
+		}
+		if at = t.UTC(); at.After(now) {
+			return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is later than now", n.At)
+		}
+	}
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return ChargebackView{}, false, err
+	}
+	if v, err := s.chargeback(ctx, n.ID); err == nil {
+		if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != amount {
+			return ChargebackView{}, false, ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms", n.ID)
+		}
+		return v, false, nil
+	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
+		return ChargebackView{}, false, err
+	}
+	lot, err := s.Lot(ctx, n.TopUpID)
+	if err != nil || lot.Account != account {
+		return ChargebackView{}, false, ledger.Errorf(ledger.CodeNotFound, "account %q has no top-up %q", account, n.TopUpID)
+	}
+	var view ChargebackView
+	err = s.inWrite(ctx, func() error {
+		p, err := s.prepaidFor(account, "chargebacks")
+		if err != nil {
+			return err
+		}
+		var reversed int64
+		if err := s.write.QueryRowContext(ctx, `SELECT reversed_micros FROM prepaid_lots WHERE id = ?`, n.TopUpID).Scan(&reversed); err != nil {
+			return err
+		}
+		if left := lot.Amount - money.Micros(reversed); amount > left {
+			return ledger.Errorf(ledger.CodeConflict, "top-up %q was %s EUR, of which %s EUR is charged back already: a chargeback of %s EUR exceeds it",
+				n.TopUpID, money.FormatInvoice(lot.Amount.Decimal()), money.FormatInvoice(money.Micros(reversed).Decimal()), money.FormatInvoice(amount.Decimal()))
+		}
+		draws, owed := p.SetOff(n.TopUpID, amount)
+		tx := ledger.Transaction{Kind: ledger.KindChargeback, At: at, Memo: "chargeback " + n.ID + " of top-up " + n.TopUpID + " (R10, T&C 3.14)",
+			Entries: []ledger.Entry{{LedgerAccount: ledger.CashAccount(lot.Method), Amount: -amount}}}
+		for _, d := range draws {
+			tx.Entries = append(tx.Entries, ledger.Entry{LedgerAccount: d.LedgerAccount, AccountID: account, Amount: d.Amount})
+			if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET charged_back_micros = charged_back_micros + ? WHERE id = ?`,
+				int64(d.Amount), d.LotID); err != nil {
+				return err
+			}
+		}
+		if owed > 0 {
+			tx.Entries = append(tx.Entries, ledger.Entry{LedgerAccount: ledger.CustomerChargebacks(account), AccountID: account, Amount: owed})
+		}
+		txID, err := s.postTransaction(ctx, tx, by)
+		if err != nil {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET reversed_micros = reversed_micros + ? WHERE id = ?`, int64(amount), n.TopUpID); err != nil {
+			return err
+		}
+		p.Touch(at)
+		usable, pending := p.Balance()
+		view = ChargebackView{ID: n.ID, Account: account, TopUpID: n.TopUpID, Amount: amount, SetOff: amount - owed, Owed: owed, At: at}
+		if usable+pending == 0 && !p.Closed {
+			view.Closed = true
+			if err := s.closePrepaid(ctx, p, ledger.ClosedChargeback, at); err != nil {
+				return err
+			}
+		}
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO chargebacks(id, account_id, topup_id, amount_micros, set_off_micros,
+			owed_micros, at, transaction_id, closed, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			n.ID, account, n.TopUpID, int64(amount), int64(view.SetOff), int64(owed), fmtTime(at), txID, view.Closed, fmtTime(now), by); err != nil {
+			return fmt.Errorf("record chargeback %s: %w", n.ID, err)
+		}
+		return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectPrepaidChargedBack, account, at, map[string]any{
+			"topup_id": n.TopUpID, "chargeback_id": n.ID, "amount": amount.String(), "set_off": view.SetOff.String(),
+			"owed": owed.String(), "closed": view.Closed}), fmtTime(at))
+	})
+	if isUniqueViolation(err) {
+		v, err := s.chargeback(ctx, n.ID)
+		return v, false, err
+	}
+	return view, err == nil, err
+}
+
+func (s *Store) chargeback(ctx context.Context, id string) (ChargebackView, error) {
+	var v ChargebackView
+	var at string
+	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, topup_id, amount_micros, set_off_micros, owed_micros, at, closed
+		FROM chargebacks WHERE id = ?`, id).Scan(&v.ID, &v.Account, &v.TopUpID, &v.Amount, &v.SetOff, &v.Owed, &at, &v.Closed)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return v, ledger.Errorf(ledger.CodeNotFound, "chargeback %q does not exist", id)
+	}
+	if err != nil {
+		return v, err
+	}
+	v.At, err = parseTime(at)
+	return v, err
+}
