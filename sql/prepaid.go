@@ -733,3 +733,10 @@ func (s *Store) chargeback(ctx context.Context, id string) (ChargebackView, erro
 	v.At, err = parseTime(at)
 	return v, err
 }
+
+// Balance returns a ledger account's balance (0 when it has none yet).
+func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros, error) {
+	var b money.Micros
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = ?), 0)`, ledgerAccount).Scan(&b)
+	return b, err
+}
