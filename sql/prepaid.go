@@ -350,9 +350,11 @@ func (s *Store) RunDue(ctx context.Context, now time.Time) (int, error) {
 // runDue does one item, if it still applies (the queue keeps stale items; they are skipped).
 func (s *Store) runDue(ctx context.Context, it dueItem) error {
 	p := s.stage(it.account)
-	if p == nil || p.Closed {
+	if p == nil {
 		return nil
 	}
+	// A closed account's lots still follow the calendar (they hold nothing: an account is closed
+	// only when its balance is zero); only its closure is not due again.
 	at, now := it.at, fmtTime(it.at)
 	switch it.kind {
 	case dueUsable:
@@ -739,4 +741,11 @@ func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros
 	var b money.Micros
 	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = ?), 0)`, ledgerAccount).Scan(&b)
 	return b, err
+}
+
+// AccountUsage returns how many usage events were charged to an account and their total.
+func (s *Store) AccountUsage(ctx context.Context, account string) (events int64, total money.Micros, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_micros + surcharge_micros), 0) FROM charges
+		WHERE account_id = ?`, account).Scan(&events, &total)
+	return events, total, err
 }

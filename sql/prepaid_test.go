@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
@@ -18,7 +20,7 @@ import (
 // fixture is a store on a real SQLite file with credit control, charged as ingestion charges:
 // events prepared with the example tariffs and committed in batches.
 type fixture struct {
-	t       *testing.T
+	t       rapid.TB
 	ctx     context.Context
 	path    string
 	store   *sql.Store
@@ -29,19 +31,29 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	f := openFixture(t, filepath.Join(t.TempDir(), "ledger.db"))
+	t.Cleanup(f.close)
+	return f
+}
+
+// openFixture opens a fixture on the database at path; close it with close.
+func openFixture(t rapid.TB, path string) *fixture {
+	t.Helper()
 	tr, err := pricing.LoadFS(tariffs.Example())
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: context.Background(), path: filepath.Join(t.TempDir(), "ledger.db"), tariffs: tr}
+	f := &fixture{t: t, ctx: context.Background(), path: path, tariffs: tr}
 	f.open()
-	t.Cleanup(func() {
-		if err := f.store.CheckInvariants(f.ctx); err != nil {
-			t.Errorf("invariants at the end: %v", err)
-		}
-		f.store.Close()
-	})
 	return f
+}
+
+// close checks the invariants and closes the store.
+func (f *fixture) close() {
+	if err := f.store.CheckInvariants(f.ctx); err != nil {
+		f.t.Errorf("invariants at the end: %v", err)
+	}
+	f.store.Close()
 }
 
 func (f *fixture) open() {
