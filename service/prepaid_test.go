@@ -169,12 +169,35 @@ func TestPrepaid_expiry_and_closure_on_the_clock(t *testing.T) {
 	if status, raw := e.topUp("idle", "t1", "20.00", "2026-03-10T09:00:00Z"); status != 201 {
 		t.Fatalf("top-up: %d %s", status, raw)
 	}
+	// Metrics (CONTRACT 6): "never" is to be closed at 2026-06-01T22:00Z, within 30 days of
+	// 15 May; "idle" has nothing expiring soon, so no per-account series.
+	e.setClock("2026-05-15T00:00:00Z")
+	metrics := e.metricsText()
+	for _, want := range []string{
+		`ledger_prepaid_closure_due_timestamp_seconds{account="never"} 1.7803512e+09`,
+		`ledger_prepaid_usable_total_eur 20`,
+		`ledger_prepaid_expiring_30d_total_eur 0`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, grep(metrics, "ledger_prepaid"))
+		}
+	}
+	if strings.Contains(metrics, `ledger_prepaid_usable_eur{account="idle"}`) {
+		t.Errorf("idle has nothing expiring or closing within 30 days, yet has a series:\n%s", grep(metrics, "ledger_prepaid"))
+	}
 	e.setClock("2026-06-01T22:00:00Z") // 00:00 Amsterdam on 2 June: 3 months after registration
 	if a := e.prepaidAccount("never"); a.Status != "closed" || a.ClosedReason != "no_topup_after_registration" {
 		t.Errorf("never topped up: %+v, want closed (no_topup_after_registration)", a)
 	}
 	if a := e.prepaidAccount("idle"); a.Status != "active" {
 		t.Errorf("topped up: %+v, want active", a)
+	}
+	e.setClock("2027-02-20T00:00:00Z") // the lot expires on 10 March 2027: within 30 days
+	metrics = e.metricsText()
+	for _, want := range []string{`ledger_prepaid_expiring_30d_eur{account="idle"} 20`, `ledger_prepaid_usable_eur{account="idle"} 20`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, grep(metrics, "ledger_prepaid"))
+		}
 	}
 	e.setClock("2027-06-11T00:00:00Z")
 	a := e.prepaidAccount("idle")
@@ -189,6 +212,15 @@ func TestPrepaid_expiry_and_closure_on_the_clock(t *testing.T) {
 	if closed[0]["at"] != "2027-06-10T22:00:00Z" { // 10 June is the last day of the 3 months from 10 March 2027: closed at 00:00 Amsterdam on 11 June
 		t.Errorf("closed notice %v, want at 2027-06-10T22:00:00Z", closed[0])
 	}
+}
+
+func (e *env) metricsText() string {
+	e.t.Helper()
+	status, raw := e.do("GET", "/metrics", nil, nil)
+	if status != 200 {
+		e.t.Fatalf("/metrics: %d", status)
+	}
+	return string(raw)
 }
 
 // CONTRACT 3.2: what the top-up and chargeback routes refuse, and how.

@@ -201,7 +201,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := events.NewMetrics(reg)
-	reg.MustRegister(events.NewCreditCollector(s.Credit, cfg.UtilizationFloor))
+	credit := events.NewCreditCollector(s.Credit, cfg.UtilizationFloor)
+	credit.Clock = s.Clock
+	reg.MustRegister(credit)
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Store.OnOutbox = s.Relay.Wake
