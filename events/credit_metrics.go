@@ -73,10 +73,8 @@ func (c *CreditCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if cr.Type == ledger.Prepaid && cr.Status != ledger.Closed {
 			var expiring float64
-			for _, l := range cr.Lots {
-				if l.ExpiresAt.Before(horizon) {
-					expiring += float64(l.Remaining) / 1e6
-				}
+			if cr.Prepaid != nil {
+				expiring = float64(cr.Prepaid.ExpiringBefore(horizon)) / 1e6
 			}
 			usable := float64(cr.Usable) / 1e6
 			usableTotal += usable

@@ -88,11 +88,12 @@ type Credit struct {
 	// Notified has bit i set while the notice for threshold i has gone out and exposure has not
 	// fallen back below it since (R4: one notice per upward crossing, re-armed below).
 	Notified uint32
-	// Prepaid accounts (R9, T&C 3.12–3.15): usable and pending balance, the shortfall, what
-	// the live lots hold until when, and when the account is closed without a top-up (zero: not).
+	// Prepaid accounts (R9, T&C 3.12–3.15), as the book reads them from the account's prepaid
+	// credit: usable and pending balance, the shortfall, when the account is closed without a
+	// top-up (zero: not), and the prepaid credit itself (read only).
 	Usable, Pending, Shortfall money.Micros
-	Lots                       []LotBalance
 	ClosureDue                 time.Time
+	Prepaid                    *PrepaidCredit
 }
 
 // atLeast reports whether exposure ≥ fraction × limit, exactly (128-bit products).
@@ -219,20 +220,67 @@ func Authorize(c Credit, found bool, estimate money.Micros) Decision {
 // CreditBook holds every account in memory — its type, standing and credit: charging asks it
 // which accounts exist (Lookup, View) and authorisation reads it, without touching the database;
 // the store changes it only after the transaction that changes the database has committed.
+//
+// A prepaid account's credit is read from its PrepaidSlot: the *PrepaidCredit last committed,
+// which the store never changes once stored there (it changes a copy and stores that).
 type CreditBook struct {
 	mu      sync.RWMutex
 	credits map[string]Credit
+	prepaid map[string]*PrepaidSlot
 }
 
 // NewCreditBook returns an empty book.
-func NewCreditBook() *CreditBook { return &CreditBook{credits: map[string]Credit{}} }
+func NewCreditBook() *CreditBook {
+	return &CreditBook{credits: map[string]Credit{}, prepaid: map[string]*PrepaidSlot{}}
+}
 
 // Get returns an account's credit.
 func (b *CreditBook) Get(account string) (Credit, bool) {
 	b.mu.RLock()
 	c, ok := b.credits[account]
+	slot := b.prepaid[account]
 	b.mu.RUnlock()
+	if slot != nil {
+		c = withPrepaid(c, slot.Load())
+	}
 	return c, ok
+}
+
+// withPrepaid fills in the prepaid standing of c from p.
+func withPrepaid(c Credit, p *PrepaidCredit) Credit {
+	c.Prepaid = p
+	c.Usable, c.Pending = p.Balance()
+	c.Shortfall = p.Shortfall
+	c.ClosureDue, _, _ = p.ClosureDue()
+	if p.Closed {
+		c.Status = Closed
+	}
+	return c
+}
+
+// AddPrepaid gives the book the slots of prepaid accounts, which it reads from then on.
+func (b *CreditBook) AddPrepaid(slots ...*PrepaidSlot) {
+	b.mu.Lock()
+	for _, slot := range slots {
+		p := slot.Load()
+		b.prepaid[p.Account] = slot
+		if c, ok := b.credits[p.Account]; ok && p.Closed && c.Status != Closed {
+			c.Status = Closed
+			b.credits[p.Account] = c
+		}
+	}
+	b.mu.Unlock()
+}
+
+// MarkClosed records that a prepaid account was closed, for Lookup, which charging asks once per
+// event (the slot says so too).
+func (b *CreditBook) MarkClosed(account string) {
+	b.mu.Lock()
+	if c, ok := b.credits[account]; ok {
+		c.Status = Closed
+		b.credits[account] = c
+	}
+	b.mu.Unlock()
 }
 
 // Apply records credits (after their transaction committed).
@@ -255,10 +303,13 @@ func (b *CreditBook) Lookup(id string) (AccountState, bool) {
 func (b *CreditBook) View(fn func(AccountDirectory)) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	fn(lockedBook{b.credits})
+	fn(lockedBook{b.credits, b.prepaid})
 }
 
-type lockedBook struct{ credits map[string]Credit }
+type lockedBook struct {
+	credits map[string]Credit
+	prepaid map[string]*PrepaidSlot
+}
 
 func (v lockedBook) Lookup(id string) (AccountState, bool) {
 	c, ok := v.credits[id]
@@ -276,7 +327,10 @@ func (b *CreditBook) Len() int {
 func (b *CreditBook) Each(fn func(Credit)) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	for _, c := range b.credits {
+	for id, c := range b.credits {
+		if slot := b.prepaid[id]; slot != nil {
+			c = withPrepaid(c, slot.Load())
+		}
 		fn(c)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -170,27 +171,25 @@ func LotTimes(received time.Time) (usableFrom, expiresAt time.Time) {
 	return d.AddDays(1).Start(), d.AddMonthsClamped(LotValidityMonths).Start()
 }
 
-// Lot is one top-up and what is left of it.
+// Lot is what charging needs of one top-up: what is left of it and when it may pay. (It is
+// held in memory for every live lot, and copied with its account at every change, so it carries
+// nothing else; the store has the rest.)
 type Lot struct {
 	ID            string
-	Account       string
-	Method        string
-	Amount        money.Micros // topped up
+	LedgerAccount string
 	Remaining     money.Micros // not yet used, expired or charged back
-	Reversed      money.Micros // charged back against this top-up (R10)
 	ReceivedAt    time.Time
 	UsableFrom    time.Time
 	ExpiresAt     time.Time
 	State         LotState
-	LedgerAccount string
 }
 
 // NewLot returns the lot of a top-up, pending.
 func NewLot(account string, t TopUp) Lot {
 	usable, expires := LotTimes(t.ReceivedAt)
-	return Lot{ID: t.ID, Account: account, Method: t.Method, Amount: t.Amount, Remaining: t.Amount,
-		ReceivedAt: t.ReceivedAt, UsableFrom: usable, ExpiresAt: expires, State: LotPending,
-		LedgerAccount: LotLedgerAccount(account, t.ID)}
+	name := LotLedgerAccount(account, t.ID)
+	return Lot{ID: name[len(name)-len(t.ID):], LedgerAccount: name, Remaining: t.Amount,
+		ReceivedAt: t.ReceivedAt, UsableFrom: usable, ExpiresAt: expires, State: LotPending}
 }
 
 // UsableAt reports whether the lot can pay for traffic that happened at t: received the day
@@ -212,6 +211,7 @@ func drawsBefore(a, b Lot) int {
 
 // Draw is an amount taken from a lot.
 type Draw struct {
+	Lot           int // its index in the account's live lots
 	LotID         string
 	LedgerAccount string
 	Amount        money.Micros
@@ -230,6 +230,26 @@ type PrepaidCredit struct {
 	// while there is balance (T&C 3.15).
 	ZeroSince time.Time
 }
+
+// PrepaidSlot holds an account's prepaid credit as last committed, for readers on any
+// goroutine, and the copy its writer is changing (Staged, the writer's alone).
+type PrepaidSlot struct {
+	committed atomic.Pointer[PrepaidCredit]
+	Staged    *PrepaidCredit
+}
+
+// NewPrepaidSlot returns a slot holding p.
+func NewPrepaidSlot(p *PrepaidCredit) *PrepaidSlot {
+	s := &PrepaidSlot{}
+	s.committed.Store(p)
+	return s
+}
+
+// Load returns the committed credit; it must not be changed.
+func (s *PrepaidSlot) Load() *PrepaidCredit { return s.committed.Load() }
+
+// Store installs p as committed; p must not be changed afterwards.
+func (s *PrepaidSlot) Store(p *PrepaidCredit) { s.committed.Store(p) }
 
 // Clone returns a copy that can change without changing p.
 func (p *PrepaidCredit) Clone() *PrepaidCredit {
@@ -286,7 +306,7 @@ func (p *PrepaidCredit) Draw(draws []Draw, t time.Time, amount money.Micros) (_ 
 		x := min(amount, l.Remaining)
 		l.Remaining -= x
 		amount -= x
-		draws = append(draws, Draw{LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x})
+		draws = append(draws, Draw{Lot: i, LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x})
 	}
 	p.Shortfall += amount
 	return draws, amount
@@ -345,7 +365,7 @@ func (p *PrepaidCredit) Touch(t time.Time) {
 // never topped up) or following the day the balance reached zero. A top-up on that last day
 // still counts.
 func (p *PrepaidCredit) ClosureDue() (time.Time, string, bool) {
-	if p.Closed {
+	if p.Closed || (p.ToppedUp && p.ZeroSince.IsZero()) { // Touch keeps ZeroSince: zero while there is balance
 		return time.Time{}, "", false
 	}
 	if !p.ToppedUp {
@@ -357,21 +377,15 @@ func (p *PrepaidCredit) ClosureDue() (time.Time, string, bool) {
 	return clock.DateOf(p.ZeroSince).AddMonthsClamped(ClosureMonths).AddDays(1).Start(), ClosedNoTopUpAfterDepletion, true
 }
 
-// LotBalance is what a live lot holds and until when (metrics: what expires within 30 days).
-type LotBalance struct {
-	ExpiresAt time.Time
-	Remaining money.Micros
-}
-
-// Standing is the prepaid part of an account's credit, for authorisation and metrics.
-func (p *PrepaidCredit) Standing() (usable, pending money.Micros, lots []LotBalance) {
-	usable, pending = p.Balance()
+// ExpiringBefore returns what the live lots hold that expires before t.
+func (p *PrepaidCredit) ExpiringBefore(t time.Time) money.Micros {
+	var sum money.Micros
 	for _, l := range p.Lots {
-		if l.Remaining > 0 {
-			lots = append(lots, LotBalance{ExpiresAt: l.ExpiresAt, Remaining: l.Remaining})
+		if l.ExpiresAt.Before(t) {
+			sum += l.Remaining
 		}
 	}
-	return usable, pending, lots
+	return sum
 }
 
 // PrepaidNotice builds a billing.prepaid.* or billing.account.closed event.

@@ -36,12 +36,10 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 		return err
 	}
 	s.writeMu.Lock()
-	for i, c := range credits {
-		if p := s.prepaid.accounts[c.Account]; p != nil {
-			credits[i] = withPrepaid(c, p)
-		}
-	}
 	book.Apply(credits...)
+	for _, slot := range s.prepaid.slots {
+		book.AddPrepaid(slot)
+	}
 	s.credit, s.policy = book, policy
 	s.writeMu.Unlock()
 	return nil

@@ -17,6 +17,9 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		{"invariant 1: every transaction's entries sum to zero",
 			`SELECT 'transaction ' || transaction_id || ' sums to ' || sum(amount_micros) || ' micro-EUR'
 			 FROM entries GROUP BY transaction_id HAVING sum(amount_micros) != 0`},
+		{"every ledger account has a balance",
+			`SELECT 'ledger account ' || n.name || ' has no balance row' FROM ledger_account_names n
+			 LEFT JOIN balances b ON b.ledger_account_id = n.id WHERE b.ledger_account_id IS NULL`},
 		{"every transaction has entries",
 			`SELECT 'transaction ' || t.id || ' has no entries' FROM transactions t
 			 WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.transaction_id = t.id)`},

@@ -12,88 +12,88 @@ import (
 	"ledger/money"
 )
 
-// prepaidState is the writer's picture of prepaid accounts (guarded by writeMu): each account's
-// live lots, shortfall and closure facts, committed and — during a transaction — staged, and
-// the queue of what falls due on the clock (lots becoming usable, expiring; closures).
-// Charging draws on it inside the batch's transaction without reading the database.
+// prepaidState is the writer's picture of prepaid accounts (guarded by writeMu): for each
+// account a slot holding its committed credit — live lots, shortfall, closure facts — and,
+// during a transaction, the copy being changed; and the queue of what falls due on the clock
+// (lots becoming usable, expiring; closures). Charging draws on it inside the batch's
+// transaction without reading the database. The credit book reads the same slots.
 type prepaidState struct {
-	accounts map[string]*ledger.PrepaidCredit
-	staged   map[string]*ledger.PrepaidCredit
-	newLots  []ledger.Lot // lots created in the transaction in progress
-	due      dueQueue
+	slots   map[string]*ledger.PrepaidSlot
+	staged  []*ledger.PrepaidSlot // the slots changed in the transaction in progress
+	newLots []newLot              // lots created in the transaction in progress
+	due     dueQueue
+}
+
+type newLot struct {
+	account string
+	lot     ledger.Lot
 }
 
 func (s *Store) resetStagedPrepaid() {
-	clear(s.prepaid.staged)
+	for _, slot := range s.prepaid.staged {
+		slot.Staged = nil
+	}
+	s.prepaid.staged = s.prepaid.staged[:0]
 	s.prepaid.newLots = s.prepaid.newLots[:0]
 }
 
 // stage returns the account's prepaid credit to change in the transaction in progress (a copy,
 // installed when it commits), or nil when the account is not prepaid.
 func (s *Store) stage(account string) *ledger.PrepaidCredit {
-	if p, ok := s.prepaid.staged[account]; ok {
-		return p
-	}
-	p, ok := s.prepaid.accounts[account]
-	if !ok {
+	slot := s.prepaid.slots[account]
+	if slot == nil {
 		return nil
 	}
-	p = p.Clone()
-	s.prepaid.staged[account] = p
-	return p
+	return s.stageSlot(slot)
+}
+
+func (s *Store) stageSlot(slot *ledger.PrepaidSlot) *ledger.PrepaidCredit {
+	if slot.Staged == nil {
+		slot.Staged = slot.Load().Clone()
+		s.prepaid.staged = append(s.prepaid.staged, slot)
+	}
+	return slot.Staged
 }
 
 // flushPrepaid writes, before the commit, what the staged accounts changed that is stored on
 // the account row (T&C 3.15: when the balance reached zero).
 func (s *Store) flushPrepaid(ctx context.Context) error {
-	for id, p := range s.prepaid.staged {
-		before := s.prepaid.accounts[id]
-		if before != nil && before.ZeroSince.Equal(p.ZeroSince) {
+	for _, slot := range s.prepaid.staged {
+		p := slot.Staged
+		if slot.Load().ZeroSince.Equal(p.ZeroSince) {
 			continue
 		}
 		var zero any
 		if !p.ZeroSince.IsZero() {
 			zero = fmtTime(p.ZeroSince)
 		}
-		if _, err := s.stmts["setZeroSince"].ExecContext(ctx, zero, id); err != nil {
-			return fmt.Errorf("prepaid balance of %s: %w", id, err)
+		if _, err := s.stmts["setZeroSince"].ExecContext(ctx, zero, p.Account); err != nil {
+			return fmt.Errorf("prepaid balance of %s: %w", p.Account, err)
 		}
 	}
 	return nil
 }
 
-// commitPrepaid installs the staged accounts once their transaction committed: the writer's
-// picture, the credit book (authorisation, metrics, charging's account states) and the queue.
+// commitPrepaid installs the staged accounts once their transaction committed — the credit
+// book reads the same slots — and queues what they now have falling due.
 func (s *Store) commitPrepaid() {
-	for _, l := range s.prepaid.newLots {
-		heap.Push(&s.prepaid.due, dueItem{at: l.UsableFrom, kind: dueUsable, account: l.Account, lot: l.ID})
-		heap.Push(&s.prepaid.due, dueItem{at: l.ExpiresAt, kind: dueExpiry, account: l.Account, lot: l.ID})
+	for _, n := range s.prepaid.newLots {
+		heap.Push(&s.prepaid.due, dueItem{at: n.lot.UsableFrom, kind: dueUsable, account: n.account, lot: n.lot.ID})
+		heap.Push(&s.prepaid.due, dueItem{at: n.lot.ExpiresAt, kind: dueExpiry, account: n.account, lot: n.lot.ID})
 	}
-	for id, p := range s.prepaid.staged {
-		before := s.prepaid.accounts[id]
-		s.prepaid.accounts[id] = p
-		due, _, ok := p.ClosureDue()
-		if was, _, wasOK := before.ClosureDue(); ok && (!wasOK || !was.Equal(due)) {
-			heap.Push(&s.prepaid.due, dueItem{at: due, kind: dueClosure, account: id})
-		}
-		if s.credit != nil {
-			if c, found := s.credit.Get(id); found {
-				s.credit.Apply(withPrepaid(c, p))
+	for _, slot := range s.prepaid.staged {
+		p, before := slot.Staged, slot.Load()
+		slot.Store(p)
+		if due, _, ok := p.ClosureDue(); ok {
+			if was, _, wasOK := before.ClosureDue(); !wasOK || !was.Equal(due) {
+				heap.Push(&s.prepaid.due, dueItem{at: due, kind: dueClosure, account: p.Account})
 			}
+		}
+		if p.Closed && !before.Closed && s.credit != nil {
+			s.credit.MarkClosed(p.Account)
 		}
 	}
 	s.resetStagedPrepaid()
-}
-
-// withPrepaid returns c with the prepaid standing of p.
-func withPrepaid(c ledger.Credit, p *ledger.PrepaidCredit) ledger.Credit {
-	c.Usable, c.Pending, c.Lots = p.Standing()
-	c.Shortfall = p.Shortfall
-	c.ClosureDue, _, _ = p.ClosureDue()
-	if p.Closed {
-		c.Status = ledger.Closed
-	}
-	return c
 }
 
 // learnPrepaid registers a new prepaid account once its transaction commits.
@@ -103,22 +103,20 @@ func (s *Store) learnPrepaid(a ledger.Account) {
 	}
 	p := &ledger.PrepaidCredit{Account: a.ID, RegisteredAt: a.RegisteredAt, Closed: a.Status == ledger.Closed}
 	s.onCommit(func() {
-		s.prepaid.accounts[a.ID] = p
+		slot := ledger.NewPrepaidSlot(p)
+		s.prepaid.slots[a.ID] = slot
 		if due, _, ok := p.ClosureDue(); ok {
 			heap.Push(&s.prepaid.due, dueItem{at: due, kind: dueClosure, account: a.ID})
 		}
 		if s.credit != nil {
-			if c, found := s.credit.Get(a.ID); found {
-				s.credit.Apply(withPrepaid(c, p))
-			}
+			s.credit.AddPrepaid(slot)
 		}
 	})
 }
 
 // loadPrepaid reads every prepaid account's live lots, shortfall and closure facts (at Open).
 func (s *Store) loadPrepaid(ctx context.Context) error {
-	s.prepaid.accounts = map[string]*ledger.PrepaidCredit{}
-	s.prepaid.staged = map[string]*ledger.PrepaidCredit{}
+	accounts := map[string]*ledger.PrepaidCredit{}
 	s.prepaid.due = nil
 	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, coalesce(a.prepaid_zero_since, ''),
 		EXISTS (SELECT 1 FROM prepaid_lots l WHERE l.account_id = a.id),
@@ -143,7 +141,7 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 				return fmt.Errorf("account %s prepaid_zero_since: %w", id, err)
 			}
 		}
-		s.prepaid.accounts[id] = p
+		accounts[id] = p
 	}
 	if err := rows.Err(); err != nil {
 		return err
@@ -153,7 +151,7 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 		return err
 	}
 	for _, v := range lots {
-		p := s.prepaid.accounts[v.Account]
+		p := accounts[v.Account]
 		if p == nil {
 			return fmt.Errorf("lot %s belongs to %s, which is not a prepaid account", v.ID, v.Account)
 		}
@@ -163,7 +161,9 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 		}
 		s.prepaid.due = append(s.prepaid.due, dueItem{at: v.ExpiresAt, kind: dueExpiry, account: v.Account, lot: v.ID})
 	}
-	for id, p := range s.prepaid.accounts {
+	s.prepaid.slots = make(map[string]*ledger.PrepaidSlot, len(accounts))
+	for id, p := range accounts {
+		s.prepaid.slots[id] = ledger.NewPrepaidSlot(p)
 		if due, _, ok := p.ClosureDue(); ok {
 			s.prepaid.due = append(s.prepaid.due, dueItem{at: due, kind: dueClosure, account: id})
 		}
@@ -180,17 +180,23 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 // its time's lots spent while a newer lot is usable).
 func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 	tx := pb.Plan.Transaction
-	if tx == nil || len(s.prepaid.accounts) == 0 {
+	if tx == nil || len(s.prepaid.slots) == 0 {
 		return nil
 	}
-	var touched map[string]*ledger.PrepaidCredit
 	var extra []ledger.Entry
-	index := map[string]int{}
-	add := func(ledgerAccount, customer string, amount money.Micros) {
-		i, ok := index[ledgerAccount]
+	type key struct {
+		p   *ledger.PrepaidCredit
+		lot int // -1: the shortfall
+	}
+	index := map[key]int{}
+	add := func(k key, ledgerAccount, customer string, amount money.Micros) {
+		i, ok := index[k]
 		if !ok {
 			i = len(extra)
-			index[ledgerAccount] = i
+			index[k] = i
+			if k.lot < 0 {
+				ledgerAccount = ledger.CustomerShortfall(customer)
+			}
 			extra = append(extra, ledger.Entry{LedgerAccount: ledgerAccount, AccountID: customer})
 		}
 		extra[i].Amount += amount
@@ -199,40 +205,37 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 	var draws []ledger.Draw
 	for _, c := range pb.Plan.Charges {
 		account := c.Event.Account
-		p := touched[account]
-		if p == nil {
-			if _, ok := s.prepaid.accounts[account]; !ok {
-				continue
-			}
-			p = s.stage(account)
-			if touched == nil {
-				touched = map[string]*ledger.PrepaidCredit{}
-			}
-			touched[account] = p
+		slot := s.prepaid.slots[account]
+		if slot == nil {
+			continue // postpaid
 		}
+		p := s.stageSlot(slot)
 		var short money.Micros
 		draws, short = p.Draw(draws[:0], c.Event.OccurredAt, c.Total())
 		for _, d := range draws {
-			add(d.LedgerAccount, account, d.Amount)
+			add(key{p, d.Lot}, d.LedgerAccount, account, d.Amount)
 		}
 		if short > 0 {
-			add(ledger.CustomerShortfall(account), account, short)
+			add(key{p, -1}, "", account, short)
 		}
 	}
-	if touched == nil {
+	// The accounts staged are those this batch touches: nothing else stages in an ingestion
+	// transaction.
+	if len(s.prepaid.staged) == 0 {
 		return nil
 	}
 	settled := *tx
 	settled.Entries = make([]ledger.Entry, 0, len(tx.Entries)+len(extra))
 	for _, e := range tx.Entries {
-		if e.AccountID == "" || touched[e.AccountID] == nil {
+		if e.AccountID == "" || !s.stagedAccount(e.AccountID) {
 			settled.Entries = append(settled.Entries, e) // revenue, and postpaid customers' unbilled usage
 		}
 	}
 	settled.Entries = append(settled.Entries, extra...)
 	pb.Plan.Transaction = &settled
 	var follow []ledger.Transaction
-	for account, p := range touched {
+	for _, slot := range s.prepaid.staged {
+		p, account := slot.Staged, slot.Staged.Account
 		if p.Shortfall > 0 {
 			if t, ok := setOffTransaction(account, p.ClearShortfall(pb.At), pb.At); ok {
 				follow = append(follow, t)
@@ -241,6 +244,12 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 		p.Touch(pb.At)
 	}
 	return follow
+}
+
+// stagedAccount reports whether the transaction in progress changes the account's prepaid credit.
+func (s *Store) stagedAccount(account string) bool {
+	slot := s.prepaid.slots[account]
+	return slot != nil && slot.Staged != nil
 }
 
 // setOffTransaction pays a shortfall from lots: each lot drawn is debited, the shortfall
@@ -451,6 +460,10 @@ func (s *Store) prepaidFor(account, what string) (*ledger.PrepaidCredit, error) 
 // LotView is a lot as stored, with what became of it.
 type LotView struct {
 	ledger.Lot
+	Account     string
+	Method      string
+	Amount      money.Micros // topped up
+	Reversed    money.Micros // charged back against this top-up (R10)
 	Seq         int64
 	ChargedBack money.Micros // set off against this lot by chargebacks (R10)
 	Expired     money.Micros // forfeited at expiry (R9)
@@ -551,39 +564,7 @@ func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by st
 	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
 		return LotView{}, false, err
 	}
-	err := s.inWrite(ctx, func() error {
-		p, err := s.prepaidFor(account, "top-ups")
-		if err != nil {
-			return err
-		}
-		if p.Closed {
-			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
-				Message: fmt.Sprintf("account %q is closed: it takes no top-ups", account)}
-		}
-		lot := ledger.NewLot(account, t)
-		la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, account)
-		if err != nil {
-			return err
-		}
-		tx := ledger.Transaction{Kind: ledger.KindTopUp, At: t.ReceivedAt, Memo: "top-up " + t.ID + " (" + t.Method + ")",
-			Entries: []ledger.Entry{
-				{LedgerAccount: ledger.CashAccount(t.Method), Amount: t.Amount},
-				{LedgerAccount: lot.LedgerAccount, AccountID: account, Amount: -t.Amount},
-			}}
-		if _, err := s.postTransaction(ctx, tx, by); err != nil {
-			return err
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO prepaid_lots(id, account_id, ledger_account_id, method, amount_micros,
-			received_at, usable_from, expires_at, state, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-			lot.ID, account, la, lot.Method, int64(lot.Amount), fmtTime(lot.ReceivedAt), fmtTime(lot.UsableFrom),
-			fmtTime(lot.ExpiresAt), fmtTime(now), by); err != nil {
-			return fmt.Errorf("insert lot %s: %w", lot.ID, err)
-		}
-		p.Add(lot)
-		p.Touch(t.ReceivedAt)
-		s.prepaid.newLots = append(s.prepaid.newLots, lot)
-		return nil
-	})
+	err := s.inWrite(ctx, func() error { return s.bookTopUp(ctx, account, t, by, now) })
 	if isUniqueViolation(err) { // the same id, booked concurrently
 		v, err := s.Lot(ctx, t.ID)
 		if err != nil {
@@ -599,6 +580,66 @@ func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by st
 	}
 	v, err := s.Lot(ctx, t.ID)
 	return v, true, err
+}
+
+// bookTopUp writes one top-up inside the transaction in progress.
+func (s *Store) bookTopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) error {
+	p, err := s.prepaidFor(account, "top-ups")
+	if err != nil {
+		return err
+	}
+	if p.Closed {
+		return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
+			Message: fmt.Sprintf("account %q is closed: it takes no top-ups", account)}
+	}
+	lot := ledger.NewLot(account, t)
+	la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, account)
+	if err != nil {
+		return err
+	}
+	tx := ledger.Transaction{Kind: ledger.KindTopUp, At: t.ReceivedAt, Memo: "top-up " + t.ID + " (" + t.Method + ")",
+		Entries: []ledger.Entry{
+			{LedgerAccount: ledger.CashAccount(t.Method), Amount: t.Amount},
+			{LedgerAccount: lot.LedgerAccount, AccountID: account, Amount: -t.Amount},
+		}}
+	if _, err := s.postTransaction(ctx, tx, by); err != nil {
+		return err
+	}
+	if _, err := s.stmts["insertLot"].ExecContext(ctx, lot.ID, account, la, t.Method, int64(t.Amount),
+		fmtTime(lot.ReceivedAt), fmtTime(lot.UsableFrom), fmtTime(lot.ExpiresAt), fmtTime(now), by); err != nil {
+		return fmt.Errorf("insert lot %s: %w", lot.ID, err)
+	}
+	p.Add(lot)
+	p.Touch(t.ReceivedAt)
+	s.prepaid.newLots = append(s.prepaid.newLots, newLot{account, lot})
+	return nil
+}
+
+// AccountTopUp is a top-up of an account, for bulk loads.
+type AccountTopUp struct {
+	Account string
+	ledger.TopUp
+}
+
+// TopUps books many new top-ups in one transaction (imports of balances kept elsewhere,
+// benchmarks): all or none. Unlike TopUp it is not idempotent: a known id fails the load.
+func (s *Store) TopUps(ctx context.Context, topUps []AccountTopUp, by string, now time.Time) error {
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return err
+	}
+	err := s.inWrite(ctx, func() error {
+		for _, t := range topUps {
+			if err := s.bookTopUp(ctx, t.Account, t.TopUp, by, now); err != nil {
+				return fmt.Errorf("top-up %s of %s: %w", t.ID, t.Account, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.RunDue(ctx, now)
+	return err
 }
 
 func sameTopUp(v LotView, account string, t ledger.TopUp) error {

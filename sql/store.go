@@ -281,11 +281,12 @@ var writeStatements = map[string]string{
 	"insertTransaction": `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?)`,
 	"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
 		SELECT value->>0, ?, value->>1, value->>2, value->>3, value->>4 FROM jsonb_each(?)`,
-	"addBalances": `UPDATE ledger_accounts SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
+	"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
 		FROM (SELECT value->>0 AS entry, value->>1 AS id, value->>2 AS amount FROM jsonb_each(?)) AS d
-		WHERE ledger_accounts.id = d.id`,
-	"insertLedgerAccount": `INSERT INTO ledger_accounts(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
-	"ledgerAccountID":     `SELECT id FROM ledger_accounts WHERE name = ?`,
+		WHERE balances.ledger_account_id = d.id`,
+	"insertLedgerAccount": `INSERT INTO ledger_account_names(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+	"ledgerAccountID":     `SELECT id FROM ledger_account_names WHERE name = ?`,
+	"insertBalance":       `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
 	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
 		surcharge_micros, occurred_at_ns, rating)
 		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6 FROM jsonb_each(?)`,
@@ -296,9 +297,11 @@ var writeStatements = map[string]string{
 	"resolveRejected": `UPDATE rejected SET resolved_at = ?, resolution = ?, replays = replays + 1 WHERE id = ? AND resolved_at IS NULL`,
 	"insertOutbox":    `INSERT INTO outbox(subject, payload, created_at) VALUES (?, ?, ?)`,
 	"updateCredit":    `UPDATE accounts SET status = ?, notified_thresholds = ? WHERE id = ?`,
-	"setZeroSince":    `UPDATE accounts SET prepaid_zero_since = ? WHERE id = ?`,
-	"setLotState":     `UPDATE prepaid_lots SET state = ?, expired_micros = ? WHERE id = ?`,
-	"closeAccount":    `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ? WHERE id = ?`,
+	"insertLot": `INSERT INTO prepaid_lots(id, account_id, ledger_account_id, method, amount_micros, received_at,
+		usable_from, expires_at, state, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+	"setZeroSince": `UPDATE accounts SET prepaid_zero_since = ? WHERE id = ?`,
+	"setLotState":  `UPDATE prepaid_lots SET state = ?, expired_micros = ? WHERE id = ?`,
+	"closeAccount": `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ? WHERE id = ?`,
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -382,6 +385,9 @@ func (s *Store) ensureLedgerAccount(ctx context.Context, name, accountID string)
 	}
 	var id int64
 	if err := s.stmts["ledgerAccountID"].QueryRowContext(ctx, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("ledger account %s: %w", name, err)
+	}
+	if _, err := s.stmts["insertBalance"].ExecContext(ctx, id); err != nil {
 		return 0, fmt.Errorf("ledger account %s: %w", name, err)
 	}
 	s.onCommit(func() { s.ledgerAccounts.ids[name] = id })

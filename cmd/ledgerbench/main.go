@@ -52,6 +52,7 @@ func main() {
 type config struct {
 	events, accounts, batch int
 	prepaidShare            float64
+	lots                    int
 	dir                     string
 	keep                    bool
 	cpuProfile, memProfile  string
@@ -66,6 +67,8 @@ func run() error {
 	flag.IntVar(&c.events, "events", 1_000_000, "usage events in the stream")
 	flag.IntVar(&c.accounts, "accounts", 10_000, "accounts the events are spread over")
 	flag.IntVar(&c.batch, "batch", events.DefaultBatchSize, "events per database transaction")
+	flag.Float64Var(&c.prepaidShare, "prepaid", 0, "share of the accounts that are prepaid (0…1), each with -lots top-ups usable before the events")
+	flag.IntVar(&c.lots, "lots", 3, "top-ups (lots) per prepaid account")
 	flag.StringVar(&c.dir, "dir", "", "working directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
@@ -91,8 +94,11 @@ func run() error {
 		defer os.RemoveAll(c.dir)
 	}
 	ctx := context.Background()
-	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts, batch %d, %d CPUs, %s\n",
-		c.events, c.accounts, c.batch, runtime.NumCPU(), runtime.Version())
+	if c.prepaidShare < 0 || c.prepaidShare > 1 || c.lots < 1 {
+		return fmt.Errorf("-prepaid must be 0…1 and -lots at least 1")
+	}
+	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts (%.0f %% prepaid, %d lots each), batch %d, %d CPUs, %s\n",
+		c.events, c.accounts, 100*c.prepaidShare, c.lots, c.batch, runtime.NumCPU(), runtime.Version())
 
 	ns, err := events.StartEmbedded("127.0.0.1:0", filepath.Join(c.dir, "jetstream"))
 	if err != nil {
@@ -120,7 +126,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := createAccounts(ctx, store, c.accounts); err != nil {
+	if err := createAccounts(ctx, store, c); err != nil {
 		return err
 	}
 	// Credit control, as ledgerd runs it: every batch re-evaluates the credit of its customers.
@@ -204,15 +210,49 @@ func run() error {
 	return nil
 }
 
-func createAccounts(ctx context.Context, store *sql.Store, n int) error {
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	accounts := make([]ledger.Account, n)
+// createAccounts creates the accounts; the first -prepaid share of them are prepaid, each with
+// -lots top-ups of 10.00 received in the first days of March, usable before the events (10
+// March on) and expiring a year later. The events cost about 27 EUR per account, so charging
+// draws across lots and some accounts run short.
+func createAccounts(ctx context.Context, store *sql.Store, c config) error {
+	registered := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	accounts := make([]ledger.Account, c.accounts)
+	prepaid := int(c.prepaidShare * float64(c.accounts))
 	for i := range accounts {
 		id := accountID(i)
-		accounts[i] = ledger.Account{ID: id, Name: "Bench " + id, Type: ledger.Postpaid, Status: ledger.Active, Country: "NL",
-			CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: true, RegisteredAt: now, CreatedAt: now, CreatedBy: "bench"}
+		typ := ledger.Postpaid
+		if i < prepaid {
+			typ = ledger.Prepaid
+		}
+		accounts[i] = ledger.Account{ID: id, Name: "Bench " + id, Type: typ, Status: ledger.Active, Country: "NL",
+			CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: true, RegisteredAt: registered, CreatedAt: registered, CreatedBy: "bench"}
 	}
-	return store.CreateAccounts(ctx, accounts)
+	// In the order they are received, as they would be booked: each account's first top-up on
+	// 2 March, its second on 3 March, …
+	var topUps []sql.AccountTopUp
+	for l := 0; l < c.lots; l++ {
+		for i := 0; i < prepaid; i++ {
+			id := accountID(i)
+			topUps = append(topUps, sql.AccountTopUp{Account: id, TopUp: ledger.TopUp{ID: id + "-lot-" + strconv.Itoa(l),
+				Amount: 10_000_000, ReceivedAt: registered.Add(time.Duration(l+1) * 24 * time.Hour), Method: ledger.MethodBank}})
+		}
+	}
+	if err := store.CreateAccounts(ctx, accounts); err != nil {
+		return err
+	}
+	if len(topUps) == 0 {
+		return nil
+	}
+	start := time.Now()
+	// Booked as of 6 March (before that the accounts were new), then the clock catches up.
+	if err := store.TopUps(ctx, topUps, "bench", registered.Add(5*24*time.Hour)); err != nil {
+		return err
+	}
+	if _, err := store.RunDue(ctx, time.Now()); err != nil {
+		return err
+	}
+	fmt.Printf("booked %d top-ups for %d prepaid accounts in %.1f s\n", len(topUps), prepaid, time.Since(start).Seconds())
+	return nil
 }
 
 func accountID(i int) string { return "acct-" + strconv.Itoa(i) }
