@@ -41,6 +41,7 @@ rules-if-promtool:
 bench:
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS)
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -authorize
+	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -prepaid 1 -lots 3
 	$(GO) test -run '^$$' -bench . -benchmem ./pricing/ ./ledger/
 
 lint:
