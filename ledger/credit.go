@@ -272,12 +272,15 @@ func (b *CreditBook) AddPrepaid(slots ...*PrepaidSlot) {
 	b.mu.Unlock()
 }
 
-// MarkClosed records that a prepaid account was closed, for Lookup, which charging asks once per
-// event (the slot says so too).
-func (b *CreditBook) MarkClosed(account string) {
+// MarkClosed records that a prepaid account was closed (or reopened), for Lookup, which charging
+// asks once per event (the slot says so too).
+func (b *CreditBook) MarkClosed(account string, closed bool) {
 	b.mu.Lock()
 	if c, ok := b.credits[account]; ok {
-		c.Status = Closed
+		c.Status = Active
+		if closed {
+			c.Status = Closed
+		}
 		b.credits[account] = c
 	}
 	b.mu.Unlock()

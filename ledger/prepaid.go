@@ -19,6 +19,8 @@ const (
 	SubjectPrepaidExpired     = "billing.prepaid.expired"
 	SubjectPrepaidChargedBack = "billing.prepaid.charged_back"
 	SubjectAccountClosed      = "billing.account.closed"
+	// SubjectAccountReopened: a closure for want of a top-up undone by a top-up received before it.
+	SubjectAccountReopened = "billing.account.reopened"
 )
 
 // Reasons an account is closed (billing.account.closed, the account's closed_reason).
@@ -30,6 +32,8 @@ const (
 	ClosedNoTopUpAfterDepletion = "no_topup_after_depletion"
 	// ClosedChargeback: a top-up was charged back and no balance remained (T&C 3.14).
 	ClosedChargeback = "chargeback"
+	// ReopenedTopUpBeforeClosure: a top-up received before the closure was booked after it.
+	ReopenedTopUpBeforeClosure = "topup_received_before_closure"
 )
 
 // Terms of prepaid credit.
@@ -38,6 +42,9 @@ const (
 	LotValidityMonths = 12
 	// ClosureMonths: a prepaid account not topped up within 3 months is closed (T&C 3.15).
 	ClosureMonths = 3
+	// ReclaimWindow is how long after a lot's expiry traffic of before the expiry, charged late,
+	// is still paid from what the expiry forfeited (rather than becoming a shortfall).
+	ReclaimWindow = 31 * 24 * time.Hour
 	// MaxTopUp bounds one top-up, in EUR.
 	MaxTopUp = 1_000_000
 	// MaxRecordIDLength bounds the client ids of top-ups and chargebacks.
@@ -112,10 +119,11 @@ type NewTopUp struct {
 
 // TopUp is a validated top-up.
 type TopUp struct {
-	ID         string
-	Amount     money.Micros
-	ReceivedAt time.Time
-	Method     string
+	ID            string
+	Amount        money.Micros
+	ReceivedAt    time.Time
+	ReceivedGiven bool // received_at was given, not defaulted to now
+	Method        string
 }
 
 // Validate checks a top-up; received_at defaults to now and may not be later than now (a top-up
@@ -141,7 +149,7 @@ func (n NewTopUp) Validate(now time.Time) (TopUp, error) {
 		if err != nil {
 			return TopUp{}, Errorf(CodeInvalid, "received_at %q is not an RFC 3339 time", n.ReceivedAt)
 		}
-		t.ReceivedAt = at.UTC()
+		t.ReceivedAt, t.ReceivedGiven = at.UTC(), true
 	}
 	if t.ReceivedAt.After(now) {
 		return TopUp{}, Errorf(CodeInvalid, "received_at %s is later than now (%s): a top-up is booked once received (T&C 3.13)",
@@ -178,10 +186,13 @@ type Lot struct {
 	ID            string
 	LedgerAccount string
 	Remaining     money.Micros // not yet used, expired or charged back
-	ReceivedAt    time.Time
-	UsableFrom    time.Time
-	ExpiresAt     time.Time
-	State         LotState
+	// Forfeited is, for a lot expired less than ReclaimWindow ago, what its expiry forfeited and
+	// traffic of before the expiry may still take back.
+	Forfeited  money.Micros
+	ReceivedAt time.Time
+	UsableFrom time.Time
+	ExpiresAt  time.Time
+	State      LotState
 }
 
 // NewLot returns the lot of a top-up, pending.
@@ -196,6 +207,12 @@ func NewLot(account string, t TopUp) Lot {
 // before or earlier, not expired, something left (R9).
 func (l Lot) UsableAt(t time.Time) bool {
 	return l.State != LotExpired && l.Remaining > 0 && !t.Before(l.UsableFrom) && t.Before(l.ExpiresAt)
+}
+
+// ReclaimableAt reports whether traffic that happened at t, charged after the lot expired, may
+// take back what the expiry forfeited: it happened while the lot was usable.
+func (l Lot) ReclaimableAt(t time.Time) bool {
+	return l.State == LotExpired && l.Forfeited > 0 && !t.Before(l.UsableFrom) && t.Before(l.ExpiresAt)
 }
 
 // drawsBefore orders lots for drawing: the one that expires first, then the one received first.
@@ -215,16 +232,20 @@ type Draw struct {
 	LotID         string
 	LedgerAccount string
 	Amount        money.Micros
+	Reclaimed     bool // taken back from what the lot's expiry forfeited (late traffic)
 }
 
-// PrepaidCredit is a prepaid account's credit: its live lots (pending and usable, in drawing order),
+// PrepaidCredit is a prepaid account's credit: its lots (pending, usable, and expired within the
+// reclaim window; in drawing order),
 // its shortfall, and what the closure rule needs (T&C 3.12–3.15).
 type PrepaidCredit struct {
 	Account      string
 	RegisteredAt time.Time
 	Closed       bool
+	ClosedAt     time.Time // when, and why, if closed
+	ClosedReason string
 	ToppedUp     bool         // ever: the registration rule of T&C 3.15 no longer applies
-	Lots         []Lot        // live lots; expired ones leave the list
+	Lots         []Lot        // pending, usable and recently expired lots
 	Shortfall    money.Micros // usage charged that no usable balance covered (R9)
 	// ZeroSince is when the usable and pending balance last reached zero after a top-up; zero
 	// while there is balance (T&C 3.15).
@@ -288,7 +309,14 @@ func (p *PrepaidCredit) Add(l Lot) {
 	p.ToppedUp = true
 }
 
-// Remove takes a lot out of the live list (it expired).
+// Expire marks lot i expired: what it held is forfeited, and kept for ReclaimWindow as
+// Forfeited.
+func (p *PrepaidCredit) Expire(i int) {
+	l := &p.Lots[i]
+	l.State, l.Forfeited, l.Remaining = LotExpired, l.Remaining, 0
+}
+
+// Remove takes a lot out of the list (expired, and nothing left to reclaim).
 func (p *PrepaidCredit) Remove(i int) { p.Lots = slices.Delete(p.Lots, i, i+1) }
 
 // Draw takes amount for traffic that happened at t from the lots usable at t, the one that
@@ -300,13 +328,18 @@ func (p *PrepaidCredit) Draw(draws []Draw, t time.Time, amount money.Micros) (_ 
 			break
 		}
 		l := &p.Lots[i]
-		if !l.UsableAt(t) {
-			continue
+		switch {
+		case l.UsableAt(t):
+			x := min(amount, l.Remaining)
+			l.Remaining -= x
+			amount -= x
+			draws = append(draws, Draw{Lot: i, LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x})
+		case l.ReclaimableAt(t):
+			x := min(amount, l.Forfeited)
+			l.Forfeited -= x
+			amount -= x
+			draws = append(draws, Draw{Lot: i, LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x, Reclaimed: true})
 		}
-		x := min(amount, l.Remaining)
-		l.Remaining -= x
-		amount -= x
-		draws = append(draws, Draw{Lot: i, LotID: l.ID, LedgerAccount: l.LedgerAccount, Amount: x})
 	}
 	p.Shortfall += amount
 	return draws, amount

@@ -89,8 +89,8 @@ func (s *Store) commitPrepaid() {
 				heap.Push(&s.prepaid.due, dueItem{at: due, kind: dueClosure, account: p.Account})
 			}
 		}
-		if p.Closed && !before.Closed && s.credit != nil {
-			s.credit.MarkClosed(p.Account)
+		if p.Closed != before.Closed && s.credit != nil {
+			s.credit.MarkClosed(p.Account, p.Closed)
 		}
 	}
 	s.resetStagedPrepaid()
@@ -120,17 +120,23 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 	s.prepaid.due = nil
 	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, coalesce(a.prepaid_zero_since, ''),
 		EXISTS (SELECT 1 FROM prepaid_lots l WHERE l.account_id = a.id),
-		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = 'customer:' || a.id || ':shortfall'), 0)
+		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = 'customer:' || a.id || ':shortfall'), 0),
+		coalesce(a.closed_at, ''), a.closed_reason
 		FROM accounts a WHERE a.type = 'prepaid'`)
 	if err != nil {
 		return fmt.Errorf("read prepaid accounts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, registered, status, zero string
+		var id, registered, status, zero, closedAt string
 		p := &ledger.PrepaidCredit{}
-		if err := rows.Scan(&id, &registered, &status, &zero, &p.ToppedUp, &p.Shortfall); err != nil {
+		if err := rows.Scan(&id, &registered, &status, &zero, &p.ToppedUp, &p.Shortfall, &closedAt, &p.ClosedReason); err != nil {
 			return err
+		}
+		if closedAt != "" {
+			if p.ClosedAt, err = parseTime(closedAt); err != nil {
+				return fmt.Errorf("account %s closed_at: %w", id, err)
+			}
 		}
 		p.Account, p.Closed = id, status == string(ledger.Closed)
 		if p.RegisteredAt, err = parseTime(registered); err != nil {
@@ -146,7 +152,16 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	lots, err := s.queryLots(ctx, `WHERE l.state != 'expired' ORDER BY l.seq`)
+	// Live lots, and lots expired within the reclaim window with something forfeited (measured
+	// from the test clock when one was set: it may stand anywhere).
+	cutoff := time.Now()
+	if tc, ok, err := s.TestClock(ctx); err != nil {
+		return err
+	} else if ok {
+		cutoff = tc
+	}
+	lots, err := s.queryLots(ctx, `WHERE l.state != 'expired' OR (l.expired_micros > 0 AND l.expires_at > ?) ORDER BY l.seq`,
+		fmtTime(cutoff.Add(-ledger.ReclaimWindow)))
 	if err != nil {
 		return err
 	}
@@ -154,6 +169,12 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 		p := accounts[v.Account]
 		if p == nil {
 			return fmt.Errorf("lot %s belongs to %s, which is not a prepaid account", v.ID, v.Account)
+		}
+		if v.State == ledger.LotExpired {
+			v.Lot.Forfeited = v.Expired
+			p.Add(v.Lot)
+			s.prepaid.due = append(s.prepaid.due, dueItem{at: v.ExpiresAt.Add(ledger.ReclaimWindow), kind: dueForget, account: v.Account, lot: v.ID})
+			continue
 		}
 		p.Add(v.Lot)
 		if v.State == ledger.LotPending {
@@ -178,10 +199,10 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 // drawn and per shortfall, as it keeps one per postpaid customer. It returns what follows the
 // usage transaction: the set-off of a shortfall from lots usable now (a late event can find
 // its time's lots spent while a newer lot is usable).
-func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
+func (s *Store) settlePrepaid(pb *PlannedBatch) (pre, follow []ledger.Transaction) {
 	tx := pb.Plan.Transaction
 	if tx == nil || len(s.prepaid.slots) == 0 {
-		return nil
+		return nil, nil
 	}
 	var extra []ledger.Entry
 	type key struct {
@@ -203,6 +224,7 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 		extra[i].Events++
 	}
 	var draws []ledger.Draw
+	var reclaimed []reclaim
 	for _, c := range pb.Plan.Charges {
 		account := c.Event.Account
 		slot := s.prepaid.slots[account]
@@ -210,10 +232,19 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 			continue // postpaid
 		}
 		p := s.stageSlot(slot)
+		// Traffic dated after now (a publisher's clock ahead) is paid from what is usable now,
+		// not from a lot that becomes usable later.
+		at := c.Event.OccurredAt
+		if at.After(pb.At) {
+			at = pb.At
+		}
 		var short money.Micros
-		draws, short = p.Draw(draws[:0], c.Event.OccurredAt, c.Total())
+		draws, short = p.Draw(draws[:0], at, c.Total())
 		for _, d := range draws {
 			add(key{p, d.Lot}, d.LedgerAccount, account, d.Amount)
+			if d.Reclaimed {
+				reclaimed = append(reclaimed, reclaim{account, d})
+			}
 		}
 		if short > 0 {
 			add(key{p, -1}, "", account, short)
@@ -222,7 +253,10 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 	// The accounts staged are those this batch touches: nothing else stages in an ingestion
 	// transaction.
 	if len(s.prepaid.staged) == 0 {
-		return nil
+		return nil, nil
+	}
+	if len(reclaimed) > 0 {
+		pre = []ledger.Transaction{reclaimTransaction(reclaimed, pb.At)}
 	}
 	settled := *tx
 	settled.Entries = make([]ledger.Entry, 0, len(tx.Entries)+len(extra))
@@ -233,7 +267,6 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 	}
 	settled.Entries = append(settled.Entries, extra...)
 	pb.Plan.Transaction = &settled
-	var follow []ledger.Transaction
 	for _, slot := range s.prepaid.staged {
 		p, account := slot.Staged, slot.Staged.Account
 		if p.Shortfall > 0 {
@@ -243,7 +276,34 @@ func (s *Store) settlePrepaid(pb *PlannedBatch) []ledger.Transaction {
 		}
 		p.Touch(pb.At)
 	}
-	return follow
+	return pre, follow
+}
+
+// reclaim is an amount late traffic takes back from what a lot's expiry forfeited.
+type reclaim struct {
+	account string
+	draw    ledger.Draw
+}
+
+// reclaimTransaction gives back to lots what their expiry forfeited and late traffic of before
+// the expiry uses (R9: traffic is paid from the lots usable at its time): it reverses that much
+// of the expiries, so that the usage transaction after it draws on the lots as on any other.
+func reclaimTransaction(rs []reclaim, at time.Time) ledger.Transaction {
+	t := ledger.Transaction{Kind: ledger.KindExpiry, At: at, Memo: "forfeited prepaid credit taken back by traffic of before the expiry (R9)"}
+	index := map[string]int{}
+	var total money.Micros
+	for _, r := range rs {
+		i, ok := index[r.draw.LedgerAccount]
+		if !ok {
+			i = len(t.Entries)
+			index[r.draw.LedgerAccount] = i
+			t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: r.draw.LedgerAccount, AccountID: r.account})
+		}
+		t.Entries[i].Amount -= r.draw.Amount
+		total += r.draw.Amount
+	}
+	t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: ledger.RevenuePrepaidExpired, Amount: total})
+	return t
 }
 
 // stagedAccount reports whether the transaction in progress changes the account's prepaid credit.
@@ -275,6 +335,7 @@ const (
 	dueUsable  dueKind = iota // a lot becomes usable (00:00 Amsterdam the day after receipt)
 	dueExpiry                 // a lot expires
 	dueClosure                // an account is closed for want of a top-up (T&C 3.15)
+	dueForget                 // an expired lot leaves memory: late traffic no longer takes back from it
 )
 
 type dueItem struct {
@@ -388,7 +449,7 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 		p.Touch(at)
 	case dueExpiry:
 		i := p.Lot(it.lot)
-		if i < 0 || !p.Lots[i].ExpiresAt.Equal(at) {
+		if i < 0 || p.Lots[i].State == ledger.LotExpired || !p.Lots[i].ExpiresAt.Equal(at) {
 			return nil
 		}
 		l := p.Lots[i]
@@ -409,8 +470,17 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
 			return err
 		}
-		p.Remove(i)
+		p.Expire(i)
+		if l.Remaining == 0 {
+			p.Remove(i)
+		} else {
+			heap.Push(&s.prepaid.due, dueItem{at: at.Add(ledger.ReclaimWindow), kind: dueForget, account: it.account, lot: l.ID})
+		}
 		p.Touch(at)
+	case dueForget:
+		if i := p.Lot(it.lot); i >= 0 && p.Lots[i].State == ledger.LotExpired {
+			p.Remove(i)
+		}
 	case dueClosure:
 		due, reason, ok := p.ClosureDue()
 		if !ok || !due.Equal(at) {
@@ -424,12 +494,33 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 // closePrepaid closes a prepaid account (T&C 3.14, 3.15): its traffic is parked from now on and
 // it takes no top-ups.
 func (s *Store) closePrepaid(ctx context.Context, p *ledger.PrepaidCredit, reason string, at time.Time) error {
-	p.Closed = true
+	p.Closed, p.ClosedAt, p.ClosedReason = true, at, reason
 	now := fmtTime(at)
 	if _, err := s.stmts["closeAccount"].ExecContext(ctx, now, reason, p.Account); err != nil {
 		return fmt.Errorf("close %s: %w", p.Account, err)
 	}
 	return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectAccountClosed, p.Account, at, map[string]any{"reason": reason}), now)
+}
+
+// reopenPrepaid undoes a closure for want of a top-up when a top-up received before it is
+// booked (T&C 3.15), with billing.account.reopened. Traffic parked as account_closed meanwhile
+// stays parked until replayed (POST /v1/rejected/replay).
+func (s *Store) reopenPrepaid(ctx context.Context, p *ledger.PrepaidCredit, t ledger.TopUp, now time.Time) error {
+	closedAt := p.ClosedAt
+	p.Closed, p.ClosedAt, p.ClosedReason = false, time.Time{}, ""
+	if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'active', closed_at = NULL, closed_reason = '' WHERE id = ?`, p.Account); err != nil {
+		return fmt.Errorf("reopen %s: %w", p.Account, err)
+	}
+	return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectAccountReopened, p.Account, now, map[string]any{
+		"reason": ledger.ReopenedTopUpBeforeClosure, "topup_id": t.ID, "received_at": t.ReceivedAt.Format(time.RFC3339Nano),
+		"closed_at": closedAt.Format(time.RFC3339Nano)}), fmtTime(now))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // prepaidFor returns the staged prepaid credit of an account that can take money in, or the
@@ -556,7 +647,9 @@ func (s *Store) Prepaid(ctx context.Context, account string) (PrepaidView, error
 // same id with other terms is a conflict. Whatever was due up to now runs first (a closure
 // refuses the top-up) and after (a top-up received before today is usable at once).
 func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (LotView, bool, error) {
-	if _, err := s.RunDue(ctx, now); err != nil {
+	// What fell due before the money was received runs first; what fell due after it, after it
+	// is booked (it may have prevented a closure).
+	if _, err := s.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
 		return LotView{}, false, err
 	}
 	if v, err := s.Lot(ctx, t.ID); err == nil {
@@ -589,8 +682,15 @@ func (s *Store) bookTopUp(ctx context.Context, account string, t ledger.TopUp, b
 		return err
 	}
 	if p.Closed {
-		return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
-			Message: fmt.Sprintf("account %q is closed: it takes no top-ups", account)}
+		// Closed for want of a top-up, but this one was received before the closure: the money
+		// came in time (T&C 3.15), the ledger heard of it late. The closure is undone.
+		if p.ClosedReason == ledger.ClosedChargeback || !t.ReceivedAt.Before(p.ClosedAt) {
+			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
+				Message: fmt.Sprintf("account %q is closed (%s, %s): it takes no top-ups", account, p.ClosedReason, p.ClosedAt.Format(time.RFC3339))}
+		}
+		if err := s.reopenPrepaid(ctx, p, t, now); err != nil {
+			return err
+		}
 	}
 	lot := ledger.NewLot(account, t)
 	la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, account)
@@ -643,7 +743,8 @@ func (s *Store) TopUps(ctx context.Context, topUps []AccountTopUp, by string, no
 }
 
 func sameTopUp(v LotView, account string, t ledger.TopUp) error {
-	if v.Account != account || v.Amount != t.Amount || !v.ReceivedAt.Equal(t.ReceivedAt) || v.Method != t.Method {
+	// received_at left out defaults to now: a retry a moment later is the same top-up.
+	if v.Account != account || v.Amount != t.Amount || (t.ReceivedGiven && !v.ReceivedAt.Equal(t.ReceivedAt)) || v.Method != t.Method {
 		return ledger.Errorf(ledger.CodeConflict, "top-up %q exists with other terms (account %s, %s EUR, received %s, %s)",
 			t.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.ReceivedAt.Format(time.RFC3339), v.Method)
 	}
@@ -700,8 +801,15 @@ func (s *Store) Chargeback(ctx context.Context, account string, n NewChargeback,
 		return ChargebackView{}, false, err
 	}
 	lot, err := s.Lot(ctx, n.TopUpID)
+	if err != nil && ledger.ErrorCode(err) != ledger.CodeNotFound {
+		return ChargebackView{}, false, err
+	}
 	if err != nil || lot.Account != account {
 		return ChargebackView{}, false, ledger.Errorf(ledger.CodeNotFound, "account %q has no top-up %q", account, n.TopUpID)
+	}
+	if at.Before(lot.ReceivedAt) {
+		return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
+			at.Format(time.RFC3339), n.TopUpID, lot.ReceivedAt.Format(time.RFC3339))
 	}
 	var view ChargebackView
 	err = s.inWrite(ctx, func() error {
@@ -755,9 +863,15 @@ func (s *Store) Chargeback(ctx context.Context, account string, n NewChargeback,
 			"topup_id": n.TopUpID, "chargeback_id": n.ID, "amount": amount.String(), "set_off": view.SetOff.String(),
 			"owed": owed.String(), "closed": view.Closed}), fmtTime(at))
 	})
-	if isUniqueViolation(err) {
+	if isUniqueViolation(err) { // the same id, booked concurrently
 		v, err := s.chargeback(ctx, n.ID)
-		return v, false, err
+		if err != nil {
+			return ChargebackView{}, false, err
+		}
+		if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != amount {
+			return ChargebackView{}, false, ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms", n.ID)
+		}
+		return v, false, nil
 	}
 	return view, err == nil, err
 }
@@ -789,4 +903,24 @@ func (s *Store) AccountUsage(ctx context.Context, account string) (events int64,
 	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_micros + surcharge_micros), 0) FROM charges
 		WHERE account_id = ?`, account).Scan(&events, &total)
 	return events, total, err
+}
+
+// postReclaims posts the reclaim transactions of a batch and lowers what the lots' rows say
+// their expiry forfeited by as much.
+func (s *Store) postReclaims(ctx context.Context, txs []ledger.Transaction) error {
+	for _, t := range txs {
+		if _, err := s.postTransaction(ctx, t, "ingest"); err != nil {
+			return err
+		}
+		for _, e := range t.Entries {
+			if e.AccountID == "" {
+				continue
+			}
+			if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET expired_micros = expired_micros + ?
+				WHERE ledger_account_id = (SELECT id FROM ledger_account_names WHERE name = ?)`, int64(e.Amount), e.LedgerAccount); err != nil {
+				return fmt.Errorf("reclaim from %s: %w", e.LedgerAccount, err)
+			}
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package sql_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -540,4 +541,128 @@ func TestTopUpIdempotentAndRefused(t *testing.T) {
 	// A top-up received days ago is usable at once.
 	f.mustTopUp("pre", "t4", "2.00", "2026-01-08T10:00:00Z", "2026-01-10T11:00:00Z")
 	f.want("pre", "2", "10", "0")
+}
+
+// R9: traffic of before a lot's expiry that is charged after the expiry ran (ingestion behind,
+// a restart's backlog) is paid from what the expiry forfeited, not made a shortfall — also
+// after a restart.
+func TestLateTrafficReclaimsForfeitedCredit(t *testing.T) {
+	f := newFixture(t)
+	f.account("pre", "prepaid", "2026-05-01T09:00:00Z")
+	f.mustTopUp("pre", "t1", "10.00", "2026-05-04T10:00:00Z", "2026-05-04T10:00:00Z")
+	f.runDue("2027-05-03T22:00:00Z") // expired: 10.00 forfeited
+	f.want("pre", "0", "0", "0")
+	f.reopen()
+	f.sms("pre", 10, "2027-05-03T21:59:59Z", "2027-05-03T22:05:00Z") // 0.75, a second before the expiry
+	f.want("pre", "0", "0", "0")
+	lots := f.prepaid("pre").Lots
+	if lots[0].Expired != eur("9.25") || lots[0].State != ledger.LotExpired {
+		t.Errorf("lot %+v; want expired with 9.25 forfeited after 0.75 taken back", lots[0])
+	}
+	if b := f.balance(ledger.RevenuePrepaidExpired); b != -eur("9.25") {
+		t.Errorf("expired prepaid revenue %s, want -9.25", b)
+	}
+	// Traffic of after the expiry is not paid from it.
+	f.sms("pre", 2, "2027-05-03T22:00:00Z", "2027-05-03T22:05:00Z")
+	f.want("pre", "0", "0", "0.15")
+	// After the reclaim window the lot leaves memory: nothing more is taken back.
+	f.runDue("2027-06-04T00:00:00Z")
+	f.sms("pre", 1, "2027-05-03T21:00:00Z", "2027-06-04T00:00:00Z")
+	f.want("pre", "0", "0", "0.225")
+}
+
+// R9: traffic dated after now is paid from what is usable now, not from a lot that becomes
+// usable later.
+func TestFutureDatedTrafficDoesNotSpendPendingCredit(t *testing.T) {
+	f := newFixture(t)
+	f.account("pre", "prepaid", "2026-03-01T09:00:00Z")
+	f.mustTopUp("pre", "t1", "10.00", "2026-03-10T10:00:00Z", "2026-03-10T10:00:00Z")
+	f.sms("pre", 10, "2026-03-12T10:00:00Z", "2026-03-10T12:00:00Z")
+	f.want("pre", "0", "10", "0.75")
+}
+
+// CONTRACT 3.2: a top-up sent again without received_at (which defaults to now) is the same
+// top-up.
+func TestTopUpRetryWithoutReceivedAt(t *testing.T) {
+	f := newFixture(t)
+	f.account("pre", "prepaid", "2026-03-01T09:00:00Z")
+	for _, now := range []string{"2026-03-10T10:00:00Z", "2026-03-10T10:00:05Z"} {
+		top, err := ledger.NewTopUp{ID: "t1", Amount: "10.00"}.Validate(at(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.store.TopUp(f.ctx, "pre", top, "test", at(now)); err != nil {
+			t.Fatalf("top-up at %s: %v", now, err)
+		}
+	}
+	f.want("pre", "0", "10", "0")
+}
+
+// T&C 3.15: money received within the 3 months counts even when the ledger hears of it after
+// the closure ran: the closure is undone (billing.account.reopened); received after it, refused.
+func TestTopUpReceivedBeforeClosureReopens(t *testing.T) {
+	f := newFixture(t)
+	f.account("late", "prepaid", "2026-01-15T09:00:00Z")
+	f.account("later", "prepaid", "2026-01-15T09:00:00Z")
+	f.runDue("2026-04-16T08:00:00Z") // closed at 2026-04-15T22:00Z
+	if s, _ := f.status("late"); s != ledger.Closed {
+		t.Fatalf("status %s, want closed", s)
+	}
+	// Received on the last day (15 April, 14:00 Amsterdam), booked the next morning.
+	f.mustTopUp("late", "t1", "5.00", "2026-04-15T12:00:00Z", "2026-04-16T08:00:00Z")
+	if s, reason := f.status("late"); s != ledger.Active || reason != "" {
+		t.Errorf("after a top-up received in time: %s (%s), want active", s, reason)
+	}
+	f.want("late", "5", "0", "0") // received on the 15th: usable since 00:00 on the 16th
+	n := f.notices(ledger.SubjectAccountReopened, "late")
+	if len(n) != 1 || n[0].Body["topup_id"] != "t1" || n[0].Body["reason"] != ledger.ReopenedTopUpBeforeClosure {
+		t.Errorf("reopened notices %v", n)
+	}
+	if _, err := f.topUp("later", "t2", "5.00", "2026-04-16T07:00:00Z", "2026-04-16T08:00:00Z"); ledger.ErrorCode(err) != ledger.CodeConflict {
+		t.Errorf("top-up received after the closure: %v, want a conflict (T&C 3.15)", err)
+	}
+	f.reopen()
+	if s, _ := f.status("late"); s != ledger.Active {
+		t.Errorf("late after a restart: %s, want active", s)
+	}
+}
+
+// T&C 3.15: a top-up received on the last day and booked after the deadline, before the clock
+// ran the closure: the closure never happens.
+func TestTopUpReceivedBeforeClosureBookedBeforeItRan(t *testing.T) {
+	f := newFixture(t)
+	f.account("quiet", "prepaid", "2026-01-15T09:00:00Z")
+	f.mustTopUp("quiet", "t3", "5.00", "2026-04-15T12:00:00Z", "2026-04-16T08:00:00Z")
+	f.runDue("2026-04-17T00:00:00Z")
+	if s, _ := f.status("quiet"); s != ledger.Active || len(f.notices(ledger.SubjectAccountClosed, "quiet")) != 0 {
+		t.Errorf("quiet: %s, %d closed notices; want active, none", s, len(f.notices(ledger.SubjectAccountClosed, "quiet")))
+	}
+}
+
+// CONTRACT 3.2: concurrent chargebacks with one id and different terms: one is booked, the
+// other is a conflict (or sees the same booking), never two different answers of success.
+func TestConcurrentChargebacksOneID(t *testing.T) {
+	f := newFixture(t)
+	f.account("pre", "prepaid", "2026-01-01T09:00:00Z")
+	f.mustTopUp("pre", "t1", "50.00", "2026-01-10T10:00:00Z", "2026-01-10T10:00:00Z")
+	for round := 0; round < 20; round++ {
+		id := fmt.Sprintf("cb%d", round)
+		errs := make(chan error, 2)
+		for _, amount := range []string{"1.00", "2.00"} {
+			go func() {
+				_, _, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: id, TopUpID: "t1", Amount: amount}, "test", at("2026-02-01T10:00:00Z"))
+				errs <- err
+			}()
+		}
+		e1, e2 := <-errs, <-errs
+		if (e1 == nil) == (e2 == nil) {
+			t.Fatalf("round %d: %v and %v; want exactly one booked and one conflict", round, e1, e2)
+		}
+		if err := errors.Join(e1, e2); ledger.ErrorCode(err) != ledger.CodeConflict {
+			t.Fatalf("round %d: %v, want a conflict", round, err)
+		}
+		if round == 10 {
+			break // the top-up is not reversed beyond its amount
+		}
+	}
 }

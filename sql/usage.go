@@ -186,10 +186,13 @@ func (s *Store) lookupParked(ctx context.Context, items []ledger.Prepared) (map[
 }
 
 func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
-	follow := s.settlePrepaid(pb)
+	pre, follow := s.settlePrepaid(pb)
 	plan, at := pb.Plan, pb.At
 	now := fmtTime(at)
 	if tx := plan.Transaction; tx != nil {
+		if err := s.postReclaims(ctx, pre); err != nil {
+			return err
+		}
 		txID, err := s.postTransaction(ctx, *tx, "ingest")
 		if err != nil {
 			return err
