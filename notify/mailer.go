@@ -175,7 +175,7 @@ func (m *Mailer) consumerConfig() jetstream.ConsumerConfig {
 		BackOff:        backOff,
 		MaxDeliver:     MaxDeliver,
 		MaxAckPending:  MaxAckPending,
-		FilterSubjects: []string{SubjectCreditThreshold, SubjectSuspended, SubjectResumed},
+		FilterSubjects: Subjects,
 	}
 }
 
@@ -227,6 +227,11 @@ func (m *Mailer) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	log = log.With("account", ev.Account)
+	if !ev.mailable() {
+		log.Info("nothing to tell the customer; not mailed")
+		m.ack(msg, log)
+		return
+	}
 
 	deliveryCtx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()

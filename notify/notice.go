@@ -22,7 +22,15 @@ const (
 	SubjectCreditThreshold = ledger.SubjectCreditThreshold
 	SubjectSuspended       = ledger.SubjectSuspended
 	SubjectResumed         = ledger.SubjectResumed
+	SubjectClosed          = ledger.SubjectAccountClosed
+	SubjectReopened        = ledger.SubjectAccountReopened
+	SubjectPrepaidUsable   = ledger.SubjectPrepaidUsable
+	SubjectPrepaidExpired  = ledger.SubjectPrepaidExpired
 )
+
+// Subjects lists what the Mailer mails.
+var Subjects = []string{SubjectCreditThreshold, SubjectSuspended, SubjectResumed, SubjectClosed, SubjectReopened,
+	SubjectPrepaidUsable, SubjectPrepaidExpired}
 
 // ReasonCreditLimit is the reason of a suspension at the credit limit (T&C 3.6) and of its end.
 const ReasonCreditLimit = ledger.ReasonCreditLimit
@@ -43,8 +51,17 @@ type event struct {
 	Threshold   decimal.Decimal
 	Exposure    decimal.Decimal
 	CreditLimit decimal.Decimal
-	// Reason is why an account was suspended or resumed.
+	// Reason is why an account was suspended, resumed, closed or reopened.
 	Reason string
+	// TopUpID and Amount: the lot of a prepaid event, and what became usable or expired.
+	TopUpID string
+	Amount  decimal.Decimal
+}
+
+// mailable reports whether the event is worth a mail: a lot that expired with nothing left
+// forfeits nothing.
+func (ev event) mailable() bool {
+	return ev.Subject != SubjectPrepaidExpired || ev.Amount.IsPositive()
 }
 
 // flexDecimal reads a decimal given as a JSON string ("0.8", the contract's form) or as a JSON
@@ -91,6 +108,8 @@ func decodeEvent(subject string, data []byte) (event, error) {
 		Exposure    flexDecimal `json:"exposure"`
 		CreditLimit flexDecimal `json:"credit_limit"`
 		Reason      string      `json:"reason"`
+		TopUpID     string      `json:"topup_id"`
+		Amount      flexDecimal `json:"amount"`
 	}
 	if err := json.Unmarshal(data, &body); err != nil {
 		return event{}, fmt.Errorf("decode event: %w", err)
@@ -116,10 +135,18 @@ func decodeEvent(subject string, data []byte) (event, error) {
 			return event{}, fmt.Errorf("credit_limit %s is negative", body.CreditLimit.value)
 		}
 		ev.Threshold, ev.Exposure, ev.CreditLimit = body.Threshold.value, body.Exposure.value, body.CreditLimit.value
-	case SubjectSuspended, SubjectResumed:
+	case SubjectSuspended, SubjectResumed, SubjectClosed, SubjectReopened:
 		if len(ev.Reason) > MaxReasonLength || strings.ContainsFunc(ev.Reason, isControl) {
 			return event{}, fmt.Errorf("reason %.40q is not a short line of text", ev.Reason)
 		}
+	case SubjectPrepaidUsable, SubjectPrepaidExpired:
+		if !ledger.ValidRecordID(body.TopUpID) {
+			return event{}, fmt.Errorf("topup_id %.40q is not a top-up id", body.TopUpID)
+		}
+		if !body.Amount.set || body.Amount.value.IsNegative() {
+			return event{}, errors.New("a prepaid event needs an amount ≥ 0")
+		}
+		ev.TopUpID, ev.Amount = body.TopUpID, body.Amount.value
 	default:
 		return event{}, fmt.Errorf("subject %s is not one the mailer handles", subject)
 	}
@@ -217,6 +244,35 @@ func noticeText(ev event) (subject, body string) {
 			b.WriteString("Traffic during the suspension is still charged (T&C 10.3).\n\n")
 			b.WriteString("The account resumes once the reason for the suspension no longer applies (T&C 10.4).\n")
 		}
+	case SubjectClosed:
+		subject = fmt.Sprintf("Account %s closed", ev.Account)
+		switch ev.Reason {
+		case ledger.ClosedNoTopUpAfterRegistration:
+			fmt.Fprintf(&b, "Your prepaid account %s has been closed, as of %s: it was not topped up within 3 months "+
+				"after registration (T&C 3.15).\n\n", ev.Account, asOf)
+		case ledger.ClosedNoTopUpAfterDepletion:
+			fmt.Fprintf(&b, "Your prepaid account %s has been closed, as of %s: it was not topped up within 3 months "+
+				"after its credit was used up (T&C 3.15).\n\n", ev.Account, asOf)
+		case ledger.ClosedChargeback:
+			fmt.Fprintf(&b, "Your prepaid account %s has been closed, as of %s: a card payment of a top-up was reversed "+
+				"and no balance remained (T&C 3.14). What the balance did not cover remains owed.\n\n", ev.Account, asOf)
+		default:
+			fmt.Fprintf(&b, "Your account %s has been closed (reason: %s), as of %s.\n\n", ev.Account, reasonText(ev.Reason), asOf)
+		}
+		b.WriteString("Traffic from a closed account is not accepted, and a closed account takes no top-ups.\n")
+	case SubjectReopened:
+		subject = fmt.Sprintf("Account %s open again", ev.Account)
+		fmt.Fprintf(&b, "Your prepaid account %s is open again, as of %s: a top-up received before its closure "+
+			"has been booked, so the account was topped up in time (T&C 3.15).\n", ev.Account, asOf)
+	case SubjectPrepaidUsable:
+		subject = fmt.Sprintf("Account %s: top-up %s usable", ev.Account, ev.TopUpID)
+		fmt.Fprintf(&b, "Your top-up %s of account %s, %s, can be used from %s (T&C 3.13: a top-up is usable from "+
+			"the day after we receive it).\n\n", ev.TopUpID, ev.Account, formatEUR(ev.Amount), asOf)
+		b.WriteString("Prepaid credit expires 12 months after its purchase date and is not refundable (T&C 3.13).\n")
+	case SubjectPrepaidExpired:
+		subject = fmt.Sprintf("Account %s: prepaid credit expired", ev.Account)
+		fmt.Fprintf(&b, "What was left of your top-up %s of account %s, %s, expired as of %s: prepaid credit expires "+
+			"12 months after its purchase date and is not refundable (T&C 3.13).\n", ev.TopUpID, ev.Account, formatEUR(ev.Amount), asOf)
 	case SubjectResumed:
 		subject = fmt.Sprintf("Account %s active again", ev.Account)
 		if ev.Reason == ReasonCreditLimit {

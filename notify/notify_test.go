@@ -507,6 +507,39 @@ func TestNotices(t *testing.T) {
 		wantContains(t, m.Body, "Your account acme is active again (T&C 10.4): its exposure is below the credit limit")
 	})
 
+	// T&C 3.13–3.15: prepaid customers hear of their credit and of a closure.
+	for _, c := range []struct {
+		name, subject string
+		body          map[string]any
+		mailSubject   string
+		says          []string
+	}{
+		{"T&C_3.15_closed_after_registration", SubjectClosed, statusEvent("acme", "no_topup_after_registration"),
+			"Account acme closed", []string{"not topped up within 3 months after registration (T&C 3.15)", "takes no top-ups"}},
+		{"T&C_3.15_closed_after_depletion", SubjectClosed, statusEvent("acme", "no_topup_after_depletion"),
+			"Account acme closed", []string{"within 3 months after its credit was used up (T&C 3.15)"}},
+		{"T&C_3.14_closed_chargeback", SubjectClosed, statusEvent("acme", "chargeback"),
+			"Account acme closed", []string{"a card payment of a top-up was reversed and no balance remained (T&C 3.14)", "remains owed"}},
+		{"T&C_3.15_reopened", SubjectReopened, statusEvent("acme", "topup_received_before_closure"),
+			"Account acme open again", []string{"topped up in time (T&C 3.15)"}},
+		{"T&C_3.13_usable", SubjectPrepaidUsable, map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "1250.000000"},
+			"Account acme: top-up t1 usable", []string{"Your top-up t1 of account acme, €1,250.00, can be used from 1 March 2025, 12:00 UTC"}},
+		{"T&C_3.13_expired", SubjectPrepaidExpired, map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "9.254999"},
+			"Account acme: prepaid credit expired", []string{"What was left of your top-up t1 of account acme, €9.25, expired", "not refundable (T&C 3.13)"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, &mailbox{}, nil)
+			seq := h.publish(c.subject, c.body)
+			_, m := h.oneMail()
+			h.settled(seq)
+			if s := m.subject(t); s != c.mailSubject {
+				t.Errorf("Subject %q, want %q", s, c.mailSubject)
+			}
+			wantContains(t, m.Body, c.says...)
+		})
+	}
+
 	t.Run("suspended_and_resumed_in_order", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, &mailbox{}, nil)
@@ -529,7 +562,9 @@ func TestNotices(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, &mailbox{}, nil)
 		h.publish("billing.invoice.issued", map[string]any{"account": "acme", "at": eventAt, "invoice_id": "INV-1"})
-		h.publish("billing.account.closed", statusEvent("acme", "closure"))
+		h.publish("billing.prepaid.charged_back", map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "10.000000"})
+		// A lot that expired with nothing left forfeits nothing: acknowledged, not mailed.
+		h.publish(SubjectPrepaidExpired, map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "0.000000"})
 		seq := h.publish(SubjectResumed, statusEvent("acme", ReasonCreditLimit))
 		h.settled(seq)
 		if got := h.box.Accepted(); len(got) != 1 {
@@ -767,7 +802,8 @@ func TestSettlement(t *testing.T) {
 		if cfg.Durable != ConsumerName || cfg.AckPolicy != jetstream.AckExplicitPolicy || cfg.MaxDeliver != MaxDeliver {
 			t.Errorf("durable %q, ack policy %v, max deliver %d", cfg.Durable, cfg.AckPolicy, cfg.MaxDeliver)
 		}
-		want := []string{SubjectCreditThreshold, SubjectSuspended, SubjectResumed}
+		want := []string{"billing.credit.threshold", "billing.account.suspended", "billing.account.resumed",
+			"billing.account.closed", "billing.account.reopened", "billing.prepaid.usable", "billing.prepaid.expired"}
 		if strings.Join(cfg.FilterSubjects, " ") != strings.Join(want, " ") {
 			t.Errorf("filter subjects %v", cfg.FilterSubjects)
 		}
@@ -914,6 +950,11 @@ func TestDecodeEvent(t *testing.T) {
 		{"reason_with_newline", SubjectSuspended, `{"account":"acme","at":"2025-03-01T12:00:00Z","reason":"x\ny"}`, false},
 		{"suspended", SubjectSuspended, `{"account":"acme","at":"2025-03-01T12:00:00Z","reason":"credit_limit"}`, true},
 		{"other_subject", "billing.invoice.issued", `{"account":"acme","at":"2025-03-01T12:00:00Z"}`, false},
+		{"usable", SubjectPrepaidUsable, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"t1","amount":"10.000000"}`, true},
+		{"usable_without_amount", SubjectPrepaidUsable, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"t1"}`, false},
+		{"expired_negative", SubjectPrepaidExpired, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"t1","amount":"-1"}`, false},
+		{"expired_bad_topup_id", SubjectPrepaidExpired, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"a b","amount":"1"}`, false},
+		{"closed", SubjectClosed, `{"account":"acme","at":"2025-03-01T12:00:00Z","reason":"chargeback"}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := decodeEvent(tc.subject, []byte(tc.body))
