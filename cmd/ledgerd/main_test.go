@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"ledger/sql"
 )
 
 // The real binary, built once for these tests.
@@ -190,11 +193,18 @@ func TestLedgerd_SIGTERM_drains_and_exits_0(t *testing.T) {
 // R1: killed without warning (SIGKILL) while charging, ledgerd charges every event exactly
 // once after it starts again: batches committed but not acknowledged come again and are
 // recognised; batches not committed are charged.
+//
+// A prepaid account charged beside it draws on its lot exactly once too (R9): 20,000 × 0.15 =
+// 3,000.00 against a €2,000 top-up leaves a shortfall of exactly 1,000.00. At the end the
+// database, opened by the store, passes every invariant (the lots' among them).
 func TestLedgerd_SIGKILL_under_load_charges_exactly_once(t *testing.T) {
 	d := newDaemon(t)
 	d.start()
 	d.post("/v1/accounts", `{"id":"kill","name":"Kill","type":"postpaid","country":"NL"}`)
+	d.post("/v1/accounts", `{"id":"killpre","name":"Kill prepaid","type":"prepaid","country":"NL"}`)
+	d.post("/v1/accounts/killpre/topups", `{"id":"killpre-t1","amount":"2000.00","received_at":"2026-03-09T10:00:00Z","method":"bank"}`)
 	d.publish("kill", 0, 30_000)
+	d.publish("killpre", 0, 20_000)
 	for i := 0; i < 3; i++ {
 		time.Sleep(time.Duration(50+i*70) * time.Millisecond)
 		d.cmd.Process.Kill()
@@ -202,4 +212,40 @@ func TestLedgerd_SIGKILL_under_load_charges_exactly_once(t *testing.T) {
 		d.start()
 	}
 	d.waitUnbilled("kill", "4500.000000") // 30,000 × 0.15, not a cent more
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p := d.prepaid("killpre")
+		if p.Usable == "0.000000" && p.Shortfall == "1000.000000" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("killpre: usable %s, shortfall %s; want 0 and 1000.000000 (3,000.00 charged against 2,000.00)", p.Usable, p.Shortfall)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.stop()
+	store, err := sql.Open(context.Background(), "sqlite://"+filepath.Join(d.data, "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.CheckInvariants(context.Background()); err != nil {
+		t.Errorf("invariants after three kills: %v", err)
+	}
+}
+
+type prepaidBalances struct {
+	Usable, Shortfall string
+}
+
+func (d *daemon) prepaid(account string) prepaidBalances {
+	d.t.Helper()
+	resp, err := http.Get("http://" + d.http + "/v1/accounts/" + account)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a struct{ Prepaid prepaidBalances }
+	json.NewDecoder(resp.Body).Decode(&a)
+	return a.Prepaid
 }
