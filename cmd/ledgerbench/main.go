@@ -97,8 +97,12 @@ func run() error {
 	if c.prepaidShare < 0 || c.prepaidShare > 1 || c.lots < 1 {
 		return fmt.Errorf("-prepaid must be 0…1 and -lots at least 1")
 	}
-	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts (%.0f %% prepaid, %d lots each), batch %d, %d CPUs, %s\n",
-		c.events, c.accounts, 100*c.prepaidShare, c.lots, c.batch, runtime.NumCPU(), runtime.Version())
+	prepaid := ""
+	if c.prepaidShare > 0 {
+		prepaid = fmt.Sprintf(" (%.0f %% prepaid, %d lots each)", 100*c.prepaidShare, c.lots)
+	}
+	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, %d CPUs, %s\n",
+		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version())
 
 	ns, err := events.StartEmbedded("127.0.0.1:0", filepath.Join(c.dir, "jetstream"))
 	if err != nil {
