@@ -43,6 +43,7 @@ bench:
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -authorize
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -prepaid 1 -lots 3
 	$(GO) test -run '^$$' -bench . -benchmem ./pricing/ ./ledger/
+	$(GO) test -run '^$$' -bench RunDueCatchUp -benchtime 1x ./sql/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
