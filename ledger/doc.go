@@ -10,9 +10,21 @@
 // Money moves only in transactions whose entries sum to zero (RULES.md invariant 1). Ledger
 // accounts are named by kind:
 //
-//	customer:<id>:unbilled     rated usage not yet invoiced (an asset, debit positive)
-//	revenue:usage:<channel>    usage revenue per channel (credit, negative)
-//	revenue:surcharges         operator and regulatory surcharges, SST 6.3 caller-ID surcharge
+//	customer:<id>:unbilled        rated usage not yet invoiced (an asset, debit positive)
+//	customer:<id>:lot:<topup>     a prepaid top-up: what is left of it (a liability, credit)
+//	customer:<id>:shortfall       prepaid usage no usable lot covered (R9; an asset)
+//	customer:<id>:chargebacks     charged back beyond the prepaid balance (R10; an asset)
+//	revenue:usage:<channel>       usage revenue per channel (credit, negative)
+//	revenue:surcharges            operator and regulatory surcharges, SST 6.3 caller-ID surcharge
+//	revenue:prepaid:expired       prepaid credit forfeited at expiry (R9)
+//	asset:cash:<method>           money received by card or bank (top-ups)
+//
+// # Prepaid credit
+//
+// A prepaid account's lots, shortfall and closure facts are a PrepaidCredit, changed only as a
+// copy inside a transaction and published through a PrepaidSlot once it commits: charging draws
+// on it (Draw, ClearShortfall), chargebacks set off against it (SetOff), the clock makes lots
+// usable and expires them, and ClosureDue says when T&C 3.15 closes the account.
 //
 // # Charging usage
 //
