@@ -1,0 +1,143 @@
+// Package invoices holds the rules of invoicing (R5, T&C 3.2, 3.7): billing periods in
+// Europe/Amsterdam, invoice numbers, VAT by customer, and how lines add up to an invoice's
+// totals. It is pure, like package ledger: the store and the billing run (the invoicing issue)
+// build on it.
+package invoices
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/clock"
+	"ledger/ledger"
+	"ledger/money"
+)
+
+// Period is a billing period: a calendar month in Europe/Amsterdam (R5, T&C 3.2).
+type Period struct {
+	Year  int
+	Month time.Month
+}
+
+// PeriodOf returns the period an instant belongs to: 22:30 UTC on 31 March is 00:30 on 1 April
+// in Amsterdam, so April.
+func PeriodOf(t time.Time) Period {
+	y, m, _ := t.In(clock.Amsterdam).Date()
+	return Period{y, m}
+}
+
+// ParsePeriod reads YYYY-MM.
+func ParsePeriod(s string) (Period, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil || len(s) != 7 {
+		return Period{}, ledger.Errorf(ledger.CodeInvalid, "period %q is not a month YYYY-MM", s)
+	}
+	return Period{t.Year(), t.Month()}, nil
+}
+
+// String formats the period as YYYY-MM.
+func (p Period) String() string { return fmt.Sprintf("%04d-%02d", p.Year, int(p.Month)) }
+
+// Start is 00:00 Europe/Amsterdam on the first day of the period.
+func (p Period) Start() time.Time { return clock.LocalDate{Year: p.Year, Month: p.Month, Day: 1}.Start() }
+
+// Next returns the following period.
+func (p Period) Next() Period {
+	if p.Month == time.December {
+		return Period{p.Year + 1, time.January}
+	}
+	return Period{p.Year, p.Month + 1}
+}
+
+// End is the start of the next period (the period is [Start, End)).
+func (p Period) End() time.Time { return p.Next().Start() }
+
+// Contains reports whether t falls in the period.
+func (p Period) Contains(t time.Time) bool { return !t.Before(p.Start()) && t.Before(p.End()) }
+
+// Before reports whether p is an earlier period than o.
+func (p Period) Before(o Period) bool {
+	return p.Year < o.Year || (p.Year == o.Year && p.Month < o.Month)
+}
+
+// IssueDate is the date a period's invoices are issued: the first day of the next month (R5:
+// invoices for month M are issued at the start of month M+1).
+func (p Period) IssueDate() clock.LocalDate {
+	n := p.Next()
+	return clock.LocalDate{Year: n.Year, Month: n.Month, Day: 1}
+}
+
+// DueDate is the issue date plus the payment term in days (T&C 3.7: 14 unless the agreement
+// says otherwise).
+func DueDate(issue clock.LocalDate, termsDays int) clock.LocalDate { return issue.AddDays(termsDays) }
+
+// Invoice numbers are one gap-free sequence per year: INV-2026-000001.
+const numberPrefix = "INV-"
+
+// Number formats the seq-th invoice number of a year.
+func Number(year int, seq int64) string { return fmt.Sprintf("%s%04d-%06d", numberPrefix, year, seq) }
+
+// ParseNumber reads an invoice number back into its year and sequence.
+func ParseNumber(s string) (year int, seq int64, err error) {
+	rest, ok := strings.CutPrefix(s, numberPrefix)
+	y, n, ok2 := strings.Cut(rest, "-")
+	if !ok || !ok2 || len(y) != 4 || len(n) < 6 {
+		return 0, 0, ledger.Errorf(ledger.CodeInvalid, "%q is not an invoice number like INV-2026-000001", s)
+	}
+	if year, err = strconv.Atoi(y); err != nil {
+		return 0, 0, ledger.Errorf(ledger.CodeInvalid, "%q is not an invoice number like INV-2026-000001", s)
+	}
+	if seq, err = strconv.ParseInt(n, 10, 64); err != nil || seq < 1 {
+		return 0, 0, ledger.Errorf(ledger.CodeInvalid, "%q is not an invoice number like INV-2026-000001", s)
+	}
+	return year, seq, nil
+}
+
+// VAT is how an invoice is taxed (R5): the UBL category, the rate, and what the invoice must say.
+type VAT struct {
+	Category      string          // UBL tax category: S standard, AE reverse charge, O outside the scope
+	Rate          decimal.Decimal // 0.21, or 0
+	Note          string          // the mention the invoice carries, if any
+	ExemptionCode string          // UBL exemption reason code for a 0 % category
+}
+
+// DutchVATRate is the standard Dutch VAT rate.
+var DutchVATRate = decimal.RequireFromString("0.21")
+
+// VATFor decides the VAT of a customer (R5): in the Netherlands 21 %; a business in another EU
+// country with a VAT ID 0 % under reverse charge (Directive 2006/112/EC art. 196), the invoice
+// naming its VAT ID and saying "Reverse charge"; outside the EU 0 %, outside the scope of EU
+// VAT. An EU customer outside the Netherlands without a VAT ID cannot be invoiced (it is
+// refused at sign-up).
+func VATFor(country, vatID string) (VAT, error) {
+	switch {
+	case country == "NL":
+		return VAT{Category: "S", Rate: DutchVATRate}, nil
+	case ledger.InEU(country) && vatID == "":
+		return VAT{}, ledger.Refusef("R5, Directive 2006/112/EC art. 196",
+			"a customer in %s (EU, outside the Netherlands) needs a VAT ID to be invoiced under reverse charge", country)
+	case ledger.InEU(country):
+		return VAT{Category: "AE", Rate: decimal.Zero, Note: "Reverse charge: VAT to be accounted for by the customer (" + vatID + "), Directive 2006/112/EC art. 196",
+			ExemptionCode: "VATEX-EU-AE"}, nil
+	default:
+		return VAT{Category: "O", Rate: decimal.Zero, Note: "Outside the scope of EU VAT", ExemptionCode: "VATEX-EU-O"}, nil
+	}
+}
+
+// LineAmount is what a line shows for the charges it groups: their sum, rounded to cents half
+// away from zero (R5: line amount = sum of its charges rounded to 2 decimals).
+func LineAmount(charges money.Micros) decimal.Decimal { return money.RoundInvoice(charges.Decimal()) }
+
+// Totals adds up an invoice (R5, invariant 4): net is the sum of the line amounts, VAT the rate
+// applied to that sum and rounded to cents, total their sum.
+func Totals(lineAmounts []decimal.Decimal, vat VAT) (net, tax, total decimal.Decimal) {
+	for _, a := range lineAmounts {
+		net = net.Add(a)
+	}
+	tax = money.RoundInvoice(net.Mul(vat.Rate))
+	return net, tax, net.Add(tax)
+}
