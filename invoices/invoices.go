@@ -43,7 +43,9 @@ func ParsePeriod(s string) (Period, error) {
 func (p Period) String() string { return fmt.Sprintf("%04d-%02d", p.Year, int(p.Month)) }
 
 // Start is 00:00 Europe/Amsterdam on the first day of the period.
-func (p Period) Start() time.Time { return clock.LocalDate{Year: p.Year, Month: p.Month, Day: 1}.Start() }
+func (p Period) Start() time.Time {
+	return clock.LocalDate{Year: p.Year, Month: p.Month, Day: 1}.Start()
+}
 
 // Next returns the following period.
 func (p Period) Next() Period {
