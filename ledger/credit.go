@@ -142,17 +142,9 @@ func (p CreditPolicy) Evaluate(c Credit, at time.Time) (Credit, []Notice) {
 }
 
 func creditNotice(subject string, c Credit, at time.Time, extra map[string]any) Notice {
-	body := map[string]any{
-		"account":      c.Account,
-		"at":           at.UTC().Format(time.RFC3339Nano),
-		"exposure":     c.Exposure.String(),
-		"credit_limit": money.FormatInvoice(c.Limit.Decimal()),
-	}
-	for k, v := range extra {
-		body[k] = v
-	}
-	payload, _ := json.Marshal(body) // strings and numbers only
-	return Notice{Subject: subject, Payload: payload}
+	extra["exposure"] = c.Exposure.String()
+	extra["credit_limit"] = money.FormatInvoice(c.Limit.Decimal())
+	return NewNotice(subject, c.Account, at, extra)
 }
 
 // NotifiedThresholds lists the thresholds whose notice is out, for storage ("0.8,0.9"), so

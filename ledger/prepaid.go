@@ -1,8 +1,6 @@
 package ledger
 
 import (
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -419,17 +417,4 @@ func (p *PrepaidCredit) ExpiringBefore(t time.Time) money.Micros {
 		}
 	}
 	return sum
-}
-
-// PrepaidNotice builds a billing.prepaid.* or billing.account.closed event.
-func PrepaidNotice(subject, account string, at time.Time, extra map[string]any) Notice {
-	body := map[string]any{"account": account, "at": at.UTC().Format(time.RFC3339Nano)}
-	for k, v := range extra {
-		body[k] = v
-	}
-	payload, err := json.Marshal(body)
-	if err != nil {
-		panic(fmt.Sprintf("prepaid notice %s: %v", subject, err)) // strings and numbers only
-	}
-	return Notice{Subject: subject, Payload: payload}
 }

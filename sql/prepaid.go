@@ -437,7 +437,7 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 		if _, err := s.stmts["setLotState"].ExecContext(ctx, string(ledger.LotUsable), 0, l.ID); err != nil {
 			return fmt.Errorf("lot %s: %w", l.ID, err)
 		}
-		if err := s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectPrepaidUsable, it.account, at, map[string]any{
+		if err := s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectPrepaidUsable, it.account, at, map[string]any{
 			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
 			return err
 		}
@@ -466,7 +466,7 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 		if _, err := s.stmts["setLotState"].ExecContext(ctx, string(ledger.LotExpired), int64(l.Remaining), l.ID); err != nil {
 			return fmt.Errorf("lot %s: %w", l.ID, err)
 		}
-		if err := s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectPrepaidExpired, it.account, at, map[string]any{
+		if err := s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectPrepaidExpired, it.account, at, map[string]any{
 			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
 			return err
 		}
@@ -499,7 +499,7 @@ func (s *Store) closePrepaid(ctx context.Context, p *ledger.PrepaidCredit, reaso
 	if _, err := s.stmts["closeAccount"].ExecContext(ctx, now, reason, p.Account); err != nil {
 		return fmt.Errorf("close %s: %w", p.Account, err)
 	}
-	return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectAccountClosed, p.Account, at, map[string]any{"reason": reason}), now)
+	return s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectAccountClosed, p.Account, at, map[string]any{"reason": reason}), now)
 }
 
 // reopenPrepaid undoes a closure for want of a top-up when a top-up received before it is
@@ -511,7 +511,7 @@ func (s *Store) reopenPrepaid(ctx context.Context, p *ledger.PrepaidCredit, t le
 	if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'active', closed_at = NULL, closed_reason = '' WHERE id = ?`, p.Account); err != nil {
 		return fmt.Errorf("reopen %s: %w", p.Account, err)
 	}
-	return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectAccountReopened, p.Account, now, map[string]any{
+	return s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectAccountReopened, p.Account, now, map[string]any{
 		"reason": ledger.ReopenedTopUpBeforeClosure, "topup_id": t.ID, "received_at": t.ReceivedAt.Format(time.RFC3339Nano),
 		"closed_at": closedAt.Format(time.RFC3339Nano)}), fmtTime(now))
 }
@@ -859,7 +859,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n NewChargeback,
 			n.ID, account, n.TopUpID, int64(amount), int64(view.SetOff), int64(owed), fmtTime(at), txID, view.Closed, fmtTime(now), by); err != nil {
 			return fmt.Errorf("record chargeback %s: %w", n.ID, err)
 		}
-		return s.appendOutbox(ctx, ledger.PrepaidNotice(ledger.SubjectPrepaidChargedBack, account, at, map[string]any{
+		return s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectPrepaidChargedBack, account, at, map[string]any{
 			"topup_id": n.TopUpID, "chargeback_id": n.ID, "amount": amount.String(), "set_off": view.SetOff.String(),
 			"owed": owed.String(), "closed": view.Closed}), fmtTime(at))
 	})
