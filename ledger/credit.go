@@ -230,7 +230,10 @@ func NewCreditBook() *CreditBook {
 func (b *CreditBook) Get(account string) (Credit, bool) {
 	b.mu.RLock()
 	c, ok := b.credits[account]
-	slot := b.prepaid[account]
+	var slot *PrepaidSlot
+	if c.Type == Prepaid { // one map lookup for a postpaid account: authorisation asks per request
+		slot = b.prepaid[account]
+	}
 	b.mu.RUnlock()
 	if slot != nil {
 		c = withPrepaid(c, slot.Load())
@@ -289,8 +292,9 @@ func (b *CreditBook) Apply(credits ...Credit) {
 
 // Lookup returns an account's type and standing (AccountDirectory).
 func (b *CreditBook) Lookup(id string) (AccountState, bool) {
-	c, ok := b.Get(id)
-	return AccountState{Type: c.Type, Status: c.Status}, ok
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return lockedBook{b.credits, b.prepaid}.Lookup(id)
 }
 
 // View calls fn with a directory that reads the book under one read lock, for a whole batch
@@ -323,8 +327,10 @@ func (b *CreditBook) Each(fn func(Credit)) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for id, c := range b.credits {
-		if slot := b.prepaid[id]; slot != nil {
-			c = withPrepaid(c, slot.Load())
+		if c.Type == Prepaid {
+			if slot := b.prepaid[id]; slot != nil {
+				c = withPrepaid(c, slot.Load())
+			}
 		}
 		fn(c)
 	}
