@@ -106,12 +106,17 @@ type chargebackJSON struct {
 
 // chargeback books a reversed card top-up (CONTRACT 3.2; R10, T&C 3.14).
 func (s *Server) chargeback(w http.ResponseWriter, r *http.Request, who principal) error {
-	var req sql.NewChargeback
+	var req ledger.NewChargeback
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	now := s.Clock.Now()
+	c, err := req.Validate(now)
+	if err != nil {
+		return err
+	}
 	id := r.PathValue("id")
-	v, created, err := s.Store.Chargeback(r.Context(), id, req, who.Name, s.Clock.Now())
+	v, created, err := s.Store.Chargeback(r.Context(), id, c, who.Name, now)
 	if err != nil {
 		return err
 	}

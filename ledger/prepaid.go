@@ -156,6 +156,48 @@ func (n NewTopUp) Validate(now time.Time) (TopUp, error) {
 	return t, nil
 }
 
+// NewChargeback is a reversed top-up as the API receives it (CONTRACT 3.2).
+type NewChargeback struct {
+	ID      string `json:"id"`
+	TopUpID string `json:"topup_id"`
+	Amount  string `json:"amount"`
+	At      string `json:"at"`
+}
+
+// Chargeback is a validated chargeback.
+type Chargeback struct {
+	ID, TopUpID string
+	Amount      money.Micros
+	At          time.Time
+}
+
+// Validate checks a chargeback; at defaults to now and may not be later.
+func (n NewChargeback) Validate(now time.Time) (Chargeback, error) {
+	c := Chargeback{ID: n.ID, TopUpID: n.TopUpID, At: now.UTC()}
+	if !ValidRecordID(n.ID) {
+		return Chargeback{}, Errorf(CodeInvalid, "chargeback id %q must be 1–%d printable characters", n.ID, MaxRecordIDLength)
+	}
+	if !ValidRecordID(n.TopUpID) {
+		return Chargeback{}, Errorf(CodeInvalid, "topup_id %q must be 1–%d printable characters", n.TopUpID, MaxRecordIDLength)
+	}
+	amount, err := ParseAmount("amount", n.Amount)
+	if err != nil {
+		return Chargeback{}, err
+	}
+	c.Amount = amount
+	if n.At != "" {
+		t, err := time.Parse(time.RFC3339Nano, n.At)
+		if err != nil {
+			return Chargeback{}, Errorf(CodeInvalid, "at %q is not an RFC 3339 time", n.At)
+		}
+		c.At = t.UTC()
+	}
+	if c.At.After(now) {
+		return Chargeback{}, Errorf(CodeInvalid, "at %s is later than now (%s)", c.At.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return c, nil
+}
+
 // ParseAmount reads a payment's amount: positive, in whole cents, below MaxTopUp EUR.
 func ParseAmount(name, s string) (money.Micros, error) {
 	d, err := money.Parse(s)

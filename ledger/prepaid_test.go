@@ -225,3 +225,22 @@ func TestAuthorizePrepaid(t *testing.T) {
 		t.Errorf("closed: %+v, want closed", d)
 	}
 }
+
+func TestNewChargebackValidate(t *testing.T) {
+	now := utc("2026-05-04T10:00:00Z")
+	c, err := ledger.NewChargeback{ID: "cb-1", TopUpID: "t-1", Amount: "10.00"}.Validate(now)
+	if err != nil || c.Amount != eur("10") || !c.At.Equal(now) {
+		t.Fatalf("valid chargeback: %+v, %v; want 10.00 at now", c, err)
+	}
+	for name, n := range map[string]ledger.NewChargeback{
+		"no id":         {TopUpID: "t", Amount: "1"},
+		"no top-up":     {ID: "c", Amount: "1"},
+		"zero":          {ID: "c", TopUpID: "t", Amount: "0"},
+		"bad time":      {ID: "c", TopUpID: "t", Amount: "1", At: "today"},
+		"in the future": {ID: "c", TopUpID: "t", Amount: "1", At: "2026-05-04T10:00:01Z"},
+	} {
+		if _, err := n.Validate(now); ledger.ErrorCode(err) != ledger.CodeInvalid {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+}

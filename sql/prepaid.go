@@ -751,14 +751,6 @@ func sameTopUp(v LotView, account string, t ledger.TopUp) error {
 	return nil
 }
 
-// NewChargeback is a chargeback as the API receives it (CONTRACT 3.2).
-type NewChargeback struct {
-	ID      string `json:"id"`
-	TopUpID string `json:"topup_id"`
-	Amount  string `json:"amount"`
-	At      string `json:"at"`
-}
-
 // ChargebackView is a booked chargeback and what it did.
 type ChargebackView struct {
 	ID, Account, TopUpID string
@@ -771,32 +763,13 @@ type ChargebackView struct {
 // is set off against the balance — the reversed lot's remainder first, then the other lots by
 // earliest expiry — and what the balance cannot cover is owed. When no balance remains the
 // account is closed (reason chargeback). Idempotent on the chargeback id.
-func (s *Store) Chargeback(ctx context.Context, account string, n NewChargeback, by string, now time.Time) (ChargebackView, bool, error) {
-	if !ledger.ValidRecordID(n.ID) {
-		return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "chargeback id %q must be 1–%d printable characters", n.ID, ledger.MaxRecordIDLength)
-	}
-	amount, err := ledger.ParseAmount("amount", n.Amount)
-	if err != nil {
-		return ChargebackView{}, false, err
-	}
-	at := now.UTC()
-	if n.At != "" {
-		t, err := time.Parse(time.RFC3339Nano, n.At)
-		if err != nil {
-			return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %q is not an RFC 3339 time", n.At)
-		}
-		if at = t.UTC(); at.After(now) {
-			return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is later than now", n.At)
-		}
-	}
+func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeback, by string, now time.Time) (ChargebackView, bool, error) {
+	amount, at := n.Amount, n.At
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return ChargebackView{}, false, err
 	}
 	if v, err := s.chargeback(ctx, n.ID); err == nil {
-		if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != amount {
-			return ChargebackView{}, false, ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms", n.ID)
-		}
-		return v, false, nil
+		return v, false, sameChargeback(v, account, n)
 	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
 		return ChargebackView{}, false, err
 	}
@@ -868,12 +841,19 @@ func (s *Store) Chargeback(ctx context.Context, account string, n NewChargeback,
 		if err != nil {
 			return ChargebackView{}, false, err
 		}
-		if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != amount {
-			return ChargebackView{}, false, ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms", n.ID)
-		}
-		return v, false, nil
+		return v, false, sameChargeback(v, account, n)
 	}
 	return view, err == nil, err
+}
+
+// sameChargeback says whether a chargeback booked before under n's id is n (a retry) or not (a
+// conflict).
+func sameChargeback(v ChargebackView, account string, n ledger.Chargeback) error {
+	if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != n.Amount {
+		return ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms (account %s, top-up %s, %s EUR)",
+			n.ID, v.Account, v.TopUpID, money.FormatInvoice(v.Amount.Decimal()))
+	}
+	return nil
 }
 
 func (s *Store) chargeback(ctx context.Context, id string) (ChargebackView, error) {

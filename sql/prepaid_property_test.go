@@ -11,7 +11,6 @@ import (
 
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 // TestPrepaidProperties drives random top-ups, usage, chargebacks, clock moves and restarts
@@ -88,8 +87,8 @@ func TestPrepaidProperties(t *testing.T) {
 				}
 				cents := rapid.Int64Range(1, left).Draw(t, "cents")
 				m.seq++
-				v, _, err := f.store.Chargeback(f.ctx, account, sql.NewChargeback{ID: fmt.Sprintf("cb%d", m.seq), TopUpID: lot.ID,
-					Amount: money.Micros(cents * 10_000).Decimal().StringFixed(2)}, "test", m.now)
+				v, _, err := f.chargeback(account, ledger.NewChargeback{ID: fmt.Sprintf("cb%d", m.seq), TopUpID: lot.ID,
+					Amount: money.Micros(cents * 10_000).Decimal().StringFixed(2)}, m.now)
 				if err != nil {
 					t.Fatalf("chargeback of %s: %v", lot.ID, err)
 				}

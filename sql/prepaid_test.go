@@ -142,6 +142,15 @@ func (f *fixture) sms(account string, parts int, occurred, now string) ledger.Ou
 	return plan.Outcomes[0]
 }
 
+// chargeback validates a chargeback at now, as the API does, and books it.
+func (f *fixture) chargeback(account string, n ledger.NewChargeback, now time.Time) (sql.ChargebackView, bool, error) {
+	c, err := n.Validate(now)
+	if err != nil {
+		return sql.ChargebackView{}, false, err
+	}
+	return f.store.Chargeback(f.ctx, account, c, "test", now)
+}
+
 func (f *fixture) runDue(now string) int {
 	f.t.Helper()
 	n, err := f.store.RunDue(f.ctx, at(now))
@@ -366,7 +375,7 @@ func TestChargebackWithBalanceLeft(t *testing.T) {
 	f.runDue("2026-01-21T00:00:00Z")
 	f.sms("pre", 100, "2026-01-15T10:00:00Z", "2026-01-15T10:00:00Z") // 7.50 from card
 	f.want("pre", "22.50", "0", "0")
-	v, created, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "10.00"}, "test", at("2026-02-01T10:00:00Z"))
+	v, created, err := f.chargeback("pre", ledger.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "10.00"}, at("2026-02-01T10:00:00Z"))
 	if err != nil || !created {
 		t.Fatal(err, created)
 	}
@@ -381,14 +390,14 @@ func TestChargebackWithBalanceLeft(t *testing.T) {
 		t.Errorf("card receipts %s, want 20.00 after the reversal of 10.00", b)
 	}
 	// Idempotent on its id; the same id with another amount is a conflict.
-	if again, created, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "10.00"}, "test", at("2026-02-01T11:00:00Z")); err != nil || created || again.SetOff != v.SetOff {
+	if again, created, err := f.chargeback("pre", ledger.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "10.00"}, at("2026-02-01T11:00:00Z")); err != nil || created || again.SetOff != v.SetOff {
 		t.Errorf("the same chargeback again: %+v created=%v %v", again, created, err)
 	}
-	if _, _, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "9.00"}, "test", at("2026-02-01T11:00:00Z")); ledger.ErrorCode(err) != ledger.CodeConflict {
+	if _, _, err := f.chargeback("pre", ledger.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "9.00"}, at("2026-02-01T11:00:00Z")); ledger.ErrorCode(err) != ledger.CodeConflict {
 		t.Errorf("same id, other amount: %v, want conflict", err)
 	}
 	// A top-up cannot be reversed beyond its amount.
-	if _, _, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: "cb2", TopUpID: "card", Amount: "0.01"}, "test", at("2026-02-01T11:00:00Z")); ledger.ErrorCode(err) != ledger.CodeConflict {
+	if _, _, err := f.chargeback("pre", ledger.NewChargeback{ID: "cb2", TopUpID: "card", Amount: "0.01"}, at("2026-02-01T11:00:00Z")); ledger.ErrorCode(err) != ledger.CodeConflict {
 		t.Errorf("reversing more than the top-up: %v, want conflict", err)
 	}
 }
@@ -401,7 +410,7 @@ func TestChargebackWithoutBalance(t *testing.T) {
 	f.mustTopUp("pre", "card", "10.00", "2026-01-10T10:00:00Z", "2026-01-10T10:00:00Z")
 	f.runDue("2026-01-11T00:00:00Z")
 	f.sms("pre", 100, "2026-01-15T10:00:00Z", "2026-01-15T10:00:00Z") // 7.50
-	v, _, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "10.00", At: "2026-02-01T09:00:00Z"}, "test", at("2026-02-01T10:00:00Z"))
+	v, _, err := f.chargeback("pre", ledger.NewChargeback{ID: "cb1", TopUpID: "card", Amount: "10.00", At: "2026-02-01T09:00:00Z"}, at("2026-02-01T10:00:00Z"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -650,7 +659,7 @@ func TestConcurrentChargebacksOneID(t *testing.T) {
 		errs := make(chan error, 2)
 		for _, amount := range []string{"1.00", "2.00"} {
 			go func() {
-				_, _, err := f.store.Chargeback(f.ctx, "pre", sql.NewChargeback{ID: id, TopUpID: "t1", Amount: amount}, "test", at("2026-02-01T10:00:00Z"))
+				_, _, err := f.chargeback("pre", ledger.NewChargeback{ID: id, TopUpID: "t1", Amount: amount}, at("2026-02-01T10:00:00Z"))
 				errs <- err
 			}()
 		}
