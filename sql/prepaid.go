@@ -525,19 +525,12 @@ func minTime(a, b time.Time) time.Time {
 
 // prepaidFor returns the staged prepaid credit of an account that can take money in, or the
 // error that says why it cannot.
-func (s *Store) prepaidFor(account, what string) (*ledger.PrepaidCredit, error) {
-	p := s.stage(account)
-	if p != nil {
+func (s *Store) prepaidFor(ctx context.Context, account, what string) (*ledger.PrepaidCredit, error) {
+	if p := s.stage(account); p != nil {
 		return p, nil
 	}
-	if s.credit != nil {
-		if c, ok := s.credit.Get(account); ok {
-			return nil, &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.12",
-				Message: fmt.Sprintf("account %q is %s: %s apply to prepaid accounts", account, c.Type, what)}
-		}
-	}
 	var typ string
-	err := s.write.QueryRowContext(context.Background(), `SELECT type FROM accounts WHERE id = ?`, account).Scan(&typ)
+	err := s.write.QueryRowContext(ctx, `SELECT type FROM accounts WHERE id = ?`, account).Scan(&typ)
 	if errors.Is(err, stdsql.ErrNoRows) {
 		return nil, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
 	}
@@ -677,7 +670,7 @@ func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by st
 
 // bookTopUp writes one top-up inside the transaction in progress.
 func (s *Store) bookTopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) error {
-	p, err := s.prepaidFor(account, "top-ups")
+	p, err := s.prepaidFor(ctx, account, "top-ups")
 	if err != nil {
 		return err
 	}
@@ -786,7 +779,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 	}
 	var view ChargebackView
 	err = s.inWrite(ctx, func() error {
-		p, err := s.prepaidFor(account, "chargebacks")
+		p, err := s.prepaidFor(ctx, account, "chargebacks")
 		if err != nil {
 			return err
 		}
