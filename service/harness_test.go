@@ -341,12 +341,12 @@ func (e *env) eventually(timeout time.Duration, cond func() error) {
 	}
 }
 
-// countRows counts rows of a table in the service's database.
+// countCharges counts the charged usage events of an account.
 func (e *env) countCharges(account string) int {
 	e.t.Helper()
-	n, err := e.svc.Store.CountCharges(context.Background(), account)
+	n, _, err := e.svc.Store.AccountUsage(context.Background(), account)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return n
+	return int(n)
 }

@@ -197,11 +197,19 @@ func (s *Store) Entries(ctx context.Context, account string, from, to time.Time,
 	return out, rows.Err()
 }
 
-// CountCharges counts the charged usage events of an account.
-func (s *Store) CountCharges(ctx context.Context, account string) (int, error) {
-	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM charges WHERE account_id = ?`, account)
-	return n, err
+// Balance returns a ledger account's balance (0 when it has none yet).
+func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros, error) {
+	var b money.Micros
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = ?), 0)`, ledgerAccount).Scan(&b)
+	return b, err
+}
+
+// AccountUsage returns how many usage events were charged to an account and their total (a
+// scan of the charges: for checks and tests, not for a hot path).
+func (s *Store) AccountUsage(ctx context.Context, account string) (events int64, total money.Micros, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_micros + surcharge_micros), 0) FROM charges
+		WHERE account_id = ?`, account).Scan(&events, &total)
+	return events, total, err
 }
 
 // CreateAccounts stores many new accounts in one transaction (bulk loads, benchmarks).

@@ -864,20 +864,6 @@ func (s *Store) chargeback(ctx context.Context, id string) (ChargebackView, erro
 	return v, err
 }
 
-// Balance returns a ledger account's balance (0 when it has none yet).
-func (s *Store) Balance(ctx context.Context, ledgerAccount string) (money.Micros, error) {
-	var b money.Micros
-	err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = ?), 0)`, ledgerAccount).Scan(&b)
-	return b, err
-}
-
-// AccountUsage returns how many usage events were charged to an account and their total.
-func (s *Store) AccountUsage(ctx context.Context, account string) (events int64, total money.Micros, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_micros + surcharge_micros), 0) FROM charges
-		WHERE account_id = ?`, account).Scan(&events, &total)
-	return events, total, err
-}
-
 // postReclaims posts the reclaim transactions of a batch and lowers what the lots' rows say
 // their expiry forfeited by as much.
 func (s *Store) postReclaims(ctx context.Context, txs []ledger.Transaction) error {
