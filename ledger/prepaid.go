@@ -239,6 +239,7 @@ type Lot struct {
 func NewLot(account string, t TopUp) Lot {
 	usable, expires := LotTimes(t.ReceivedAt)
 	name := LotLedgerAccount(account, t.ID)
+	// The id is the end of the ledger account's name: one string in memory per lot, not two.
 	return Lot{ID: name[len(name)-len(t.ID):], LedgerAccount: name, Remaining: t.Amount,
 		ReceivedAt: t.ReceivedAt, UsableFrom: usable, ExpiresAt: expires, State: LotPending}
 }

@@ -555,7 +555,8 @@ type LotView struct {
 	CreatedBy   string
 }
 
-const lotSelect = `SELECT l.seq, l.id, l.account_id, l.method, l.amount_micros, -la.balance_micros, l.reversed_micros,
+const lotSelect = `SELECT l.seq, l.id, l.account_id, l.method, l.amount_micros, -la.balance_micros,
+	coalesce((SELECT sum(c.amount_micros) FROM chargebacks c WHERE c.topup_id = l.id), 0),
 	l.charged_back_micros, l.expired_micros, l.received_at, l.usable_from, l.expires_at, l.state, la.name,
 	l.created_at, l.created_by
 	FROM prepaid_lots l JOIN ledger_accounts la ON la.id = l.ledger_account_id `
@@ -784,7 +785,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 			return err
 		}
 		var reversed int64
-		if err := s.write.QueryRowContext(ctx, `SELECT reversed_micros FROM prepaid_lots WHERE id = ?`, n.TopUpID).Scan(&reversed); err != nil {
+		if err := s.write.QueryRowContext(ctx, `SELECT coalesce(sum(amount_micros), 0) FROM chargebacks WHERE topup_id = ?`, n.TopUpID).Scan(&reversed); err != nil {
 			return err
 		}
 		if left := lot.Amount - money.Micros(reversed); amount > left {
@@ -806,9 +807,6 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 		}
 		txID, err := s.postTransaction(ctx, tx, by)
 		if err != nil {
-			return err
-		}
-		if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET reversed_micros = reversed_micros + ? WHERE id = ?`, int64(amount), n.TopUpID); err != nil {
 			return err
 		}
 		p.Touch(at)

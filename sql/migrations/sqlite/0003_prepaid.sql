@@ -13,8 +13,8 @@ CREATE TABLE prepaid_lots (
   usable_from         TEXT NOT NULL,
   expires_at          TEXT NOT NULL,
   state               TEXT NOT NULL CHECK (state IN ('pending', 'usable', 'expired')),
-  -- what chargebacks against this top-up reversed (R10), and what was set off against this lot
-  reversed_micros     INTEGER NOT NULL DEFAULT 0 CHECK (reversed_micros >= 0 AND reversed_micros <= amount_micros),
+  -- what chargebacks set off against this lot (R10; what they reversed of this top-up is the
+  -- sum of its rows in chargebacks)
   charged_back_micros INTEGER NOT NULL DEFAULT 0 CHECK (charged_back_micros >= 0),
   expired_micros      INTEGER NOT NULL DEFAULT 0 CHECK (expired_micros >= 0),
   created_at          TEXT NOT NULL,
@@ -37,6 +37,7 @@ CREATE TABLE chargebacks (
   created_by       TEXT NOT NULL
 );
 CREATE INDEX chargebacks_by_account ON chargebacks(account_id, seq);
+CREATE INDEX chargebacks_by_topup ON chargebacks(topup_id);
 
 ALTER TABLE accounts ADD COLUMN closed_at TEXT;
 ALTER TABLE accounts ADD COLUMN closed_reason TEXT NOT NULL DEFAULT '';
