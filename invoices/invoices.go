@@ -77,11 +77,20 @@ func (p Period) IssueDate() clock.LocalDate {
 // says otherwise).
 func DueDate(issue clock.LocalDate, termsDays int) clock.LocalDate { return issue.AddDays(termsDays) }
 
-// Invoice numbers are one gap-free sequence per year: INV-2026-000001.
-const numberPrefix = "INV-"
+// Invoice numbers are one gap-free sequence per year: INV-2026-000001; credit notes have their
+// own: CN-2026-000001.
+const (
+	numberPrefix     = "INV-"
+	creditNotePrefix = "CN-"
+)
 
 // Number formats the seq-th invoice number of a year.
 func Number(year int, seq int64) string { return fmt.Sprintf("%s%04d-%06d", numberPrefix, year, seq) }
+
+// CreditNoteNumber formats the seq-th credit note number of a year.
+func CreditNoteNumber(year int, seq int64) string {
+	return fmt.Sprintf("%s%04d-%06d", creditNotePrefix, year, seq)
+}
 
 // ParseNumber reads an invoice number back into its year and sequence.
 func ParseNumber(s string) (year int, seq int64, err error) {
