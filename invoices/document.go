@@ -41,6 +41,9 @@ type Line struct {
 	Amount    decimal.Decimal
 	// Concerns names the invoice an interest, collection-costs or credit line is about (R6).
 	Concerns string
+	// VAT is the line's own VAT when it is not the document's (interest and collection costs,
+	// NoVAT); nil: the document's.
+	VAT *VAT
 }
 
 // Party is the seller or the customer as an invoice names them.
@@ -66,7 +69,8 @@ type Invoice struct {
 	DueDate   clock.LocalDate
 	Currency  string // EUR
 	Lines     []Line
-	VAT       VAT
+	VAT       VAT // the customer's (R5); lines may carry their own
+	Breakdown []TaxSubtotal
 	Net       decimal.Decimal // Σ line amounts
 	Tax       decimal.Decimal // VAT on Net, rounded to cents
 	Total     decimal.Decimal // Net + Tax
@@ -86,6 +90,7 @@ type CreditNote struct {
 	Reason           string
 	Lines            []Line
 	VAT              VAT
+	Breakdown        []TaxSubtotal
 	Net              decimal.Decimal
 	Tax              decimal.Decimal
 	Total            decimal.Decimal

@@ -337,7 +337,9 @@ func (b *CreditBook) Each(fn func(Credit)) {
 }
 
 // CountsToExposure reports whether a ledger account's balance is part of its customer's
-// exposure (R4): unbilled usage now; outstanding invoices, interest and costs as they come.
+// exposure (R4): unbilled usage, outstanding invoices (interest and costs are invoiced), less
+// the customer's credit (overpayments not yet set off).
 func CountsToExposure(ledgerAccount string) bool {
-	return strings.HasPrefix(ledgerAccount, "customer:") && strings.HasSuffix(ledgerAccount, ":unbilled")
+	return strings.HasPrefix(ledgerAccount, "customer:") && (strings.HasSuffix(ledgerAccount, ":unbilled") ||
+		strings.HasSuffix(ledgerAccount, ":receivable") || strings.HasSuffix(ledgerAccount, ":credit"))
 }

@@ -13,8 +13,11 @@ import (
 // decides notices and suspension) and fills it from the database. Without it, charging does no
 // credit control.
 func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error {
+	// R4: exposure is unbilled usage plus outstanding invoices less the customer's credit.
 	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.credit_limit_micros, a.notified_thresholds,
-		coalesce(l.balance_micros, 0) FROM accounts a LEFT JOIN ledger_accounts l ON l.name = 'customer:' || a.id || ':unbilled'`)
+		coalesce((SELECT sum(l.balance_micros) FROM ledger_accounts l WHERE l.name IN
+		  ('customer:' || a.id || ':unbilled', 'customer:' || a.id || ':receivable', 'customer:' || a.id || ':credit')), 0)
+		FROM accounts a`)
 	if err != nil {
 		return fmt.Errorf("read credit: %w", err)
 	}

@@ -2,12 +2,16 @@ package sql
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+
+	"ledger/invoices"
+	"ledger/money"
 )
 
 // CheckInvariants verifies over the whole database what must hold at every instant
-// (RULES.md invariants 1 and 2, and the journal's own bookkeeping). It returns every violation
+// (RULES.md invariants 1 to 4, and the journal's own bookkeeping). It returns every violation
 // found, joined; nil when all hold. Tests run it at the end; operators can too.
 func (s *Store) CheckInvariants(ctx context.Context) error {
 	checks := []struct {
@@ -72,6 +76,31 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		{"a shortfall or a chargeback debt is never negative",
 			`SELECT 'ledger account ' || name || ' has balance ' || balance_micros FROM ledger_accounts
 			 WHERE (name LIKE 'customer:%:shortfall' OR name LIKE 'customer:%:chargebacks') AND balance_micros < 0`},
+		{"invariant 4: what settled an invoice is its settlements, and no more than its total",
+			`SELECT 'invoice ' || i.id || ': settled ' || i.settled_micros || ' (credited ' || i.credited_micros || '), settlements ' ||
+			        coalesce(x.total, 0) || ' (credit notes ' || coalesce(x.credited, 0) || '), total ' || i.total_micros
+			 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount_micros) AS total,
+			   sum(CASE WHEN kind = 'credit_note' THEN amount_micros ELSE 0 END) AS credited FROM settlements GROUP BY invoice_id) x
+			   ON x.invoice_id = i.id
+			 WHERE i.settled_micros != coalesce(x.total, 0) OR i.credited_micros != coalesce(x.credited, 0)
+			   OR i.settled_micros > i.total_micros OR i.settled_micros < 0`},
+		{"an account's receivable is what its invoices leave outstanding",
+			`SELECT 'account ' || a.id || ': receivable ' || coalesce(l.balance_micros, 0) || ', invoices outstanding ' || coalesce(x.outstanding, 0)
+			 FROM accounts a LEFT JOIN ledger_accounts l ON l.name = 'customer:' || a.id || ':receivable'
+			 LEFT JOIN (SELECT account_id, sum(total_micros - settled_micros) AS outstanding FROM invoices GROUP BY account_id) x
+			   ON x.account_id = a.id
+			 WHERE coalesce(l.balance_micros, 0) != coalesce(x.outstanding, 0)`},
+		{"a disputed amount is what its open disputes hold back",
+			`SELECT 'invoice ' || i.id || ': disputed ' || i.disputed_micros || ', open disputes ' || coalesce(x.total, 0)
+			 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(gross_micros) AS total FROM disputes WHERE status = 'open'
+			   GROUP BY invoice_id) x ON x.invoice_id = i.id WHERE i.disputed_micros != coalesce(x.total, 0)`},
+		{"document numbers have no gaps within a year",
+			`SELECT 'invoices of ' || year || ': ' || count(*) || ' numbered up to ' || max(seq) FROM invoices GROUP BY year HAVING max(seq) != count(*)
+			 UNION ALL
+			 SELECT 'credit notes of ' || year || ': ' || count(*) || ' numbered up to ' || max(seq) FROM credit_notes GROUP BY year HAVING max(seq) != count(*)`},
+		{"a customer's credit is never a debt",
+			`SELECT 'ledger account ' || name || ' has balance ' || balance_micros FROM ledger_accounts
+			 WHERE name LIKE 'customer:%:credit' AND balance_micros > 0`},
 		{"invariant 2: a charged event is not also open as parked",
 			`SELECT 'event ' || r.event_key || ' is charged and still parked as ' || r.reason FROM rejected r
 			 JOIN charges c ON c.event_id = r.event_key AND c.content_hash = r.content_hash
@@ -96,5 +125,64 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		}
 		rows.Close()
 	}
+	errs = append(errs, s.checkInvoiceDocuments(ctx)...)
+	errs = append(errs, s.checkOpenLines(ctx)...)
 	return errors.Join(errs...)
+}
+
+// checkInvoiceDocuments verifies invariant 4 on each issued invoice: its total is the sum of its
+// lines plus the VAT, and the row says the same total.
+func (s *Store) checkInvoiceDocuments(ctx context.Context) []error {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, total_micros, document FROM invoices`)
+	if err != nil {
+		return []error{err}
+	}
+	defer rows.Close()
+	var errs []error
+	for rows.Next() {
+		var id string
+		var total int64
+		var doc []byte
+		if err := rows.Scan(&id, &total, &doc); err != nil {
+			return append(errs, err)
+		}
+		var inv invoices.Invoice
+		if err := json.Unmarshal(doc, &inv); err != nil {
+			errs = append(errs, fmt.Errorf("invoice %s: document: %w", id, err))
+			continue
+		}
+		if err := inv.Check(); err != nil {
+			errs = append(errs, fmt.Errorf("invariant 4: %w", err))
+		}
+		if m, err := money.ToMicros(inv.Total); err != nil || int64(m) != total {
+			errs = append(errs, fmt.Errorf("invariant 4: invoice %s: row total %d micro-EUR, document %s", id, total, inv.Total))
+		}
+	}
+	return append(errs, rows.Err())
+}
+
+// checkOpenLines verifies that each postpaid account's open usage lines add up to its unbilled
+// balance (the lines are written first).
+func (s *Store) checkOpenLines(ctx context.Context) []error {
+	if err := s.FlushLines(ctx); err != nil {
+		return []error{err}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT 'account ' || a.id || ': unbilled ' || coalesce(l.balance_micros, 0) ||
+		', open usage lines ' || coalesce(x.total, 0)
+		FROM accounts a LEFT JOIN ledger_accounts l ON l.name = 'customer:' || a.id || ':unbilled'
+		LEFT JOIN (SELECT account_id, sum(micros) AS total FROM usage_lines GROUP BY account_id) x ON x.account_id = a.id
+		WHERE a.type = 'postpaid' AND coalesce(l.balance_micros, 0) != coalesce(x.total, 0)`)
+	if err != nil {
+		return []error{err}
+	}
+	defer rows.Close()
+	var errs []error
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return append(errs, err)
+		}
+		errs = append(errs, errors.New("open usage lines: "+msg))
+	}
+	return append(errs, rows.Err())
 }

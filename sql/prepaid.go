@@ -378,12 +378,12 @@ func (s *Store) NextDue() (time.Time, bool) {
 	return s.prepaid.due[0].at, true
 }
 
-// RunDue does, in time order, everything that has fallen due up to now: lots becoming usable
-// (clearing any shortfall first), lots expiring (forfeiting what is left), prepaid accounts
-// closed for want of a top-up. Each runs at its own instant, whenever RunDue is called — on
-// time, or catching up after downtime; what falls due at one instant is one transaction. It
-// returns how many items ran.
-func (s *Store) RunDue(ctx context.Context, now time.Time) (int, error) {
+// runPrepaidDue does, in time order, what of prepaid credit has fallen due up to now: lots
+// becoming usable (clearing any shortfall first), lots expiring (forfeiting what is left),
+// prepaid accounts closed for want of a top-up. Each runs at its own instant, whenever it is
+// called — on time, or catching up after downtime; what falls due at one instant is one
+// transaction. It returns how many items ran.
+func (s *Store) runPrepaidDue(ctx context.Context, now time.Time) (int, error) {
 	ran := 0
 	for {
 		s.writeMu.Lock()

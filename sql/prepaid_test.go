@@ -11,6 +11,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
@@ -28,6 +29,8 @@ type fixture struct {
 	book    *ledger.CreditBook
 	tariffs *pricing.Tariffs
 	seq     int
+	// invoicing: billing runs and overdue invoices on the clock (UseInvoicing), after each open
+	invoicing bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -70,6 +73,9 @@ func (f *fixture) open() {
 	f.store, f.book = s, ledger.NewCreditBook()
 	if err := s.UseCredit(f.ctx, f.book, policy); err != nil {
 		f.t.Fatal(err)
+	}
+	if f.invoicing {
+		s.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(f.tariffs.Interest()), CollectionCosts: invoices.CollectionCosts})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ledger/invoices"
 	"ledger/ledger"
 )
 
@@ -18,6 +19,7 @@ type PlannedBatch struct {
 	At    time.Time
 	Plan  ledger.BatchPlan
 	rows  encodedRows
+	lines lineDelta // what the batch adds to the open invoice lines (lines.go)
 }
 
 // encodedRows are the batch's charges as one JSON array of rows (jsonb_each).
@@ -37,7 +39,8 @@ func (s *Store) planWith(items []ledger.Prepared, existing ledger.Existing, at t
 	if err != nil {
 		return nil, err
 	}
-	return &PlannedBatch{Items: items, At: at, Plan: plan, rows: s.encodePlan(plan)}, nil
+	rows, lines := s.encodePlan(plan)
+	return &PlannedBatch{Items: items, At: at, Plan: plan, rows: rows, lines: lines}, nil
 }
 
 // ChargeBatch plans and commits one batch (replays use it; ingestion plans ahead and commits).
@@ -204,9 +207,14 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 		}
 		// The charges name their transaction; their event ids are unique, so an id charged
 		// before makes this statement fail and the batch is planned again (Commit).
+		if err := s.writeNewSpecs(ctx); err != nil {
+			return err
+		}
 		if _, err := s.stmts["insertCharges"].ExecContext(ctx, txID, pb.rows.charges); err != nil {
 			return fmt.Errorf("insert charges: %w", err)
 		}
+		lines := pb.lines
+		s.onCommit(func() { s.mergeLines(lines) })
 		// SST 6.3: calls without a correct caller ID are counted per account.
 		for account, n := range pb.rows.invalidCallerID {
 			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, n, account); err != nil {
@@ -245,12 +253,14 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 	return nil
 }
 
-// encodePlan writes the plan's charges as a JSON array of rows.
-func (s *Store) encodePlan(plan ledger.BatchPlan) encodedRows {
+// encodePlan writes the plan's charges as a JSON array of rows, each naming its invoice lines,
+// and adds them up per open line.
+func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	var out encodedRows
 	if plan.Transaction == nil {
-		return out
+		return out, nil
 	}
+	lines := make(lineDelta, len(plan.Charges)/2+1)
 	rows := make([]byte, 0, 160*len(plan.Charges))
 	rows = append(rows, '[')
 	for i, c := range plan.Charges {
@@ -292,10 +302,24 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) encodedRows {
 			rows = strconv.AppendInt(rows, n, 10)
 		}
 		rows = append(rows, ']')
+		base, surcharge := s.lines.chargeLines(e, c.Rating)
+		period := periodKey(invoices.PeriodOf(e.OccurredAt))
+		lines.add(e.Account, period, base, c.Rating.BilledQuantity, int64(c.BaseMicros))
+		if c.SurchargeMicros != 0 {
+			lines.add(e.Account, period, surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
+		}
+		for _, id := range [...]uint32{base, surcharge} {
+			rows = append(rows, ',')
+			if id == 0 {
+				rows = append(rows, "null"...)
+			} else {
+				rows = strconv.AppendUint(rows, uint64(id), 10)
+			}
+		}
 		rows = append(rows, ']')
 	}
 	out.charges = string(append(rows, ']'))
-	return out
+	return out, lines
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD (ids are checked

@@ -1,0 +1,187 @@
+package invoices
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/clock"
+	"ledger/money"
+)
+
+// UsageTotal is the usage of one invoice line in one period, as charged: the sum of its charges
+// in micro-euros and of its billed quantity in the channel's counting unit.
+type UsageTotal struct {
+	Period      Period
+	Kind        string // LineUsage, LineSurcharge, LineProfessionalServices
+	Channel     string
+	Product     string
+	Direction   string
+	Country     string
+	Description string
+	Unit        string
+	UnitPrice   string // as priced (decimal); "" when not known, then the amount over the quantity
+	// Quantity is billed parts or messages, seconds for voice (priced per minute), minutes for
+	// professional services (priced per hour).
+	Quantity int64
+	Micros   money.Micros
+}
+
+// NoVAT is the VAT of late-payment interest and collection costs: compensation for late
+// payment, not a supply, so no VAT is due on them (exempt, category E), unless the whole invoice
+// is outside the scope of EU VAT (category O), which an invoice cannot mix with others (EN 16931
+// BR-O-11).
+func NoVAT(invoice VAT) VAT {
+	if invoice.Category == "O" {
+		return invoice
+	}
+	return VAT{Category: "E", Rate: decimal.Zero,
+		Note: "Late payment interest and collection costs: compensation, not a supply; no VAT"}
+}
+
+// TaxSubtotal is the VAT of the lines of one category (EN 16931 VAT breakdown).
+type TaxSubtotal struct {
+	VAT     VAT
+	Taxable decimal.Decimal
+	Tax     decimal.Decimal
+}
+
+// Breakdown adds up lines per VAT category (R5: VAT per rate on the sum of the line amounts):
+// a line's own VAT when it has one, else the document's.
+func Breakdown(lines []Line, vat VAT) (subtotals []TaxSubtotal, net, tax, total decimal.Decimal) {
+	index := map[string]int{}
+	for _, l := range lines {
+		v := vat
+		if l.VAT != nil {
+			v = *l.VAT
+		}
+		i, ok := index[v.Category]
+		if !ok {
+			i = len(subtotals)
+			index[v.Category] = i
+			subtotals = append(subtotals, TaxSubtotal{VAT: v})
+		}
+		subtotals[i].Taxable = subtotals[i].Taxable.Add(l.Amount)
+		net = net.Add(l.Amount)
+	}
+	for i := range subtotals {
+		subtotals[i].Tax = money.RoundInvoice(subtotals[i].Taxable.Mul(subtotals[i].VAT.Rate))
+		tax = tax.Add(subtotals[i].Tax)
+	}
+	return subtotals, net, tax, net.Add(tax)
+}
+
+// Draft is what a billing run puts on one account's invoice.
+type Draft struct {
+	Account    string
+	Customer   Party
+	Period     Period
+	IssueDate  clock.LocalDate
+	TermsDays  int  // T&C 3.7: 14 unless agreed otherwise
+	DueOnIssue bool // R13, T&C 10.7: on termination unbilled usage is due on issue
+	VAT        VAT
+	Usage      []UsageTotal
+	Late       []Line // interest and collection costs (R6), each naming its invoice
+}
+
+// lineOrder sorts usage lines: by period, then channel, product, country, description, with each
+// surcharge line after its usage.
+func lineOrder(a, b UsageTotal) bool {
+	if a.Period != b.Period {
+		return a.Period.Before(b.Period)
+	}
+	for _, p := range [][2]string{{a.Channel, b.Channel}, {a.Product, b.Product}, {a.Country, b.Country},
+		{a.Direction, b.Direction}, {a.Description, b.Description}, {a.Kind, b.Kind}, {a.UnitPrice, b.UnitPrice}} {
+		if p[0] != p[1] {
+			return p[0] < p[1]
+		}
+	}
+	return false
+}
+
+var sixty = decimal.NewFromInt(60)
+
+// usageLine turns a line's usage into an invoice line: its amount is the sum of its charges
+// rounded to cents (R5); voice is shown in minutes and professional services in hours.
+func usageLine(u UsageTotal, period Period) (Line, error) {
+	quantity := decimal.NewFromInt(u.Quantity)
+	if u.Unit == UnitMinute || u.Unit == UnitHour {
+		quantity = quantity.DivRound(sixty, 6)
+	}
+	amount := LineAmount(u.Micros)
+	var price decimal.Decimal
+	if u.UnitPrice != "" {
+		p, err := decimal.NewFromString(u.UnitPrice)
+		if err != nil {
+			return Line{}, fmt.Errorf("unit price %q of line %q: %w", u.UnitPrice, u.Description, err)
+		}
+		price = p
+	} else if !quantity.IsZero() {
+		price = u.Micros.Decimal().DivRound(quantity, 6)
+	}
+	description := u.Description
+	if u.Period != period {
+		description += " (usage of " + u.Period.String() + ")" // R5: a late event keeps its period
+	}
+	return Line{Kind: u.Kind, Description: description, Channel: u.Channel, Product: u.Product, Country: u.Country,
+		Period: u.Period, Quantity: quantity, Unit: u.Unit, UnitPrice: price, Amount: amount}, nil
+}
+
+// Issue makes the invoice of a draft under its number. The lines keep the draft's order for
+// late charges and a fixed order for usage, so the same draft always gives the same document.
+func (d Draft) Issue(number string) (Invoice, error) {
+	if len(d.Usage) == 0 && len(d.Late) == 0 {
+		return Invoice{}, fmt.Errorf("invoice %s for %s has no lines", number, d.Account)
+	}
+	usage := append([]UsageTotal(nil), d.Usage...)
+	sort.SliceStable(usage, func(i, j int) bool { return lineOrder(usage[i], usage[j]) })
+	inv := Invoice{Number: number, Account: d.Account, Customer: d.Customer, Period: d.Period, IssueDate: d.IssueDate,
+		DueDate: DueDate(d.IssueDate, d.TermsDays), Currency: "EUR", VAT: d.VAT}
+	if d.DueOnIssue {
+		inv.DueDate = d.IssueDate
+		inv.Notes = append(inv.Notes, "Due on issue: the agreement was terminated (T&C 10.7)")
+	}
+	for _, u := range usage {
+		l, err := usageLine(u, d.Period)
+		if err != nil {
+			return Invoice{}, err
+		}
+		inv.Lines = append(inv.Lines, l)
+	}
+	inv.Lines = append(inv.Lines, d.Late...)
+	inv.Breakdown, inv.Net, inv.Tax, inv.Total = Breakdown(inv.Lines, d.VAT)
+	if d.VAT.Note != "" {
+		inv.Notes = append(inv.Notes, d.VAT.Note)
+	}
+	for _, s := range inv.Breakdown {
+		if s.VAT.Category != d.VAT.Category && s.VAT.Note != "" {
+			inv.Notes = append(inv.Notes, s.VAT.Note)
+		}
+	}
+	if err := inv.Check(); err != nil {
+		return Invoice{}, err
+	}
+	return inv, nil
+}
+
+// Check asserts invariant 4's first half: the total is the sum of the line amounts plus the VAT
+// of each category, amounts in cents.
+func (inv Invoice) Check() error {
+	_, net, tax, total := Breakdown(inv.Lines, inv.VAT)
+	if !net.Equal(inv.Net) || !tax.Equal(inv.Tax) || !total.Equal(inv.Total) {
+		return fmt.Errorf("invoice %s: net %s, VAT %s, total %s do not add up from its lines (%s, %s, %s)",
+			inv.Number, inv.Net, inv.Tax, inv.Total, net, tax, total)
+	}
+	for _, l := range inv.Lines {
+		if !l.Amount.Equal(money.RoundInvoice(l.Amount)) {
+			return fmt.Errorf("invoice %s: line %q amount %s is not in cents", inv.Number, l.Description, l.Amount)
+		}
+	}
+	return nil
+}
+
+// GrossOf is a net amount with the VAT it carries at rate vat, rounded to cents.
+func GrossOf(net decimal.Decimal, vat VAT) decimal.Decimal {
+	return net.Add(money.RoundInvoice(net.Mul(vat.Rate)))
+}

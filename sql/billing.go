@@ -1,0 +1,609 @@
+package sql
+
+import (
+	"context"
+	stdsql "database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/clock"
+	"ledger/invoices"
+	"ledger/ledger"
+	"ledger/money"
+)
+
+// Invoicing is what billing runs need beyond the database: the late-payment rates (R6) and the
+// collection costs per overdue invoice.
+type Invoicing struct {
+	Rates           []invoices.Rate
+	CollectionCosts decimal.Decimal
+}
+
+// UseInvoicing turns on the clock-driven side of invoicing: billing runs at the start of each
+// month and invoices becoming overdue (RunDue). Without it RunDue does prepaid credit only.
+func (s *Store) UseInvoicing(cfg Invoicing) {
+	s.writeMu.Lock()
+	s.invoicing = &cfg
+	s.writeMu.Unlock()
+}
+
+// effectiveDue is an invoice's due date: as issued, or earlier when termination made it due at
+// once (R13, T&C 10.7).
+const effectiveDue = `(CASE WHEN due_now IS NOT NULL AND due_now < due_date THEN due_now ELSE due_date END)`
+
+// invoiceStatus derives an invoice's status (CONTRACT 3.3) from its amounts.
+const invoiceStatus = `(CASE
+	WHEN settled_micros >= total_micros AND credited_micros >= total_micros THEN 'credited'
+	WHEN settled_micros >= total_micros THEN 'paid'
+	WHEN disputed_micros > 0 THEN 'disputed'
+	WHEN overdue_since IS NOT NULL THEN 'overdue'
+	ELSE 'open' END)`
+
+// RunDue does, in time order, everything that has fallen due up to now: prepaid lots becoming
+// usable and expiring, prepaid accounts closing (T&C 3.15), the billing run of each month at the
+// start of the next (R5), invoices becoming overdue the day after their due date (R6). Each runs
+// at its own instant, whenever RunDue is called — on time, or catching up after downtime. It
+// returns how many things ran.
+func (s *Store) RunDue(ctx context.Context, now time.Time) (int, error) {
+	ran := 0
+	for {
+		next, what, ok, err := s.nextReceivablesDue(ctx)
+		if err != nil {
+			return ran, err
+		}
+		if !ok || next.After(now) {
+			break
+		}
+		n, err := s.runPrepaidDue(ctx, next)
+		ran += n
+		if err != nil {
+			return ran, err
+		}
+		switch what {
+		case dueBillingRun:
+			// A run asked for at the same time may have taken the period: then it is done.
+			if _, err := s.runPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), "clock"); err != nil &&
+				ledger.ErrorCode(err) != ledger.CodeConflict {
+				return ran, err
+			}
+		case dueOverdue:
+			if err := s.inWrite(ctx, func() error { return s.markOverdue(ctx, next) }); err != nil {
+				return ran, err
+			}
+		}
+		ran++
+	}
+	n, err := s.runPrepaidDue(ctx, now)
+	return ran + n, err
+}
+
+type receivablesDue int
+
+const (
+	dueBillingRun receivablesDue = iota + 1
+	dueOverdue
+)
+
+// nextReceivablesDue returns the next billing run or overdue invoice, whichever comes first.
+func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, receivablesDue, bool, error) {
+	s.writeMu.Lock()
+	on := s.invoicing != nil
+	s.writeMu.Unlock()
+	if !on {
+		return time.Time{}, 0, false, nil
+	}
+	var at time.Time
+	var what receivablesDue
+	period, ok, err := s.nextPeriod(ctx)
+	if err != nil {
+		return time.Time{}, 0, false, err
+	}
+	if ok {
+		at, what = period.End(), dueBillingRun
+	}
+	var due stdsql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT min(`+effectiveDue+`) FROM invoices
+		WHERE overdue_since IS NULL AND total_micros - settled_micros - disputed_micros > 0`).Scan(&due); err != nil {
+		return time.Time{}, 0, false, fmt.Errorf("next overdue invoice: %w", err)
+	}
+	if due.Valid {
+		d, err := clock.ParseDate(due.String)
+		if err != nil {
+			return time.Time{}, 0, false, err
+		}
+		// R6: overdue from the day after the due date.
+		if t := d.AddDays(1).Start(); what == 0 || t.Before(at) {
+			at, what = t, dueOverdue
+		}
+	}
+	return at, what, what != 0, nil
+}
+
+// nextPeriod is the first period not yet run: the one after the last run, or the period of the
+// first postpaid account's registration.
+func (s *Store) nextPeriod(ctx context.Context) (invoices.Period, bool, error) {
+	var last, first stdsql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT max(period) FROM billing_runs),
+		(SELECT min(registered_at) FROM accounts WHERE type = 'postpaid')`).Scan(&last, &first); err != nil {
+		return invoices.Period{}, false, fmt.Errorf("next billing period: %w", err)
+	}
+	switch {
+	case last.Valid:
+		p, err := invoices.ParsePeriod(last.String)
+		return p.Next(), err == nil, err
+	case first.Valid:
+		t, err := parseTime(first.String)
+		return invoices.PeriodOf(t), err == nil, err
+	}
+	return invoices.Period{}, false, nil
+}
+
+// BillingRun is one period invoiced.
+type BillingRun struct {
+	Period   invoices.Period
+	RanAt    time.Time
+	By       string
+	Invoices []string // the numbers issued, in order
+}
+
+// RunBilling invoices a period on request (POST /v1/billing-runs): the periods before it that
+// have not run yet run first, in order. A period runs once (409 after), and only once it has
+// ended.
+func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]BillingRun, error) {
+	if now.Before(period.End()) {
+		return nil, ledger.Errorf(ledger.CodeConflict, "period %s has not ended: it is invoiced from %s (R5, T&C 3.2)",
+			period, period.End().In(clock.Amsterdam).Format(time.RFC3339))
+	}
+	if run, ok, err := s.BillingRunOf(ctx, period); err != nil {
+		return nil, err
+	} else if ok {
+		return nil, ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already, %s by %s (%d invoices); a period runs once",
+			period, run.RanAt.Format(time.RFC3339), run.By, len(run.Invoices))
+	}
+	var runs []BillingRun
+	for {
+		next, ok, err := s.nextPeriod(ctx)
+		if err != nil {
+			return runs, err
+		}
+		if !ok || period.Before(next) {
+			next = period // nothing registered before it, or runs went past it: run it alone
+		}
+		run, err := s.runPeriod(ctx, next, by)
+		if err != nil && (next == period || ledger.ErrorCode(err) != ledger.CodeConflict) {
+			return runs, err
+		}
+		if err == nil {
+			runs = append(runs, run)
+		}
+		if next == period {
+			return runs, nil
+		}
+	}
+}
+
+// BillingRunOf reads the run of a period, if it ran.
+func (s *Store) BillingRunOf(ctx context.Context, period invoices.Period) (BillingRun, bool, error) {
+	var ranAt, by string
+	err := s.db.QueryRowContext(ctx, `SELECT ran_at, run_by FROM billing_runs WHERE period = ?`, period.String()).Scan(&ranAt, &by)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return BillingRun{}, false, nil
+	}
+	if err != nil {
+		return BillingRun{}, false, err
+	}
+	run := BillingRun{Period: period, By: by}
+	if run.RanAt, err = parseTime(ranAt); err != nil {
+		return BillingRun{}, false, err
+	}
+	err = s.db.SelectContext(ctx, &run.Invoices, `SELECT id FROM invoices WHERE period = ? AND issued_by_run = 1 ORDER BY year, seq`, period.String())
+	return run, true, err
+}
+
+// customer is what an invoice needs of an account.
+type customer struct {
+	party     invoices.Party
+	termsDays int
+	vat       invoices.VAT
+}
+
+func (s *Store) customers(ctx context.Context, where string, args ...any) (map[string]customer, error) {
+	rows, err := s.write.QueryContext(ctx, `SELECT id, name, country, vat_id, email, payment_terms_days FROM accounts
+		WHERE type = 'postpaid' `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read customers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]customer{}
+	for rows.Next() {
+		var c customer
+		if err := rows.Scan(&c.party.ID, &c.party.Name, &c.party.Country, &c.party.VATID, &c.party.Email, &c.termsDays); err != nil {
+			return nil, err
+		}
+		if c.vat, err = invoices.VATFor(c.party.Country, c.party.VATID); err != nil {
+			return nil, fmt.Errorf("account %s: %w", c.party.ID, err)
+		}
+		out[c.party.ID] = c
+	}
+	return out, rows.Err()
+}
+
+// openUsage collects the open lines of periods up to through, per account (all accounts when
+// account is "").
+func (s *Store) openUsage(account string, through invoices.Period) map[string][]lineKey {
+	limit := periodKey(through)
+	out := map[string][]lineKey{}
+	for k := range s.lines.open {
+		if k.period <= limit && (account == "" || k.account == account) {
+			out[k.account] = append(out[k.account], k)
+		}
+	}
+	return out
+}
+
+func (s *Store) usageTotals(keys []lineKey) ([]invoices.UsageTotal, money.Micros) {
+	totals := make([]invoices.UsageTotal, 0, len(keys))
+	var sum money.Micros
+	for _, k := range keys {
+		t := s.lines.open[k]
+		sp := s.lines.spec(k.line)
+		totals = append(totals, invoices.UsageTotal{Period: periodOfKey(k.period), Kind: sp.Kind, Channel: sp.Channel,
+			Product: sp.Product, Direction: sp.Direction, Country: sp.Country, Description: sp.Description, Unit: sp.Unit,
+			UnitPrice: sp.UnitPrice, Quantity: t.quantity, Micros: money.Micros(t.micros)})
+		sum += money.Micros(t.micros)
+	}
+	return totals, sum
+}
+
+// runPeriod issues the invoices of one period in one transaction: every postpaid account with
+// open usage of the period or before (late events included, R5), or with interest or collection
+// costs to charge (R6), gets one, numbered in account order.
+func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string) (BillingRun, error) {
+	run := BillingRun{Period: period, RanAt: period.End(), By: by}
+	err := s.inWrite(ctx, func() error {
+		run.Invoices = run.Invoices[:0]
+		var exists int
+		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM billing_runs WHERE period = ?`, period.String()).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already; a period runs once", period)
+		}
+		if err := s.flushLines(ctx); err != nil {
+			return err
+		}
+		customers, err := s.customers(ctx, "")
+		if err != nil {
+			return err
+		}
+		issue := period.IssueDate()
+		late, err := s.lateCharges(ctx, "", issue.AddDays(-1))
+		if err != nil {
+			return err
+		}
+		usage := s.openUsage("", period)
+		ids := make([]string, 0, len(customers))
+		for id := range customers {
+			if len(usage[id]) > 0 || len(late[id].lines) > 0 {
+				ids = append(ids, id)
+			}
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			c := customers[id]
+			number, err := s.issue(ctx, invoices.Draft{Account: id, Customer: c.party, Period: period, IssueDate: issue,
+				TermsDays: c.termsDays, VAT: c.vat}, usage[id], late[id], period.End(), true)
+			if err != nil {
+				return fmt.Errorf("invoice %s for %s: %w", period, id, err)
+			}
+			run.Invoices = append(run.Invoices, number)
+		}
+		_, err = s.write.ExecContext(ctx, `INSERT INTO billing_runs(period, ran_at, invoices, run_by) VALUES (?, ?, ?, ?)`,
+			period.String(), fmtTime(run.RanAt), len(run.Invoices), by)
+		return err
+	})
+	return run, err
+}
+
+// nextNumber takes the next number of a kind of document in a year, inside the transaction
+// that issues it: numbers have no gaps (R5).
+func (s *Store) nextNumber(ctx context.Context, kind string, year int) (int64, error) {
+	var seq int64
+	err := s.write.QueryRowContext(ctx, `INSERT INTO document_numbers(kind, year, last) VALUES (?, ?, 1)
+		ON CONFLICT(kind, year) DO UPDATE SET last = last + 1 RETURNING last`, kind, year).Scan(&seq)
+	return seq, err
+}
+
+// issue issues one invoice: its number, the document, its posting, the usage it bills leaving
+// the open lines, the late charges recorded on the invoices they concern, the notice, credit
+// control, and the customer's credit set off against it (R8).
+func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey, late lateCharges, at time.Time, byRun bool) (string, error) {
+	var usageMicros money.Micros
+	d.Usage, usageMicros = s.usageTotals(usageKeys)
+	d.Late = late.lines
+	seq, err := s.nextNumber(ctx, "invoice", d.IssueDate.Year)
+	if err != nil {
+		return "", fmt.Errorf("invoice number: %w", err)
+	}
+	inv, err := d.Issue(invoices.Number(d.IssueDate.Year, seq))
+	if err != nil {
+		return "", err
+	}
+	tx, err := invoices.IssueTransaction(inv, usageMicros, at)
+	if err != nil {
+		return "", err
+	}
+	txID, err := s.postTransaction(ctx, tx, "billing")
+	if err != nil {
+		return "", err
+	}
+	doc, err := json.Marshal(inv)
+	if err != nil {
+		return "", err
+	}
+	var dueNow any
+	if d.DueOnIssue {
+		dueNow = inv.DueDate.String()
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO invoices(id, year, seq, account_id, period, issue_date, due_date, due_now,
+		total_micros, document, transaction_id, issued_at, issued_by_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.Number, d.IssueDate.Year, seq, d.Account, d.Period.String(), inv.IssueDate.String(), inv.DueDate.String(), dueNow,
+		int64(micros(inv.Total)), doc, txID, fmtTime(at), byRun); err != nil {
+		return "", fmt.Errorf("record invoice: %w", err)
+	}
+	if len(usageKeys) > 0 {
+		if _, err := s.write.ExecContext(ctx, `DELETE FROM usage_lines WHERE account_id = ? AND period <= ?`,
+			d.Account, periodKey(d.Period)); err != nil {
+			return "", fmt.Errorf("invoiced usage lines: %w", err)
+		}
+		s.onCommit(func() {
+			for _, k := range usageKeys {
+				delete(s.lines.open, k)
+				delete(s.lines.dirty, k)
+			}
+		})
+	}
+	for _, u := range late.updates {
+		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET interest_micros = ?, interest_through = ?,
+			costs_charged = costs_charged OR ? WHERE id = ?`, u.interestMicros, u.through.String(), u.costs, u.invoice); err != nil {
+			return "", fmt.Errorf("late charges of %s: %w", u.invoice, err)
+		}
+	}
+	if err := s.appendOutbox(ctx, invoiceNotice("billing.invoice.issued", inv.Account, inv.Number, micros(inv.Total), micros(inv.Total), at), fmtTime(at)); err != nil {
+		return "", err
+	}
+	if err := s.evaluateCredit(ctx, &tx, at); err != nil {
+		return "", err
+	}
+	if err := s.setOffCredit(ctx, d.Account, at); err != nil {
+		return "", err
+	}
+	return inv.Number, nil
+}
+
+func micros(d decimal.Decimal) money.Micros { return money.MustMicros(d) }
+
+func invoiceNotice(subject, account, invoice string, total, outstanding money.Micros, at time.Time) ledger.Notice {
+	return ledger.NewNotice(subject, account, at, map[string]any{"invoice_id": invoice,
+		"total": money.FormatInvoice(total.Decimal()), "outstanding": money.FormatInvoice(outstanding.Decimal())})
+}
+
+// lateCharges are the interest and collection-cost lines of one account's next invoice and what
+// they change on the invoices they concern.
+type lateCharges struct {
+	lines   []invoices.Line
+	updates []lateUpdate
+}
+
+type lateUpdate struct {
+	invoice        string
+	interestMicros int64 // interest charged so far, this invoice's lines included
+	through        clock.LocalDate
+	costs          bool
+}
+
+// overdueInvoice is what interest needs of an overdue invoice.
+type overdueInvoice struct {
+	id, account        string
+	total              int64
+	due                string
+	costsCharged       bool
+	interestMicros     int64
+	interestThrough    stdsql.NullString
+	vat                invoices.VAT
+	settledOn, dispute []dated
+}
+
+type dated struct {
+	on     clock.LocalDate
+	amount int64
+	open   bool // disputes: still open, or accepted (credited from on)
+}
+
+// lateCharges computes, per account (or for one), the interest through lastDay and the
+// collection costs not yet charged on its overdue invoices (R6, T&C 3.8): each a line naming
+// the invoice it concerns.
+func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.LocalDate) (map[string]lateCharges, error) {
+	if s.invoicing == nil {
+		return nil, nil
+	}
+	q := `SELECT id, account_id, total_micros, ` + effectiveDue + `, costs_charged, interest_micros, interest_through, document
+		FROM invoices WHERE overdue_since IS NOT NULL AND (costs_charged = 0 OR settled_micros < total_micros
+		  OR interest_through IS NULL OR interest_through < (SELECT max(on_date) FROM settlements st WHERE st.invoice_id = invoices.id))`
+	args := []any{}
+	if account != "" {
+		q += ` AND account_id = ?`
+		args = append(args, account)
+	}
+	rows, err := s.write.QueryContext(ctx, q+` ORDER BY account_id, `+effectiveDue+`, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("overdue invoices: %w", err)
+	}
+	var overdue []overdueInvoice
+	for rows.Next() {
+		var o overdueInvoice
+		var doc []byte
+		if err := rows.Scan(&o.id, &o.account, &o.total, &o.due, &o.costsCharged, &o.interestMicros, &o.interestThrough, &doc); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var inv invoices.Invoice
+		if err := json.Unmarshal(doc, &inv); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("invoice %s: %w", o.id, err)
+		}
+		o.vat = inv.VAT
+		overdue = append(overdue, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]lateCharges{}
+	for _, o := range overdue {
+		if err := s.readTimeline(ctx, &o); err != nil {
+			return nil, err
+		}
+		due, err := clock.ParseDate(o.due)
+		if err != nil {
+			return nil, err
+		}
+		cum, err := invoices.Interest(s.invoicing.Rates, due.AddDays(1), lastDay, o.overdueOn)
+		if err != nil {
+			return nil, fmt.Errorf("interest on %s: %w", o.id, err)
+		}
+		lc := out[o.account]
+		u := lateUpdate{invoice: o.id, interestMicros: o.interestMicros, through: lastDay}
+		noVAT := invoices.NoVAT(o.vat)
+		if add := int64(micros(cum)) - o.interestMicros; add > 0 {
+			amount := money.Micros(add).Decimal()
+			lc.lines = append(lc.lines, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
+				Description: fmt.Sprintf("Late payment interest on %s, %s to %s (T&C 3.8)", o.id, due.AddDays(1), lastDay),
+				Quantity:    decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount, VAT: &noVAT})
+			u.interestMicros = int64(micros(cum))
+		}
+		if !o.costsCharged && !due.AddDays(1).Start().After(lastDay.AddDays(1).Start()) {
+			costs := s.invoicing.CollectionCosts
+			lc.lines = append(lc.lines, invoices.Line{Kind: invoices.LineCollectionCosts, Concerns: o.id,
+				Description: fmt.Sprintf("Collection costs for overdue %s (Directive 2011/7/EU art. 6)", o.id),
+				Quantity:    decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: costs, Amount: costs, VAT: &noVAT})
+			u.costs = true
+		}
+		lc.updates = append(lc.updates, u)
+		out[o.account] = lc
+	}
+	return out, nil
+}
+
+// readTimeline reads what settled an invoice and its disputes, for interest.
+func (s *Store) readTimeline(ctx context.Context, o *overdueInvoice) error {
+	rows, err := s.write.QueryContext(ctx, `SELECT on_date, amount_micros FROM settlements WHERE invoice_id = ?`, o.id)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var on string
+		var d dated
+		if err := rows.Scan(&on, &d.amount); err != nil {
+			rows.Close()
+			return err
+		}
+		if d.on, err = clock.ParseDate(on); err != nil {
+			rows.Close()
+			return err
+		}
+		o.settledOn = append(o.settledOn, d)
+	}
+	rows.Close()
+	// R7: a disputed amount bears no interest while the dispute is open, nor, when accepted,
+	// ever (its credit note settles it from the day it is resolved); rejected, it bears interest
+	// from the original due date, as if never disputed.
+	rows, err = s.write.QueryContext(ctx, `SELECT gross_micros, status, coalesce(resolved_at, '') FROM disputes
+		WHERE invoice_id = ? AND status != 'rejected'`, o.id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status, resolved string
+		var d dated
+		if err := rows.Scan(&d.amount, &status, &resolved); err != nil {
+			return err
+		}
+		d.open = status == "open"
+		if !d.open {
+			t, err := parseTime(resolved)
+			if err != nil {
+				return err
+			}
+			d.on = clock.DateOf(t)
+		}
+		o.dispute = append(o.dispute, d)
+	}
+	return rows.Err()
+}
+
+// overdueOn is the amount of the invoice overdue on day d: its total, less what settled it by
+// then, less what is disputed.
+func (o *overdueInvoice) overdueOn(d clock.LocalDate) decimal.Decimal {
+	amount := o.total
+	for _, st := range o.settledOn {
+		if !d.Before(st.on) {
+			amount -= st.amount
+		}
+	}
+	for _, dp := range o.dispute {
+		if dp.open || d.Before(dp.on) {
+			amount -= dp.amount
+		}
+	}
+	return money.Micros(amount).Decimal()
+}
+
+// markOverdue marks the invoices whose due date passed before at's day as overdue and
+// announces each (billing.invoice.overdue, the day after the due date, R6): those with an
+// amount outstanding that is not disputed.
+func (s *Store) markOverdue(ctx context.Context, at time.Time) error {
+	today := clock.DateOf(at).String()
+	rows, err := s.write.QueryContext(ctx, `SELECT id, account_id, total_micros, total_micros - settled_micros, `+effectiveDue+`
+		FROM invoices WHERE overdue_since IS NULL AND total_micros - settled_micros - disputed_micros > 0
+		AND `+effectiveDue+` < ? ORDER BY id`, today)
+	if err != nil {
+		return fmt.Errorf("overdue invoices: %w", err)
+	}
+	type overdue struct {
+		id, account        string
+		total, outstanding int64
+		due                string
+	}
+	var list []overdue
+	for rows.Next() {
+		var o overdue
+		if err := rows.Scan(&o.id, &o.account, &o.total, &o.outstanding, &o.due); err != nil {
+			rows.Close()
+			return err
+		}
+		list = append(list, o)
+	}
+	rows.Close()
+	for _, o := range list {
+		due, err := clock.ParseDate(o.due)
+		if err != nil {
+			return err
+		}
+		since := due.AddDays(1)
+		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET overdue_since = ? WHERE id = ?`, since.String(), o.id); err != nil {
+			return err
+		}
+		if err := s.appendOutbox(ctx, invoiceNotice("billing.invoice.overdue", o.account, o.id, money.Micros(o.total),
+			money.Micros(o.outstanding), since.Start()), fmtTime(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

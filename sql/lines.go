@@ -1,0 +1,349 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"ledger/invoices"
+	"ledger/ledger"
+	"ledger/pricing"
+)
+
+// Open usage (R5): usage is aggregated per account, billing period and invoice line as it is
+// charged, so that a billing run reads aggregates and never events.
+//
+// Measured before this was built (1,000,000 events, 10,000 accounts): upserting each batch's
+// lines into a keyed table took ingestion from ~107k to ~42k events/s and 3.6 KiB written per
+// event. So the writer keeps the totals in memory, merged in as each batch commits, and writes
+// the lines that changed only every LinesFlushInterval and before a billing run. Charges name
+// their lines, and the flushed table records the charges.seq it includes (meta
+// usage_lines_seq): after a crash the totals are the table plus the charges after that seq.
+
+// LinesFlushInterval is how often the open usage lines that changed are written.
+const LinesFlushInterval = 30 * time.Second
+
+// lineSpec is what one invoice line groups: the row of line_specs.
+type lineSpec struct {
+	Kind, Channel, Product, Direction, Country, Description, Unit, UnitPrice string
+}
+
+// lineKey is one open line: an account's usage of one line in one period (YYYYMM).
+type lineKey struct {
+	account string
+	period  int32
+	line    uint32
+}
+
+// lineTotal is what an open line adds up to.
+type lineTotal struct {
+	quantity, micros, events int64
+}
+
+func (t *lineTotal) add(d lineTotal) {
+	t.quantity += d.quantity
+	t.micros += d.micros
+	t.events += d.events
+}
+
+// usageLines is the dictionary of line specs (read and grown by planning, beside the writer)
+// and the open totals (the writer's, guarded by writeMu).
+type usageLines struct {
+	mu        sync.Mutex // the dictionary
+	ids       map[lineSpec]uint32
+	specs     []lineSpec // by id − 1
+	persisted int        // specs[:persisted] are in line_specs (writer)
+
+	open       map[lineKey]*lineTotal
+	dirty      map[lineKey]bool
+	flushedSeq int64 // charges.seq the table includes
+}
+
+func periodKey(p invoices.Period) int32 { return int32(p.Year*100 + int(p.Month)) }
+
+func periodOfKey(k int32) invoices.Period {
+	return invoices.Period{Year: int(k / 100), Month: time.Month(k % 100)}
+}
+
+// lineID returns the id of a spec, adding it to the dictionary if new.
+func (u *usageLines) lineID(spec lineSpec) uint32 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if id, ok := u.ids[spec]; ok {
+		return id
+	}
+	u.specs = append(u.specs, spec)
+	id := uint32(len(u.specs))
+	u.ids[spec] = id
+	return id
+}
+
+func (u *usageLines) spec(id uint32) lineSpec {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.specs[id-1]
+}
+
+// unitOf is the unit a channel's line is counted in.
+func unitOf(channel string) string {
+	switch channel {
+	case "voice":
+		return invoices.UnitMinute
+	case "professional_services":
+		return invoices.UnitHour
+	}
+	return invoices.UnitPiece
+}
+
+// chargeLines returns the lines of one charge: its usage line and, when surcharges apply, the
+// line of its surcharges together (0 when none).
+func (u *usageLines) chargeLines(e ledger.UsageEvent, r pricing.Rating) (base, surcharge uint32) {
+	if len(r.Charges) == 0 {
+		return 0, 0
+	}
+	c := r.Charges[0]
+	kind := invoices.LineUsage
+	if e.Channel == "professional_services" {
+		kind = invoices.LineProfessionalServices
+	}
+	spec := lineSpec{Kind: kind, Channel: e.Channel, Product: e.Product, Direction: e.Direction, Country: c.Country,
+		Description: c.Description, Unit: unitOf(e.Channel), UnitPrice: c.UnitPrice.String()}
+	base = u.lineID(spec)
+	if len(r.Charges) > 1 {
+		descriptions := make([]string, 0, len(r.Charges)-1)
+		price := r.Charges[1].UnitPrice
+		for i, s := range r.Charges[1:] {
+			descriptions = append(descriptions, s.Description)
+			if i > 0 {
+				price = price.Add(s.UnitPrice)
+			}
+		}
+		spec.Kind, spec.Description, spec.UnitPrice = invoices.LineSurcharge, strings.Join(descriptions, " + "), price.String()
+		surcharge = u.lineID(spec)
+	}
+	return base, surcharge
+}
+
+// lineDelta is what a batch adds to the open lines.
+type lineDelta map[lineKey]lineTotal
+
+func (d lineDelta) add(account string, period int32, line uint32, quantity, micros int64) {
+	k := lineKey{account, period, line}
+	t := d[k]
+	t.add(lineTotal{quantity, micros, 1})
+	d[k] = t
+}
+
+// mergeLines adds a committed batch's delta to the open lines; prepaid accounts' usage is paid
+// from their lots (R9) and is not invoiced. Writer only, after commit.
+func (s *Store) mergeLines(d lineDelta) {
+	for k, t := range d {
+		if _, prepaid := s.prepaid.slots[k.account]; prepaid {
+			continue
+		}
+		open := s.lines.open[k]
+		if open == nil {
+			open = &lineTotal{}
+			s.lines.open[k] = open
+		}
+		open.add(t)
+		s.lines.dirty[k] = true
+	}
+}
+
+// writeNewSpecs writes the specs planning added since the last commit (inside the transaction
+// whose charges name them).
+func (s *Store) writeNewSpecs(ctx context.Context) error {
+	s.lines.mu.Lock()
+	from, specs := s.lines.persisted, append([]lineSpec(nil), s.lines.specs[s.lines.persisted:]...)
+	s.lines.mu.Unlock()
+	for i, sp := range specs {
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO line_specs(id, kind, channel, product, direction, country,
+			description, unit, unit_price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+			from+i+1, sp.Kind, sp.Channel, sp.Product, sp.Direction, sp.Country, sp.Description, sp.Unit, sp.UnitPrice); err != nil {
+			return fmt.Errorf("record invoice line %q: %w", sp.Description, err)
+		}
+	}
+	if len(specs) > 0 {
+		n := from + len(specs)
+		s.onCommit(func() {
+			s.lines.mu.Lock()
+			s.lines.persisted = max(s.lines.persisted, n)
+			s.lines.mu.Unlock()
+		})
+	}
+	return nil
+}
+
+// FlushLines writes the open lines that changed since the last flush.
+func (s *Store) FlushLines(ctx context.Context) error {
+	return s.inWrite(ctx, func() error { return s.flushLines(ctx) })
+}
+
+// flushLines writes the changed open lines and the charges.seq they include, inside the write
+// transaction in progress.
+func (s *Store) flushLines(ctx context.Context) error {
+	if err := s.writeNewSpecs(ctx); err != nil {
+		return err
+	}
+	if len(s.lines.dirty) == 0 {
+		return nil
+	}
+	const chunk = 2000
+	rows := make([]byte, 0, 64*chunk)
+	n := 0
+	write := func() error {
+		if n == 0 {
+			return nil
+		}
+		rows = append(rows, ']')
+		_, err := s.write.ExecContext(ctx, `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
+			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
+			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
+			micros = excluded.micros, events = excluded.events`, string(rows))
+		rows, n = rows[:0], 0
+		if err != nil {
+			return fmt.Errorf("write open usage lines: %w", err)
+		}
+		return nil
+	}
+	for k := range s.lines.dirty {
+		t := s.lines.open[k]
+		if t == nil {
+			continue // invoiced since
+		}
+		if n == 0 {
+			rows = append(rows, '[')
+		} else {
+			rows = append(rows, ',')
+		}
+		rows = append(rows, '[')
+		rows = appendJSONString(rows, k.account)
+		for _, v := range [...]int64{int64(k.period), int64(k.line), t.quantity, t.micros, t.events} {
+			rows = append(rows, ',')
+			rows = strconv.AppendInt(rows, v, 10)
+		}
+		rows = append(rows, ']')
+		n++
+		if n == chunk {
+			if err := write(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	var seq int64
+	if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM charges`).Scan(&seq); err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('usage_lines_seq', ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(seq, 10)); err != nil {
+		return err
+	}
+	// Nothing merges into the lines inside this transaction, so what was dirty is clean once
+	// it commits; should it roll back, the lines are still to be written.
+	s.onCommit(func() {
+		s.lines.flushedSeq = seq
+		clear(s.lines.dirty)
+	})
+	return nil
+}
+
+// loadLines reads the dictionary and the open lines at start: the flushed table, plus the
+// charges written after it.
+func (s *Store) loadLines(ctx context.Context) error {
+	s.lines.ids = map[lineSpec]uint32{}
+	s.lines.open = map[lineKey]*lineTotal{}
+	s.lines.dirty = map[lineKey]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, channel, product, direction, country, description, unit, unit_price
+		FROM line_specs ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("read invoice lines: %w", err)
+	}
+	for rows.Next() {
+		var id int
+		var sp lineSpec
+		if err := rows.Scan(&id, &sp.Kind, &sp.Channel, &sp.Product, &sp.Direction, &sp.Country, &sp.Description, &sp.Unit, &sp.UnitPrice); err != nil {
+			rows.Close()
+			return err
+		}
+		if id != len(s.lines.specs)+1 {
+			rows.Close()
+			return fmt.Errorf("invoice line specs: id %d follows %d", id, len(s.lines.specs))
+		}
+		s.lines.specs = append(s.lines.specs, sp)
+		s.lines.ids[sp] = uint32(id)
+	}
+	rows.Close()
+	s.lines.persisted = len(s.lines.specs)
+
+	var mark string
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM meta WHERE key = 'usage_lines_seq'), '0')`).Scan(&mark); err != nil {
+		return err
+	}
+	if s.lines.flushedSeq, err = strconv.ParseInt(mark, 10, 64); err != nil {
+		return fmt.Errorf("meta usage_lines_seq %q: %w", mark, err)
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT account_id, period, line_id, quantity, micros, events FROM usage_lines`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var k lineKey
+		var t lineTotal
+		if err := rows.Scan(&k.account, &k.period, &k.line, &t.quantity, &t.micros, &t.events); err != nil {
+			rows.Close()
+			return err
+		}
+		s.lines.open[k] = &t
+	}
+	rows.Close()
+
+	// The charges after the flush. Charges from before 0005 name no line: theirs is made from
+	// how they were rated, with the unit price left to the amounts.
+	rows, err = s.db.QueryContext(ctx, `SELECT c.account_id, c.amount_micros, c.surcharge_micros, c.occurred_at_ns,
+		c.rating->>0, c.rating->>1, c.rating->>2, c.rating->>4, c.rating->>6, coalesce(c.line_id, 0), coalesce(c.surcharge_line_id, 0)
+		FROM charges c JOIN accounts a ON a.id = c.account_id
+		WHERE c.seq > ? AND a.type = 'postpaid' ORDER BY c.seq`, s.lines.flushedSeq)
+	if err != nil {
+		return fmt.Errorf("read charges after the open lines: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var account, channel, product, direction, country string
+		var base, surcharge, occurred, billed int64
+		var line, surchargeLine uint32
+		if err := rows.Scan(&account, &base, &surcharge, &occurred, &channel, &product, &direction, &country, &billed, &line, &surchargeLine); err != nil {
+			return err
+		}
+		period := periodKey(invoices.PeriodOf(time.Unix(0, occurred)))
+		if line == 0 {
+			line = s.lines.lineID(lineSpec{Kind: invoices.LineUsage, Channel: channel, Product: product, Direction: direction,
+				Country: country, Description: strings.TrimSpace(strings.ToUpper(channel) + " " + country), Unit: unitOf(channel)})
+		}
+		add := func(line uint32, micros int64) {
+			k := lineKey{account, period, line}
+			t := s.lines.open[k]
+			if t == nil {
+				t = &lineTotal{}
+				s.lines.open[k] = t
+			}
+			t.add(lineTotal{billed, micros, 1})
+			s.lines.dirty[k] = true
+		}
+		add(line, base)
+		if surcharge != 0 {
+			if surchargeLine == 0 {
+				surchargeLine = s.lines.lineID(lineSpec{Kind: invoices.LineSurcharge, Channel: channel, Product: product, Direction: direction,
+					Country: country, Description: "Surcharges " + strings.TrimSpace(strings.ToUpper(channel)+" "+country), Unit: unitOf(channel)})
+			}
+			add(surchargeLine, surcharge)
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,681 @@
+package sql
+
+import (
+	"context"
+	stdsql "database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/clock"
+	"ledger/invoices"
+	"ledger/ledger"
+	"ledger/money"
+)
+
+// settle records part of an invoice settled (a payment, a set-off or a credit note) as of a date,
+// and announces the invoice paid when nothing is left outstanding.
+func (s *Store) settle(ctx context.Context, invoice, kind, source string, amount money.Micros, on clock.LocalDate, txID int64, at time.Time) error {
+	credited := int64(0)
+	if kind == "credit_note" {
+		credited = int64(amount)
+	}
+	var account string
+	var total, settled, creditedTotal int64
+	if err := s.write.QueryRowContext(ctx, `UPDATE invoices SET settled_micros = settled_micros + ?, credited_micros = credited_micros + ?
+		WHERE id = ? RETURNING account_id, total_micros, settled_micros, credited_micros`, int64(amount), credited, invoice).Scan(&account, &total, &settled, &creditedTotal); err != nil {
+		return fmt.Errorf("settle %s: %w", invoice, err)
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO settlements(invoice_id, kind, source_id, amount_micros, on_date, transaction_id)
+		VALUES (?, ?, ?, ?, ?, ?)`, invoice, kind, source, int64(amount), on.String(), txID); err != nil {
+		return fmt.Errorf("settle %s: %w", invoice, err)
+	}
+	if settled == total && creditedTotal < total {
+		return s.appendOutbox(ctx, invoiceNotice("billing.invoice.paid", account, invoice, money.Micros(total), 0, at), fmtTime(at))
+	}
+	return nil
+}
+
+// payable is an invoice that can take money: what is outstanding and not disputed.
+type payable struct {
+	id   string
+	open money.Micros
+}
+
+// payables lists an account's invoices with an undisputed amount outstanding, oldest due first
+// (R5: payments go to the oldest due invoice first).
+func (s *Store) payables(ctx context.Context, account string) ([]payable, error) {
+	rows, err := s.write.QueryContext(ctx, `SELECT id, total_micros - settled_micros - disputed_micros FROM invoices
+		WHERE account_id = ? AND total_micros - settled_micros - disputed_micros > 0 ORDER BY `+effectiveDue+`, year, seq`, account)
+	if err != nil {
+		return nil, fmt.Errorf("open invoices of %s: %w", account, err)
+	}
+	defer rows.Close()
+	var out []payable
+	for rows.Next() {
+		var p payable
+		if err := rows.Scan(&p.id, &p.open); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// setOffCredit applies the customer's credit (overpayments, credit notes beyond what their
+// invoice owed) to its oldest open invoices, each application its own transaction (R8, T&C 3.10).
+func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) error {
+	var balance int64
+	err := s.write.QueryRowContext(ctx, `SELECT balance_micros FROM ledger_accounts WHERE name = ?`, ledger.CustomerCredit(account)).Scan(&balance)
+	if errors.Is(err, stdsql.ErrNoRows) || (err == nil && balance >= 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	credit := money.Micros(-balance)
+	open, err := s.payables(ctx, account)
+	if err != nil {
+		return err
+	}
+	for _, p := range open {
+		if credit == 0 {
+			break
+		}
+		amount := min(credit, p.open)
+		tx, err := invoices.SetOffTransaction(account, p.id, amount, at)
+		if err != nil {
+			return err
+		}
+		txID, err := s.postTransaction(ctx, tx, "set-off")
+		if err != nil {
+			return err
+		}
+		if err := s.settle(ctx, p.id, "set_off", "credit", amount, clock.DateOf(at), txID, at); err != nil {
+			return err
+		}
+		if err := s.evaluateCredit(ctx, &tx, at); err != nil {
+			return err
+		}
+		credit -= amount
+	}
+	return nil
+}
+
+// NewPayment is a payment received (CONTRACT 3.2).
+type NewPayment struct {
+	ID         string
+	Amount     money.Micros
+	ReceivedAt time.Time
+	Invoice    string // the invoice it names, if any
+	SEPA       bool
+}
+
+// PaymentView is a recorded payment and where it went.
+type PaymentView struct {
+	ID, Account string
+	Amount      money.Micros
+	ReceivedAt  time.Time
+	Invoice     string
+	SEPA        bool
+	Allocations []invoices.Allocation
+	Credit      money.Micros // what was left over: the customer's credit (R8)
+}
+
+// AddPayment records a payment (T&C 3.7, 3.9; R5): allocated to the invoice it names, then to
+// the oldest due; a partial payment leaves the rest open, and a non-SEPA payment settles only
+// what was received. What is left over is the customer's credit, set off against the next
+// invoices (R8). Idempotent on the payment id.
+func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by string, now time.Time) (PaymentView, bool, error) {
+	if !ledger.ValidRecordID(p.ID) {
+		return PaymentView{}, false, ledger.Errorf(ledger.CodeInvalid, "id must be 1–%d printable characters", ledger.MaxRecordIDLength)
+	}
+	if p.Amount <= 0 {
+		return PaymentView{}, false, ledger.Errorf(ledger.CodeInvalid, "amount must be more than 0")
+	}
+	if p.ReceivedAt.After(now) {
+		return PaymentView{}, false, ledger.Errorf(ledger.CodeInvalid, "received_at %s is in the future", p.ReceivedAt.Format(time.RFC3339))
+	}
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return PaymentView{}, false, err
+	}
+	if v, err := s.Payment(ctx, account, p.ID); err == nil {
+		if v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA {
+			return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
+		}
+		return v, false, nil
+	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
+		return PaymentView{}, false, err
+	}
+	err := s.inWrite(ctx, func() error {
+		if err := s.postpaidAccount(ctx, account, "payments"); err != nil {
+			return err
+		}
+		open, err := s.payables(ctx, account)
+		if err != nil {
+			return err
+		}
+		if p.Invoice != "" {
+			var owner string
+			err := s.write.QueryRowContext(ctx, `SELECT account_id FROM invoices WHERE id = ?`, p.Invoice).Scan(&owner)
+			if errors.Is(err, stdsql.ErrNoRows) || owner != account {
+				return ledger.Errorf(ledger.CodeNotFound, "account %q has no invoice %q", account, p.Invoice)
+			}
+			if err != nil {
+				return err
+			}
+			for i, o := range open { // the named invoice first
+				if o.id == p.Invoice {
+					open = append(append([]payable{o}, open[:i]...), open[i+1:]...)
+					break
+				}
+			}
+		}
+		left := p.Amount
+		var allocations []invoices.Allocation
+		for _, o := range open {
+			if left == 0 {
+				break
+			}
+			a := min(left, o.open)
+			allocations = append(allocations, invoices.Allocation{Invoice: o.id, Amount: a})
+			left -= a
+		}
+		memo := fmt.Sprintf("payment %s of %s", p.ID, account)
+		if !p.SEPA {
+			memo += " (non-SEPA: settles what was received, T&C 3.9)"
+		}
+		tx, err := invoices.PaymentTransaction(account, p.Amount, allocations, p.ReceivedAt, memo)
+		if err != nil {
+			return err
+		}
+		txID, err := s.postTransaction(ctx, tx, by)
+		if err != nil {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO payments(id, account_id, amount_micros, received_at, invoice_id, sepa,
+			transaction_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, account, int64(p.Amount),
+			fmtTime(p.ReceivedAt), p.Invoice, p.SEPA, txID, fmtTime(now), by); err != nil {
+			return fmt.Errorf("record payment: %w", err)
+		}
+		for _, a := range allocations {
+			if err := s.settle(ctx, a.Invoice, "payment", p.ID, a.Amount, clock.DateOf(p.ReceivedAt), txID, now); err != nil {
+				return err
+			}
+		}
+		return s.evaluateCredit(ctx, &tx, now)
+	})
+	if err != nil {
+		return PaymentView{}, false, err
+	}
+	v, err := s.Payment(ctx, account, p.ID)
+	return v, true, err
+}
+
+// postpaidAccount refuses what only a postpaid account can have.
+func (s *Store) postpaidAccount(ctx context.Context, account, what string) error {
+	var typ string
+	err := s.write.QueryRowContext(ctx, `SELECT type FROM accounts WHERE id = ?`, account).Scan(&typ)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
+	}
+	if err != nil {
+		return err
+	}
+	if typ != string(ledger.Postpaid) {
+		return ledger.Errorf(ledger.CodeConflict, "account %q is %s: %s are for postpaid accounts, which are invoiced (R5); prepaid accounts pay by top-up (R9)", account, typ, what)
+	}
+	return nil
+}
+
+// Payment reads one payment with its allocation.
+func (s *Store) Payment(ctx context.Context, account, id string) (PaymentView, error) {
+	var v PaymentView
+	var received string
+	var txID int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, amount_micros, received_at, invoice_id, sepa, transaction_id
+		FROM payments WHERE account_id = ? AND id = ?`, account, id).Scan(&v.ID, &v.Account, &v.Amount, &received, &v.Invoice, &v.SEPA, &txID)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return PaymentView{}, ledger.Errorf(ledger.CodeNotFound, "account %q has no payment %q", account, id)
+	}
+	if err != nil {
+		return PaymentView{}, err
+	}
+	if v.ReceivedAt, err = parseTime(received); err != nil {
+		return PaymentView{}, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT invoice_id, amount_micros FROM settlements WHERE transaction_id = ? ORDER BY id`, txID)
+	if err != nil {
+		return PaymentView{}, err
+	}
+	defer rows.Close()
+	allocated := money.Micros(0)
+	for rows.Next() {
+		var a invoices.Allocation
+		if err := rows.Scan(&a.Invoice, &a.Amount); err != nil {
+			return PaymentView{}, err
+		}
+		v.Allocations = append(v.Allocations, a)
+		allocated += a.Amount
+	}
+	v.Credit = v.Amount - allocated
+	return v, rows.Err()
+}
+
+// InvoiceView is an issued invoice with where it stands.
+type InvoiceView struct {
+	invoices.Invoice
+	Status       string
+	Outstanding  money.Micros // total − payments − credits (invariant 4)
+	Disputed     money.Micros
+	OverdueSince string // date, "" unless overdue
+	DueNow       string // date it became due at once on termination, if it did
+}
+
+const invoiceSelect = `SELECT document, ` + invoiceStatus + `, total_micros - settled_micros, disputed_micros,
+	coalesce(overdue_since, ''), coalesce(due_now, '') FROM invoices`
+
+func scanInvoice(scan func(...any) error) (InvoiceView, error) {
+	var v InvoiceView
+	var doc []byte
+	if err := scan(&doc, &v.Status, &v.Outstanding, &v.Disputed, &v.OverdueSince, &v.DueNow); err != nil {
+		return InvoiceView{}, err
+	}
+	if err := json.Unmarshal(doc, &v.Invoice); err != nil {
+		return InvoiceView{}, fmt.Errorf("invoice document: %w", err)
+	}
+	return v, nil
+}
+
+// Invoice reads one invoice.
+func (s *Store) Invoice(ctx context.Context, id string) (InvoiceView, error) {
+	v, err := scanInvoice(s.db.QueryRowContext(ctx, invoiceSelect+` WHERE id = ?`, id).Scan)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return InvoiceView{}, ledger.Errorf(ledger.CodeNotFound, "invoice %q does not exist", id)
+	}
+	return v, err
+}
+
+// InvoiceFilter narrows a list of invoices; empty fields match all.
+type InvoiceFilter struct {
+	Account, Period, Status string
+}
+
+// Invoices lists invoices in the order they were issued, after the invoice named by after.
+func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, after string, limit int) ([]InvoiceView, error) {
+	q := invoiceSelect + ` WHERE rowid > coalesce((SELECT rowid FROM invoices WHERE id = ?), 0)`
+	args := []any{after}
+	if f.Account != "" {
+		q += ` AND account_id = ?`
+		args = append(args, f.Account)
+	}
+	if f.Period != "" {
+		q += ` AND period = ?`
+		args = append(args, f.Period)
+	}
+	if f.Status != "" {
+		q += ` AND ` + invoiceStatus + ` = ?`
+		args = append(args, f.Status)
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY rowid LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list invoices: %w", err)
+	}
+	defer rows.Close()
+	var out []InvoiceView
+	for rows.Next() {
+		v, err := scanInvoice(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Outstanding is what an account owes on its invoices.
+func (s *Store) Outstanding(ctx context.Context, account string) (money.Micros, error) {
+	var m money.Micros
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(total_micros - settled_micros), 0) FROM invoices WHERE account_id = ?`, account).Scan(&m)
+	return m, err
+}
+
+// OverdueTotal is what all overdue invoices leave outstanding (ledger_receivables_overdue_eur).
+func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
+	var m money.Micros
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(total_micros - settled_micros), 0) FROM invoices
+		WHERE overdue_since IS NOT NULL AND settled_micros < total_micros`).Scan(&m)
+	return m, err
+}
+
+// NewDispute is a dispute of an invoice (CONTRACT 3.3): Amount is exclusive of VAT, as the
+// invoice's lines are; what the dispute holds back is that amount with its VAT.
+type NewDispute struct {
+	ID     string
+	Amount money.Micros
+	Reason string
+	At     time.Time
+}
+
+// DisputeView is a dispute and where it stands.
+type DisputeView struct {
+	ID, Invoice, Account string
+	Amount, Gross        money.Micros
+	Reason, Status       string
+	OpenedAt, ResolvedAt time.Time
+	CreditNote           string
+}
+
+// OpenDispute records a dispute of an invoice (R7, T&C 3.11): only within the payment term, on
+// or before the due date; the disputed amount with its VAT is then neither overdue nor
+// interest-bearing while the dispute is open. Idempotent on the dispute id.
+func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, now time.Time) (DisputeView, bool, error) {
+	if !ledger.ValidRecordID(d.ID) {
+		return DisputeView{}, false, ledger.Errorf(ledger.CodeInvalid, "id must be 1–%d printable characters", ledger.MaxRecordIDLength)
+	}
+	if d.Amount <= 0 {
+		return DisputeView{}, false, ledger.Errorf(ledger.CodeInvalid, "amount must be more than 0")
+	}
+	if d.At.After(now) {
+		return DisputeView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is in the future", d.At.Format(time.RFC3339))
+	}
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return DisputeView{}, false, err
+	}
+	if v, err := s.Dispute(ctx, d.ID); err == nil {
+		if v.Invoice != invoice || v.Amount != d.Amount || v.Reason != d.Reason {
+			return DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
+		}
+		return v, false, nil
+	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
+		return DisputeView{}, false, err
+	}
+	err := s.inWrite(ctx, func() error {
+		inv, err := s.invoiceForUpdate(ctx, invoice)
+		if err != nil {
+			return err
+		}
+		due, err := clock.ParseDate(inv.effectiveDue)
+		if err != nil {
+			return err
+		}
+		// R7, T&C 3.11: within the payment term only.
+		if day := clock.DateOf(d.At); due.Before(day) {
+			return ledger.Refusef("T&C 3.11", "invoice %s was due on %s: it can be disputed only within the payment term, on or before the due date (disputed on %s)",
+				invoice, due, day)
+		}
+		var disputedNet int64
+		if err := s.write.QueryRowContext(ctx, `SELECT coalesce(sum(amount_micros), 0) FROM disputes WHERE invoice_id = ? AND status != 'rejected'`,
+			invoice).Scan(&disputedNet); err != nil {
+			return err
+		}
+		if net := micros(inv.doc.Net); int64(d.Amount)+disputedNet > int64(net) {
+			return ledger.Errorf(ledger.CodeInvalid, "invoice %s has a net amount of %s EUR, of which %s EUR is disputed already: a dispute of %s EUR exceeds it",
+				invoice, money.FormatInvoice(inv.doc.Net), money.FormatInvoice(money.Micros(disputedNet).Decimal()), money.FormatInvoice(d.Amount.Decimal()))
+		}
+		gross := micros(invoices.GrossOf(money.RoundInvoice(d.Amount.Decimal()), inv.doc.VAT))
+		if open := inv.total - inv.settled - inv.disputed; int64(gross) > open {
+			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR with VAT exceeds it",
+				invoice, money.FormatInvoice(money.Micros(open).Decimal()), money.FormatInvoice(gross.Decimal()))
+		}
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, gross_micros, reason, opened_at, status)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'open')`, d.ID, invoice, inv.account, int64(d.Amount), int64(gross), d.Reason, fmtTime(d.At)); err != nil {
+			return fmt.Errorf("record dispute: %w", err)
+		}
+		_, err = s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros + ? WHERE id = ?`, int64(gross), invoice)
+		return err
+	})
+	if err != nil {
+		return DisputeView{}, false, err
+	}
+	v, err := s.Dispute(ctx, d.ID)
+	return v, true, err
+}
+
+// invoiceRow is what changing an invoice's standing needs.
+type invoiceRow struct {
+	id, account                string
+	total, settled, disputed   int64
+	effectiveDue, overdueSince string
+	doc                        invoices.Invoice
+}
+
+func (s *Store) invoiceForUpdate(ctx context.Context, id string) (invoiceRow, error) {
+	var r invoiceRow
+	var doc []byte
+	err := s.write.QueryRowContext(ctx, `SELECT id, account_id, total_micros, settled_micros, disputed_micros, `+effectiveDue+`,
+		coalesce(overdue_since, ''), document FROM invoices WHERE id = ?`, id).Scan(&r.id, &r.account, &r.total, &r.settled,
+		&r.disputed, &r.effectiveDue, &r.overdueSince, &doc)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return invoiceRow{}, ledger.Errorf(ledger.CodeNotFound, "invoice %q does not exist", id)
+	}
+	if err != nil {
+		return invoiceRow{}, err
+	}
+	return r, json.Unmarshal(doc, &r.doc)
+}
+
+// Dispute reads one dispute.
+func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
+	var v DisputeView
+	var opened, resolved string
+	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, gross_micros, reason, status, opened_at,
+		coalesce(resolved_at, ''), coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
+		&v.Amount, &v.Gross, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return DisputeView{}, ledger.Errorf(ledger.CodeNotFound, "dispute %q does not exist", id)
+	}
+	if err != nil {
+		return DisputeView{}, err
+	}
+	if v.OpenedAt, err = parseTime(opened); err != nil {
+		return DisputeView{}, err
+	}
+	if resolved != "" {
+		if v.ResolvedAt, err = parseTime(resolved); err != nil {
+			return DisputeView{}, err
+		}
+	}
+	return v, nil
+}
+
+// ResolveDispute closes a dispute (R7): accepted, a credit note for the disputed amount settles
+// it; rejected, the amount is due at once, with interest from the original due date.
+func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (DisputeView, error) {
+	if outcome != "accepted" && outcome != "rejected" {
+		return DisputeView{}, ledger.Errorf(ledger.CodeInvalid, "outcome must be accepted or rejected, not %q", outcome)
+	}
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return DisputeView{}, err
+	}
+	v, err := s.Dispute(ctx, id)
+	if err != nil {
+		return DisputeView{}, err
+	}
+	if v.Status != "open" {
+		if v.Status == outcome {
+			return v, nil
+		}
+		return DisputeView{}, ledger.Errorf(ledger.CodeConflict, "dispute %q was %s already", id, v.Status)
+	}
+	err = s.inWrite(ctx, func() error {
+		inv, err := s.invoiceForUpdate(ctx, v.Invoice)
+		if err != nil {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros - ? WHERE id = ?`, int64(v.Gross), v.Invoice); err != nil {
+			return err
+		}
+		creditNote := ""
+		if outcome == "accepted" {
+			if creditNote, err = s.issueCreditNote(ctx, inv, v, now); err != nil {
+				return err
+			}
+		}
+		if _, err := s.write.ExecContext(ctx, `UPDATE disputes SET status = ?, resolved_at = ?, credit_note_id = nullif(?, '') WHERE id = ?`,
+			outcome, fmtTime(now), creditNote, id); err != nil {
+			return err
+		}
+		// Rejected after the due date: overdue at once, from the day after the original due date.
+		return s.markOverdue(ctx, now)
+	})
+	if err != nil {
+		return DisputeView{}, err
+	}
+	return s.Dispute(ctx, id)
+}
+
+// issueCreditNote issues the credit note of an accepted dispute: one credit line of the disputed
+// amount with the invoice's VAT. It settles the invoice; what the invoice no longer owed is the
+// customer's credit.
+func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d DisputeView, now time.Time) (string, error) {
+	today := clock.DateOf(now)
+	seq, err := s.nextNumber(ctx, "credit_note", today.Year)
+	if err != nil {
+		return "", err
+	}
+	amount := money.RoundInvoice(d.Amount.Decimal())
+	cn := invoices.CreditNote{Number: invoices.CreditNoteNumber(today.Year, seq), Account: inv.account, Customer: inv.doc.Customer,
+		InvoiceNumber: inv.id, InvoiceIssueDate: inv.doc.IssueDate, IssueDate: today, Currency: "EUR",
+		Reason: "Dispute " + d.ID + " accepted (T&C 3.11): " + d.Reason, VAT: inv.doc.VAT,
+		Lines: []invoices.Line{{Kind: invoices.LineCredit, Description: "Credit for " + inv.id + ": " + d.Reason, Concerns: inv.id,
+			Quantity: decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount}}}
+	cn.Breakdown, cn.Net, cn.Tax, cn.Total = invoices.Breakdown(cn.Lines, cn.VAT)
+	if inv.doc.VAT.Note != "" {
+		cn.Notes = append(cn.Notes, inv.doc.VAT.Note)
+	}
+	total := micros(cn.Total)
+	toInvoice := min(total, money.Micros(inv.total-inv.settled))
+	tx, err := invoices.CreditNoteTransaction(cn, toInvoice, now)
+	if err != nil {
+		return "", err
+	}
+	txID, err := s.postTransaction(ctx, tx, "dispute")
+	if err != nil {
+		return "", err
+	}
+	doc, err := json.Marshal(cn)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO credit_notes(id, year, seq, account_id, invoice_id, issue_date, total_micros,
+		document, transaction_id, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, cn.Number, today.Year, seq, inv.account, inv.id,
+		today.String(), int64(total), doc, txID, fmtTime(now)); err != nil {
+		return "", fmt.Errorf("record credit note: %w", err)
+	}
+	if toInvoice > 0 {
+		if err := s.settle(ctx, inv.id, "credit_note", cn.Number, toInvoice, today, txID, now); err != nil {
+			return "", err
+		}
+	}
+	if err := s.evaluateCredit(ctx, &tx, now); err != nil {
+		return "", err
+	}
+	return cn.Number, s.setOffCredit(ctx, inv.account, now)
+}
+
+// CreditNoteView is an issued credit note.
+type CreditNoteView struct {
+	invoices.CreditNote
+}
+
+// CreditNote reads one credit note.
+func (s *Store) CreditNote(ctx context.Context, id string) (CreditNoteView, error) {
+	var doc []byte
+	err := s.db.QueryRowContext(ctx, `SELECT document FROM credit_notes WHERE id = ?`, id).Scan(&doc)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return CreditNoteView{}, ledger.Errorf(ledger.CodeNotFound, "credit note %q does not exist", id)
+	}
+	if err != nil {
+		return CreditNoteView{}, err
+	}
+	var v CreditNoteView
+	return v, json.Unmarshal(doc, &v.CreditNote)
+}
+
+// CreditNotes lists credit notes in the order they were issued, after the one named by after.
+func (s *Store) CreditNotes(ctx context.Context, account, after string, limit int) ([]CreditNoteView, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT document FROM credit_notes
+		WHERE rowid > coalesce((SELECT rowid FROM credit_notes WHERE id = ?), 0) AND (? = '' OR account_id = ?)
+		ORDER BY rowid LIMIT ?`, after, account, account, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CreditNoteView
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var v CreditNoteView
+		if err := json.Unmarshal(doc, &v.CreditNote); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Terminate ends a postpaid agreement (R13, T&C 10.7): every open invoice is due at once, the
+// unbilled usage is invoiced at once, due on issue, and the account is closed, so that later
+// traffic is parked. Terminating again changes nothing.
+func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by string, now time.Time) error {
+	if at.After(now) {
+		return ledger.Errorf(ledger.CodeInvalid, "at %s is in the future: terminate on the day the agreement ends", at.Format(time.RFC3339))
+	}
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return err
+	}
+	return s.inWrite(ctx, func() error {
+		if err := s.postpaidAccount(ctx, account, "terminations"); err != nil {
+			return err
+		}
+		var terminated stdsql.NullString
+		if err := s.write.QueryRowContext(ctx, `SELECT terminated_at FROM accounts WHERE id = ?`, account).Scan(&terminated); err != nil {
+			return err
+		}
+		if terminated.Valid {
+			return nil
+		}
+		day := clock.DateOf(at)
+		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET due_now = ? WHERE account_id = ? AND settled_micros < total_micros
+			AND due_date > ?`, day.String(), account, day.String()); err != nil {
+			return err
+		}
+		if err := s.flushLines(ctx); err != nil {
+			return err
+		}
+		customers, err := s.customers(ctx, "AND id = ?", account)
+		if err != nil {
+			return err
+		}
+		c := customers[account]
+		period := invoices.PeriodOf(at)
+		usage := s.openUsage(account, period)[account]
+		late, err := s.lateCharges(ctx, account, day.AddDays(-1))
+		if err != nil {
+			return err
+		}
+		if len(usage) > 0 || len(late[account].lines) > 0 {
+			if _, err := s.issue(ctx, invoices.Draft{Account: account, Customer: c.party, Period: period, IssueDate: day,
+				DueOnIssue: true, VAT: c.vat}, usage, late[account], at, false); err != nil {
+				return err
+			}
+		}
+		if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = 'terminated',
+			terminated_at = ? WHERE id = ?`, fmtTime(at), fmtTime(at), account); err != nil {
+			return err
+		}
+		if s.credit != nil {
+			s.onCommit(func() { s.credit.MarkClosed(account, true) })
+		}
+		if err := s.appendOutbox(ctx, ledger.NewNotice("billing.account.closed", account, at, map[string]any{"reason": "terminated"}), fmtTime(now)); err != nil {
+			return err
+		}
+		return s.markOverdue(ctx, now)
+	})
+}
