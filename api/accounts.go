@@ -45,9 +45,9 @@ type accountJSON struct {
 
 func (s *Server) accountJSON(ctx context.Context, v sql.AccountView) (accountJSON, error) {
 	now := s.Clock.Now()
-	// R4: exposure = unbilled usage + outstanding invoices + interest and costs unpaid; until
-	// invoicing exists it is the unbilled usage.
-	exposure := v.Unbilled
+	// R4: exposure = unbilled usage + outstanding invoices (interest and costs are invoiced),
+	// less the customer's credit; the credit book keeps it.
+	exposure := v.Unbilled + v.Outstanding
 	status := v.Status
 	if s.Credit != nil {
 		if c, ok := s.Credit.Get(v.ID); ok {
@@ -64,7 +64,7 @@ func (s *Server) accountJSON(ctx context.Context, v sql.AccountView) (accountJSO
 		CreditLimit:          money.FormatInvoice(v.CreditLimit),
 		Exposure:             exposure.String(),
 		Unbilled:             v.Unbilled.String(),
-		Outstanding:          "0.00",
+		Outstanding:          money.FormatInvoice(v.Outstanding.Decimal()),
 		Prepaid:              prepaid,
 		ClosedReason:         v.ClosedReason,
 		PaymentTermsDays:     v.PaymentTermsDays,

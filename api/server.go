@@ -18,6 +18,7 @@ import (
 
 	"ledger/clock"
 	"ledger/events"
+	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/sql"
 )
@@ -50,8 +51,10 @@ type Server struct {
 	Credit     *ledger.CreditBook
 	Authorizer *events.Authorizer
 	Gatherer   prometheus.Gatherer
-	Ready      func(ctx context.Context) error
-	Log        *slog.Logger
+	// Seller is the provider as its e-invoices name it (UBL exports).
+	Seller invoices.Party
+	Ready  func(ctx context.Context) error
+	Log    *slog.Logger
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, who principal) error
@@ -89,6 +92,17 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/accounts/{id}/topups", RoleViewer, s.listTopUps)
 	route("POST /v1/accounts/{id}/chargebacks", RoleFinance, s.chargeback)
 	route("POST /v1/accounts/{id}/refunds", RoleFinance, s.refund)
+	route("POST /v1/accounts/{id}/payments", RoleFinance, s.addPayment)
+	route("POST /v1/accounts/{id}/terminate", RoleAdmin, s.terminate)
+	route("POST /v1/billing-runs", RoleFinance, s.runBilling)
+	route("GET /v1/invoices", RoleViewer, s.listInvoices)
+	route("GET /v1/invoices/{id}", RoleViewer, s.getInvoice)
+	route("POST /v1/invoices/{id}/disputes", RoleFinance, s.openDispute)
+	route("GET /v1/disputes/{id}", RoleViewer, s.getDispute)
+	route("POST /v1/disputes/{id}/resolve", RoleFinance, s.resolveDispute)
+	route("GET /v1/credit-notes", RoleViewer, s.listCreditNotes)
+	route("GET /v1/credit-notes/{id}", RoleViewer, s.getCreditNote)
+	route("GET /v1/exports/invoices", RoleFinance, s.exportInvoices)
 	route("POST /v1/authorize", RoleViewer, s.authorize)
 	route("GET /v1/rejected", RoleViewer, s.listRejected)
 	route("POST /v1/rejected/replay", RoleAdmin, s.replay)

@@ -21,10 +21,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/shopspring/decimal"
 
 	"ledger/api"
 	"ledger/clock"
 	"ledger/events"
+	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/notify"
 	"ledger/pricing"
@@ -55,10 +57,19 @@ type Config struct {
 	SMTP notify.Config
 	// AckWait is how long an unacknowledged usage message waits before redelivery.
 	AckWait time.Duration
+	// Seller is the provider as its invoices name it (UBL exports; --seller-*).
+	Seller invoices.Party
+	// CollectionCosts per overdue invoice (R6; default invoices.CollectionCosts, €40).
+	CollectionCosts decimal.Decimal
 	// AfterCommit is the ingestor's test hook (see events.Ingestor.AfterCommit).
 	AfterCommit func(events int) (ack bool)
 	Log         *slog.Logger
 }
+
+// DefaultSeller is the provider its invoices name unless --seller-* say otherwise. Its VAT ID is
+// a placeholder: a deployment sets its own (--seller-vat-id).
+var DefaultSeller = invoices.Party{Name: "CM.com Netherlands B.V.", Country: "NL", VATID: "NL000000000B01",
+	Street: "Konijnenberg 30", City: "Breda", PostalCode: "4825 BD", Email: "billing@example.com"}
 
 // Defaults of CONTRACT 1.
 const (
@@ -190,8 +201,16 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := s.Store.UseCredit(ctx, s.Credit, policy); err != nil {
 		return nil, err
 	}
+	if cfg.CollectionCosts.IsZero() {
+		cfg.CollectionCosts = invoices.CollectionCosts
+	}
+	if cfg.Seller.Name == "" {
+		cfg.Seller = DefaultSeller
+	}
+	s.Config = cfg
+	s.Store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
 	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
-	// closures), in time order, before any usage is charged.
+	// closures, billing runs, overdue invoices), in time order, before any usage is charged.
 	if n, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("catch up with what fell due: %w", err)
 	} else if n > 0 {
@@ -204,6 +223,19 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	credit := events.NewCreditCollector(s.Credit, cfg.UtilizationFloor)
 	credit.Clock = s.Clock
 	reg.MustRegister(credit)
+	store := s.Store
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_receivables_overdue_eur",
+		Help: "What overdue invoices leave outstanding, all accounts together, in EUR (R6)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		m, err := store.OverdueTotal(ctx)
+		if err != nil {
+			log.Error("ledger_receivables_overdue_eur", "err", err)
+			return 0
+		}
+		f, _ := m.Decimal().Float64()
+		return f
+	}))
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Store.OnOutbox = s.Relay.Wake
@@ -257,7 +289,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{Scheduler: dueRunner{s.Store}, Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
+	apiServer := &api.Server{Seller: cfg.Seller, Scheduler: dueRunner{s.Store}, Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
@@ -274,19 +306,30 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 // at 00:00 Amsterdam, expiries, closures): things run at most this late.
 const ClockInterval = time.Second
 
-// runClock runs what falls due on the clock until ctx is cancelled. With the test clock, moving
-// it runs what is due at once (POST /v1/clock); this loop then finds nothing more.
+// runClock runs what falls due on the clock until ctx is cancelled, and writes the open invoice
+// lines every sql.LinesFlushInterval (and once more on the way out). With the test clock,
+// moving it runs what is due at once (POST /v1/clock); this loop then finds nothing more.
 func (s *Service) runClock(ctx context.Context) {
 	t := time.NewTicker(ClockInterval)
 	defer t.Stop()
+	lastFlush := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
+			if err := s.Store.FlushLines(context.Background()); err != nil {
+				s.Config.Log.Error("write the open invoice lines", "err", err)
+			}
 			return
 		case <-t.C:
 		}
 		if _, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
 			s.Config.Log.Error("run what fell due", "err", err)
+		}
+		if time.Since(lastFlush) >= sql.LinesFlushInterval {
+			lastFlush = time.Now()
+			if err := s.Store.FlushLines(ctx); err != nil && ctx.Err() == nil {
+				s.Config.Log.Error("write the open invoice lines", "err", err)
+			}
 		}
 	}
 }

@@ -28,6 +28,7 @@ type accountRow struct {
 	CreatedBy            string `db:"created_by"`
 	InvalidCallerIDCalls int64  `db:"invalid_caller_id_calls"`
 	UnbilledMicros       int64  `db:"unbilled_micros"`
+	OutstandingMicros    int64  `db:"outstanding_micros"`
 	ClosedAt             string `db:"closed_at"`
 	ClosedReason         string `db:"closed_reason"`
 }
@@ -37,6 +38,7 @@ type AccountView struct {
 	ledger.Account
 	Seq                  int64
 	Unbilled             money.Micros
+	Outstanding          money.Micros // what its invoices leave unpaid (R4, R5)
 	InvalidCallerIDCalls int64
 	ClosedAt             time.Time // zero unless closed
 	ClosedReason         string
@@ -45,6 +47,7 @@ type AccountView struct {
 const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, a.vat_id, a.email,
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
 	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros,
+	coalesce((SELECT r.balance_micros FROM ledger_accounts r WHERE r.name = 'customer:' || a.id || ':receivable'), 0) AS outstanding_micros,
 	coalesce(a.closed_at, '') AS closed_at, a.closed_reason
 	FROM accounts a LEFT JOIN ledger_accounts b ON b.name = 'customer:' || a.id || ':unbilled'`
 
@@ -72,6 +75,7 @@ func (r accountRow) view() (AccountView, error) {
 			CreatedAt: created, CreatedBy: r.CreatedBy},
 		Seq:                  r.Seq,
 		Unbilled:             money.Micros(r.UnbilledMicros),
+		Outstanding:          money.Micros(r.OutstandingMicros),
 		InvalidCallerIDCalls: r.InvalidCallerIDCalls,
 	}, nil
 }

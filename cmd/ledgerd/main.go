@@ -4,6 +4,8 @@
 package main
 
 import (
+	"github.com/shopspring/decimal"
+
 	"context"
 	"errors"
 	"flag"
@@ -17,6 +19,7 @@ import (
 	_ "time/tzdata" // Europe/Amsterdam must resolve on a machine without tzdata
 
 	"ledger/events"
+	"ledger/invoices"
 	"ledger/service"
 )
 
@@ -64,11 +67,24 @@ func run(args []string) error {
 	fs.StringVar(&cfg.SMTP.Addr, "smtp", env("LEDGER_SMTP", ""), "SMTP server HOST:PORT that mails threshold, suspension and resume notices to the account's email (T&C 3.5); credentials from LEDGER_SMTP_USERNAME and LEDGER_SMTP_PASSWORD (env LEDGER_SMTP)")
 	fs.StringVar(&cfg.SMTP.From, "smtp-from", env("LEDGER_SMTP_FROM", ""), "sender address of those mails (env LEDGER_SMTP_FROM)")
 	cfg.SMTP.Username, cfg.SMTP.Password = os.Getenv("LEDGER_SMTP_USERNAME"), os.Getenv("LEDGER_SMTP_PASSWORD")
+	seller := service.DefaultSeller
+	fs.StringVar(&cfg.Seller.Name, "seller-name", env("LEDGER_SELLER_NAME", seller.Name), "the provider's legal name on invoices (env LEDGER_SELLER_NAME)")
+	fs.StringVar(&cfg.Seller.VATID, "seller-vat-id", env("LEDGER_SELLER_VAT_ID", seller.VATID), "the provider's VAT ID on invoices, with its country prefix; the default is a placeholder (env LEDGER_SELLER_VAT_ID)")
+	fs.StringVar(&cfg.Seller.Country, "seller-country", env("LEDGER_SELLER_COUNTRY", seller.Country), "the provider's country (env LEDGER_SELLER_COUNTRY)")
+	fs.StringVar(&cfg.Seller.Street, "seller-street", env("LEDGER_SELLER_STREET", seller.Street), "the provider's street address (env LEDGER_SELLER_STREET)")
+	fs.StringVar(&cfg.Seller.City, "seller-city", env("LEDGER_SELLER_CITY", seller.City), "the provider's city (env LEDGER_SELLER_CITY)")
+	fs.StringVar(&cfg.Seller.PostalCode, "seller-postal-code", env("LEDGER_SELLER_POSTAL_CODE", seller.PostalCode), "the provider's postal code (env LEDGER_SELLER_POSTAL_CODE)")
+	fs.StringVar(&cfg.Seller.Email, "seller-email", env("LEDGER_SELLER_EMAIL", seller.Email), "the provider's billing contact address (env LEDGER_SELLER_EMAIL)")
+	costs := fs.String("collection-costs", env("LEDGER_COLLECTION_COSTS", invoices.CollectionCosts.StringFixed(2)), "collection costs charged per overdue invoice, EUR (R6; Directive 2011/7/EU art. 6) (env LEDGER_COLLECTION_COSTS)")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.CreditThresholds = strings.Split(*thresholds, ",")
+	if cfg.CollectionCosts, err = decimal.NewFromString(*costs); err != nil || cfg.CollectionCosts.IsNegative() ||
+		!cfg.CollectionCosts.Equal(cfg.CollectionCosts.Round(2)) {
+		return fmt.Errorf("--collection-costs %q: want an amount in EUR like 40.00", *costs)
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}

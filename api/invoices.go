@@ -1,0 +1,517 @@
+package api
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"ledger/invoices"
+	"ledger/ledger"
+	"ledger/money"
+	"ledger/sql"
+)
+
+// MaxExportInvoices bounds one export (GET /v1/exports/invoices): a month of invoices for up to
+// this many accounts.
+const MaxExportInvoices = 200_000
+
+type lineJSON struct {
+	Kind        string `json:"kind"`
+	Description string `json:"description"`
+	Channel     string `json:"channel,omitempty"`
+	Product     string `json:"product,omitempty"`
+	Country     string `json:"country,omitempty"`
+	Period      string `json:"period,omitempty"`
+	Quantity    string `json:"quantity"`
+	Unit        string `json:"unit"`
+	UnitPrice   string `json:"unit_price"`
+	Amount      string `json:"amount"`
+	Concerns    string `json:"concerns,omitempty"`
+	VATCategory string `json:"vat_category"`
+}
+
+type vatJSON struct {
+	Category string `json:"category"`
+	Rate     string `json:"rate"`
+	Taxable  string `json:"taxable"`
+	Tax      string `json:"tax"`
+}
+
+type invoiceJSON struct {
+	ID           string     `json:"id"`
+	Account      string     `json:"account"`
+	Customer     string     `json:"customer"`
+	Period       string     `json:"period"`
+	IssueDate    string     `json:"issue_date"`
+	DueDate      string     `json:"due_date"`
+	DueNow       string     `json:"due_now,omitempty"`
+	Status       string     `json:"status"`
+	Currency     string     `json:"currency"`
+	Lines        []lineJSON `json:"lines"`
+	Net          string     `json:"net"`
+	VATRate      string     `json:"vat_rate"`
+	VATCategory  string     `json:"vat_category"`
+	VAT          string     `json:"vat"`
+	VATBreakdown []vatJSON  `json:"vat_breakdown"`
+	Total        string     `json:"total"`
+	Outstanding  string     `json:"outstanding"`
+	Disputed     string     `json:"disputed"`
+	OverdueSince string     `json:"overdue_since,omitempty"`
+	Notes        []string   `json:"notes"`
+}
+
+func linesJSON(lines []invoices.Line, vat invoices.VAT) []lineJSON {
+	out := make([]lineJSON, len(lines))
+	for i, l := range lines {
+		category := vat.Category
+		if l.VAT != nil {
+			category = l.VAT.Category
+		}
+		var period string
+		if l.Period != (invoices.Period{}) {
+			period = l.Period.String()
+		}
+		out[i] = lineJSON{Kind: l.Kind, Description: l.Description, Channel: l.Channel, Product: l.Product, Country: l.Country,
+			Period: period, Quantity: l.Quantity.String(), Unit: l.Unit, UnitPrice: l.UnitPrice.String(),
+			Amount: money.FormatInvoice(l.Amount), Concerns: l.Concerns, VATCategory: category}
+	}
+	return out
+}
+
+func breakdownJSON(b []invoices.TaxSubtotal) []vatJSON {
+	out := make([]vatJSON, len(b))
+	for i, s := range b {
+		out[i] = vatJSON{Category: s.VAT.Category, Rate: s.VAT.Rate.String(), Taxable: money.FormatInvoice(s.Taxable), Tax: money.FormatInvoice(s.Tax)}
+	}
+	return out
+}
+
+func notesOf(notes []string) []string {
+	if notes == nil {
+		return []string{}
+	}
+	return notes
+}
+
+func invoiceOf(v sql.InvoiceView) invoiceJSON {
+	return invoiceJSON{ID: v.Number, Account: v.Account, Customer: v.Customer.Name, Period: v.Period.String(),
+		IssueDate: v.IssueDate.String(), DueDate: v.DueDate.String(), DueNow: v.DueNow, Status: v.Status, Currency: v.Currency,
+		Lines: linesJSON(v.Lines, v.VAT), Net: money.FormatInvoice(v.Net), VATRate: v.VAT.Rate.String(), VATCategory: v.VAT.Category,
+		VAT: money.FormatInvoice(v.Tax), VATBreakdown: breakdownJSON(v.Breakdown), Total: money.FormatInvoice(v.Total),
+		Outstanding: money.FormatInvoice(v.Outstanding.Decimal()), Disputed: money.FormatInvoice(v.Disputed.Decimal()),
+		OverdueSince: v.OverdueSince, Notes: notesOf(v.Notes)}
+}
+
+type billingRunJSON struct {
+	Period   string        `json:"period"`
+	RanAt    string        `json:"ran_at"`
+	By       string        `json:"by"`
+	Invoices []invoiceJSON `json:"invoices"`
+}
+
+// runBilling invoices a period on request (CONTRACT 3.3; R5): earlier periods not yet run run
+// first; a period runs once (409 after) and only once it has ended (409 before).
+func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req struct {
+		Period string `json:"period"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	period, err := invoices.ParsePeriod(req.Period)
+	if err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	if _, err := s.Store.RunDue(r.Context(), now); err != nil {
+		return err
+	}
+	runs, err := s.Store.RunBilling(r.Context(), period, now, who.Name)
+	if err != nil {
+		return err
+	}
+	out := make([]billingRunJSON, 0, len(runs))
+	for _, run := range runs {
+		rj := billingRunJSON{Period: run.Period.String(), RanAt: run.RanAt.Format(time.RFC3339), By: run.By, Invoices: []invoiceJSON{}}
+		for _, id := range run.Invoices {
+			v, err := s.Store.Invoice(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			rj.Invoices = append(rj.Invoices, invoiceOf(v))
+		}
+		out = append(out, rj)
+		if s.Log != nil {
+			s.Log.Info("billing run", "period", run.Period.String(), "invoices", len(run.Invoices), "by", who.Name)
+		}
+	}
+	last := out[len(out)-1]
+	writeJSON(w, http.StatusOK, map[string]any{"period": last.Period, "ran_at": last.RanAt, "invoices": last.Invoices, "runs": out})
+	return nil
+}
+
+// stringPage reads ?after= (an id) and ?limit=.
+func stringPage(r *http.Request) (after string, limit int, err error) {
+	q := r.URL.Query()
+	after = q.Get("after")
+	q.Del("after")
+	r2 := *r
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	r2.URL = &u
+	_, limit, err = page(&r2)
+	return after, limit, err
+}
+
+var invoiceStatuses = map[string]bool{"open": true, "paid": true, "overdue": true, "disputed": true, "credited": true}
+
+func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principal) error {
+	after, limit, err := stringPage(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := sql.InvoiceFilter{Account: q.Get("account"), Period: q.Get("period"), Status: q.Get("status")}
+	if f.Period != "" {
+		if _, err := invoices.ParsePeriod(f.Period); err != nil {
+			return err
+		}
+	}
+	if f.Status != "" && !invoiceStatuses[f.Status] {
+		return ledger.Errorf(ledger.CodeInvalid, "status %q is not one of open, paid, overdue, disputed, credited", f.Status)
+	}
+	views, err := s.Store.Invoices(r.Context(), f, after, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]invoiceJSON, len(views))
+	next := ""
+	for i, v := range views {
+		items[i] = invoiceOf(v)
+	}
+	if len(views) == limit {
+		next = views[len(views)-1].Number
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: next})
+	return nil
+}
+
+// getInvoice answers an invoice as JSON, or with .xml as its UBL 2.1 document (PEPPOL BIS 3.0).
+func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request, _ principal) error {
+	id, xml := strings.CutSuffix(r.PathValue("id"), ".xml")
+	v, err := s.Store.Invoice(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !xml {
+		writeJSON(w, http.StatusOK, invoiceOf(v))
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := invoices.WriteUBLInvoice(&buf, v.Invoice, s.Seller); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".xml"))
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+type creditNoteJSON struct {
+	ID           string     `json:"id"`
+	Account      string     `json:"account"`
+	Invoice      string     `json:"invoice_id"`
+	IssueDate    string     `json:"issue_date"`
+	Currency     string     `json:"currency"`
+	Reason       string     `json:"reason"`
+	Lines        []lineJSON `json:"lines"`
+	Net          string     `json:"net"`
+	VATRate      string     `json:"vat_rate"`
+	VAT          string     `json:"vat"`
+	VATBreakdown []vatJSON  `json:"vat_breakdown"`
+	Total        string     `json:"total"`
+	Notes        []string   `json:"notes"`
+}
+
+func creditNoteOf(c invoices.CreditNote) creditNoteJSON {
+	return creditNoteJSON{ID: c.Number, Account: c.Account, Invoice: c.InvoiceNumber, IssueDate: c.IssueDate.String(),
+		Currency: c.Currency, Reason: c.Reason, Lines: linesJSON(c.Lines, c.VAT), Net: money.FormatInvoice(c.Net),
+		VATRate: c.VAT.Rate.String(), VAT: money.FormatInvoice(c.Tax), VATBreakdown: breakdownJSON(c.Breakdown),
+		Total: money.FormatInvoice(c.Total), Notes: notesOf(c.Notes)}
+}
+
+func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ principal) error {
+	after, limit, err := stringPage(r)
+	if err != nil {
+		return err
+	}
+	views, err := s.Store.CreditNotes(r.Context(), r.URL.Query().Get("account"), after, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]creditNoteJSON, len(views))
+	next := ""
+	for i, v := range views {
+		items[i] = creditNoteOf(v.CreditNote)
+	}
+	if len(views) == limit {
+		next = views[len(views)-1].Number
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: next})
+	return nil
+}
+
+func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ principal) error {
+	id, xml := strings.CutSuffix(r.PathValue("id"), ".xml")
+	v, err := s.Store.CreditNote(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !xml {
+		writeJSON(w, http.StatusOK, creditNoteOf(v.CreditNote))
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := invoices.WriteUBLCreditNote(&buf, v.CreditNote, s.Seller); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".xml"))
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// exportInvoices answers a period's invoices as CSV for bookkeeping (one row per invoice) or
+// as a zip of UBL documents, the period's credit notes included (R5).
+func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ principal) error {
+	q := r.URL.Query()
+	period, err := invoices.ParsePeriod(q.Get("period"))
+	if err != nil {
+		return err
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "ubl" {
+		return ledger.Errorf(ledger.CodeInvalid, "format %q is not csv or ubl", format)
+	}
+	views, err := s.Store.Invoices(r.Context(), sql.InvoiceFilter{Period: period.String()}, "", MaxExportInvoices+1)
+	if err != nil {
+		return err
+	}
+	if len(views) > MaxExportInvoices {
+		return ledger.Errorf(ledger.CodeConflict, "period %s has more than %d invoices: export it by account", period, MaxExportInvoices)
+	}
+	docs := make([]invoices.Invoice, len(views))
+	standing := make(map[string]invoices.Standing, len(views))
+	for i, v := range views {
+		docs[i] = v.Invoice
+		standing[v.Number] = invoices.Standing{Status: v.Status, Outstanding: v.Outstanding.Decimal()}
+	}
+	name := "invoices-" + period.String()
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".csv"))
+		return invoices.WriteCSV(w, docs, standing)
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".zip"))
+	z := zip.NewWriter(w)
+	for _, inv := range docs {
+		f, err := z.CreateHeader(&zip.FileHeader{Name: inv.Number + ".xml", Method: zip.Deflate, Modified: inv.IssueDate.Start()})
+		if err != nil {
+			return err
+		}
+		if err := invoices.WriteUBLInvoice(f, inv, s.Seller); err != nil {
+			return err
+		}
+	}
+	return z.Close()
+}
+
+// addPayment records a payment (CONTRACT 3.2; R5, T&C 3.7, 3.9). Idempotent on id.
+func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req struct {
+		ID         string `json:"id"`
+		Amount     string `json:"amount"`
+		ReceivedAt string `json:"received_at"`
+		InvoiceID  string `json:"invoice_id"`
+		SEPA       *bool  `json:"sepa"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	p := sql.NewPayment{ID: req.ID, Invoice: req.InvoiceID, ReceivedAt: now, SEPA: true}
+	amount, err := money.Parse(req.Amount)
+	if err != nil {
+		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
+	}
+	if !amount.Equal(money.RoundInvoice(amount)) {
+		return ledger.Errorf(ledger.CodeInvalid, "amount %s has more than 2 decimals: a payment is in cents", req.Amount)
+	}
+	if p.Amount, err = money.ToMicros(amount); err != nil {
+		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
+	}
+	if req.ReceivedAt != "" {
+		if p.ReceivedAt, err = parseInstant("received_at", req.ReceivedAt); err != nil {
+			return err
+		}
+	}
+	if req.SEPA != nil {
+		p.SEPA = *req.SEPA
+	}
+	id := r.PathValue("id")
+	v, created, err := s.Store.AddPayment(r.Context(), id, p, who.Name, now)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if s.Log != nil {
+			s.Log.Info("payment booked", "account", id, "payment", p.ID, "amount", p.Amount.String(), "by", who.Name)
+		}
+	}
+	type allocationJSON struct {
+		Invoice string `json:"invoice_id"`
+		Amount  string `json:"amount"`
+	}
+	allocations := make([]allocationJSON, len(v.Allocations))
+	for i, a := range v.Allocations {
+		allocations[i] = allocationJSON{a.Invoice, money.FormatInvoice(a.Amount.Decimal())}
+	}
+	writeJSON(w, status, map[string]any{"id": v.ID, "account": v.Account, "amount": money.FormatInvoice(v.Amount.Decimal()),
+		"received_at": v.ReceivedAt.Format(time.RFC3339Nano), "invoice_id": v.Invoice, "sepa": v.SEPA,
+		"allocations": allocations, "credit": money.FormatInvoice(v.Credit.Decimal())})
+	return nil
+}
+
+type disputeJSON struct {
+	ID         string `json:"id"`
+	Invoice    string `json:"invoice_id"`
+	Account    string `json:"account"`
+	Amount     string `json:"amount"`
+	WithVAT    string `json:"amount_with_vat"`
+	Reason     string `json:"reason"`
+	Status     string `json:"status"`
+	OpenedAt   string `json:"opened_at"`
+	ResolvedAt string `json:"resolved_at,omitempty"`
+	CreditNote string `json:"credit_note_id,omitempty"`
+}
+
+func disputeOf(v sql.DisputeView) disputeJSON {
+	out := disputeJSON{ID: v.ID, Invoice: v.Invoice, Account: v.Account, Amount: money.FormatInvoice(v.Amount.Decimal()),
+		WithVAT: money.FormatInvoice(v.Gross.Decimal()), Reason: v.Reason, Status: v.Status,
+		OpenedAt: v.OpenedAt.Format(time.RFC3339Nano), CreditNote: v.CreditNote}
+	if !v.ResolvedAt.IsZero() {
+		out.ResolvedAt = v.ResolvedAt.Format(time.RFC3339Nano)
+	}
+	return out
+}
+
+// openDispute disputes an invoice (CONTRACT 3.3; R7, T&C 3.11): within the payment term only.
+func (s *Server) openDispute(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req struct {
+		ID     string `json:"id"`
+		Amount string `json:"amount"`
+		Reason string `json:"reason"`
+		At     string `json:"at"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	now := s.Clock.Now()
+	d := sql.NewDispute{ID: req.ID, Reason: strings.TrimSpace(req.Reason), At: now}
+	if d.Reason == "" {
+		return ledger.Errorf(ledger.CodeInvalid, "reason is required: a dispute is made in writing, saying why (T&C 3.11)")
+	}
+	amount, err := money.Parse(req.Amount)
+	if err != nil {
+		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
+	}
+	if !amount.Equal(money.RoundInvoice(amount)) {
+		return ledger.Errorf(ledger.CodeInvalid, "amount %s has more than 2 decimals", req.Amount)
+	}
+	if d.Amount, err = money.ToMicros(amount); err != nil {
+		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
+	}
+	if req.At != "" {
+		if d.At, err = parseInstant("at", req.At); err != nil {
+			return err
+		}
+	}
+	v, created, err := s.Store.OpenDispute(r.Context(), r.PathValue("id"), d, now)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if s.Log != nil {
+			s.Log.Info("dispute opened", "invoice", v.Invoice, "dispute", v.ID, "amount", v.Amount.String(), "by", who.Name)
+		}
+	}
+	writeJSON(w, status, disputeOf(v))
+	return nil
+}
+
+func (s *Server) getDispute(w http.ResponseWriter, r *http.Request, _ principal) error {
+	v, err := s.Store.Dispute(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, disputeOf(v))
+	return nil
+}
+
+// resolveDispute closes a dispute (R7): accepted → a credit note; rejected → due at once.
+func (s *Server) resolveDispute(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req struct {
+		Outcome string `json:"outcome"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	v, err := s.Store.ResolveDispute(r.Context(), r.PathValue("id"), req.Outcome, who.Name, s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Info("dispute resolved", "dispute", v.ID, "outcome", v.Status, "credit_note", v.CreditNote, "by", who.Name)
+	}
+	writeJSON(w, http.StatusOK, disputeOf(v))
+	return nil
+}
+
+// terminate ends an agreement (CONTRACT 3.1; R13, T&C 10.7).
+func (s *Server) terminate(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req struct {
+		At string `json:"at"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+	}
+	now := s.Clock.Now()
+	at := now
+	if req.At != "" {
+		var err error
+		if at, err = parseInstant("at", req.At); err != nil {
+			return err
+		}
+	}
+	id := r.PathValue("id")
+	if err := s.Store.Terminate(r.Context(), id, at, who.Name, now); err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Info("agreement terminated", "account", id, "at", at, "by", who.Name)
+	}
+	return s.getAccount(w, r, who)
+}
