@@ -140,7 +140,9 @@ func (d *daemon) publish(account string, from, n int) {
 		m := nats.NewMsg("usage.sms." + account)
 		m.Data = []byte(body)
 		m.Header.Set("Nats-Msg-Id", fmt.Sprintf("%s-%d", account, i))
-		if _, err := js.PublishMsgAsync(m); err != nil {
+		// A loaded machine may keep 2,048 messages in flight for longer than the default 200 ms
+		// stall wait: wait longer rather than fail.
+		if _, err := js.PublishMsgAsync(m, jetstream.WithStallWait(30*time.Second)); err != nil {
 			d.t.Fatal(err)
 		}
 	}
