@@ -92,13 +92,16 @@ func lineOrder(a, b UsageTotal) bool {
 		return a.Period.Before(b.Period)
 	}
 	for _, p := range [][2]string{{a.Channel, b.Channel}, {a.Product, b.Product}, {a.Country, b.Country},
-		{a.Direction, b.Direction}, {a.Description, b.Description}, {a.Kind, b.Kind}, {a.UnitPrice, b.UnitPrice}} {
+		{a.Direction, b.Direction}, {kindRank[a.Kind], kindRank[b.Kind]}, {a.Description, b.Description}, {a.UnitPrice, b.UnitPrice}} {
 		if p[0] != p[1] {
 			return p[0] < p[1]
 		}
 	}
 	return false
 }
+
+// kindRank puts a usage line before the line of its surcharges.
+var kindRank = map[string]string{LineUsage: "0", LineProfessionalServices: "0", LineSurcharge: "1"}
 
 var sixty = decimal.NewFromInt(60)
 

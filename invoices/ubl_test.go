@@ -2,16 +2,11 @@ package invoices_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/xml"
-	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +14,7 @@ import (
 
 	"ledger/clock"
 	"ledger/invoices"
+	"ledger/invoices/ubltest"
 	"ledger/ledger"
 )
 
@@ -296,7 +292,7 @@ func TestUBL(t *testing.T) {
 		if err := os.WriteFile(canary, []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ublValidate(t, written, []string{canary})
+		ubltest.Run(t, written, []string{canary})
 	})
 }
 
@@ -369,119 +365,6 @@ func ublVATID(p ublParsedParty) string {
 		}
 	}
 	return ""
-}
-
-// The validator starts a JVM and compiles the EN 16931 stylesheet for every file (2 to 3 s
-// each); the files are shared among at most ublValidationProcesses runs side by side, each
-// bounded by ublValidationTimeout, with the JIT held to its quick first tier.
-const (
-	ublValidationProcesses = 4
-	ublValidationTimeout   = 2 * time.Minute
-	ublValidationJVMFlags  = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-)
-
-// ublValidate runs shared/validation/validate-ubl over valid and broken documents: each valid
-// one must pass and each broken one must fail. Without Java or Saxon the test is skipped, saying
-// what to install, unless CI is set: CI must run it.
-func ublValidate(t *testing.T, valid, broken []string) {
-	t.Helper()
-	unavailable := func(why string) {
-		t.Helper()
-		msg := why + ": the EN 16931 validation of the UBL documents cannot run here " +
-			"(apt-get install -y default-jre-headless libsaxonhe-java python3; the script is " +
-			"shared/validation/validate-ubl beside the checkout, or set LEDGER_VALIDATE_UBL)"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + "; CI is set, so this fails")
-		}
-		t.Skip(msg)
-	}
-	script := os.Getenv("LEDGER_VALIDATE_UBL")
-	if script == "" {
-		script = filepath.Join("..", "..", "shared", "validation", "validate-ubl")
-	}
-	if _, err := os.Stat(script); err != nil {
-		unavailable("validate-ubl not found at " + script)
-	}
-	for _, tool := range []string{"java", "python3"} { // python3 reads Saxon's report
-		if _, err := exec.LookPath(tool); err != nil {
-			unavailable(tool + " not found")
-		}
-	}
-	jar := os.Getenv("SAXON_JAR")
-	if jar == "" {
-		jar = "/usr/share/java/Saxon-HE.jar"
-	}
-	if _, err := os.Stat(jar); err != nil {
-		unavailable("Saxon-HE not found at " + jar)
-	}
-
-	files := append(append([]string{}, valid...), broken...)
-	processes := min(ublValidationProcesses, runtime.NumCPU(), len(files))
-	groups := make([][]string, processes)
-	for i, f := range files {
-		groups[i%processes] = append(groups[i%processes], f)
-	}
-	type run struct {
-		out  []byte
-		err  error
-		exit int
-	}
-	runs := make([]run, processes)
-	ctx, cancel := context.WithTimeout(context.Background(), ublValidationTimeout)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for i, group := range groups {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.CommandContext(ctx, script, group...)
-			cmd.Env = append(os.Environ(), "JAVA_TOOL_OPTIONS="+strings.TrimSpace(os.Getenv("JAVA_TOOL_OPTIONS")+" "+ublValidationJVMFlags))
-			out, err := cmd.CombinedOutput()
-			runs[i] = run{out: out, err: err}
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				runs[i].exit = exit.ExitCode()
-			}
-		}()
-	}
-	wg.Wait()
-	t.Logf("validate-ubl: %d documents in %d runs side by side, %s", len(files), processes, time.Since(start).Round(time.Millisecond))
-
-	var report strings.Builder
-	for _, r := range runs {
-		report.Write(r.out)
-		switch {
-		case r.exit == 2:
-			unavailable("validate-ubl cannot run: " + strings.TrimSpace(string(r.out)))
-		case r.err != nil && r.exit != 1:
-			t.Fatalf("validate-ubl: %v\n%s", r.err, r.out)
-		}
-	}
-	t.Log(report.String())
-	for _, f := range valid {
-		if !strings.Contains(report.String(), f+": valid EN 16931") {
-			t.Errorf("%s is not valid EN 16931:\n%s", filepath.Base(f), ublReportOf(report.String(), f))
-		}
-	}
-	for _, f := range broken {
-		if !strings.Contains(report.String(), f+": ") || strings.Contains(report.String(), f+": valid") {
-			t.Errorf("%s should break a rule:\n%s", filepath.Base(f), ublReportOf(report.String(), f))
-		}
-	}
-}
-
-// ublReportOf is the part of the validator's report about file f.
-func ublReportOf(report, f string) string {
-	i := strings.Index(report, f+": ")
-	if i < 0 {
-		return report
-	}
-	rest := report[i:]
-	if j := strings.Index(rest[1:], "\n/"); j >= 0 {
-		return rest[:j+1]
-	}
-	return rest
 }
 
 // TestUBLRefuses: a document that would not be valid, or does not add up, is not written.

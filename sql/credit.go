@@ -56,16 +56,26 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 		return nil
 	}
 	now := fmtTime(at)
-	updated := make([]ledger.Credit, 0, len(tx.Entries))
+	// A transaction may move several of a customer's exposure accounts (an invoice: unbilled to
+	// receivable); the customer is evaluated once, on the sum.
+	var order []string
+	deltas := make(map[string]money.Micros, len(tx.Entries))
 	for _, e := range tx.Entries {
 		if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
 			continue
 		}
-		c, ok := s.credit.Get(e.AccountID)
-		if !ok {
-			return fmt.Errorf("credit of %s is not loaded", e.AccountID)
+		if _, seen := deltas[e.AccountID]; !seen {
+			order = append(order, e.AccountID)
 		}
-		c.Exposure += e.Amount
+		deltas[e.AccountID] += e.Amount
+	}
+	updated := make([]ledger.Credit, 0, len(order))
+	for _, account := range order {
+		c, ok := s.pendingCredit(account)
+		if !ok {
+			return fmt.Errorf("credit of %s is not loaded", account)
+		}
+		c.Exposure += deltas[account]
 		next, notices := s.policy.Evaluate(c, at)
 		if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
 			return err
@@ -92,7 +102,22 @@ func (s *Store) recordCredit(ctx context.Context, before, after ledger.Credit, n
 }
 
 func (s *Store) afterCreditCommit(updated []ledger.Credit) {
+	if s.pendingCredits == nil {
+		s.pendingCredits = map[string]ledger.Credit{}
+	}
+	for _, c := range updated {
+		s.pendingCredits[c.Account] = c
+	}
 	s.onCommit(func() { s.credit.Apply(updated...) })
+}
+
+// pendingCredit is an account's credit as the transaction in progress left it so far, else as
+// committed.
+func (s *Store) pendingCredit(account string) (ledger.Credit, bool) {
+	if c, ok := s.pendingCredits[account]; ok {
+		return c, true
+	}
+	return s.credit.Get(account)
 }
 
 // SetCreditLimit raises, lowers or cancels (0) an account's credit limit with immediate effect
@@ -106,7 +131,7 @@ func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.
 		if s.credit == nil {
 			return fmt.Errorf("credit control is not set up")
 		}
-		c, ok := s.credit.Get(account)
+		c, ok := s.pendingCredit(account)
 		if !ok {
 			return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
 		}

@@ -62,6 +62,8 @@ type Store struct {
 	// Credit control (UseCredit); nil: none. Guarded by writeMu for writes.
 	credit *ledger.CreditBook
 	policy ledger.CreditPolicy
+	// pendingCredits are the credits the transaction in progress changed, until it commits.
+	pendingCredits map[string]ledger.Credit
 
 	// Prepaid credit (guarded by writeMu).
 	prepaid prepaidState
@@ -232,6 +234,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 		return fmt.Errorf("begin: %w", err)
 	}
 	s.afterCommit = s.afterCommit[:0]
+	clear(s.pendingCredits)
 	s.wroteOutbox = false
 	s.resetPendingJournal()
 	s.resetStagedPrepaid()
