@@ -60,6 +60,7 @@ type config struct {
 	authorizeRate           int
 	loadNATS, loadHTTP      string
 	trace                   string
+	billing                 bool
 }
 
 func run() error {
@@ -76,6 +77,7 @@ func run() error {
 	flag.BoolVar(&c.authorize, "authorize", false, "while the pipeline runs, send authorisation requests over NATS (billing.authorize) and HTTP (POST /v1/authorize) and report their rate and latency")
 	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
 	flag.StringVar(&c.trace, "trace", "", "write a 3-second execution trace from the middle of the pipeline to this file")
+	flag.BoolVar(&c.billing, "billing", false, "measure invoicing instead: charge -events over -accounts postpaid accounts in March 2026, then the billing run and the UBL and CSV exports")
 	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
 	flag.StringVar(&c.loadHTTP, "load-http", "", "load mode: the POST /v1/authorize URL")
 	flag.Parse()
@@ -92,6 +94,9 @@ func run() error {
 	}
 	if !c.keep {
 		defer os.RemoveAll(c.dir)
+	}
+	if c.billing {
+		return runBilling(c)
 	}
 	ctx := context.Background()
 	if c.prepaidShare < 0 || c.prepaidShare > 1 || c.lots < 1 {
