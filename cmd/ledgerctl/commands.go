@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the API refused, or ledgerd could not be reached
+	exitUsage = 2 // the command line is wrong
+)
+
+// DefaultServer is where ledgerd listens unless --server or LEDGER_SERVER say otherwise
+// (CONTRACT 1: --http defaults to 127.0.0.1:8080).
+const DefaultServer = "http://127.0.0.1:8080"
+
+// globals are the flags every command takes.
+type globals struct {
+	server string
+	token  string
+	json   bool
+}
+
+// invocation is what a command runs with.
+type invocation struct {
+	client *client
+	args   []string // the words after the command's own
+	json   bool     // print the API's JSON instead of tables
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// action runs a command whose flags have been parsed.
+type action func(ctx context.Context, inv *invocation) error
+
+// command is one thing ledgerctl does. setup defines the command's flags on fs and returns
+// what runs once they are parsed.
+type command struct {
+	words    string // "invoices list"
+	synopsis string // flags and arguments, for the usage
+	summary  string
+	args     int // positional arguments after the words
+	setup    func(fs *flag.FlagSet) action
+}
+
+// commands is every command, in the order the usage lists them.
+var commands = []command{
+	{words: "invoices list", synopsis: "[--account A] [--period YYYY-MM] [--status open|paid|overdue|disputed|credited]",
+		summary: "list invoices, every page, with a total line", setup: invoicesList},
+	{words: "invoices show", synopsis: "ID", args: 1,
+		summary: "one invoice with its lines, VAT breakdown and notes", setup: invoicesShow},
+	{words: "invoices export", synopsis: "--period YYYY-MM --format csv|ubl --out DIR",
+		summary: "a period's invoices into DIR: invoices-PERIOD.csv, or one UBL file per invoice", setup: invoicesExport},
+	{words: "payments add", synopsis: "--account A --id P --amount 90.75 [--received-at RFC3339] [--invoice INV-…] [--non-sepa]",
+		summary: "book a payment and show what it paid (T&C 3.7, 3.9)", setup: paymentsAdd},
+	{words: "disputes open", synopsis: "--invoice INV-… --id D --amount 25.00 --reason TEXT [--at RFC3339]",
+		summary: "dispute part of an invoice, excl. VAT, within the payment term (T&C 3.11)", setup: disputesOpen},
+	{words: "disputes resolve", synopsis: "--id D --outcome accepted|rejected",
+		summary: "close a dispute: accepted credits it, rejected makes it due at once (R7)", setup: disputesResolve},
+	{words: "billing-runs run", synopsis: "--period YYYY-MM",
+		summary: "invoice an ended period that has not run yet (R5); a period runs once", setup: billingRunsRun},
+}
+
+// usageError is a wrong command line: exit 2 with the usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// run is ledgerctl: it parses args, runs the command and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	words, flagArgs := splitArgs(args, boolFlags())
+	if len(words) == 0 {
+		if hasHelpFlag(flagArgs) {
+			printUsage(stdout)
+			return exitOK
+		}
+		printUsage(stderr)
+		return exitUsage
+	}
+	if words[0] == "help" {
+		if len(words) == 1 {
+			printUsage(stdout)
+			return exitOK
+		}
+		cmd, _, ok := findCommand(words[1:])
+		if !ok {
+			fmt.Fprintf(stderr, "ledgerctl: unknown command %q\n\n", strings.Join(words[1:], " "))
+			printUsage(stderr)
+			return exitUsage
+		}
+		printCommandUsage(stdout, cmd)
+		return exitOK
+	}
+	cmd, rest, ok := findCommand(words)
+	if !ok {
+		fmt.Fprintf(stderr, "ledgerctl: unknown command %q\n\n", strings.Join(words, " "))
+		printUsage(stderr)
+		return exitUsage
+	}
+
+	fs := flag.NewFlagSet("ledgerctl "+cmd.words, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	g := defineGlobals(fs)
+	act := cmd.setup(fs)
+	if err := fs.Parse(flagArgs); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printCommandUsage(stdout, cmd)
+			return exitOK
+		}
+		return usageFailure(stderr, cmd, err)
+	}
+	if fs.NArg() > 0 {
+		rest = append(rest, fs.Args()...)
+	}
+	if len(rest) != cmd.args {
+		if len(rest) < cmd.args {
+			return usageFailure(stderr, cmd, usagef("%s needs %s", cmd.words, cmd.synopsis))
+		}
+		return usageFailure(stderr, cmd, usagef("unexpected arguments %q", rest[cmd.args:]))
+	}
+	if g.token == "" {
+		g.token = os.Getenv("LEDGER_TOKEN")
+	}
+	c, err := newClient(g.server, g.token)
+	if err != nil {
+		return usageFailure(stderr, cmd, err)
+	}
+	err = act(ctx, &invocation{client: c, args: rest, json: g.json, stdout: stdout, stderr: stderr})
+	var usage usageError
+	var api *apiError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage):
+		return usageFailure(stderr, cmd, err)
+	case errors.As(err, &api):
+		// The server's message names the rule that refused, e.g. "(T&C 3.11)".
+		fmt.Fprintf(stderr, "ledgerctl: %s: %s\n", api.Code, api.Message)
+	default:
+		fmt.Fprintf(stderr, "ledgerctl: %v\n", err)
+	}
+	return exitError
+}
+
+func usageFailure(stderr io.Writer, cmd command, err error) int {
+	fmt.Fprintf(stderr, "ledgerctl: %v\n\n", err)
+	printCommandUsage(stderr, cmd)
+	return exitUsage
+}
+
+func defineGlobals(fs *flag.FlagSet) *globals {
+	g := &globals{}
+	server := os.Getenv("LEDGER_SERVER")
+	if server == "" {
+		server = DefaultServer
+	}
+	fs.StringVar(&g.server, "server", server, "ledgerd's address (env LEDGER_SERVER)")
+	// The token's env value is read after parsing, so that no usage text ever prints it.
+	fs.StringVar(&g.token, "token", "", "API token, sent as Authorization: Bearer TOKEN, when ledgerd runs with --api-tokens (env LEDGER_TOKEN)")
+	fs.BoolVar(&g.json, "json", false, "print the API's JSON instead of tables")
+	return g
+}
+
+// findCommand matches the leading words of a command line to a command and returns the words
+// left over, which are its arguments.
+func findCommand(words []string) (command, []string, bool) {
+	for _, cmd := range commands {
+		name := strings.Fields(cmd.words)
+		if len(words) >= len(name) && strings.Join(words[:len(name)], " ") == cmd.words {
+			return cmd, words[len(name):], true
+		}
+	}
+	return command{}, nil, false
+}
+
+// boolFlags names every flag, of any command, that takes no value: splitArgs needs them to
+// know whether the word after a flag is its value.
+func boolFlags() map[string]bool {
+	out := map[string]bool{"h": true, "help": true}
+	for _, cmd := range commands {
+		fs := flag.NewFlagSet(cmd.words, flag.ContinueOnError)
+		defineGlobals(fs)
+		cmd.setup(fs)
+		fs.VisitAll(func(f *flag.Flag) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				out[f.Name] = true
+			}
+		})
+	}
+	return out
+}
+
+// splitArgs separates the words of a command line (command and arguments) from its flags, so
+// that flags may come before, between or after the words. The standard flag package stops at
+// the first word; this lets it see all the flags at once. After "--" everything is a word.
+func splitArgs(args []string, boolFlags map[string]bool) (words, flags []string) {
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			return append(words, args[i+1:]...), flags
+		}
+		if len(arg) < 2 || arg[0] != '-' {
+			words = append(words, arg)
+			continue
+		}
+		flags = append(flags, arg)
+		name := strings.TrimLeft(arg, "-")
+		if strings.Contains(name, "=") || boolFlags[name] {
+			continue
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
+	}
+	return words, flags
+}
+
+func hasHelpFlag(flags []string) bool {
+	for _, f := range flags {
+		if name := strings.TrimLeft(f, "-"); name == "h" || name == "help" {
+			return true
+		}
+	}
+	return false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, `ledgerctl is the finance and operations CLI of ledgerd, over its HTTP API.
+
+Usage:
+  ledgerctl COMMAND [flags]
+
+Commands:
+`)
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %s %s\n      %s\n", cmd.words, cmd.synopsis, cmd.summary)
+	}
+	fmt.Fprintf(w, `  help [COMMAND]
+      this text, or one command's flags
+
+Flags of every command (before or after the command's words):
+  --server URL   ledgerd's address (env LEDGER_SERVER; default %s)
+  --token TOKEN  API token when ledgerd runs with --api-tokens (env LEDGER_TOKEN)
+  --json         print the API's JSON instead of tables
+
+Exit status: 0 done, 1 refused by the API or ledgerd unreachable, 2 wrong command line.
+`, DefaultServer)
+}
+
+func printCommandUsage(w io.Writer, cmd command) {
+	fmt.Fprintf(w, "Usage: ledgerctl %s %s\n  %s\n\nFlags:\n", cmd.words, cmd.synopsis, cmd.summary)
+	fs := flag.NewFlagSet(cmd.words, flag.ContinueOnError)
+	defineGlobals(fs)
+	cmd.setup(fs)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

@@ -1,0 +1,19 @@
+// Command ledgerctl is the finance and operations CLI over ledgerd's HTTP API (CONTRACT 3):
+// invoices listed, shown and exported (CSV, UBL), payments booked, disputes opened and
+// resolved, billing runs asked for. `ledgerctl help` lists every command.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// An interrupt cancels the requests in flight; an export then removes its temporary files.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
