@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
@@ -387,4 +388,44 @@ func TestBilling_numbers_gap_free_under_concurrent_runs(t *testing.T) {
 		t.Error(err)
 	}
 	_ = money.Micros(0)
+}
+
+// R6: interest across a change of the rate (10 % until 30 June, 12 % from 1 July), each run
+// charging what accrued since the last, and an unpaid interest invoice becoming overdue in its
+// turn.
+func TestBilling_R6_interest_across_a_rate_change(t *testing.T) {
+	f := newBillingFixture(t)
+	f.store.UseInvoicing(sql.Invoicing{CollectionCosts: invoices.CollectionCosts, Rates: []invoices.Rate{
+		{From: date("2026-01-01"), Annual: eur("0.10").Decimal()}, {From: date("2026-07-01"), Annual: eur("0.12").Decimal()}}})
+	f.account("acme", "postpaid", "2026-05-01T00:00:00Z")
+	f.sms("acme", 1000, "2026-05-10T08:00:00Z", "2026-05-10T08:00:01Z")
+	f.runDue("2026-06-01T00:00:00Z")
+	may := f.invoices("acme")[0]
+	f.wantInvoice(may, "75.00", "15.75", "90.75", "90.75", "open")
+	f.runDue("2026-07-01T00:00:00Z")
+	// June run: 16–30 June at 10 %: 90.75 × 0.10 × 15 / 365 = 0.3729 → 0.37; costs 40.00.
+	june := f.invoices("acme")[1]
+	f.wantInvoice(june, "40.37", "0.00", "40.37", "40.37", "open")
+	f.runDue("2026-08-01T00:00:00Z")
+	july := f.invoices("acme")[2]
+	// July run, on May's invoice: through 31 July 90.75 × (0.10 × 15 + 0.12 × 31) / 365
+	// = 1.2978 → 1.30, less the 0.37 charged: 0.93. June's invoice (40.37, due 15 July) is
+	// overdue from 16 July: 40.37 × 0.12 × 16 / 365 = 0.2124 → 0.21, and its costs 40.00.
+	var got []string
+	for _, l := range july.Lines {
+		got = append(got, l.Kind+" "+l.Concerns+" "+l.Amount.StringFixed(2))
+	}
+	want := []string{"interest " + may.Number + " 0.93", "interest " + june.Number + " 0.21", "collection_costs " + june.Number + " 40.00"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("July's lines:\n %s\nwant\n %s", strings.Join(got, "; "), strings.Join(want, "; "))
+	}
+	f.wantInvoice(july, "41.14", "0.00", "41.14", "41.14", "open")
+}
+
+func date(s string) clock.LocalDate {
+	d, err := clock.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
