@@ -75,7 +75,7 @@ func linesJSON(lines []invoices.Line, vat invoices.VAT) []lineJSON {
 			period = l.Period.String()
 		}
 		out[i] = lineJSON{Kind: l.Kind, Description: l.Description, Channel: l.Channel, Product: l.Product, Country: l.Country,
-			Period: period, Quantity: l.Quantity.String(), Unit: l.Unit, UnitPrice: l.UnitPrice.String(),
+			Period: period, Quantity: l.Quantity.String(), Unit: l.Unit, UnitPrice: money.FormatCharge(l.UnitPrice),
 			Amount: money.FormatInvoice(l.Amount), Concerns: l.Concerns, VATCategory: category}
 	}
 	return out
@@ -106,14 +106,17 @@ func invoiceOf(v sql.InvoiceView) invoiceJSON {
 }
 
 type billingRunJSON struct {
-	Period   string        `json:"period"`
-	RanAt    string        `json:"ran_at"`
-	By       string        `json:"by"`
-	Invoices []invoiceJSON `json:"invoices"`
+	Period    string        `json:"period"`
+	RanAt     string        `json:"ran_at"`
+	By        string        `json:"by"`
+	RanBefore bool          `json:"ran_before"` // run before this request (by the clock or another request)
+	Invoices  []invoiceJSON `json:"invoices"`
 }
 
 // runBilling invoices a period on request (CONTRACT 3.3; R5): earlier periods not yet run run
-// first; a period runs once (409 after) and only once it has ended (409 before).
+// first. A period runs once: asked for again — or after the clock ran it at the start of the
+// next month — it answers the invoices that run issued, marked ran_before, and issues nothing.
+// A period that has not ended is 409.
 func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principal) error {
 	var req struct {
 		Period string `json:"period"`
@@ -130,12 +133,24 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principa
 		return err
 	}
 	runs, err := s.Store.RunBilling(r.Context(), period, now, who.Name)
+	ranBefore := false
+	if ledger.ErrorCode(err) == ledger.CodeConflict {
+		run, ok, lookupErr := s.Store.BillingRunOf(r.Context(), period)
+		if lookupErr != nil {
+			return lookupErr
+		}
+		if !ok {
+			return err // not ended yet
+		}
+		runs, err, ranBefore = []sql.BillingRun{run}, nil, true
+	}
 	if err != nil {
 		return err
 	}
 	out := make([]billingRunJSON, 0, len(runs))
 	for _, run := range runs {
-		rj := billingRunJSON{Period: run.Period.String(), RanAt: run.RanAt.Format(time.RFC3339), By: run.By, Invoices: []invoiceJSON{}}
+		rj := billingRunJSON{Period: run.Period.String(), RanAt: run.RanAt.Format(time.RFC3339), By: run.By, RanBefore: ranBefore,
+			Invoices: []invoiceJSON{}}
 		for _, id := range run.Invoices {
 			v, err := s.Store.Invoice(r.Context(), id)
 			if err != nil {
@@ -144,12 +159,13 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principa
 			rj.Invoices = append(rj.Invoices, invoiceOf(v))
 		}
 		out = append(out, rj)
-		if s.Log != nil {
+		if s.Log != nil && !ranBefore {
 			s.Log.Info("billing run", "period", run.Period.String(), "invoices", len(run.Invoices), "by", who.Name)
 		}
 	}
 	last := out[len(out)-1]
-	writeJSON(w, http.StatusOK, map[string]any{"period": last.Period, "ran_at": last.RanAt, "invoices": last.Invoices, "runs": out})
+	writeJSON(w, http.StatusOK, map[string]any{"period": last.Period, "ran_at": last.RanAt, "ran_before": ranBefore,
+		"invoices": last.Invoices, "runs": out})
 	return nil
 }
 
@@ -285,7 +301,7 @@ func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ princip
 }
 
 // exportInvoices answers a period's invoices as CSV for bookkeeping (one row per invoice) or
-// as a zip of UBL documents, the period's credit notes included (R5).
+// as a zip of UBL documents with the credit notes issued in the period's month (R5).
 func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ principal) error {
 	q := r.URL.Query()
 	period, err := invoices.ParsePeriod(q.Get("period"))
@@ -318,6 +334,10 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".csv"))
 		return invoices.WriteCSV(w, docs, standing)
 	}
+	notes, err := s.Store.CreditNotesIssuedIn(r.Context(), period)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".zip"))
 	z := zip.NewWriter(w)
@@ -327,6 +347,15 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 			return err
 		}
 		if err := invoices.WriteUBLInvoice(f, inv, s.Seller); err != nil {
+			return err
+		}
+	}
+	for _, cn := range notes {
+		f, err := z.CreateHeader(&zip.FileHeader{Name: cn.Number + ".xml", Method: zip.Deflate, Modified: cn.IssueDate.Start()})
+		if err != nil {
+			return err
+		}
+		if err := invoices.WriteUBLCreditNote(f, cn.CreditNote, s.Seller); err != nil {
 			return err
 		}
 	}

@@ -171,6 +171,15 @@ func TestInvoices_through_the_service(t *testing.T) {
 	os.WriteFile(f, e.get("/v1/credit-notes/"+notes.Items[0].ID+".xml"), 0o644)
 	files = append(files, f)
 	want(t, "gamma's outstanding", e.invoices("account=gamma")[0].Outstanding, "6.10")
+	// The UBL export of April holds the credit note issued in April (R5: credit notes likewise).
+	aprilZip := e.get("/v1/exports/invoices?period=2026-04&format=ubl")
+	if zr, err := zip.NewReader(bytes.NewReader(aprilZip), int64(len(aprilZip))); err != nil || len(zr.File) != 1 ||
+		zr.File[0].Name != notes.Items[0].ID+".xml" {
+		t.Errorf("April's UBL export: %v, %d files, want the credit note", err, len(zr.File))
+	}
+	if status, raw := e.do("GET", "/v1/invoices?after=INV-1999-000001", nil, nil); status != 400 {
+		t.Errorf("a cursor naming no invoice: %d %s, want 400", status, raw)
+	}
 
 	// The day after the due date: beta's dispute is refused; beta is overdue.
 	e.setClock("2026-04-15T22:00:00Z")

@@ -304,8 +304,12 @@ type InvoiceFilter struct {
 	Account, Period, Status string
 }
 
-// Invoices lists invoices in the order they were issued, after the invoice named by after.
+// Invoices lists invoices in the order they were issued, after the invoice named by after (a
+// cursor naming no invoice is an error, not the start of the list).
 func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, after string, limit int) ([]InvoiceView, error) {
+	if err := s.checkCursor(ctx, "invoices", after); err != nil {
+		return nil, err
+	}
 	q := invoiceSelect + ` WHERE rowid > coalesce((SELECT rowid FROM invoices WHERE id = ?), 0)`
 	args := []any{after}
 	if f.Account != "" {
@@ -596,8 +600,49 @@ func (s *Store) CreditNote(ctx context.Context, id string) (CreditNoteView, erro
 	return v, json.Unmarshal(doc, &v.CreditNote)
 }
 
+// checkCursor refuses an ?after= that names no row of table.
+func (s *Store) checkCursor(ctx context.Context, table, after string) error {
+	if after == "" {
+		return nil
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE id = ?`, after).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return ledger.Errorf(ledger.CodeInvalid, "after %q is not a cursor from a previous page's next", after)
+	}
+	return nil
+}
+
+// CreditNotesIssuedIn lists the credit notes issued in a period's month, in order.
+func (s *Store) CreditNotesIssuedIn(ctx context.Context, period invoices.Period) ([]CreditNoteView, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT document FROM credit_notes WHERE issue_date >= ? AND issue_date < ? ORDER BY year, seq`,
+		period.Start().In(clock.Amsterdam).Format("2006-01-02"), period.End().In(clock.Amsterdam).Format("2006-01-02"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CreditNoteView
+	for rows.Next() {
+		var doc []byte
+		if err := rows.Scan(&doc); err != nil {
+			return nil, err
+		}
+		var v CreditNoteView
+		if err := json.Unmarshal(doc, &v.CreditNote); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // CreditNotes lists credit notes in the order they were issued, after the one named by after.
 func (s *Store) CreditNotes(ctx context.Context, account, after string, limit int) ([]CreditNoteView, error) {
+	if err := s.checkCursor(ctx, "credit_notes", after); err != nil {
+		return nil, err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT document FROM credit_notes
 		WHERE rowid > coalesce((SELECT rowid FROM credit_notes WHERE id = ?), 0) AND (? = '' OR account_id = ?)
 		ORDER BY rowid LIMIT ?`, after, account, account, limit)

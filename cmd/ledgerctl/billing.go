@@ -17,10 +17,11 @@ type billingRuns struct {
 }
 
 type billingRun struct {
-	Period   string    `json:"period"`
-	RanAt    string    `json:"ran_at"`
-	By       string    `json:"by"`
-	Invoices []invoice `json:"invoices"`
+	Period    string    `json:"period"`
+	RanAt     string    `json:"ran_at"`
+	By        string    `json:"by"`
+	RanBefore bool      `json:"ran_before"` // run before this request: nothing was issued now
+	Invoices  []invoice `json:"invoices"`
 }
 
 func billingRunsRun(fs *flag.FlagSet) action {
@@ -59,6 +60,11 @@ func writeBillingRuns(w io.Writer, answer billingRuns) error {
 		t.add(run.Period, run.RanAt, run.By, fmt.Sprint(totals.count), totals.net.String(), totals.vat.String(), totals.total.String())
 	}
 	if err := t.write(w); err != nil {
+		return err
+	}
+	if len(answer.Runs) == 1 && answer.Runs[0].RanBefore {
+		_, err := fmt.Fprintf(w, "period %s was invoiced before (a period runs once): nothing issued now; %s of that run\n",
+			answer.Runs[0].Period, plural(all.count, "invoice", "invoices"))
 		return err
 	}
 	_, err := fmt.Fprintf(w, "%s issued in %s  total %s\n", plural(all.count, "invoice", "invoices"),

@@ -132,7 +132,7 @@ func TestLedgerctl(t *testing.T) {
 				t.Errorf("no line of %q\n%s", want, r)
 			}
 		}
-		if !hasLine(r.stdout, "usage", "SMS", "Netherlands", "1000", "piece", "0.075", "75.00", "S") {
+		if !hasLine(r.stdout, "usage", "SMS", "Netherlands", "1000", "piece", "0.075000", "75.00", "S") {
 			t.Errorf("no usage line of 1000 SMS at 0.075 amounting to 75.00\n%s", r)
 		}
 	})
@@ -275,9 +275,20 @@ func TestLedgerctl(t *testing.T) {
 		}
 	})
 
-	t.Run("R5_billing_run_of_a_period_run_already_conflicts", func(t *testing.T) {
+	t.Run("R5_billing_run_of_a_period_run_already_issues_nothing", func(t *testing.T) {
+		before := ledgerctl(t, server, "invoices", "list", "--period", "2026-03")
 		r := ledgerctl(t, server, "billing-runs", "run", "--period", "2026-03")
-		if r.code != 1 || !strings.HasPrefix(r.stderr, "ledgerctl: conflict: ") || !strings.Contains(r.stderr, "runs once") {
+		if r.code != 0 || !strings.Contains(r.stdout, "invoiced before (a period runs once): nothing issued now") {
+			t.Error(r)
+		}
+		if after := ledgerctl(t, server, "invoices", "list", "--period", "2026-03"); after.stdout != before.stdout {
+			t.Errorf("invoices before the second run:\n%s\nafter:\n%s", before.stdout, after.stdout)
+		}
+	})
+
+	t.Run("R5_billing_run_of_a_period_not_ended_conflicts", func(t *testing.T) {
+		r := ledgerctl(t, server, "billing-runs", "run", "--period", "2026-12")
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "ledgerctl: conflict: ") || !strings.Contains(r.stderr, "has not ended") {
 			t.Error(r)
 		}
 	})
