@@ -10,7 +10,7 @@ PROMTOOL  ?= promtool
 ALERT_RULES      ?= deploy/prometheus/alerts.yml
 ALERT_RULES_TEST ?= deploy/prometheus/alerts_test.yml
 
-.PHONY: run test rules rules-if-promtool bench lint build conformance clean
+.PHONY: run test rules rules-if-promtool bench bench-billing lint build conformance clean
 
 ## run: the service on its embedded defaults (NATS with JetStream in the process, SQLite under ./data)
 run:
@@ -44,6 +44,12 @@ bench:
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -prepaid 1 -lots 3
 	$(GO) test -run '^$$' -bench . -benchmem ./pricing/ ./ledger/
 	$(GO) test -run '^$$' -bench RunDueCatchUp -benchtime 1x ./sql/
+	$(MAKE) --no-print-directory bench-billing
+
+## bench-billing: a month of 10,000,000 charged events over 10,000 accounts, then the billing run and the UBL and CSV exports
+BILLING_EVENTS ?= 10000000
+bench-billing:
+	$(GO) run ./cmd/ledgerbench -billing -events $(BILLING_EVENTS) -accounts $(BENCH_ACCOUNTS)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
