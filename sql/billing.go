@@ -363,8 +363,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey
 		}
 		s.onCommit(func() {
 			for _, k := range usageKeys {
-				delete(s.lines.open, k)
-				delete(s.lines.dirty, k)
+				delete(s.lines.open, k) // a flush skips its key left among the dirty ones
 			}
 		})
 	}

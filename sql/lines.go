@@ -38,9 +38,10 @@ type lineKey struct {
 	line    uint32
 }
 
-// lineTotal is what an open line adds up to.
+// lineTotal is what an open line adds up to; dirty: changed since the last flush.
 type lineTotal struct {
 	quantity, micros, events int64
+	dirty                    bool
 }
 
 func (t *lineTotal) add(d lineTotal) {
@@ -58,8 +59,43 @@ type usageLines struct {
 	persisted int        // specs[:persisted] are in line_specs (writer)
 
 	open       map[lineKey]*lineTotal
-	dirty      map[lineKey]bool
-	flushedSeq int64 // charges.seq the table includes
+	dirty      []lineKey // the open lines changed since the last flush, each once
+	flushedSeq int64     // charges.seq the table includes
+}
+
+// touch marks an open line changed.
+func (u *usageLines) touch(k lineKey, t *lineTotal) {
+	if !t.dirty {
+		t.dirty = true
+		u.dirty = append(u.dirty, k)
+	}
+}
+
+// lineCache remembers, while one batch is encoded, the line ids and the period bounds it looked
+// up: most of a batch's events share a handful of lines and one month.
+type lineCache struct {
+	ids        map[specKey][2]uint32 // usage line, surcharge line
+	start, end time.Time             // the period last looked up
+	period     int32
+}
+
+// specKey identifies a rated charge's line without formatting its unit price.
+type specKey struct {
+	channel, product, direction, country, description string
+	priceCoefficient                                  int64
+	priceExponent                                     int32
+	surcharge                                         bool // one surcharge, described by the rest
+	surchargeDescription                              string
+	surchargeCoefficient                              int64
+	surchargeExponent                                 int32
+}
+
+func (c *lineCache) periodOf(t time.Time) int32 {
+	if c.period == 0 || t.Before(c.start) || !t.Before(c.end) {
+		p := invoices.PeriodOf(t)
+		c.start, c.end, c.period = p.Start(), p.End(), periodKey(p)
+	}
+	return c.period
 }
 
 func periodKey(p invoices.Period) int32 { return int32(p.Year*100 + int(p.Month)) }
@@ -100,10 +136,30 @@ func unitOf(channel string) string {
 
 // chargeLines returns the lines of one charge: its usage line and, when surcharges apply, the
 // line of its surcharges together (0 when none).
-func (u *usageLines) chargeLines(e ledger.UsageEvent, r pricing.Rating) (base, surcharge uint32) {
+func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricing.Rating) (base, surcharge uint32) {
 	if len(r.Charges) == 0 {
 		return 0, 0
 	}
+	c := r.Charges[0]
+	if len(r.Charges) > 2 { // the cache holds at most one surcharge's price
+		return u.lookupLines(e, r)
+	}
+	key := specKey{channel: e.Channel, product: e.Product, direction: e.Direction, country: c.Country, description: c.Description,
+		priceCoefficient: c.UnitPrice.CoefficientInt64(), priceExponent: c.UnitPrice.Exponent()}
+	if len(r.Charges) == 2 {
+		sc := r.Charges[1]
+		key.surcharge, key.surchargeDescription = true, sc.Description
+		key.surchargeCoefficient, key.surchargeExponent = sc.UnitPrice.CoefficientInt64(), sc.UnitPrice.Exponent()
+	}
+	if ids, ok := cache.ids[key]; ok {
+		return ids[0], ids[1]
+	}
+	base, surcharge = u.lookupLines(e, r)
+	cache.ids[key] = [2]uint32{base, surcharge}
+	return base, surcharge
+}
+
+func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) (base, surcharge uint32) {
 	c := r.Charges[0]
 	kind := invoices.LineUsage
 	if e.Channel == "professional_services" {
@@ -133,16 +189,19 @@ type lineDelta map[lineKey]lineTotal
 func (d lineDelta) add(account string, period int32, line uint32, quantity, micros int64) {
 	k := lineKey{account, period, line}
 	t := d[k]
-	t.add(lineTotal{quantity, micros, 1})
+	t.add(lineTotal{quantity: quantity, micros: micros, events: 1})
 	d[k] = t
 }
 
 // mergeLines adds a committed batch's delta to the open lines; prepaid accounts' usage is paid
 // from their lots (R9) and is not invoiced. Writer only, after commit.
 func (s *Store) mergeLines(d lineDelta) {
+	checkPrepaid := len(s.prepaid.slots) > 0
 	for k, t := range d {
-		if _, prepaid := s.prepaid.slots[k.account]; prepaid {
-			continue
+		if checkPrepaid {
+			if _, prepaid := s.prepaid.slots[k.account]; prepaid {
+				continue
+			}
 		}
 		open := s.lines.open[k]
 		if open == nil {
@@ -150,7 +209,7 @@ func (s *Store) mergeLines(d lineDelta) {
 			s.lines.open[k] = open
 		}
 		open.add(t)
-		s.lines.dirty[k] = true
+		s.lines.touch(k, open)
 	}
 }
 
@@ -210,7 +269,8 @@ func (s *Store) flushLines(ctx context.Context) error {
 		}
 		return nil
 	}
-	for k := range s.lines.dirty {
+	flushed := s.lines.dirty
+	for _, k := range flushed {
 		t := s.lines.open[k]
 		if t == nil {
 			continue // invoiced since
@@ -249,7 +309,12 @@ func (s *Store) flushLines(ctx context.Context) error {
 	// it commits; should it roll back, the lines are still to be written.
 	s.onCommit(func() {
 		s.lines.flushedSeq = seq
-		clear(s.lines.dirty)
+		for _, k := range flushed {
+			if t := s.lines.open[k]; t != nil {
+				t.dirty = false
+			}
+		}
+		s.lines.dirty = s.lines.dirty[len(flushed):]
 	})
 	return nil
 }
@@ -259,7 +324,7 @@ func (s *Store) flushLines(ctx context.Context) error {
 func (s *Store) loadLines(ctx context.Context) error {
 	s.lines.ids = map[lineSpec]uint32{}
 	s.lines.open = map[lineKey]*lineTotal{}
-	s.lines.dirty = map[lineKey]bool{}
+	s.lines.dirty = nil
 	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, channel, product, direction, country, description, unit, unit_price
 		FROM line_specs ORDER BY id`)
 	if err != nil {
@@ -333,8 +398,8 @@ func (s *Store) loadLines(ctx context.Context) error {
 				t = &lineTotal{}
 				s.lines.open[k] = t
 			}
-			t.add(lineTotal{billed, micros, 1})
-			s.lines.dirty[k] = true
+			t.add(lineTotal{quantity: billed, micros: micros, events: 1})
+			s.lines.touch(k, t)
 		}
 		add(line, base)
 		if surcharge != 0 {

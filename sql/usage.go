@@ -7,7 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"ledger/invoices"
 	"ledger/ledger"
 )
 
@@ -261,6 +260,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		return out, nil
 	}
 	lines := make(lineDelta, len(plan.Charges)/2+1)
+	cache := lineCache{ids: make(map[specKey][2]uint32, 16)}
 	rows := make([]byte, 0, 160*len(plan.Charges))
 	rows = append(rows, '[')
 	for i, c := range plan.Charges {
@@ -302,8 +302,8 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			rows = strconv.AppendInt(rows, n, 10)
 		}
 		rows = append(rows, ']')
-		base, surcharge := s.lines.chargeLines(e, c.Rating)
-		period := periodKey(invoices.PeriodOf(e.OccurredAt))
+		base, surcharge := s.lines.chargeLines(&cache, e, c.Rating)
+		period := cache.periodOf(e.OccurredAt)
 		lines.add(e.Account, period, base, c.Rating.BilledQuantity, int64(c.BaseMicros))
 		if c.SurchargeMicros != 0 {
 			lines.add(e.Account, period, surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
