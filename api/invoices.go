@@ -14,9 +14,14 @@ import (
 	"ledger/sql"
 )
 
-// MaxExportInvoices bounds one export (GET /v1/exports/invoices): a month of invoices for up to
-// this many accounts.
-const MaxExportInvoices = 200_000
+// Limits of the exports (GET /v1/exports/invoices).
+const (
+	// MaxExportInvoices bounds a CSV export, which is built in memory: a month of invoices for
+	// up to this many accounts.
+	MaxExportInvoices = 200_000
+	// ExportPage is how many invoices the UBL export reads at a time.
+	ExportPage = 500
+)
 
 type lineJSON struct {
 	Kind        string `json:"kind"`
@@ -315,21 +320,21 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 	if format != "csv" && format != "ubl" {
 		return ledger.Errorf(ledger.CodeInvalid, "format %q is not csv or ubl", format)
 	}
-	views, err := s.Store.Invoices(r.Context(), sql.InvoiceFilter{Period: period.String()}, "", MaxExportInvoices+1)
-	if err != nil {
-		return err
-	}
-	if len(views) > MaxExportInvoices {
-		return ledger.Errorf(ledger.CodeConflict, "period %s has more than %d invoices: export it by account", period, MaxExportInvoices)
-	}
-	docs := make([]invoices.Invoice, len(views))
-	standing := make(map[string]invoices.Standing, len(views))
-	for i, v := range views {
-		docs[i] = v.Invoice
-		standing[v.Number] = invoices.Standing{Status: v.Status, Outstanding: v.Outstanding.Decimal()}
-	}
 	name := "invoices-" + period.String()
 	if format == "csv" {
+		views, err := s.Store.Invoices(r.Context(), sql.InvoiceFilter{Period: period.String()}, "", MaxExportInvoices+1)
+		if err != nil {
+			return err
+		}
+		if len(views) > MaxExportInvoices {
+			return ledger.Errorf(ledger.CodeConflict, "period %s has more than %d invoices: export it by account", period, MaxExportInvoices)
+		}
+		docs := make([]invoices.Invoice, len(views))
+		standing := make(map[string]invoices.Standing, len(views))
+		for i, v := range views {
+			docs[i] = v.Invoice
+			standing[v.Number] = invoices.Standing{Status: v.Status, Outstanding: v.Outstanding.Decimal()}
+		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".csv"))
 		return invoices.WriteCSV(w, docs, standing)
@@ -338,17 +343,30 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 	if err != nil {
 		return err
 	}
+	// The zip is written as the invoices are read, a page at a time, so that memory does not grow
+	// with the number of invoices. A document that cannot be written ends the response early:
+	// the zip is then truncated, which any unzip reports.
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".zip"))
 	z := zip.NewWriter(w)
-	for _, inv := range docs {
-		f, err := z.CreateHeader(&zip.FileHeader{Name: inv.Number + ".xml", Method: zip.Deflate, Modified: inv.IssueDate.Start()})
+	for after := ""; ; {
+		views, err := s.Store.Invoices(r.Context(), sql.InvoiceFilter{Period: period.String()}, after, ExportPage)
 		if err != nil {
 			return err
 		}
-		if err := invoices.WriteUBLInvoice(f, inv, s.Seller); err != nil {
-			return err
+		for _, v := range views {
+			f, err := z.CreateHeader(&zip.FileHeader{Name: v.Number + ".xml", Method: zip.Deflate, Modified: v.IssueDate.Start()})
+			if err != nil {
+				return err
+			}
+			if err := invoices.WriteUBLInvoice(f, v.Invoice, s.Seller); err != nil {
+				return err
+			}
 		}
+		if len(views) < ExportPage {
+			break
+		}
+		after = views[len(views)-1].Number
 	}
 	for _, cn := range notes {
 		f, err := z.CreateHeader(&zip.FileHeader{Name: cn.Number + ".xml", Method: zip.Deflate, Modified: cn.IssueDate.Start()})
