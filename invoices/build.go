@@ -184,7 +184,55 @@ func (inv Invoice) Check() error {
 	return nil
 }
 
-// GrossOf is a net amount with the VAT it carries at rate vat, rounded to cents.
-func GrossOf(net decimal.Decimal, vat VAT) decimal.Decimal {
-	return net.Add(money.RoundInvoice(net.Mul(vat.Rate)))
+// DisputeShare is the part of a disputed amount that falls in one VAT category of an invoice.
+type DisputeShare struct {
+	VAT   VAT
+	Net   decimal.Decimal
+	Gross decimal.Decimal // Net with its VAT (see SplitDispute)
+}
+
+// SplitDispute places a dispute of a net amount on an invoice after disputes of before (net,
+// those not rejected) on it (R7): in the invoice's own VAT category first (the usage), then in
+// the others in breakdown order (interest and collection costs, which bear no VAT). A share's
+// gross is the category's disputed net so far with its VAT, less that of the disputes before:
+// disputes in parts add up to the invoice's total, never to more. Disputing more than the
+// invoice's net is refused.
+func SplitDispute(inv Invoice, before, amount decimal.Decimal) ([]DisputeShare, error) {
+	subtotals := inv.Breakdown
+	if len(subtotals) == 0 {
+		subtotals = []TaxSubtotal{{VAT: inv.VAT, Taxable: inv.Net}}
+	}
+	ordered := make([]TaxSubtotal, 0, len(subtotals))
+	for _, s := range subtotals {
+		if s.VAT.Category == inv.VAT.Category {
+			ordered = append([]TaxSubtotal{s}, ordered...)
+		} else {
+			ordered = append(ordered, s)
+		}
+	}
+	if amount.Sign() <= 0 || before.Add(amount).GreaterThan(inv.Net) {
+		return nil, fmt.Errorf("invoice %s has a net amount of %s, of which %s is disputed already: a dispute of %s exceeds it",
+			inv.Number, money.FormatInvoice(inv.Net), money.FormatInvoice(before), money.FormatInvoice(amount))
+	}
+	gross := func(net decimal.Decimal, v VAT) decimal.Decimal { return net.Add(money.RoundInvoice(net.Mul(v.Rate))) }
+	var shares []DisputeShare
+	skip, left := before, amount
+	for _, s := range ordered {
+		taxable := s.Taxable
+		if skip.GreaterThanOrEqual(taxable) {
+			skip = skip.Sub(taxable)
+			continue
+		}
+		room := taxable.Sub(skip)
+		net := decimal.Min(room, left)
+		if net.IsPositive() {
+			shares = append(shares, DisputeShare{VAT: s.VAT, Net: net, Gross: gross(skip.Add(net), s.VAT).Sub(gross(skip, s.VAT))})
+		}
+		left = left.Sub(net)
+		skip = decimal.Zero
+		if !left.IsPositive() {
+			break
+		}
+	}
+	return shares, nil
 }

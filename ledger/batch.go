@@ -190,8 +190,12 @@ func (t Transaction) Sum() money.Micros {
 	return s
 }
 
-// CheckBalanced fails when the entries do not sum to zero (RULES.md invariant 1).
+// CheckBalanced fails when the entries do not sum to zero (RULES.md invariant 1), or when there
+// are none: a transaction that moves nothing is a mistake upstream.
 func (t Transaction) CheckBalanced() error {
+	if len(t.Entries) == 0 {
+		return fmt.Errorf("%s transaction %q has no entries", t.Kind, t.Memo)
+	}
 	if s := t.Sum(); s != 0 {
 		return fmt.Errorf("invariant 1 broken: %s transaction entries sum to %s, not zero", t.Kind, s)
 	}

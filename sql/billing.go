@@ -38,7 +38,7 @@ const effectiveDue = `(CASE WHEN due_now IS NOT NULL AND due_now < due_date THEN
 
 // invoiceStatus derives an invoice's status (CONTRACT 3.3) from its amounts.
 const invoiceStatus = `(CASE
-	WHEN settled_micros >= total_micros AND credited_micros >= total_micros THEN 'credited'
+	WHEN settled_micros >= total_micros AND credited_micros > 0 AND credited_micros >= total_micros THEN 'credited'
 	WHEN settled_micros >= total_micros THEN 'paid'
 	WHEN disputed_micros > 0 THEN 'disputed'
 	WHEN overdue_since IS NOT NULL THEN 'overdue'
@@ -246,11 +246,25 @@ func (s *Store) openUsage(account string, through invoices.Period) map[string][]
 	return out
 }
 
+// anythingToInvoice reports whether open lines charge anything: calls of 0 seconds open a line
+// of nothing, which waits for a real charge rather than making an invoice of 0.00.
+func (s *Store) anythingToInvoice(keys []lineKey) bool {
+	for _, k := range keys {
+		if s.lines.open[k].micros != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Store) usageTotals(keys []lineKey) ([]invoices.UsageTotal, money.Micros) {
 	totals := make([]invoices.UsageTotal, 0, len(keys))
 	var sum money.Micros
 	for _, k := range keys {
 		t := s.lines.open[k]
+		if t.micros == 0 && t.quantity == 0 {
+			continue // a 0-second call: nothing to show
+		}
 		sp := s.lines.spec(k.line)
 		totals = append(totals, invoices.UsageTotal{Period: periodOfKey(k.period), Kind: sp.Kind, Channel: sp.Channel,
 			Product: sp.Product, Direction: sp.Direction, Country: sp.Country, Description: sp.Description, Unit: sp.Unit,
@@ -289,7 +303,7 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 		usage := s.openUsage("", period)
 		ids := make([]string, 0, len(customers))
 		for id := range customers {
-			if len(usage[id]) > 0 || len(late[id].lines) > 0 {
+			if s.anythingToInvoice(usage[id]) || len(late[id].lines) > 0 {
 				ids = append(ids, id)
 			}
 		}
@@ -325,12 +339,18 @@ func (s *Store) nextNumber(ctx context.Context, kind string, year int) (int64, e
 func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey, late lateCharges, at time.Time, byRun bool) (string, error) {
 	var usageMicros money.Micros
 	d.Usage, usageMicros = s.usageTotals(usageKeys)
-	d.Late = late.lines
+	d.Late = append(append([]invoices.Line(nil), late.lines...), late.corrections...)
+	updates := append(append([]lateUpdate(nil), late.updates...), late.correctionUpdates...)
 	seq, err := s.nextNumber(ctx, "invoice", d.IssueDate.Year)
 	if err != nil {
 		return "", fmt.Errorf("invoice number: %w", err)
 	}
-	inv, err := d.Issue(invoices.Number(d.IssueDate.Year, seq))
+	number := invoices.Number(d.IssueDate.Year, seq)
+	inv, err := d.Issue(number)
+	if err == nil && !inv.Total.IsPositive() && len(late.corrections) > 0 {
+		d.Late, updates = late.lines, late.updates // the corrections wait for an invoice they fit on
+		inv, err = d.Issue(number)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -367,9 +387,11 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey
 			}
 		})
 	}
-	for _, u := range late.updates {
+	for _, u := range updates {
 		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET interest_micros = ?, interest_through = ?,
-			costs_charged = costs_charged OR ? WHERE id = ?`, u.interestMicros, u.through.String(), u.costs, u.invoice); err != nil {
+			costs_charged = costs_charged OR ?,
+			interest_seen = (SELECT coalesce(max(id), 0) FROM settlements WHERE invoice_id = invoices.id) WHERE id = ?`,
+			u.interestMicros, u.through.String(), u.costs, u.invoice); err != nil {
 			return "", fmt.Errorf("late charges of %s: %w", u.invoice, err)
 		}
 	}
@@ -397,6 +419,10 @@ func invoiceNotice(subject, account, invoice string, total, outstanding money.Mi
 type lateCharges struct {
 	lines   []invoices.Line
 	updates []lateUpdate
+	// corrections give back interest charged before a payment received earlier was booked; they
+	// ride on an invoice that still comes to more than 0, else they wait for the next one.
+	corrections       []invoices.Line
+	correctionUpdates []lateUpdate
 }
 
 type lateUpdate struct {
@@ -433,7 +459,7 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 	}
 	q := `SELECT id, account_id, total_micros, ` + effectiveDue + `, costs_charged, interest_micros, interest_through, document
 		FROM invoices WHERE overdue_since IS NOT NULL AND (costs_charged = 0 OR settled_micros < total_micros
-		  OR interest_through IS NULL OR interest_through < (SELECT max(on_date) FROM settlements st WHERE st.invoice_id = invoices.id))`
+		  OR interest_through IS NULL OR interest_seen < (SELECT coalesce(max(id), 0) FROM settlements st WHERE st.invoice_id = invoices.id))`
 	args := []any{}
 	if account != "" {
 		q += ` AND account_id = ?`
@@ -479,12 +505,21 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 		lc := out[o.account]
 		u := lateUpdate{invoice: o.id, interestMicros: o.interestMicros, through: lastDay}
 		noVAT := invoices.NoVAT(o.vat)
-		if add := int64(micros(cum)) - o.interestMicros; add > 0 {
+		switch add := int64(micros(cum)) - o.interestMicros; {
+		case add > 0:
 			amount := money.Micros(add).Decimal()
 			lc.lines = append(lc.lines, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
 				Description: fmt.Sprintf("Late payment interest on %s, %s to %s (T&C 3.8)", o.id, due.AddDays(1), lastDay),
 				Quantity:    decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount, VAT: &noVAT})
 			u.interestMicros = int64(micros(cum))
+		case add < 0:
+			// A payment booked after interest was charged, received before: the interest charged
+			// for days it was no longer overdue is given back.
+			amount := money.Micros(-add).Decimal()
+			lc.corrections = append(lc.corrections, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
+				Description: fmt.Sprintf("Late payment interest on %s charged for days already paid: given back (T&C 3.8)", o.id),
+				Quantity:    decimal.NewFromInt(-1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount.Neg(), VAT: &noVAT})
+			lc.correctionUpdates = append(lc.correctionUpdates, lateUpdate{invoice: o.id, interestMicros: int64(micros(cum)), through: lastDay})
 		}
 		if !o.costsCharged && !due.AddDays(1).Start().After(lastDay.AddDays(1).Start()) {
 			costs := s.invoicing.CollectionCosts

@@ -366,8 +366,13 @@ func TestBilling_numbers_gap_free_under_concurrent_runs(t *testing.T) {
 			t.Errorf("run %d: %v", i, err)
 		}
 	}
-	if ok != 1 {
-		t.Errorf("%d runs of February succeeded, want 1", ok)
+	// The terminations catch up with the clock first (January and February end before 2 March),
+	// so the clock may have run February before any request did: then every request conflicts.
+	if ok > 1 {
+		t.Errorf("%d runs of February succeeded, want at most 1", ok)
+	}
+	if _, ran, err := f.store.BillingRunOf(f.ctx, invoices.Period{Year: 2026, Month: 2}); err != nil || !ran {
+		t.Errorf("February has not run: %v", err)
 	}
 	for i, err := range errs[4:] {
 		if err != nil {

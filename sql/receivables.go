@@ -142,15 +142,18 @@ func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return PaymentView{}, false, err
 	}
-	if v, err := s.Payment(ctx, account, p.ID); err == nil {
-		if v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA {
-			return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
-		}
-		return v, false, nil
-	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return PaymentView{}, false, err
-	}
+	created := false
 	err := s.inWrite(ctx, func() error {
+		// A retry is answered with what the first request booked; looked up under the writer's
+		// lock, so that copies of one request arriving together book it once.
+		var exists int
+		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND id = ?`, account, p.ID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return nil
+		}
+		created = true
 		if err := s.postpaidAccount(ctx, account, "payments"); err != nil {
 			return err
 		}
@@ -212,7 +215,10 @@ func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by
 		return PaymentView{}, false, err
 	}
 	v, err := s.Payment(ctx, account, p.ID)
-	return v, true, err
+	if err == nil && !created && (v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA) {
+		return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
+	}
+	return v, created, err
 }
 
 // postpaidAccount refuses what only a postpaid account can have.
@@ -347,11 +353,12 @@ func (s *Store) Outstanding(ctx context.Context, account string) (money.Micros, 
 	return m, err
 }
 
-// OverdueTotal is what all overdue invoices leave outstanding (ledger_receivables_overdue_eur).
+// OverdueTotal is what all overdue invoices leave outstanding and not disputed (R7: a disputed
+// amount is not overdue): ledger_receivables_overdue_eur.
 func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
 	var m money.Micros
-	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(total_micros - settled_micros), 0) FROM invoices
-		WHERE overdue_since IS NOT NULL AND settled_micros < total_micros`).Scan(&m)
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(total_micros - settled_micros - disputed_micros), 0) FROM invoices
+		WHERE overdue_since IS NOT NULL AND total_micros - settled_micros - disputed_micros > 0`).Scan(&m)
 	return m, err
 }
 
@@ -389,15 +396,16 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, n
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return DisputeView{}, false, err
 	}
-	if v, err := s.Dispute(ctx, d.ID); err == nil {
-		if v.Invoice != invoice || v.Amount != d.Amount || v.Reason != d.Reason {
-			return DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
-		}
-		return v, false, nil
-	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return DisputeView{}, false, err
-	}
+	created := false
 	err := s.inWrite(ctx, func() error {
+		var exists int
+		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM disputes WHERE id = ?`, d.ID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists > 0 {
+			return nil // a retry: answered below with what the first request recorded
+		}
+		created = true
 		inv, err := s.invoiceForUpdate(ctx, invoice)
 		if err != nil {
 			return err
@@ -416,11 +424,15 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, n
 			invoice).Scan(&disputedNet); err != nil {
 			return err
 		}
-		if net := micros(inv.doc.Net); int64(d.Amount)+disputedNet > int64(net) {
-			return ledger.Errorf(ledger.CodeInvalid, "invoice %s has a net amount of %s EUR, of which %s EUR is disputed already: a dispute of %s EUR exceeds it",
-				invoice, money.FormatInvoice(inv.doc.Net), money.FormatInvoice(money.Micros(disputedNet).Decimal()), money.FormatInvoice(d.Amount.Decimal()))
+		// R7: what is held back is the disputed net with the VAT of the lines it falls on.
+		shares, err := invoices.SplitDispute(inv.doc, money.Micros(disputedNet).Decimal(), money.RoundInvoice(d.Amount.Decimal()))
+		if err != nil {
+			return ledger.Errorf(ledger.CodeInvalid, "%v", err)
 		}
-		gross := micros(invoices.GrossOf(money.RoundInvoice(d.Amount.Decimal()), inv.doc.VAT))
+		var gross money.Micros
+		for _, sh := range shares {
+			gross += micros(sh.Gross)
+		}
 		if open := inv.total - inv.settled - inv.disputed; int64(gross) > open {
 			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR with VAT exceeds it",
 				invoice, money.FormatInvoice(money.Micros(open).Decimal()), money.FormatInvoice(gross.Decimal()))
@@ -436,7 +448,10 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, n
 		return DisputeView{}, false, err
 	}
 	v, err := s.Dispute(ctx, d.ID)
-	return v, true, err
+	if err == nil && !created && (v.Invoice != invoice || v.Amount != d.Amount || v.Reason != d.Reason) {
+		return DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
+	}
+	return v, created, err
 }
 
 // invoiceRow is what changing an invoice's standing needs.
@@ -523,7 +538,11 @@ func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now 
 			outcome, fmtTime(now), creditNote, id); err != nil {
 			return err
 		}
-		// Rejected after the due date: overdue at once, from the day after the original due date.
+		// Rejected: due at once. The customer's credit is set off against it first (R8); what is
+		// left after the due date is overdue at once, from the day after the original due date.
+		if err := s.setOffCredit(ctx, inv.account, now); err != nil {
+			return err
+		}
 		return s.markOverdue(ctx, now)
 	})
 	if err != nil {
@@ -541,12 +560,28 @@ func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d DisputeVi
 	if err != nil {
 		return "", err
 	}
-	amount := money.RoundInvoice(d.Amount.Decimal())
+	// The disputes of the invoice opened before this one, not rejected, come first (SplitDispute).
+	var before int64
+	if err := s.write.QueryRowContext(ctx, `SELECT coalesce(sum(amount_micros), 0) FROM disputes WHERE invoice_id = ?
+		AND status != 'rejected' AND rowid < (SELECT rowid FROM disputes WHERE id = ?)`, inv.id, d.ID).Scan(&before); err != nil {
+		return "", err
+	}
+	shares, err := invoices.SplitDispute(inv.doc, money.Micros(before).Decimal(), money.RoundInvoice(d.Amount.Decimal()))
+	if err != nil {
+		return "", err
+	}
 	cn := invoices.CreditNote{Number: invoices.CreditNoteNumber(today.Year, seq), Account: inv.account, Customer: inv.doc.Customer,
 		InvoiceNumber: inv.id, InvoiceIssueDate: inv.doc.IssueDate, IssueDate: today, Currency: "EUR",
-		Reason: "Dispute " + d.ID + " accepted (T&C 3.11): " + d.Reason, VAT: inv.doc.VAT,
-		Lines: []invoices.Line{{Kind: invoices.LineCredit, Description: "Credit for " + inv.id + ": " + d.Reason, Concerns: inv.id,
-			Quantity: decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount}}}
+		Reason: "Dispute " + d.ID + " accepted (T&C 3.11): " + d.Reason, VAT: inv.doc.VAT}
+	for _, sh := range shares {
+		line := invoices.Line{Kind: invoices.LineCredit, Description: "Credit for " + inv.id + ": " + d.Reason, Concerns: inv.id,
+			Quantity: decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: sh.Net, Amount: sh.Net}
+		if sh.VAT.Category != cn.VAT.Category {
+			v := sh.VAT
+			line.VAT = &v
+		}
+		cn.Lines = append(cn.Lines, line)
+	}
 	cn.Breakdown, cn.Net, cn.Tax, cn.Total = invoices.Breakdown(cn.Lines, cn.VAT)
 	if inv.doc.VAT.Note != "" {
 		cn.Notes = append(cn.Notes, inv.doc.VAT.Note)
@@ -705,7 +740,7 @@ func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by 
 		if err != nil {
 			return err
 		}
-		if len(usage) > 0 || len(late[account].lines) > 0 {
+		if s.anythingToInvoice(usage) || len(late[account].lines) > 0 {
 			if _, err := s.issue(ctx, invoices.Draft{Account: account, Customer: c.party, Period: period, IssueDate: day,
 				DueOnIssue: true, VAT: c.vat}, usage, late[account], at, false); err != nil {
 				return err

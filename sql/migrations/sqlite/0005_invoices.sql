@@ -66,6 +66,7 @@ CREATE TABLE invoices (
   costs_charged    INTEGER NOT NULL DEFAULT 0, -- R6: collection costs put on a later invoice
   interest_micros  INTEGER NOT NULL DEFAULT 0, -- R6: interest put on later invoices so far
   interest_through TEXT,            -- the last day that interest covers
+  interest_seen    INTEGER NOT NULL DEFAULT 0, -- the last settlement (id) interest took into account
   document         TEXT NOT NULL,   -- the issued invoice (JSON); never changed
   transaction_id   INTEGER NOT NULL,
   issued_at        TEXT NOT NULL,
