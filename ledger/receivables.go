@@ -22,6 +22,16 @@ const (
 	CashBank               = "asset:cash:bank"          // payments received
 )
 
+// Subjects of invoice events (CONTRACT 5), with invoice_id, total, outstanding and due_date.
+const (
+	SubjectInvoiceIssued  = "billing.invoice.issued"
+	SubjectInvoiceOverdue = "billing.invoice.overdue"
+	SubjectInvoicePaid    = "billing.invoice.paid"
+)
+
+// ClosedTerminated is the reason of billing.account.closed on termination (R13, T&C 10.7).
+const ClosedTerminated = "terminated"
+
 // Transaction kinds of invoicing.
 const (
 	KindInvoice    = "invoice"

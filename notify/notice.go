@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"ledger/clock"
 	"ledger/ledger"
 	"ledger/money"
 )
@@ -26,11 +27,14 @@ const (
 	SubjectReopened        = ledger.SubjectAccountReopened
 	SubjectPrepaidUsable   = ledger.SubjectPrepaidUsable
 	SubjectPrepaidExpired  = ledger.SubjectPrepaidExpired
+	SubjectInvoiceIssued   = ledger.SubjectInvoiceIssued
+	SubjectInvoiceOverdue  = ledger.SubjectInvoiceOverdue
+	SubjectInvoicePaid     = ledger.SubjectInvoicePaid
 )
 
 // Subjects lists what the Mailer mails.
 var Subjects = []string{SubjectCreditThreshold, SubjectSuspended, SubjectResumed, SubjectClosed, SubjectReopened,
-	SubjectPrepaidUsable, SubjectPrepaidExpired}
+	SubjectPrepaidUsable, SubjectPrepaidExpired, SubjectInvoiceIssued, SubjectInvoiceOverdue, SubjectInvoicePaid}
 
 // ReasonCreditLimit is the reason of a suspension at the credit limit (T&C 3.6) and of its end.
 const ReasonCreditLimit = ledger.ReasonCreditLimit
@@ -56,6 +60,11 @@ type event struct {
 	// TopUpID and Amount: the lot of a prepaid event, and what became usable or expired.
 	TopUpID string
 	Amount  decimal.Decimal
+	// Invoice events: the invoice, its total, what is outstanding, its due date.
+	InvoiceID   string
+	Total       decimal.Decimal
+	Outstanding decimal.Decimal
+	DueDate     string
 }
 
 // mailable reports whether the event is worth a mail: a lot that expired with nothing left
@@ -110,6 +119,10 @@ func decodeEvent(subject string, data []byte) (event, error) {
 		Reason      string      `json:"reason"`
 		TopUpID     string      `json:"topup_id"`
 		Amount      flexDecimal `json:"amount"`
+		InvoiceID   string      `json:"invoice_id"`
+		Total       flexDecimal `json:"total"`
+		Outstanding flexDecimal `json:"outstanding"`
+		DueDate     string      `json:"due_date"`
 	}
 	if err := json.Unmarshal(data, &body); err != nil {
 		return event{}, fmt.Errorf("decode event: %w", err)
@@ -147,6 +160,17 @@ func decodeEvent(subject string, data []byte) (event, error) {
 			return event{}, errors.New("a prepaid event needs an amount ≥ 0")
 		}
 		ev.TopUpID, ev.Amount = body.TopUpID, body.Amount.value
+	case SubjectInvoiceIssued, SubjectInvoiceOverdue, SubjectInvoicePaid:
+		if !ledger.ValidRecordID(body.InvoiceID) {
+			return event{}, fmt.Errorf("invoice_id %.40q is not an invoice number", body.InvoiceID)
+		}
+		if !body.Total.set || !body.Outstanding.set || body.Outstanding.value.IsNegative() {
+			return event{}, errors.New("an invoice event needs total and outstanding ≥ 0")
+		}
+		if _, err := clock.ParseDate(body.DueDate); err != nil {
+			return event{}, fmt.Errorf("due_date: %w", err)
+		}
+		ev.InvoiceID, ev.Total, ev.Outstanding, ev.DueDate = body.InvoiceID, body.Total.value, body.Outstanding.value, body.DueDate
 	default:
 		return event{}, fmt.Errorf("subject %s is not one the mailer handles", subject)
 	}
@@ -259,6 +283,13 @@ func noticeText(ev event) (subject, body string) {
 		default:
 			fmt.Fprintf(&b, "Your account %s has been closed (reason: %s), as of %s.\n\n", ev.Account, reasonText(ev.Reason), asOf)
 		}
+		if ev.Reason == ledger.ClosedTerminated {
+			b.Reset()
+			fmt.Fprintf(&b, "The agreement of account %s ended, as of %s. Every invoiced amount is due at once, and "+
+				"usage not yet invoiced has been invoiced, due on issue (T&C 10.7).\n\n", ev.Account, asOf)
+			b.WriteString("Traffic from the account is no longer accepted.\n")
+			break
+		}
 		b.WriteString("Traffic from a closed account is not accepted, and a closed account takes no top-ups.\n")
 	case SubjectReopened:
 		subject = fmt.Sprintf("Account %s open again", ev.Account)
@@ -273,6 +304,22 @@ func noticeText(ev event) (subject, body string) {
 		subject = fmt.Sprintf("Account %s: prepaid credit expired", ev.Account)
 		fmt.Fprintf(&b, "What was left of your top-up %s of account %s, %s, expired as of %s: prepaid credit expires "+
 			"12 months after its purchase date and is not refundable (T&C 3.13).\n", ev.TopUpID, ev.Account, formatEUR(ev.Amount), asOf)
+	case SubjectInvoiceIssued:
+		subject = fmt.Sprintf("Invoice %s: %s, due %s", ev.InvoiceID, formatEUR(ev.Total), ev.DueDate)
+		fmt.Fprintf(&b, "Invoice %s of account %s, %s including VAT, was issued as of %s. Please pay it by %s "+
+			"without set-off or deduction (T&C 3.7); bank charges of a non-SEPA payment are yours (T&C 3.9).\n\n",
+			ev.InvoiceID, ev.Account, formatEUR(ev.Total), asOf, ev.DueDate)
+		b.WriteString("If you disagree with it, you can dispute it in writing up to its due date (T&C 3.11).\n")
+	case SubjectInvoiceOverdue:
+		subject = fmt.Sprintf("Invoice %s overdue: %s outstanding", ev.InvoiceID, formatEUR(ev.Outstanding))
+		fmt.Fprintf(&b, "Invoice %s of account %s was due on %s and %s of it is still outstanding, as of %s.\n\n",
+			ev.InvoiceID, ev.Account, ev.DueDate, formatEUR(ev.Outstanding), asOf)
+		b.WriteString("From the day after the due date, late-payment interest accrues daily on what is overdue, and " +
+			"collection costs are charged; both appear on your next invoice (T&C 3.8). No notice of default is needed.\n")
+	case SubjectInvoicePaid:
+		subject = fmt.Sprintf("Invoice %s paid", ev.InvoiceID)
+		fmt.Fprintf(&b, "Invoice %s of account %s, %s, is paid in full, as of %s. Thank you.\n", ev.InvoiceID, ev.Account,
+			formatEUR(ev.Total), asOf)
 	case SubjectResumed:
 		subject = fmt.Sprintf("Account %s active again", ev.Account)
 		if ev.Reason == ReasonCreditLimit {

@@ -524,6 +524,17 @@ func TestNotices(t *testing.T) {
 			"Account acme open again", []string{"topped up in time (T&C 3.15)"}},
 		{"T&C_3.13_usable", SubjectPrepaidUsable, map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "1250.000000"},
 			"Account acme: top-up t1 usable", []string{"Your top-up t1 of account acme, €1,250.00, can be used from 1 March 2025, 12:00 UTC"}},
+		{"T&C_3.7_invoice_issued", SubjectInvoiceIssued, map[string]any{"account": "acme", "at": eventAt, "invoice_id": "INV-2025-000001",
+			"total": "90.75", "outstanding": "90.75", "due_date": "2025-03-15"},
+			"Invoice INV-2025-000001: €90.75, due 2025-03-15", []string{"€90.75 including VAT", "pay it by 2025-03-15", "dispute it in writing up to its due date (T&C 3.11)"}},
+		{"T&C_3.8_invoice_overdue", SubjectInvoiceOverdue, map[string]any{"account": "acme", "at": eventAt, "invoice_id": "INV-2025-000001",
+			"total": "90.75", "outstanding": "40.75", "due_date": "2025-02-28"},
+			"Invoice INV-2025-000001 overdue: €40.75 outstanding", []string{"was due on 2025-02-28 and €40.75 of it is still outstanding", "interest accrues daily", "(T&C 3.8)"}},
+		{"R5_invoice_paid", SubjectInvoicePaid, map[string]any{"account": "acme", "at": eventAt, "invoice_id": "INV-2025-000001",
+			"total": "90.75", "outstanding": "0.00", "due_date": "2025-03-15"},
+			"Invoice INV-2025-000001 paid", []string{"€90.75, is paid in full"}},
+		{"T&C_10.7_terminated", SubjectClosed, statusEvent("acme", "terminated"),
+			"Account acme closed", []string{"Every invoiced amount is due at once", "due on issue (T&C 10.7)"}},
 		{"T&C_3.13_expired", SubjectPrepaidExpired, map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "9.254999"},
 			"Account acme: prepaid credit expired", []string{"What was left of your top-up t1 of account acme, €9.25, expired", "not refundable (T&C 3.13)"}},
 	} {
@@ -561,7 +572,6 @@ func TestNotices(t *testing.T) {
 	t.Run("other_billing_events_not_mailed", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, &mailbox{}, nil)
-		h.publish("billing.invoice.issued", map[string]any{"account": "acme", "at": eventAt, "invoice_id": "INV-1"})
 		h.publish("billing.prepaid.charged_back", map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "10.000000"})
 		// A lot that expired with nothing left forfeits nothing: acknowledged, not mailed.
 		h.publish(SubjectPrepaidExpired, map[string]any{"account": "acme", "at": eventAt, "topup_id": "t1", "amount": "0.000000"})
@@ -803,7 +813,8 @@ func TestSettlement(t *testing.T) {
 			t.Errorf("durable %q, ack policy %v, max deliver %d", cfg.Durable, cfg.AckPolicy, cfg.MaxDeliver)
 		}
 		want := []string{"billing.credit.threshold", "billing.account.suspended", "billing.account.resumed",
-			"billing.account.closed", "billing.account.reopened", "billing.prepaid.usable", "billing.prepaid.expired"}
+			"billing.account.closed", "billing.account.reopened", "billing.prepaid.usable", "billing.prepaid.expired",
+			"billing.invoice.issued", "billing.invoice.overdue", "billing.invoice.paid"}
 		if strings.Join(cfg.FilterSubjects, " ") != strings.Join(want, " ") {
 			t.Errorf("filter subjects %v", cfg.FilterSubjects)
 		}
@@ -949,7 +960,10 @@ func TestDecodeEvent(t *testing.T) {
 		{"bad_account", SubjectSuspended, `{"account":"Acme Inc","at":"2025-03-01T12:00:00Z","reason":"credit_limit"}`, false},
 		{"reason_with_newline", SubjectSuspended, `{"account":"acme","at":"2025-03-01T12:00:00Z","reason":"x\ny"}`, false},
 		{"suspended", SubjectSuspended, `{"account":"acme","at":"2025-03-01T12:00:00Z","reason":"credit_limit"}`, true},
-		{"other_subject", "billing.invoice.issued", `{"account":"acme","at":"2025-03-01T12:00:00Z"}`, false},
+		{"other_subject", "billing.usage.rejected", `{"account":"acme","at":"2025-03-01T12:00:00Z"}`, false},
+		{"invoice_without_total", SubjectInvoiceIssued, `{"account":"acme","at":"2025-03-01T12:00:00Z","invoice_id":"INV-2025-000001","outstanding":"1.00","due_date":"2025-03-15"}`, false},
+		{"invoice_bad_due_date", SubjectInvoiceOverdue, `{"account":"acme","at":"2025-03-01T12:00:00Z","invoice_id":"INV-2025-000001","total":"1.00","outstanding":"1.00","due_date":"15/03/2025"}`, false},
+		{"invoice", SubjectInvoicePaid, `{"account":"acme","at":"2025-03-01T12:00:00Z","invoice_id":"INV-2025-000001","total":"1.00","outstanding":"0.00","due_date":"2025-03-15"}`, true},
 		{"usable", SubjectPrepaidUsable, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"t1","amount":"10.000000"}`, true},
 		{"usable_without_amount", SubjectPrepaidUsable, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"t1"}`, false},
 		{"expired_negative", SubjectPrepaidExpired, `{"account":"acme","at":"2025-03-01T12:00:00Z","topup_id":"t1","amount":"-1"}`, false},

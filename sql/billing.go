@@ -395,7 +395,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey
 			return "", fmt.Errorf("late charges of %s: %w", u.invoice, err)
 		}
 	}
-	if err := s.appendOutbox(ctx, invoiceNotice("billing.invoice.issued", inv.Account, inv.Number, micros(inv.Total), micros(inv.Total), at), fmtTime(at)); err != nil {
+	if err := s.appendOutbox(ctx, invoiceNotice(ledger.SubjectInvoiceIssued, inv.Account, inv.Number, micros(inv.Total), micros(inv.Total), inv.DueDate, at), fmtTime(at)); err != nil {
 		return "", err
 	}
 	if err := s.evaluateCredit(ctx, &tx, at); err != nil {
@@ -409,8 +409,8 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey
 
 func micros(d decimal.Decimal) money.Micros { return money.MustMicros(d) }
 
-func invoiceNotice(subject, account, invoice string, total, outstanding money.Micros, at time.Time) ledger.Notice {
-	return ledger.NewNotice(subject, account, at, map[string]any{"invoice_id": invoice,
+func invoiceNotice(subject, account, invoice string, total, outstanding money.Micros, due clock.LocalDate, at time.Time) ledger.Notice {
+	return ledger.NewNotice(subject, account, at, map[string]any{"invoice_id": invoice, "due_date": due.String(),
 		"total": money.FormatInvoice(total.Decimal()), "outstanding": money.FormatInvoice(outstanding.Decimal())})
 }
 
@@ -634,8 +634,8 @@ func (s *Store) markOverdue(ctx context.Context, at time.Time) error {
 		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET overdue_since = ? WHERE id = ?`, since.String(), o.id); err != nil {
 			return err
 		}
-		if err := s.appendOutbox(ctx, invoiceNotice("billing.invoice.overdue", o.account, o.id, money.Micros(o.total),
-			money.Micros(o.outstanding), since.Start()), fmtTime(at)); err != nil {
+		if err := s.appendOutbox(ctx, invoiceNotice(ledger.SubjectInvoiceOverdue, o.account, o.id, money.Micros(o.total),
+			money.Micros(o.outstanding), due, since.Start()), fmtTime(at)); err != nil {
 			return err
 		}
 	}

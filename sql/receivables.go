@@ -23,18 +23,22 @@ func (s *Store) settle(ctx context.Context, invoice, kind, source string, amount
 	if kind == "credit_note" {
 		credited = int64(amount)
 	}
-	var account string
+	var account, due string
 	var total, settled, creditedTotal int64
 	if err := s.write.QueryRowContext(ctx, `UPDATE invoices SET settled_micros = settled_micros + ?, credited_micros = credited_micros + ?
-		WHERE id = ? RETURNING account_id, total_micros, settled_micros, credited_micros`, int64(amount), credited, invoice).Scan(&account, &total, &settled, &creditedTotal); err != nil {
+		WHERE id = ? RETURNING account_id, total_micros, settled_micros, credited_micros, due_date`, int64(amount), credited, invoice).Scan(&account, &total, &settled, &creditedTotal, &due); err != nil {
 		return fmt.Errorf("settle %s: %w", invoice, err)
+	}
+	dueDate, err := clock.ParseDate(due)
+	if err != nil {
+		return err
 	}
 	if _, err := s.write.ExecContext(ctx, `INSERT INTO settlements(invoice_id, kind, source_id, amount_micros, on_date, transaction_id)
 		VALUES (?, ?, ?, ?, ?, ?)`, invoice, kind, source, int64(amount), on.String(), txID); err != nil {
 		return fmt.Errorf("settle %s: %w", invoice, err)
 	}
 	if settled == total && creditedTotal < total {
-		return s.appendOutbox(ctx, invoiceNotice("billing.invoice.paid", account, invoice, money.Micros(total), 0, at), fmtTime(at))
+		return s.appendOutbox(ctx, invoiceNotice(ledger.SubjectInvoicePaid, account, invoice, money.Micros(total), 0, dueDate, at), fmtTime(at))
 	}
 	return nil
 }
@@ -746,14 +750,14 @@ func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by 
 				return err
 			}
 		}
-		if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = 'terminated',
-			terminated_at = ? WHERE id = ?`, fmtTime(at), fmtTime(at), account); err != nil {
+		if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ?,
+			terminated_at = ? WHERE id = ?`, fmtTime(at), ledger.ClosedTerminated, fmtTime(at), account); err != nil {
 			return err
 		}
 		if s.credit != nil {
 			s.onCommit(func() { s.credit.MarkClosed(account, true) })
 		}
-		if err := s.appendOutbox(ctx, ledger.NewNotice("billing.account.closed", account, at, map[string]any{"reason": "terminated"}), fmtTime(now)); err != nil {
+		if err := s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectAccountClosed, account, at, map[string]any{"reason": ledger.ClosedTerminated}), fmtTime(now)); err != nil {
 			return err
 		}
 		return s.markOverdue(ctx, now)
