@@ -328,8 +328,7 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 // that issues it: numbers have no gaps (R5).
 func (s *Store) nextNumber(ctx context.Context, kind string, year int) (int64, error) {
 	var seq int64
-	err := s.write.QueryRowContext(ctx, `INSERT INTO document_numbers(kind, year, last) VALUES (?, ?, 1)
-		ON CONFLICT(kind, year) DO UPDATE SET last = last + 1 RETURNING last`, kind, year).Scan(&seq)
+	err := s.stmts["nextNumber"].QueryRowContext(ctx, kind, year).Scan(&seq)
 	return seq, err
 }
 
@@ -370,15 +369,13 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey
 	if d.DueOnIssue {
 		dueNow = inv.DueDate.String()
 	}
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO invoices(id, year, seq, account_id, period, issue_date, due_date, due_now,
-		total_micros, document, transaction_id, issued_at, issued_by_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := s.stmts["insertInvoice"].ExecContext(ctx,
 		inv.Number, d.IssueDate.Year, seq, d.Account, d.Period.String(), inv.IssueDate.String(), inv.DueDate.String(), dueNow,
 		int64(micros(inv.Total)), doc, txID, fmtTime(at), byRun); err != nil {
 		return "", fmt.Errorf("record invoice: %w", err)
 	}
 	if len(usageKeys) > 0 {
-		if _, err := s.write.ExecContext(ctx, `DELETE FROM usage_lines WHERE account_id = ? AND period <= ?`,
-			d.Account, periodKey(d.Period)); err != nil {
+		if _, err := s.stmts["deleteInvoicedLines"].ExecContext(ctx, d.Account, periodKey(d.Period)); err != nil {
 			return "", fmt.Errorf("invoiced usage lines: %w", err)
 		}
 		s.onCommit(func() {

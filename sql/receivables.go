@@ -72,13 +72,20 @@ func (s *Store) payables(ctx context.Context, account string) ([]payable, error)
 // setOffCredit applies the customer's credit (overpayments, credit notes beyond what their
 // invoice owed) to its oldest open invoices, each application its own transaction (R8, T&C 3.10).
 func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) error {
-	var balance int64
-	err := s.write.QueryRowContext(ctx, `SELECT balance_micros FROM ledger_accounts WHERE name = ?`, ledger.CustomerCredit(account)).Scan(&balance)
-	if errors.Is(err, stdsql.ErrNoRows) || (err == nil && balance >= 0) {
-		return nil
+	// A customer who never had credit has no credit account (it is created by the payment or
+	// credit note that gives the credit, which commits before any set-off runs).
+	id, ok := s.ledgerAccountID(ledger.CustomerCredit(account))
+	if !ok {
+		if id, ok = s.pendingLedgerAccount(ledger.CustomerCredit(account)); !ok {
+			return nil
+		}
 	}
-	if err != nil {
+	var balance int64
+	if err := s.stmts["balance"].QueryRowContext(ctx, id).Scan(&balance); err != nil {
 		return err
+	}
+	if balance >= 0 {
+		return nil
 	}
 	credit := money.Micros(-balance)
 	open, err := s.payables(ctx, account)

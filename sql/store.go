@@ -43,7 +43,8 @@ type Store struct {
 	// ledgerAccounts caches the chart of accounts (name → id) for the writer (guarded by
 	// writeMu). Only committed ledger accounts are in it.
 	ledgerAccounts struct {
-		ids map[string]int64
+		ids     map[string]int64
+		pending map[string]int64 // created by the transaction in progress
 	}
 	// journal is the writer's view of the entry chains (guarded by writeMu): the next entry id
 	// and each ledger account's newest entry, committed and, during a transaction, pending.
@@ -277,6 +278,13 @@ func (s *Store) onCommit(f func()) { s.afterCommit = append(s.afterCommit, f) }
 func (s *Store) resetPendingJournal() {
 	s.journal.pending = map[int64]int64{}
 	s.journal.pendingNext = s.journal.next
+	clear(s.ledgerAccounts.pending)
+}
+
+// pendingLedgerAccount returns the id of a ledger account the transaction in progress created.
+func (s *Store) pendingLedgerAccount(name string) (int64, bool) {
+	id, ok := s.ledgerAccounts.pending[name]
+	return id, ok
 }
 
 func isUniqueViolation(err error) bool {
@@ -314,6 +322,12 @@ var writeStatements = map[string]string{
 	"setZeroSince": `UPDATE accounts SET prepaid_zero_since = ? WHERE id = ?`,
 	"setLotState":  `UPDATE prepaid_lots SET state = ?, expired_micros = ? WHERE id = ?`,
 	"closeAccount": `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ? WHERE id = ?`,
+	"balance":      `SELECT balance_micros FROM balances WHERE ledger_account_id = ?`,
+	"nextNumber": `INSERT INTO document_numbers(kind, year, last) VALUES (?, ?, 1)
+		ON CONFLICT(kind, year) DO UPDATE SET last = last + 1 RETURNING last`,
+	"insertInvoice": `INSERT INTO invoices(id, year, seq, account_id, period, issue_date, due_date, due_now,
+		total_micros, document, transaction_id, issued_at, issued_by_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"deleteInvoicedLines": `DELETE FROM usage_lines WHERE account_id = ? AND period <= ?`,
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -388,6 +402,9 @@ func (s *Store) ensureLedgerAccount(ctx context.Context, name, accountID string)
 	if id, ok := s.ledgerAccountID(name); ok {
 		return id, nil
 	}
+	if id, ok := s.pendingLedgerAccount(name); ok {
+		return id, nil
+	}
 	var customer any
 	if accountID != "" {
 		customer = accountID
@@ -402,6 +419,10 @@ func (s *Store) ensureLedgerAccount(ctx context.Context, name, accountID string)
 	if _, err := s.stmts["insertBalance"].ExecContext(ctx, id); err != nil {
 		return 0, fmt.Errorf("ledger account %s: %w", name, err)
 	}
+	if s.ledgerAccounts.pending == nil {
+		s.ledgerAccounts.pending = map[string]int64{}
+	}
+	s.ledgerAccounts.pending[name] = id
 	s.onCommit(func() { s.ledgerAccounts.ids[name] = id })
 	return id, nil
 }

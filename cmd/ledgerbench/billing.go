@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -91,12 +92,24 @@ func runBilling(c config) error {
 	runtime.GC()
 	resetPeakRSS()
 	stopSampling := sampleHeap()
+	if c.cpuProfile != "" { // -cpuprofile: the billing run's
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start = time.Now()
 	runs, err := store.RunBilling(ctx, invoices.Period{Year: 2026, Month: time.March}, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), "bench")
 	if err != nil {
 		return err
 	}
 	run := time.Since(start)
+	if c.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	heap, rss := stopSampling(), peakRSS()
 	issued := 0
 	for _, r := range runs {
