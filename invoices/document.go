@@ -56,6 +56,7 @@ type Party struct {
 	Street     string
 	City       string
 	PostalCode string
+	IBAN       string // the seller's account for payments (UBL PaymentMeans, SEPA credit transfer)
 }
 
 // Invoice is an issued invoice: immutable once issued (corrections are credit notes). What is

@@ -135,6 +135,10 @@ func ublInvoiceOf(inv Invoice, seller Party) (ublInvoice, error) {
 		Totals:   d.ublTotals(),
 		Lines:    d.ublLines(false),
 	}
+	if seller.IBAN != "" {
+		doc.PaymentMeans = &ublPaymentMeans{Code: "58", PaymentID: inv.Number}
+		doc.PaymentMeans.Account.ID = seller.IBAN
+	}
 	if inv.Period != (Period{}) {
 		last := inv.Period.IssueDate().AddDays(-1) // the period's last day
 		doc.InvoicePeriod = &ublPeriod{StartDate: fmt.Sprintf("%s-01", inv.Period), EndDate: last.String()}
@@ -502,6 +506,7 @@ type ublInvoice struct {
 	InvoicePeriod   *ublPeriod       `xml:"cac:InvoicePeriod"`
 	Supplier        ublSupplierParty `xml:"cac:AccountingSupplierParty"`
 	Customer        ublCustomerParty `xml:"cac:AccountingCustomerParty"`
+	PaymentMeans    *ublPaymentMeans `xml:"cac:PaymentMeans"`
 	PaymentTerms    *ublPaymentTerms `xml:"cac:PaymentTerms"`
 	TaxTotal        ublTaxTotal      `xml:"cac:TaxTotal"`
 	Totals          ublMonetaryTotal `xml:"cac:LegalMonetaryTotal"`
@@ -612,6 +617,16 @@ type ublPartyLegalEntity struct {
 
 type ublContact struct {
 	ElectronicMail string `xml:"cbc:ElectronicMail"`
+}
+
+// ublPaymentMeans says how to pay (BG-16): a SEPA credit transfer (code 58) to the seller's
+// IBAN, quoting the invoice number.
+type ublPaymentMeans struct {
+	Code      string `xml:"cbc:PaymentMeansCode"`
+	PaymentID string `xml:"cbc:PaymentID"`
+	Account   struct {
+		ID string `xml:"cbc:ID"`
+	} `xml:"cac:PayeeFinancialAccount"`
 }
 
 type ublPaymentTerms struct {

@@ -36,7 +36,7 @@ var exportMarch = invoices.Period{Year: 2026, Month: time.March}
 // exportSeller is the provider as its invoices name it.
 var exportSeller = invoices.Party{
 	Name: "Voxtel B.V.", Country: "NL", VATID: "NL859245371B01", Email: "billing@voxtel.example",
-	Street: "Keizersgracht 100", City: "Amsterdam", PostalCode: "1015 CV",
+	Street: "Keizersgracht 100", City: "Amsterdam", PostalCode: "1015 CV", IBAN: "NL91ABNA0417164300",
 }
 
 var (
@@ -157,6 +157,8 @@ func ublCases() []ublCase {
 				ublWant(t, "seller VAT ID", ublVATID(doc.Supplier.Party), exportSeller.VATID)
 				ublWant(t, "seller endpoint", doc.Supplier.Party.EndpointID.SchemeID+":"+doc.Supplier.Party.EndpointID.Value, "9944:"+exportSeller.VATID)
 				ublWant(t, "due date", doc.DueDate, "2026-04-15")
+				pm := doc.PaymentMeans
+				ublWant(t, "payment means", pm.PaymentMeansCode+" "+pm.PaymentID+" "+pm.PayeeFinancialAccount.ID, "58 "+doc.ID+" "+exportSeller.IBAN)
 				ublWant(t, "invoice period", doc.InvoicePeriod.StartDate+"/"+doc.InvoicePeriod.EndDate, "2026-03-01/2026-03-31")
 				ublWant(t, "line 1 quantity", doc.lines()[0].InvoicedQuantity.Value+" "+doc.lines()[0].InvoicedQuantity.UnitCode, "1000 C62")
 				ublWant(t, "line 1 price", doc.lines()[0].Price.PriceAmount.Value, "0.075000")
@@ -485,8 +487,12 @@ type ublParsed struct {
 	BillingReference     struct {
 		InvoiceDocumentReference struct{ ID, IssueDate string }
 	}
-	Supplier struct{ Party ublParsedParty } `xml:"AccountingSupplierParty"`
-	Customer struct{ Party ublParsedParty } `xml:"AccountingCustomerParty"`
+	Supplier     struct{ Party ublParsedParty } `xml:"AccountingSupplierParty"`
+	Customer     struct{ Party ublParsedParty } `xml:"AccountingCustomerParty"`
+	PaymentMeans struct {
+		PaymentMeansCode, PaymentID string
+		PayeeFinancialAccount       struct{ ID string }
+	}
 	TaxTotal []struct {
 		TaxAmount   ublParsedAmount
 		TaxSubtotal []struct {

@@ -66,10 +66,11 @@ type Config struct {
 	Log         *slog.Logger
 }
 
-// DefaultSeller is the provider its invoices name unless --seller-* say otherwise. Its VAT ID is
-// a placeholder: a deployment sets its own (--seller-vat-id).
+// DefaultSeller is the provider its invoices name unless --seller-* say otherwise. Its VAT ID and
+// IBAN (a well-known example IBAN) are placeholders: a deployment sets its own.
 var DefaultSeller = invoices.Party{Name: "CM.com Netherlands B.V.", Country: "NL", VATID: "NL000000000B01",
-	Street: "Konijnenberg 30", City: "Breda", PostalCode: "4825 BD", Email: "billing@example.com"}
+	Street: "Konijnenberg 30", City: "Breda", PostalCode: "4825 BD", Email: "billing@example.com",
+	IBAN: "NL91ABNA0417164300"}
 
 // Defaults of CONTRACT 1.
 const (

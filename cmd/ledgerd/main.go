@@ -74,6 +74,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Seller.Street, "seller-street", env("LEDGER_SELLER_STREET", seller.Street), "the provider's street address (env LEDGER_SELLER_STREET)")
 	fs.StringVar(&cfg.Seller.City, "seller-city", env("LEDGER_SELLER_CITY", seller.City), "the provider's city (env LEDGER_SELLER_CITY)")
 	fs.StringVar(&cfg.Seller.PostalCode, "seller-postal-code", env("LEDGER_SELLER_POSTAL_CODE", seller.PostalCode), "the provider's postal code (env LEDGER_SELLER_POSTAL_CODE)")
+	fs.StringVar(&cfg.Seller.IBAN, "seller-iban", env("LEDGER_SELLER_IBAN", seller.IBAN), "the provider's IBAN that invoices ask payment to (SEPA credit transfer); the default is a placeholder (env LEDGER_SELLER_IBAN)")
 	fs.StringVar(&cfg.Seller.Email, "seller-email", env("LEDGER_SELLER_EMAIL", seller.Email), "the provider's billing contact address (env LEDGER_SELLER_EMAIL)")
 	costs := fs.String("collection-costs", env("LEDGER_COLLECTION_COSTS", invoices.CollectionCosts.StringFixed(2)), "collection costs charged per overdue invoice, EUR (R6; Directive 2011/7/EU art. 6) (env LEDGER_COLLECTION_COSTS)")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
