@@ -434,3 +434,28 @@ func date(s string) clock.LocalDate {
 	}
 	return d
 }
+
+// R13 for a prepaid agreement: the account closes (reason terminated), what is left of its
+// top-ups stays unrefunded (T&C 3.13), and later traffic is parked.
+func TestBilling_R13_prepaid_termination(t *testing.T) {
+	f := newBillingFixture(t)
+	f.account("pre", "prepaid", "2026-03-01T00:00:00Z")
+	f.mustTopUp("pre", "t1", "50.00", "2026-03-02T10:00:00Z", "2026-03-02T10:00:00Z")
+	f.runDue("2026-03-03T10:00:00Z")
+	if err := f.store.Terminate(f.ctx, "pre", at("2026-03-05T10:00:00Z"), "test", at("2026-03-05T10:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if st, reason := f.status("pre"); st != ledger.Closed || reason != ledger.ClosedTerminated {
+		t.Errorf("pre %s (%s), want closed (terminated)", st, reason)
+	}
+	f.want("pre", "50.00", "0", "0")
+	if out := f.sms("pre", 1, "2026-03-06T08:00:00Z", "2026-03-06T08:00:01Z"); out != ledger.OutcomeRejected {
+		t.Errorf("traffic after termination: %s, want parked", out)
+	}
+	if err := f.store.Terminate(f.ctx, "pre", at("2026-03-07T10:00:00Z"), "test", at("2026-03-07T10:00:00Z")); err != nil {
+		t.Errorf("terminating again: %v", err)
+	}
+	if n := len(f.invoices("pre")); n != 0 {
+		t.Errorf("%d invoices for a prepaid account", n)
+	}
+}

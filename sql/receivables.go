@@ -711,9 +711,9 @@ func (s *Store) CreditNotes(ctx context.Context, account, after string, limit in
 	return out, rows.Err()
 }
 
-// Terminate ends a postpaid agreement (R13, T&C 10.7): every open invoice is due at once, the
-// unbilled usage is invoiced at once, due on issue, and the account is closed, so that later
-// traffic is parked. Terminating again changes nothing.
+// Terminate ends an agreement (R13, T&C 10.7). Postpaid: every open invoice is due at once, the
+// unbilled usage is invoiced at once, due on issue. Either way the account is closed, so that
+// later traffic is parked. Terminating again changes nothing.
 func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by string, now time.Time) error {
 	if at.After(now) {
 		return ledger.Errorf(ledger.CodeInvalid, "at %s is in the future: terminate on the day the agreement ends", at.Format(time.RFC3339))
@@ -722,6 +722,21 @@ func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by 
 		return err
 	}
 	return s.inWrite(ctx, func() error {
+		if p := s.stage(account); p != nil {
+			// A prepaid agreement ends with its account closed; what is left of its top-ups is
+			// not refunded (T&C 3.13), and nothing is invoiced.
+			switch {
+			case p.Closed && p.ClosedReason == ledger.ClosedTerminated:
+				return nil
+			case p.Closed:
+				return ledger.Errorf(ledger.CodeConflict, "account %q is closed already (%s)", account, p.ClosedReason)
+			}
+			if err := s.closePrepaid(ctx, p, ledger.ClosedTerminated, at); err != nil {
+				return err
+			}
+			_, err := s.write.ExecContext(ctx, `UPDATE accounts SET terminated_at = ? WHERE id = ?`, fmtTime(at), account)
+			return err
+		}
 		if err := s.postpaidAccount(ctx, account, "terminations"); err != nil {
 			return err
 		}
