@@ -72,6 +72,8 @@ type Prepared struct {
 	Rating pricing.Rating
 	Reason Reason // "" when chargeable
 	Detail string // why, for people
+	// Prepaid: the account pays from its lots (R9), so its usage is not invoiced.
+	Prepaid bool
 }
 
 // Prepare decodes, validates and rates one delivery.
@@ -88,6 +90,7 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		p.Reason, p.Detail = ReasonUnknownAccount, fmt.Sprintf("account %q does not exist", e.Account)
 		return p
 	}
+	p.Prepaid = state.Type == Prepaid
 	if state.Status == Closed {
 		// R11, R13 (T&C 3.15, 10.7): a closed or terminated account's traffic is refused.
 		p.Reason, p.Detail = ReasonAccountClosed, fmt.Sprintf("account %q is closed (T&C 3.15, 10.7)", e.Account)
@@ -145,6 +148,7 @@ type Charge struct {
 	BaseMicros      money.Micros // the usage charge
 	SurchargeMicros money.Micros // the surcharges together
 	ParkedID        int64        // a parked row this charge resolves, 0 if none
+	Prepaid         bool         // paid from prepaid lots, not invoiced (R9)
 }
 
 // Total is the event's whole charge.
@@ -258,7 +262,7 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 			plan.Outcomes[i] = OutcomeRejected
 			continue
 		}
-		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID}
+		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID, Prepaid: p.Prepaid}
 		if c.ParkedID == 0 {
 			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
 		}

@@ -233,14 +233,22 @@ func (s *Store) customers(ctx context.Context, where string, args ...any) (map[s
 	return out, rows.Err()
 }
 
+// openLine is an open line as a billing run takes it.
+type openLine struct {
+	key   lineKey
+	total lineTotal
+}
+
 // openUsage collects the open lines of periods up to through, per account (all accounts when
 // account is "").
-func (s *Store) openUsage(account string, through invoices.Period) map[string][]lineKey {
+func (s *Store) openUsage(account string, through invoices.Period) map[string][]openLine {
 	limit := periodKey(through)
-	out := map[string][]lineKey{}
-	for k := range s.lines.open {
+	out := map[string][]openLine{}
+	s.lines.lock()
+	defer s.lines.openMu.Unlock()
+	for k, t := range s.lines.open {
 		if k.period <= limit && (account == "" || k.account == account) {
-			out[k.account] = append(out[k.account], k)
+			out[k.account] = append(out[k.account], openLine{k, *t})
 		}
 	}
 	return out
@@ -248,20 +256,20 @@ func (s *Store) openUsage(account string, through invoices.Period) map[string][]
 
 // anythingToInvoice reports whether open lines charge anything: calls of 0 seconds open a line
 // of nothing, which waits for a real charge rather than making an invoice of 0.00.
-func (s *Store) anythingToInvoice(keys []lineKey) bool {
-	for _, k := range keys {
-		if s.lines.open[k].micros != 0 {
+func anythingToInvoice(lines []openLine) bool {
+	for _, l := range lines {
+		if l.total.micros != 0 {
 			return true
 		}
 	}
 	return false
 }
 
-func (s *Store) usageTotals(keys []lineKey) ([]invoices.UsageTotal, money.Micros) {
-	totals := make([]invoices.UsageTotal, 0, len(keys))
+func (s *Store) usageTotals(lines []openLine) ([]invoices.UsageTotal, money.Micros) {
+	totals := make([]invoices.UsageTotal, 0, len(lines))
 	var sum money.Micros
-	for _, k := range keys {
-		t := s.lines.open[k]
+	for _, l := range lines {
+		k, t := l.key, l.total
 		if t.micros == 0 && t.quantity == 0 {
 			continue // a 0-second call: nothing to show
 		}
@@ -303,7 +311,7 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 		usage := s.openUsage("", period)
 		ids := make([]string, 0, len(customers))
 		for id := range customers {
-			if s.anythingToInvoice(usage[id]) || len(late[id].lines) > 0 {
+			if anythingToInvoice(usage[id]) || len(late[id].lines) > 0 {
 				ids = append(ids, id)
 			}
 		}
@@ -335,9 +343,9 @@ func (s *Store) nextNumber(ctx context.Context, kind string, year int) (int64, e
 // issue issues one invoice: its number, the document, its posting, the usage it bills leaving
 // the open lines, the late charges recorded on the invoices they concern, the notice, credit
 // control, and the customer's credit set off against it (R8).
-func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey, late lateCharges, at time.Time, byRun bool) (string, error) {
+func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, late lateCharges, at time.Time, byRun bool) (string, error) {
 	var usageMicros money.Micros
-	d.Usage, usageMicros = s.usageTotals(usageKeys)
+	d.Usage, usageMicros = s.usageTotals(usage)
 	d.Late = append(append([]invoices.Line(nil), late.lines...), late.corrections...)
 	updates := append(append([]lateUpdate(nil), late.updates...), late.correctionUpdates...)
 	seq, err := s.nextNumber(ctx, "invoice", d.IssueDate.Year)
@@ -374,14 +382,18 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usageKeys []lineKey
 		int64(micros(inv.Total)), doc, txID, fmtTime(at), byRun); err != nil {
 		return "", fmt.Errorf("record invoice: %w", err)
 	}
-	if len(usageKeys) > 0 {
+	if len(usage) > 0 {
 		if _, err := s.stmts["deleteInvoicedLines"].ExecContext(ctx, d.Account, periodKey(d.Period)); err != nil {
 			return "", fmt.Errorf("invoiced usage lines: %w", err)
 		}
+		// Nothing of the account can be charged while this transaction holds the writer, so the
+		// lines it invoiced are exactly these; a flush skips their keys left among the dirty ones.
 		s.onCommit(func() {
-			for _, k := range usageKeys {
-				delete(s.lines.open, k) // a flush skips its key left among the dirty ones
+			s.lines.lock()
+			for _, l := range usage {
+				delete(s.lines.open, l.key)
 			}
+			s.lines.openMu.Unlock()
 		})
 	}
 	for _, u := range updates {

@@ -56,8 +56,31 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 		return nil
 	}
 	now := fmtTime(at)
-	// A transaction may move several of a customer's exposure accounts (an invoice: unbilled to
-	// receivable); the customer is evaluated once, on the sum.
+	if tx.Kind == ledger.KindUsage {
+		// Charging, the hot path: a usage transaction posts one entry per customer (PostUsage)
+		// and is the only one of its commit to evaluate credit.
+		updated := make([]ledger.Credit, 0, len(tx.Entries))
+		for _, e := range tx.Entries {
+			if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
+				continue
+			}
+			c, ok := s.credit.Get(e.AccountID)
+			if !ok {
+				return fmt.Errorf("credit of %s is not loaded", e.AccountID)
+			}
+			c.Exposure += e.Amount
+			next, notices := s.policy.Evaluate(c, at)
+			if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
+				return err
+			}
+			updated = append(updated, next)
+		}
+		s.onCommit(func() { s.credit.Apply(updated...) })
+		return nil
+	}
+	// Other transactions may move several of a customer's exposure accounts (an invoice:
+	// unbilled to receivable), and several of them may follow one another in a commit: the
+	// customer is evaluated once per transaction, on the sum, from what the commit left so far.
 	var order []string
 	deltas := make(map[string]money.Micros, len(tx.Entries))
 	for _, e := range tx.Entries {

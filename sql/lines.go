@@ -51,16 +51,59 @@ func (t *lineTotal) add(d lineTotal) {
 }
 
 // usageLines is the dictionary of line specs (read and grown by planning, beside the writer)
-// and the open totals (the writer's, guarded by writeMu).
+// and the open totals. Committed batches queue their deltas; they are merged into the totals by
+// whoever reads them next — the planning of the next batch, or the writer before a flush or a
+// billing run — always under openMu.
 type usageLines struct {
 	mu        sync.Mutex // the dictionary
 	ids       map[lineSpec]uint32
 	specs     []lineSpec // by id − 1
 	persisted int        // specs[:persisted] are in line_specs (writer)
 
+	openMu     sync.Mutex
+	queue      []lineDelta // committed, not yet merged
 	open       map[lineKey]*lineTotal
 	dirty      []lineKey // the open lines changed since the last flush, each once
-	flushedSeq int64     // charges.seq the table includes
+	flushedSeq int64     // charges.seq the table includes (writer)
+}
+
+// enqueue queues a committed batch's delta (the writer, after commit).
+func (u *usageLines) enqueue(d lineDelta) {
+	if len(d) == 0 {
+		return
+	}
+	u.openMu.Lock()
+	u.queue = append(u.queue, d)
+	u.openMu.Unlock()
+}
+
+// drain merges what committed batches queued.
+func (u *usageLines) drain() {
+	u.openMu.Lock()
+	u.mergeQueued()
+	u.openMu.Unlock()
+}
+
+// lock takes the open totals with every committed delta merged in; unlock with openMu.Unlock.
+func (u *usageLines) lock() {
+	u.openMu.Lock()
+	u.mergeQueued()
+}
+
+func (u *usageLines) mergeQueued() {
+	for i, d := range u.queue {
+		for k, t := range d {
+			open := u.open[k]
+			if open == nil {
+				open = &lineTotal{}
+				u.open[k] = open
+			}
+			open.add(t)
+			u.touch(k, open)
+		}
+		u.queue[i] = nil
+	}
+	u.queue = u.queue[:0]
 }
 
 // touch marks an open line changed.
@@ -193,26 +236,6 @@ func (d lineDelta) add(account string, period int32, line uint32, quantity, micr
 	d[k] = t
 }
 
-// mergeLines adds a committed batch's delta to the open lines; prepaid accounts' usage is paid
-// from their lots (R9) and is not invoiced. Writer only, after commit.
-func (s *Store) mergeLines(d lineDelta) {
-	checkPrepaid := len(s.prepaid.slots) > 0
-	for k, t := range d {
-		if checkPrepaid {
-			if _, prepaid := s.prepaid.slots[k.account]; prepaid {
-				continue
-			}
-		}
-		open := s.lines.open[k]
-		if open == nil {
-			open = &lineTotal{}
-			s.lines.open[k] = open
-		}
-		open.add(t)
-		s.lines.touch(k, open)
-	}
-}
-
 // writeNewSpecs writes the specs planning added since the last commit (inside the transaction
 // whose charges name them).
 func (s *Store) writeNewSpecs(ctx context.Context) error {
@@ -248,6 +271,8 @@ func (s *Store) flushLines(ctx context.Context) error {
 	if err := s.writeNewSpecs(ctx); err != nil {
 		return err
 	}
+	s.lines.lock()
+	defer s.lines.openMu.Unlock()
 	if len(s.lines.dirty) == 0 {
 		return nil
 	}
@@ -307,14 +332,17 @@ func (s *Store) flushLines(ctx context.Context) error {
 	}
 	// Nothing merges into the lines inside this transaction, so what was dirty is clean once
 	// it commits; should it roll back, the lines are still to be written.
+	// Deltas merged after this (by planning) append to dirty behind the flushed keys.
 	s.onCommit(func() {
 		s.lines.flushedSeq = seq
+		s.lines.openMu.Lock()
 		for _, k := range flushed {
 			if t := s.lines.open[k]; t != nil {
 				t.dirty = false
 			}
 		}
-		s.lines.dirty = s.lines.dirty[len(flushed):]
+		s.lines.dirty = append(s.lines.dirty[:0], s.lines.dirty[len(flushed):]...)
+		s.lines.openMu.Unlock()
 	})
 	return nil
 }

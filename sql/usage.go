@@ -30,6 +30,9 @@ type encodedRows struct {
 // PlanBatch plans a batch as if none of its ids were known to the database. It reads no table,
 // so it runs while the previous batch commits.
 func (s *Store) PlanBatch(items []ledger.Prepared, at time.Time) (*PlannedBatch, error) {
+	// The open invoice lines of committed batches are merged here, beside the writer, rather
+	// than in its commit (measured: a third of the commit stage's CPU).
+	s.lines.drain()
 	return s.planWith(items, ledger.Existing{}, at)
 }
 
@@ -213,7 +216,7 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 			return fmt.Errorf("insert charges: %w", err)
 		}
 		lines := pb.lines
-		s.onCommit(func() { s.mergeLines(lines) })
+		s.onCommit(func() { s.lines.enqueue(lines) })
 		// SST 6.3: calls without a correct caller ID are counted per account.
 		for account, n := range pb.rows.invalidCallerID {
 			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, n, account); err != nil {
@@ -304,9 +307,11 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		rows = append(rows, ']')
 		base, surcharge := s.lines.chargeLines(&cache, e, c.Rating)
 		period := cache.periodOf(e.OccurredAt)
-		lines.add(e.Account, period, base, c.Rating.BilledQuantity, int64(c.BaseMicros))
-		if c.SurchargeMicros != 0 {
-			lines.add(e.Account, period, surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
+		if !c.Prepaid { // R9: prepaid usage is paid from lots, not invoiced
+			lines.add(e.Account, period, base, c.Rating.BilledQuantity, int64(c.BaseMicros))
+			if c.SurchargeMicros != 0 {
+				lines.add(e.Account, period, surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
+			}
 		}
 		for _, id := range [...]uint32{base, surcharge} {
 			rows = append(rows, ',')
