@@ -450,6 +450,7 @@ type overdueInvoice struct {
 	interestMicros     int64
 	interestThrough    stdsql.NullString
 	vat                invoices.VAT
+	interestLines      int64 // interest this invoice charges for others: it bears none itself
 	settledOn, dispute []dated
 }
 
@@ -492,6 +493,11 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 			return nil, fmt.Errorf("invoice %s: %w", o.id, err)
 		}
 		o.vat = inv.VAT
+		for _, l := range inv.Lines {
+			if l.Kind == invoices.LineInterest {
+				o.interestLines += int64(micros(l.Amount))
+			}
+		}
 		overdue = append(overdue, o)
 	}
 	rows.Close()
@@ -593,6 +599,11 @@ func (s *Store) readTimeline(ctx context.Context, o *overdueInvoice) error {
 
 // overdueOn is the amount of the invoice overdue on day d: its total, less what settled it by
 // then, less what is disputed.
+//
+// Interest an invoice charges (for other invoices) bears no interest itself: interest compounds
+// once a year (art. 6:119 BW), which Interest does on the invoice it accrues on. Payments count
+// towards that interest first (art. 6:44 BW), so what bears interest is the outstanding amount,
+// at most the total less its interest.
 func (o *overdueInvoice) overdueOn(d clock.LocalDate) decimal.Decimal {
 	amount := o.total
 	for _, st := range o.settledOn {
@@ -600,6 +611,7 @@ func (o *overdueInvoice) overdueOn(d clock.LocalDate) decimal.Decimal {
 			amount -= st.amount
 		}
 	}
+	amount = min(amount, o.total-o.interestLines)
 	for _, dp := range o.dispute {
 		if dp.open || d.Before(dp.on) {
 			amount -= dp.amount

@@ -459,3 +459,32 @@ func TestBilling_R13_prepaid_termination(t *testing.T) {
 		t.Errorf("%d invoices for a prepaid account", n)
 	}
 }
+
+// R6 (art. 6:119 BW: interest compounds yearly): an invoice that charges interest does not bear
+// interest on that interest when it is overdue in its turn, only on the rest (here the
+// collection costs).
+func TestBilling_R6_no_interest_on_interest(t *testing.T) {
+	f := newBillingFixture(t)
+	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
+	f.sms("acme", 100000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z") // 7,500.00 + 21 % = 9,075.00
+	f.runDue("2026-04-01T00:00:00Z")
+	march := f.invoices("acme")[0]
+	f.wantInvoice(march, "7500.00", "1575.00", "9075.00", "9075.00", "open")
+	f.runDue("2026-05-01T00:00:00Z")
+	// 16–30 April: 9,075 × 0.1015 × 15 / 365 = 37.8539 → 37.85; costs 40.00.
+	april := f.invoices("acme")[1]
+	f.wantInvoice(april, "77.85", "0.00", "77.85", "77.85", "open")
+	f.runDue("2026-06-01T00:00:00Z")
+	may := f.invoices("acme")[2]
+	// March's invoice through 31 May: 9,075 × 0.1015 × 46 / 365 = 116.0853 → 116.09, less 37.85:
+	// 78.24. April's invoice, overdue from 16 May, bears interest on its 40.00 of costs only:
+	// 40 × 0.1015 × 16 / 365 = 0.1780 → 0.18 (on all of its 77.85 it would be 0.35); its costs 40.00.
+	var got []string
+	for _, l := range may.Lines {
+		got = append(got, l.Kind+" "+l.Concerns+" "+l.Amount.StringFixed(2))
+	}
+	want := "interest " + march.Number + " 78.24; interest " + april.Number + " 0.18; collection_costs " + april.Number + " 40.00"
+	if strings.Join(got, "; ") != want {
+		t.Errorf("May's lines:\n %s\nwant\n %s", strings.Join(got, "; "), want)
+	}
+}
