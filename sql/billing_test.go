@@ -488,3 +488,38 @@ func TestBilling_R6_no_interest_on_interest(t *testing.T) {
 		t.Errorf("May's lines:\n %s\nwant\n %s", strings.Join(got, "; "), want)
 	}
 }
+
+// R4 follows invoicing (T&C 3.5, 3.6, 10.4): exposure is unbilled usage plus outstanding
+// invoices; issuing adds the VAT, so an account can reach its limit by being invoiced; paying
+// lowers exposure and resumes the account; an overpayment lowers it further.
+func TestBilling_R4_exposure_follows_invoices_and_payments(t *testing.T) {
+	f := newBillingFixture(t)
+	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
+	if err := f.store.SetCreditLimit(f.ctx, "acme", eur("100"), "test", at("2026-03-01T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	f.sms("acme", 1200, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z") // 90.00 unbilled: 90 %
+	if c := f.bookCredit("acme"); c.Exposure != eur("90") || c.Status != ledger.Active {
+		t.Fatalf("before invoicing: exposure %s, %s", c.Exposure, c.Status)
+	}
+	f.runDue("2026-04-01T00:00:00Z")
+	// Invoiced: 90.00 + 18.90 VAT = 108.90 outstanding, over the limit of 100: suspended (T&C 3.6).
+	if c := f.bookCredit("acme"); c.Exposure != eur("108.90") || c.Status != ledger.Suspended {
+		t.Errorf("after invoicing: exposure %s, %s; want 108.90, suspended", c.Exposure, c.Status)
+	}
+	if st, _ := f.status("acme"); st != ledger.Suspended {
+		t.Errorf("the database says %s", st)
+	}
+	f.pay("acme", "pay-1", "120.00", "2026-04-10T10:00:00Z", "", "2026-04-10T10:00:00Z")
+	// Paid, and 11.10 of credit: exposure −11.10; resumed (T&C 10.4).
+	if c := f.bookCredit("acme"); c.Exposure != -eur("11.10") || c.Status != ledger.Active {
+		t.Errorf("after paying: exposure %s, %s; want -11.10, active", c.Exposure, c.Status)
+	}
+	if got := f.notices("billing.account.resumed", "acme"); len(got) != 1 {
+		t.Errorf("%d resumed notices, want 1", len(got))
+	}
+	f.reopen() // the book is loaded from the ledger as it was kept
+	if c := f.bookCredit("acme"); c.Exposure != -eur("11.10") || c.Status != ledger.Active {
+		t.Errorf("after a restart: exposure %s, %s", c.Exposure, c.Status)
+	}
+}
