@@ -443,7 +443,6 @@ type disputeJSON struct {
 	Invoice    string `json:"invoice_id"`
 	Account    string `json:"account"`
 	Amount     string `json:"amount"`
-	WithVAT    string `json:"amount_with_vat"`
 	Reason     string `json:"reason"`
 	Status     string `json:"status"`
 	OpenedAt   string `json:"opened_at"`
@@ -453,7 +452,7 @@ type disputeJSON struct {
 
 func disputeOf(v sql.DisputeView) disputeJSON {
 	out := disputeJSON{ID: v.ID, Invoice: v.Invoice, Account: v.Account, Amount: money.FormatInvoice(v.Amount.Decimal()),
-		WithVAT: money.FormatInvoice(v.Gross.Decimal()), Reason: v.Reason, Status: v.Status,
+		Reason: v.Reason, Status: v.Status,
 		OpenedAt: v.OpenedAt.Format(time.RFC3339Nano), CreditNote: v.CreditNote}
 	if !v.ResolvedAt.IsZero() {
 		out.ResolvedAt = v.ResolvedAt.Format(time.RFC3339Nano)

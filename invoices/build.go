@@ -188,19 +188,21 @@ func (inv Invoice) Check() error {
 type DisputeShare struct {
 	VAT   VAT
 	Net   decimal.Decimal
-	Gross decimal.Decimal // Net with its VAT (see SplitDispute)
+	Tax   decimal.Decimal
+	Gross decimal.Decimal // Net + Tax: what of the amount owed it is
 }
 
-// SplitDispute places a dispute of a net amount on an invoice after disputes of before (net,
-// those not rejected) on it (R7): in the invoice's own VAT category first (the usage), then in
-// the others in breakdown order (interest and collection costs, which bear no VAT). A share's
-// gross is the category's disputed net so far with its VAT, less that of the disputes before:
-// disputes in parts add up to the invoice's total, never to more. Disputing more than the
-// invoice's net is refused.
+// SplitDispute places a dispute of an amount owed (with VAT, as the invoice's total is) on an
+// invoice after disputes of before (not rejected) on it (R7): in the invoice's own VAT category
+// first (the usage), then in the others in breakdown order (interest and collection costs,
+// which bear none). Within a category the net is the category's disputed amount so far without
+// its VAT, less that of the disputes before, so that disputes in parts add up to the invoice's
+// net and VAT exactly; a share's VAT may then differ by a cent from its net × rate, within
+// EN 16931's tolerance (BR-CO-17). Disputing more than the invoice's total is refused.
 func SplitDispute(inv Invoice, before, amount decimal.Decimal) ([]DisputeShare, error) {
 	subtotals := inv.Breakdown
 	if len(subtotals) == 0 {
-		subtotals = []TaxSubtotal{{VAT: inv.VAT, Taxable: inv.Net}}
+		subtotals = []TaxSubtotal{{VAT: inv.VAT, Taxable: inv.Net, Tax: inv.Tax}}
 	}
 	ordered := make([]TaxSubtotal, 0, len(subtotals))
 	for _, s := range subtotals {
@@ -210,25 +212,34 @@ func SplitDispute(inv Invoice, before, amount decimal.Decimal) ([]DisputeShare, 
 			ordered = append(ordered, s)
 		}
 	}
-	if amount.Sign() <= 0 || before.Add(amount).GreaterThan(inv.Net) {
-		return nil, fmt.Errorf("invoice %s has a net amount of %s, of which %s is disputed already: a dispute of %s exceeds it",
-			inv.Number, money.FormatInvoice(inv.Net), money.FormatInvoice(before), money.FormatInvoice(amount))
+	if amount.Sign() <= 0 || before.Add(amount).GreaterThan(inv.Total) {
+		return nil, fmt.Errorf("invoice %s comes to %s, of which %s is disputed already: a dispute of %s exceeds it",
+			inv.Number, money.FormatInvoice(inv.Total), money.FormatInvoice(before), money.FormatInvoice(amount))
 	}
-	gross := func(net decimal.Decimal, v VAT) decimal.Decimal { return net.Add(money.RoundInvoice(net.Mul(v.Rate))) }
 	var shares []DisputeShare
 	skip, left := before, amount
 	for _, s := range ordered {
-		taxable := s.Taxable
-		if skip.GreaterThanOrEqual(taxable) {
-			skip = skip.Sub(taxable)
+		capacity := s.Taxable.Add(s.Tax)
+		// netOf is the net of the first x of the category's amount owed.
+		netOf := func(x decimal.Decimal) decimal.Decimal {
+			switch {
+			case x.Equal(capacity):
+				return s.Taxable
+			case s.VAT.Rate.IsZero():
+				return x
+			}
+			return money.RoundInvoice(x.Div(decimal.NewFromInt(1).Add(s.VAT.Rate)))
+		}
+		if skip.GreaterThanOrEqual(capacity) {
+			skip = skip.Sub(capacity)
 			continue
 		}
-		room := taxable.Sub(skip)
-		net := decimal.Min(room, left)
-		if net.IsPositive() {
-			shares = append(shares, DisputeShare{VAT: s.VAT, Net: net, Gross: gross(skip.Add(net), s.VAT).Sub(gross(skip, s.VAT))})
+		gross := decimal.Min(capacity.Sub(skip), left)
+		if gross.IsPositive() {
+			net := netOf(skip.Add(gross)).Sub(netOf(skip))
+			shares = append(shares, DisputeShare{VAT: s.VAT, Net: net, Tax: gross.Sub(net), Gross: gross})
 		}
-		left = left.Sub(net)
+		left = left.Sub(gross)
 		skip = decimal.Zero
 		if !left.IsPositive() {
 			break

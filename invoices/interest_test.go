@@ -77,28 +77,31 @@ func TestInterest(t *testing.T) {
 	})
 }
 
-// R7: a disputed net amount takes the VAT of the lines it falls on — the usage's first, then
-// interest and costs, which bear none — and disputes in parts add up to the invoice's total.
+// R7: a disputed amount owed is split over the invoice's VAT categories — the usage's first,
+// then interest and costs, which bear none — and disputes in parts add up to its net and VAT.
 func TestSplitDispute(t *testing.T) {
 	nl, _ := invoices.VATFor("NL", "")
 	noVAT := invoices.NoVAT(nl)
-	mixed := invoices.Invoice{Number: "INV-2026-000002", VAT: nl, Net: dec("115.25"), Breakdown: []invoices.TaxSubtotal{
-		{VAT: noVAT, Taxable: dec("40.25")}, {VAT: nl, Taxable: dec("75.00"), Tax: dec("15.75")}}}
-	small := invoices.Invoice{Number: "INV-2026-000003", VAT: nl, Net: dec("0.15"), Breakdown: []invoices.TaxSubtotal{
-		{VAT: nl, Taxable: dec("0.15"), Tax: dec("0.03")}}}
-	type share struct{ category, net, gross string }
+	mixed := invoices.Invoice{Number: "INV-2026-000002", VAT: nl, Net: dec("115.25"), Tax: dec("15.75"), Total: dec("131.00"),
+		Breakdown: []invoices.TaxSubtotal{{VAT: noVAT, Taxable: dec("40.25")}, {VAT: nl, Taxable: dec("75.00"), Tax: dec("15.75")}}}
+	small := invoices.Invoice{Number: "INV-2026-000003", VAT: nl, Net: dec("0.15"), Tax: dec("0.03"), Total: dec("0.18"),
+		Breakdown: []invoices.TaxSubtotal{{VAT: nl, Taxable: dec("0.15"), Tax: dec("0.03")}}}
+	type share struct{ category, net, tax string }
 	for _, c := range []struct {
 		name           string
 		inv            invoices.Invoice
 		before, amount string
 		want           []share
 	}{
-		// 75.00 of usage with 21 % VAT (90.75), then 5.00 of the costs without
-		{"R7_usage_first_then_costs", mixed, "0", "80", []share{{"S", "75", "90.75"}, {"E", "5", "5"}}},
-		{"R7_costs_only_after_the_usage", mixed, "75", "10", []share{{"E", "10", "10"}}},
-		// 0.03 → 0.03 + 0.0063 → 0.04; then 0.12: the whole 0.15 with VAT is 0.18, less 0.04 = 0.14
-		{"R7_first_part", small, "0", "0.03", []share{{"S", "0.03", "0.04"}}},
-		{"R7_last_part_completes_the_total", small, "0.03", "0.12", []share{{"S", "0.12", "0.14"}}},
+		// the usage's 90.75 (75.00 + 15.75), then 5.00 of the costs
+		{"R7_usage_first_then_costs", mixed, "0", "95.75", []share{{"S", "75", "15.75"}, {"E", "5", "0"}}},
+		{"R7_costs_only_after_the_usage", mixed, "90.75", "10", []share{{"E", "10", "0"}}},
+		// 30.25 / 1.21 = 25.00 exactly
+		{"R7_part_of_the_usage", mixed, "0", "30.25", []share{{"S", "25", "5.25"}}},
+		// 0.04 / 1.21 = 0.033 → 0.03 net, 0.01 VAT; the rest, 0.14: 0.15 − 0.03 = 0.12 net, 0.02 VAT
+		// (0.12 × 0.21 = 0.0252: a cent off, within BR-CO-17), together exactly 0.15 and 0.03
+		{"R7_first_part", small, "0", "0.04", []share{{"S", "0.03", "0.01"}}},
+		{"R7_last_part_completes_the_total", small, "0.04", "0.14", []share{{"S", "0.12", "0.02"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := invoices.SplitDispute(c.inv, dec(c.before), dec(c.amount))
@@ -108,14 +111,19 @@ func TestSplitDispute(t *testing.T) {
 			if len(got) != len(c.want) {
 				t.Fatalf("shares %+v, want %+v", got, c.want)
 			}
+			sum := decimal.Zero
 			for i, w := range c.want {
-				if got[i].VAT.Category != w.category || !got[i].Net.Equal(dec(w.net)) || !got[i].Gross.Equal(dec(w.gross)) {
-					t.Errorf("share %d: %s %s %s, want %+v", i, got[i].VAT.Category, got[i].Net, got[i].Gross, w)
+				if got[i].VAT.Category != w.category || !got[i].Net.Equal(dec(w.net)) || !got[i].Tax.Equal(dec(w.tax)) {
+					t.Errorf("share %d: %s %s + %s, want %+v", i, got[i].VAT.Category, got[i].Net, got[i].Tax, w)
 				}
+				sum = sum.Add(got[i].Gross)
+			}
+			if !sum.Equal(dec(c.amount)) {
+				t.Errorf("shares come to %s, want the disputed %s", sum, c.amount)
 			}
 		})
 	}
-	if _, err := invoices.SplitDispute(small, dec("0.10"), dec("0.06")); err == nil {
-		t.Error("disputing more than the net: want an error")
+	if _, err := invoices.SplitDispute(small, dec("0.10"), dec("0.09")); err == nil {
+		t.Error("disputing more than the total: want an error")
 	}
 }

@@ -88,19 +88,22 @@ func ublWrite(w io.Writer, doc any) error {
 
 // ublDocument is what an invoice and a credit note have in common, checked once.
 type ublDocument struct {
-	number    string
-	currency  string
-	customer  Party
-	seller    Party
-	lines     []Line
-	vat       VAT // the customer's (R5); a line may carry its own
-	net       decimal.Decimal
-	tax       decimal.Decimal
-	total     decimal.Decimal
-	stored    []TaxSubtotal // the breakdown the document was issued with, if it says
-	notes     []string
-	period    Period        // zero for a credit note
-	breakdown []TaxSubtotal // set by check
+	number   string
+	currency string
+	customer Party
+	seller   Party
+	lines    []Line
+	vat      VAT // the customer's (R5); a line may carry its own
+	net      decimal.Decimal
+	tax      decimal.Decimal
+	total    decimal.Decimal
+	stored   []TaxSubtotal // the breakdown the document was issued with, if it says
+	// taxTolerance is how far a stored category's VAT may be from its taxable × rate: 0 on an
+	// invoice; a cent on a credit note, whose VAT is that of the amount credited (SplitDispute).
+	taxTolerance decimal.Decimal
+	notes        []string
+	period       Period        // zero for a credit note
+	breakdown    []TaxSubtotal // set by check
 }
 
 func ublInvoiceOf(inv Invoice, seller Party) (ublInvoice, error) {
@@ -150,7 +153,7 @@ func ublCreditNoteOf(cn CreditNote, seller Party) (ublCreditNote, error) {
 	d := ublDocument{
 		number: cn.Number, currency: cn.Currency, customer: cn.Customer, seller: seller,
 		lines: cn.Lines, vat: cn.VAT, net: cn.Net, tax: cn.Tax, total: cn.Total,
-		stored: cn.Breakdown, notes: cn.Notes,
+		stored: cn.Breakdown, notes: cn.Notes, taxTolerance: decimal.New(1, -2),
 	}
 	if err := d.check(); err != nil {
 		return ublCreditNote{}, err
@@ -217,6 +220,14 @@ func (d *ublDocument) check() error {
 		}
 	}
 	breakdown, net, tax, total := Breakdown(d.lines, d.vat)
+	if d.stored != nil && d.taxTolerance.IsPositive() && ublCloseBreakdown(d.stored, breakdown, d.taxTolerance) {
+		// The VAT as credited, a cent within taxable × rate (BR-CO-17 allows it).
+		breakdown, tax = d.stored, decimal.Zero
+		for _, s := range breakdown {
+			tax = tax.Add(s.Tax)
+		}
+		total = net.Add(tax)
+	}
 	if !net.Equal(d.net) || !tax.Equal(d.tax) || !total.Equal(d.total) {
 		return internal("net %s, VAT %s, total %s do not add up from the lines: %s, %s, %s (R5, invariant 4)",
 			d.net, d.tax, d.total, net, tax, total)
@@ -260,6 +271,21 @@ func ublSameBreakdown(a, b []TaxSubtotal) bool {
 	for i := range a {
 		if a[i].VAT.Category != b[i].VAT.Category || !a[i].VAT.Rate.Equal(b[i].VAT.Rate) ||
 			!a[i].Taxable.Equal(b[i].Taxable) || !a[i].Tax.Equal(b[i].Tax) {
+			return false
+		}
+	}
+	return true
+}
+
+// ublCloseBreakdown reports whether a stored breakdown has the categories and taxable amounts of
+// the lines' and each VAT amount within tolerance of theirs.
+func ublCloseBreakdown(stored, lines []TaxSubtotal, tolerance decimal.Decimal) bool {
+	if len(stored) != len(lines) {
+		return false
+	}
+	for i := range stored {
+		if stored[i].VAT.Category != lines[i].VAT.Category || !stored[i].VAT.Rate.Equal(lines[i].VAT.Rate) ||
+			!stored[i].Taxable.Equal(lines[i].Taxable) || stored[i].Tax.Sub(lines[i].Tax).Abs().GreaterThan(tolerance) {
 			return false
 		}
 	}

@@ -572,7 +572,7 @@ func (s *Store) readTimeline(ctx context.Context, o *overdueInvoice) error {
 	// R7: a disputed amount bears no interest while the dispute is open, nor, when accepted,
 	// ever (its credit note settles it from the day it is resolved); rejected, it bears interest
 	// from the original due date, as if never disputed.
-	rows, err = s.write.QueryContext(ctx, `SELECT gross_micros, status, coalesce(resolved_at, '') FROM disputes
+	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, coalesce(resolved_at, '') FROM disputes
 		WHERE invoice_id = ? AND status != 'rejected'`, o.id)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package sql_test
 // Edge cases of invoicing that a review found broken; each test failed before its fix.
 
 import (
+	"strings"
 	"sync"
 	"testing"
 
@@ -30,8 +31,8 @@ func TestBilling_R7_dispute_of_interest_and_costs_holds_back_no_VAT(t *testing.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Gross != eur("10") {
-		t.Errorf("dispute holds back %s, want 10.00 (the invoice charged no VAT)", d.Gross)
+	if v := f.invoice(late.Number); d.Amount != eur("10") || v.Disputed != eur("10") {
+		t.Errorf("dispute of %s holds back %s, want 10.00", d.Amount, v.Disputed)
 	}
 	if _, err := f.store.ResolveDispute(f.ctx, "d-1", "accepted", "test", at("2026-05-06T10:00:00Z")); err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func TestBilling_R8_rejected_dispute_set_off_against_credit(t *testing.T) {
 	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
 	f.runDue("2026-04-01T00:00:00Z") // 90.75, due 15 April
 	inv := f.invoices("acme")[0].Number
-	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("25"), Reason: "too many",
+	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestBilling_R7_overdue_total_leaves_out_what_is_disputed(t *testing.T) {
 	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
 	f.runDue("2026-04-01T00:00:00Z") // 90.75, due 15 April
 	inv := f.invoices("acme")[0].Number
-	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("25"), Reason: "too many",
+	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -165,9 +166,8 @@ func TestBilling_R7_overdue_total_leaves_out_what_is_disputed(t *testing.T) {
 	}
 }
 
-// R7: a customer may dispute the whole invoice in parts. Were each dispute's VAT rounded on its
-// own, parts that each round up would exceed the invoice's VAT and the last part be refused; the
-// VAT of a part is that of the disputed net so far less that before it.
+// R7: a customer may dispute the whole invoice in parts, and the credit notes of the parts add up
+// to the invoice: a part's VAT is that of the amount disputed so far less that before it.
 func TestBilling_R7_disputes_in_parts_add_up_to_the_total(t *testing.T) {
 	f := newBillingFixture(t)
 	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
@@ -176,17 +176,37 @@ func TestBilling_R7_disputes_in_parts_add_up_to_the_total(t *testing.T) {
 	inv := f.invoices("acme")[0]
 	// 2 × 0.075 = 0.15; VAT 0.0315 → 0.03; total 0.18.
 	f.wantInvoice(inv, "0.15", "0.03", "0.18", "0.18", "open")
-	// 0.03 disputed: VAT 0.0063 → 0.01, holds back 0.04. Then the other 0.12: VAT 0.0252 → 0.03 on its
-	// own, but only 0.14 of the invoice is left: the whole net (0.03 + 0.12 = 0.15) is disputed, and
-	// the second dispute should hold back the rest, 0.14.
-	for _, d := range []sql.NewDispute{{ID: "d-1", Amount: eur("0.03"), Reason: "a", At: at("2026-04-10T10:00:00Z")},
-		{ID: "d-2", Amount: eur("0.12"), Reason: "b", At: at("2026-04-10T10:00:00Z")}} {
+	// 0.04 disputed: 0.03 net, 0.01 VAT; then the other 0.14: 0.12 net, 0.02 VAT (0.12 × 0.21 =
+	// 0.0252 on its own would be 0.03 and the parts 0.19).
+	for _, d := range []sql.NewDispute{{ID: "d-1", Amount: eur("0.04"), Reason: "a", At: at("2026-04-10T10:00:00Z")},
+		{ID: "d-2", Amount: eur("0.14"), Reason: "b", At: at("2026-04-10T10:00:00Z")}} {
 		if _, _, err := f.store.OpenDispute(f.ctx, inv.Number, d, at("2026-04-10T10:00:00Z")); err != nil {
-			t.Errorf("dispute %s of %s net: %v", d.ID, d.Amount, err)
+			t.Errorf("dispute %s of %s: %v", d.ID, d.Amount, err)
 		}
 	}
 	if v := f.invoice(inv.Number); v.Disputed != eur("0.18") {
 		t.Errorf("disputed %s, want the whole 0.18", v.Disputed)
+	}
+	for _, id := range []string{"d-1", "d-2"} {
+		if _, err := f.store.ResolveDispute(f.ctx, id, "accepted", "test", at("2026-04-11T10:00:00Z")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes, err := f.store.CreditNotes(f.ctx, "acme", "", 10)
+	if err != nil || len(notes) != 2 {
+		t.Fatalf("%d credit notes, %v", len(notes), err)
+	}
+	var got []string
+	for _, n := range notes {
+		got = append(got, n.Net.StringFixed(2)+"+"+n.Tax.StringFixed(2)+"="+n.Total.StringFixed(2))
+	}
+	if strings.Join(got, " ") != "0.03+0.01=0.04 0.12+0.02=0.14" {
+		t.Errorf("credit notes %s", strings.Join(got, " "))
+	}
+	f.wantInvoice(f.invoice(inv.Number), "0.15", "0.03", "0.18", "0.00", "credited")
+	// The credit notes' VAT gives back exactly what the invoice charged.
+	if b := f.balance(ledger.LiabilityVAT); b != 0 {
+		t.Errorf("VAT liability %s after crediting everything, want 0", b)
 	}
 }
 

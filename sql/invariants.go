@@ -92,7 +92,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			 WHERE coalesce(l.balance_micros, 0) != coalesce(x.outstanding, 0)`},
 		{"a disputed amount is what its open disputes hold back",
 			`SELECT 'invoice ' || i.id || ': disputed ' || i.disputed_micros || ', open disputes ' || coalesce(x.total, 0)
-			 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(gross_micros) AS total FROM disputes WHERE status = 'open'
+			 FROM invoices i LEFT JOIN (SELECT invoice_id, sum(amount_micros) AS total FROM disputes WHERE status = 'open'
 			   GROUP BY invoice_id) x ON x.invoice_id = i.id WHERE i.disputed_micros != coalesce(x.total, 0)`},
 		{"document numbers have no gaps within a year",
 			`SELECT 'invoices of ' || year || ': ' || count(*) || ' numbered up to ' || max(seq) FROM invoices GROUP BY year HAVING max(seq) != count(*)

@@ -373,8 +373,8 @@ func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
 	return m, err
 }
 
-// NewDispute is a dispute of an invoice (CONTRACT 3.3): Amount is exclusive of VAT, as the
-// invoice's lines are; what the dispute holds back is that amount with its VAT.
+// NewDispute is a dispute of an invoice (CONTRACT 3.3): Amount is part of what the invoice asks
+// to be paid, with VAT, as its total is; that much is held back while the dispute is open.
 type NewDispute struct {
 	ID     string
 	Amount money.Micros
@@ -385,7 +385,7 @@ type NewDispute struct {
 // DisputeView is a dispute and where it stands.
 type DisputeView struct {
 	ID, Invoice, Account string
-	Amount, Gross        money.Micros
+	Amount               money.Micros // of the amount owed, with VAT
 	Reason, Status       string
 	OpenedAt, ResolvedAt time.Time
 	CreditNote           string
@@ -430,29 +430,17 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, n
 			return ledger.Refusef("T&C 3.11", "invoice %s was due on %s: it can be disputed only within the payment term, on or before the due date (disputed on %s)",
 				invoice, due, day)
 		}
-		var disputedNet int64
-		if err := s.write.QueryRowContext(ctx, `SELECT coalesce(sum(amount_micros), 0) FROM disputes WHERE invoice_id = ? AND status != 'rejected'`,
-			invoice).Scan(&disputedNet); err != nil {
-			return err
+		// R7: the disputed part of what is owed is held back, not more than is outstanding and
+		// not disputed already.
+		if open := inv.total - inv.settled - inv.disputed; int64(d.Amount) > open {
+			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR exceeds it",
+				invoice, money.FormatInvoice(money.Micros(open).Decimal()), money.FormatInvoice(d.Amount.Decimal()))
 		}
-		// R7: what is held back is the disputed net with the VAT of the lines it falls on.
-		shares, err := invoices.SplitDispute(inv.doc, money.Micros(disputedNet).Decimal(), money.RoundInvoice(d.Amount.Decimal()))
-		if err != nil {
-			return ledger.Errorf(ledger.CodeInvalid, "%v", err)
-		}
-		var gross money.Micros
-		for _, sh := range shares {
-			gross += micros(sh.Gross)
-		}
-		if open := inv.total - inv.settled - inv.disputed; int64(gross) > open {
-			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR with VAT exceeds it",
-				invoice, money.FormatInvoice(money.Micros(open).Decimal()), money.FormatInvoice(gross.Decimal()))
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, gross_micros, reason, opened_at, status)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'open')`, d.ID, invoice, inv.account, int64(d.Amount), int64(gross), d.Reason, fmtTime(d.At)); err != nil {
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, reason, opened_at, status)
+			VALUES (?, ?, ?, ?, ?, ?, 'open')`, d.ID, invoice, inv.account, int64(d.Amount), d.Reason, fmtTime(d.At)); err != nil {
 			return fmt.Errorf("record dispute: %w", err)
 		}
-		_, err = s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros + ? WHERE id = ?`, int64(gross), invoice)
+		_, err = s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros + ? WHERE id = ?`, int64(d.Amount), invoice)
 		return err
 	})
 	if err != nil {
@@ -492,9 +480,9 @@ func (s *Store) invoiceForUpdate(ctx context.Context, id string) (invoiceRow, er
 func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
 	var v DisputeView
 	var opened, resolved string
-	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, gross_micros, reason, status, opened_at,
+	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, reason, status, opened_at,
 		coalesce(resolved_at, ''), coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
-		&v.Amount, &v.Gross, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
+		&v.Amount, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
 	if errors.Is(err, stdsql.ErrNoRows) {
 		return DisputeView{}, ledger.Errorf(ledger.CodeNotFound, "dispute %q does not exist", id)
 	}
@@ -536,7 +524,7 @@ func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now 
 		if err != nil {
 			return err
 		}
-		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros - ? WHERE id = ?`, int64(v.Gross), v.Invoice); err != nil {
+		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros - ? WHERE id = ?`, int64(v.Amount), v.Invoice); err != nil {
 			return err
 		}
 		creditNote := ""
@@ -593,7 +581,19 @@ func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d DisputeVi
 		}
 		cn.Lines = append(cn.Lines, line)
 	}
-	cn.Breakdown, cn.Net, cn.Tax, cn.Total = invoices.Breakdown(cn.Lines, cn.VAT)
+	// The credit note credits exactly the amount disputed: its VAT per category is the share's
+	// (SplitDispute), not recomputed from the net.
+	cn.Breakdown, cn.Net, _, _ = invoices.Breakdown(cn.Lines, cn.VAT)
+	for i := range cn.Breakdown {
+		cn.Breakdown[i].Tax = decimal.Zero
+		for _, sh := range shares {
+			if sh.VAT.Category == cn.Breakdown[i].VAT.Category {
+				cn.Breakdown[i].Tax = cn.Breakdown[i].Tax.Add(sh.Tax)
+			}
+		}
+		cn.Tax = cn.Tax.Add(cn.Breakdown[i].Tax)
+	}
+	cn.Total = cn.Net.Add(cn.Tax)
 	if inv.doc.VAT.Note != "" {
 		cn.Notes = append(cn.Notes, inv.doc.VAT.Note)
 	}

@@ -14,7 +14,6 @@ type dispute struct {
 	Invoice    string `json:"invoice_id"`
 	Account    string `json:"account"`
 	Amount     string `json:"amount"`
-	WithVAT    string `json:"amount_with_vat"`
 	Reason     string `json:"reason"`
 	Status     string `json:"status"`
 	OpenedAt   string `json:"opened_at"`
@@ -25,7 +24,7 @@ type dispute struct {
 func disputesOpen(fs *flag.FlagSet) action {
 	invoice := fs.String("invoice", "", "the invoice disputed; required")
 	id := fs.String("id", "", "the dispute's id: opening it twice opens it once; required")
-	amount := fs.String("amount", "", "the amount disputed in EUR excl. VAT, e.g. 25.00; required")
+	amount := fs.String("amount", "", "the part of the invoice's amount owed disputed, in EUR with VAT as the total is, e.g. 30.25; required")
 	reason := fs.String("reason", "", "why, as the customer wrote it; required (T&C 3.11)")
 	at := fs.String("at", "", "when the customer disputed it, RFC 3339 (default: now)")
 	return func(ctx context.Context, inv *invocation) error {
@@ -82,7 +81,7 @@ func postDispute(ctx context.Context, inv *invocation, path string, body any, do
 	return writeFields(w,
 		field{"invoice", d.Invoice},
 		field{"account", d.Account},
-		field{"amount", fmt.Sprintf("%s excl. VAT, %s incl. VAT", d.Amount, d.WithVAT)},
+		field{"amount", d.Amount + " (with VAT: held back while open)"},
 		field{"reason", d.Reason},
 		field{"status", d.Status},
 		field{"opened at", d.OpenedAt},

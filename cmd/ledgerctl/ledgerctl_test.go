@@ -227,9 +227,9 @@ func TestLedgerctl(t *testing.T) {
 	})
 
 	t.Run("R7_dispute_within_the_payment_term_then_accepted", func(t *testing.T) {
-		r := ledgerctl(t, server, "disputes", "open", "--invoice", betaInvoice, "--id", "D-1", "--amount", "10.00",
+		r := ledgerctl(t, server, "disputes", "open", "--invoice", betaInvoice, "--id", "D-1", "--amount", "12.10",
 			"--reason", "SMS to a number that was not ours")
-		if r.code != 0 || !hasLine(r.stdout, "Dispute", "D-1", "(opened)") || !hasLine(r.stdout, "amount", "10.00", "excl.", "VAT,", "12.10", "incl.", "VAT") ||
+		if r.code != 0 || !hasLine(r.stdout, "Dispute", "D-1", "(opened)") || !hasLine(r.stdout, "amount", "12.10", "(with", "VAT:", "held", "back", "while", "open)") ||
 			!hasLine(r.stdout, "status", "open") {
 			t.Fatal(r)
 		}

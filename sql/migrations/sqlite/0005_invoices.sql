@@ -123,8 +123,7 @@ CREATE TABLE disputes (
   id             TEXT PRIMARY KEY,
   invoice_id     TEXT NOT NULL REFERENCES invoices(id),
   account_id     TEXT NOT NULL,
-  amount_micros  INTEGER NOT NULL CHECK (amount_micros > 0), -- exclusive of VAT, like the lines
-  gross_micros   INTEGER NOT NULL CHECK (gross_micros > 0),  -- with its VAT: what is not due
+  amount_micros  INTEGER NOT NULL CHECK (amount_micros > 0), -- of the amount owed (with VAT): not due while open
   reason         TEXT NOT NULL,
   opened_at      TEXT NOT NULL,
   status         TEXT NOT NULL CHECK (status IN ('open', 'accepted', 'rejected')),
