@@ -142,6 +142,14 @@ func ublCases() []ublCase {
 		Currency: "EUR", Reason: "dispute accepted: SMS NL delivered twice", VAT: nl.VAT,
 		Lines: []invoices.Line{exportLine(invoices.LineCredit, "SMS NL delivered twice", "1", invoices.UnitPiece, "10.00", "10.00")},
 		Net:   exportDec("10.00"), Tax: exportDec("2.10"), Total: exportDec("12.10")}
+	// The last part of an invoice disputed in parts: 0.14 credited as 0.12 net and 0.02 VAT, a cent
+	// below 0.12 × 0.21 = 0.0252 → 0.03, so that the parts add up to the invoice (SplitDispute).
+	lastPart := invoices.CreditNote{Number: "CN-2026-000002", Account: "acme", Customer: exportNL,
+		InvoiceNumber: "INV-2026-000001", InvoiceIssueDate: exportDate("2026-04-01"), IssueDate: exportDate("2026-04-10"),
+		Currency: "EUR", Reason: "dispute accepted: the rest", VAT: nl.VAT,
+		Lines:     []invoices.Line{exportLine(invoices.LineCredit, "the rest", "1", invoices.UnitPiece, "0.12", "0.12")},
+		Breakdown: []invoices.TaxSubtotal{{VAT: nl.VAT, Taxable: exportDec("0.12"), Tax: exportDec("0.02")}},
+		Net:       exportDec("0.12"), Tax: exportDec("0.02"), Total: exportDec("0.14")}
 
 	return []ublCase{
 		{name: "R5_NL_21_percent", invoice: &nl, net: "87.50", tax: "18.38", total: "105.88",
@@ -230,6 +238,8 @@ func ublCases() []ublCase {
 				ublWant(t, "note", strings.Join(doc.Note, "|"), "Note with <markup> & \"quotes\"")
 				ublWant(t, "buyer VAT ID", ublVATID(doc.Customer.Party), "NL001234567B01")
 			}},
+		{name: "R7_credit_note_last_part_VAT_a_cent_off", creditNote: &lastPart, net: "0.12", tax: "0.02", total: "0.14",
+			subtotals: []ublSubtotal{{"S", "21", "0.12", "0.02", ""}}},
 		{name: "R7_credit_note", creditNote: &credit, net: "10.00", tax: "2.10", total: "12.10",
 			subtotals: []ublSubtotal{{"S", "21", "10.00", "2.10", ""}},
 			check: func(t *testing.T, doc ublParsed) {
