@@ -1,7 +1,9 @@
-// Package invoices holds the rules of invoicing (R5, T&C 3.2, 3.7): billing periods in
-// Europe/Amsterdam, invoice numbers, VAT by customer, and how lines add up to an invoice's
-// totals. It is pure, like package ledger: the store and the billing run (the invoicing issue)
-// build on it.
+// Package invoices holds the rules of invoicing (R5–R8, T&C 3.2, 3.7–3.11): billing periods in
+// Europe/Amsterdam, document numbers, VAT by customer and per line, how a draft becomes an
+// issued invoice and how its lines add up, late-payment interest, how a dispute splits over VAT
+// categories, the journal postings of invoices, payments, set-off and credit notes, and the
+// UBL 2.1 / PEPPOL and CSV exports. It is pure, like package ledger: package sql keeps the
+// invoices and runs the billing runs on it.
 package invoices
 
 import (
