@@ -3,6 +3,7 @@ package service_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -11,8 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/invoices/ubltest"
+	"ledger/sql"
 )
 
 type invoiceDoc struct {
@@ -216,4 +221,46 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// R5, R6 after downtime: ledgerd stopped in March and started again on 20 April runs, before
+// it charges anything, what fell due meanwhile, in order: March's billing run on 1 April, then
+// the invoice overdue on 16 April; both are announced.
+func TestInvoices_catch_up_after_downtime(t *testing.T) {
+	e := start(t)
+	e.createAccount("acme", nil)
+	e.publish(nil, smsAt("a-1", "acme", 1000, "2026-03-10T08:00:00Z"))
+	e.waitUnbilled("acme", "75.000000")
+	e.stop()
+	// While it is down, time passes: the test clock as a restart finds it.
+	store, err := sql.Open(context.Background(), "sqlite://"+filepath.Join(e.cfg.Data, "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, _ := time.Parse(time.RFC3339, "2026-04-20T10:00:00Z")
+	if err := store.SaveTestClock(context.Background(), later); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	e.launch()
+	list := e.invoices("account=acme")
+	if len(list) != 1 {
+		t.Fatalf("%d invoices after the restart, want March's", len(list))
+	}
+	want(t, "March's invoice", list[0].IssueDate+" "+list[0].Total+" "+list[0].Status+" "+list[0].OverdueSince, "2026-04-01 90.75 overdue 2026-04-16")
+	// The notices went out while the test's subscriber was not yet listening: read the stream.
+	e.eventually(10*time.Second, func() error {
+		stream, err := e.js.Stream(context.Background(), "BILLING")
+		if err != nil {
+			return err
+		}
+		info, err := stream.Info(context.Background(), jetstream.WithSubjectFilter("billing.invoice.>"))
+		if err != nil {
+			return err
+		}
+		if got := info.State.Subjects; got["billing.invoice.issued"] != 1 || got["billing.invoice.overdue"] != 1 {
+			return fmt.Errorf("invoice notices in BILLING: %v, want one issued and one overdue", got)
+		}
+		return nil
+	})
 }
