@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -231,13 +232,19 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request, _ principal)
 		writeJSON(w, http.StatusOK, invoiceOf(v))
 		return nil
 	}
+	return writeXML(w, id, func(out io.Writer) error { return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller) })
+}
+
+// writeXML answers a UBL document as a download, written whole before the first byte goes out:
+// a document that cannot be written is an error answer, not half a file.
+func writeXML(w http.ResponseWriter, id string, write func(io.Writer) error) error {
 	var buf bytes.Buffer
-	if err := invoices.WriteUBLInvoice(&buf, v.Invoice, s.Seller); err != nil {
+	if err := write(&buf); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".xml"))
-	_, err = w.Write(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
 	return err
 }
 
@@ -295,14 +302,7 @@ func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ princip
 		writeJSON(w, http.StatusOK, creditNoteOf(v.CreditNote))
 		return nil
 	}
-	var buf bytes.Buffer
-	if err := invoices.WriteUBLCreditNote(&buf, v.CreditNote, s.Seller); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/xml")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".xml"))
-	_, err = w.Write(buf.Bytes())
-	return err
+	return writeXML(w, id, func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v.CreditNote, s.Seller) })
 }
 
 // exportInvoices answers a period's invoices as CSV for bookkeeping (one row per invoice) or
@@ -394,15 +394,9 @@ func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principa
 	}
 	now := s.Clock.Now()
 	p := sql.NewPayment{ID: req.ID, Invoice: req.InvoiceID, ReceivedAt: now, SEPA: true}
-	amount, err := money.Parse(req.Amount)
-	if err != nil {
-		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
-	}
-	if !amount.Equal(money.RoundInvoice(amount)) {
-		return ledger.Errorf(ledger.CodeInvalid, "amount %s has more than 2 decimals: a payment is in cents", req.Amount)
-	}
-	if p.Amount, err = money.ToMicros(amount); err != nil {
-		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
+	var err error
+	if p.Amount, err = ledger.ParseAmount("amount", req.Amount); err != nil {
+		return err
 	}
 	if req.ReceivedAt != "" {
 		if p.ReceivedAt, err = parseInstant("received_at", req.ReceivedAt); err != nil {
@@ -476,15 +470,9 @@ func (s *Server) openDispute(w http.ResponseWriter, r *http.Request, who princip
 	if d.Reason == "" {
 		return ledger.Errorf(ledger.CodeInvalid, "reason is required: a dispute is made in writing, saying why (T&C 3.11)")
 	}
-	amount, err := money.Parse(req.Amount)
-	if err != nil {
-		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
-	}
-	if !amount.Equal(money.RoundInvoice(amount)) {
-		return ledger.Errorf(ledger.CodeInvalid, "amount %s has more than 2 decimals", req.Amount)
-	}
-	if d.Amount, err = money.ToMicros(amount); err != nil {
-		return ledger.Errorf(ledger.CodeInvalid, "amount: %v", err)
+	var err error
+	if d.Amount, err = ledger.ParseAmount("amount", req.Amount); err != nil {
+		return err
 	}
 	if req.At != "" {
 		if d.At, err = parseInstant("at", req.At); err != nil {

@@ -141,14 +141,8 @@ type PaymentView struct {
 // what was received. What is left over is the customer's credit, set off against the next
 // invoices (R8). Idempotent on the payment id.
 func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by string, now time.Time) (PaymentView, bool, error) {
-	if !ledger.ValidRecordID(p.ID) {
-		return PaymentView{}, false, ledger.Errorf(ledger.CodeInvalid, "id must be 1–%d printable characters", ledger.MaxRecordIDLength)
-	}
-	if p.Amount <= 0 {
-		return PaymentView{}, false, ledger.Errorf(ledger.CodeInvalid, "amount must be more than 0")
-	}
-	if p.ReceivedAt.After(now) {
-		return PaymentView{}, false, ledger.Errorf(ledger.CodeInvalid, "received_at %s is in the future", p.ReceivedAt.Format(time.RFC3339))
+	if err := checkRecord(p.ID, p.Amount, "received_at", p.ReceivedAt, now); err != nil {
+		return PaymentView{}, false, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return PaymentView{}, false, err
@@ -230,6 +224,20 @@ func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by
 		return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
 	}
 	return v, created, err
+}
+
+// checkRecord checks what a payment or a dispute is recorded under: its id, an amount above 0,
+// and a time (named field) not after now.
+func checkRecord(id string, amount money.Micros, field string, at, now time.Time) error {
+	switch {
+	case !ledger.ValidRecordID(id):
+		return ledger.Errorf(ledger.CodeInvalid, "id must be 1–%d printable characters", ledger.MaxRecordIDLength)
+	case amount <= 0:
+		return ledger.Errorf(ledger.CodeInvalid, "amount must be more than 0")
+	case at.After(now):
+		return ledger.Errorf(ledger.CodeInvalid, "%s %s is in the future", field, at.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // postpaidAccount refuses what only a postpaid account can have.
@@ -395,14 +403,8 @@ type DisputeView struct {
 // or before the due date; the disputed amount with its VAT is then neither overdue nor
 // interest-bearing while the dispute is open. Idempotent on the dispute id.
 func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, now time.Time) (DisputeView, bool, error) {
-	if !ledger.ValidRecordID(d.ID) {
-		return DisputeView{}, false, ledger.Errorf(ledger.CodeInvalid, "id must be 1–%d printable characters", ledger.MaxRecordIDLength)
-	}
-	if d.Amount <= 0 {
-		return DisputeView{}, false, ledger.Errorf(ledger.CodeInvalid, "amount must be more than 0")
-	}
-	if d.At.After(now) {
-		return DisputeView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is in the future", d.At.Format(time.RFC3339))
+	if err := checkRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
+		return DisputeView{}, false, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return DisputeView{}, false, err
