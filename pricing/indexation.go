@@ -1,0 +1,62 @@
+package pricing
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	"ledger/clock"
+	"ledger/money"
+)
+
+// Indexation (R3, T&C 3.4). This is the rule on its own: rating and GET /v1/prices do not apply
+// it yet (the pricing issue wires it in).
+
+// ErrMissingCPI is returned when an indexation is due for a year whose CPI change cpi.csv does
+// not have: a missing figure is a loud error, never a silent 0 %.
+var ErrMissingCPI = errors.New("CPI change missing")
+
+// Indexation is one indexation a price went through: on 1 January of Year + 1, by the CPI change
+// of Year.
+type Indexation struct {
+	Year   int             // the CPI year
+	Change decimal.Decimal // its annual change, 0.033 for 3.3 %
+	On     clock.LocalDate // the indexation day, 1 January of Year + 1
+}
+
+// IndexationDay is the day of the year prices are indexed (R3: 1 January).
+func IndexationDay(year int) clock.LocalDate { return clock.LocalDate{Year: year, Month: 1, Day: 1} }
+
+// Indexed returns a price valid from validFrom as it stands on day on (R3, T&C 3.4): on each
+// 1 January after validFrom up to on, the price is multiplied by 1 + the CPI change of the
+// previous year and rounded to 6 decimals, compounding over the years. A price that takes effect
+// on 1 January is a new base that day: its first indexation is a year later. cpi gives the change
+// of a year and whether it is known.
+func Indexed(price decimal.Decimal, validFrom, on clock.LocalDate, cpi func(year int) (decimal.Decimal, bool)) (decimal.Decimal, []Indexation, error) {
+	var done []Indexation
+	for year := validFrom.Year + 1; year <= on.Year; year++ {
+		day := IndexationDay(year)
+		if on.Before(day) {
+			break
+		}
+		change, ok := cpi(year - 1)
+		if !ok {
+			return decimal.Zero, nil, fmt.Errorf("%w for %d: the indexation of %s needs it (R3, T&C 3.4); add it to cpi.csv",
+				ErrMissingCPI, year-1, day)
+		}
+		price = money.RoundCharge(price.Mul(decimal.NewFromInt(1).Add(change)))
+		done = append(done, Indexation{Year: year - 1, Change: change, On: day})
+	}
+	return price, done, nil
+}
+
+// CPIChange returns the CPI change of a year from the tariffs' cpi.csv.
+func (t *Tariffs) CPIChange(year int) (decimal.Decimal, bool) {
+	for _, row := range t.cpi {
+		if row.Year == year {
+			return row.Change, true
+		}
+	}
+	return decimal.Zero, false
+}
