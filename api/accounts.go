@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -95,18 +96,11 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		if s.Log != nil {
-			s.Log.Info("account created", "account", view.ID, "type", view.Type, "by", who.Name)
-		}
-	}
 	out, err := s.accountJSON(r.Context(), view)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, out)
+	s.written(w, r, created, out, slog.LevelInfo, "account created", "account", view.ID, "type", view.Type, "by", who.Name)
 	return nil
 }
 

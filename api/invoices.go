@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -175,23 +176,10 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principa
 	return nil
 }
 
-// stringPage reads ?after= (an id) and ?limit=.
-func stringPage(r *http.Request) (after string, limit int, err error) {
-	q := r.URL.Query()
-	after = q.Get("after")
-	q.Del("after")
-	r2 := *r
-	u := *r.URL
-	u.RawQuery = q.Encode()
-	r2.URL = &u
-	_, limit, err = page(&r2)
-	return after, limit, err
-}
-
 var invoiceStatuses = map[string]bool{"open": true, "paid": true, "overdue": true, "disputed": true, "credited": true}
 
 func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principal) error {
-	after, limit, err := stringPage(r)
+	after, limit, err := idPage(r)
 	if err != nil {
 		return err
 	}
@@ -210,14 +198,11 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principa
 		return err
 	}
 	items := make([]invoiceJSON, len(views))
-	next := ""
+	last := ""
 	for i, v := range views {
-		items[i] = invoiceOf(v)
+		items[i], last = invoiceOf(v), v.Number
 	}
-	if len(views) == limit {
-		next = views[len(views)-1].Number
-	}
-	writeJSON(w, http.StatusOK, list{Items: items, Next: next})
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextID(len(items), limit, last)})
 	return nil
 }
 
@@ -272,7 +257,7 @@ func creditNoteOf(c invoices.CreditNote) creditNoteJSON {
 }
 
 func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ principal) error {
-	after, limit, err := stringPage(r)
+	after, limit, err := idPage(r)
 	if err != nil {
 		return err
 	}
@@ -281,14 +266,11 @@ func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ princ
 		return err
 	}
 	items := make([]creditNoteJSON, len(views))
-	next := ""
+	last := ""
 	for i, v := range views {
-		items[i] = creditNoteOf(v.CreditNote)
+		items[i], last = creditNoteOf(v.CreditNote), v.Number
 	}
-	if len(views) == limit {
-		next = views[len(views)-1].Number
-	}
-	writeJSON(w, http.StatusOK, list{Items: items, Next: next})
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextID(len(items), limit, last)})
 	return nil
 }
 
@@ -411,13 +393,6 @@ func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principa
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		if s.Log != nil {
-			s.Log.Info("payment booked", "account", id, "payment", p.ID, "amount", p.Amount.String(), "by", who.Name)
-		}
-	}
 	type allocationJSON struct {
 		Invoice string `json:"invoice_id"`
 		Amount  string `json:"amount"`
@@ -426,9 +401,10 @@ func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principa
 	for i, a := range v.Allocations {
 		allocations[i] = allocationJSON{a.Invoice, money.FormatInvoice(a.Amount.Decimal())}
 	}
-	writeJSON(w, status, map[string]any{"id": v.ID, "account": v.Account, "amount": money.FormatInvoice(v.Amount.Decimal()),
+	s.written(w, r, created, map[string]any{"id": v.ID, "account": v.Account, "amount": money.FormatInvoice(v.Amount.Decimal()),
 		"received_at": v.ReceivedAt.Format(time.RFC3339Nano), "invoice_id": v.Invoice, "sepa": v.SEPA,
-		"allocations": allocations, "credit": money.FormatInvoice(v.Credit.Decimal())})
+		"allocations": allocations, "credit": money.FormatInvoice(v.Credit.Decimal())},
+		slog.LevelInfo, "payment booked", "account", id, "payment", p.ID, "amount", p.Amount.String(), "by", who.Name)
 	return nil
 }
 
@@ -483,14 +459,8 @@ func (s *Server) openDispute(w http.ResponseWriter, r *http.Request, who princip
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		if s.Log != nil {
-			s.Log.Info("dispute opened", "invoice", v.Invoice, "dispute", v.ID, "amount", v.Amount.String(), "by", who.Name)
-		}
-	}
-	writeJSON(w, status, disputeOf(v))
+	s.written(w, r, created, disputeOf(v), slog.LevelInfo, "dispute opened", "invoice", v.Invoice, "dispute", v.ID,
+		"amount", v.Amount.String(), "by", who.Name)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -64,14 +65,8 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request, who principal) er
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		if s.Log != nil {
-			s.Log.Info("top-up booked", "account", id, "topup", t.ID, "amount", lot.Amount.String(), "usable_from", lot.UsableFrom, "by", who.Name)
-		}
-	}
-	writeJSON(w, status, lotOf(lot))
+	s.written(w, r, created, lotOf(lot), slog.LevelInfo, "top-up booked", "account", id, "topup", t.ID,
+		"amount", lot.Amount.String(), "usable_from", lot.UsableFrom, "by", who.Name)
 	return nil
 }
 
@@ -120,16 +115,10 @@ func (s *Server) chargeback(w http.ResponseWriter, r *http.Request, who principa
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-		if s.Log != nil {
-			s.Log.Warn("chargeback booked: the customer is in default (T&C 3.14)", "account", id, "chargeback", v.ID,
-				"topup", v.TopUpID, "amount", v.Amount.String(), "owed", v.Owed.String(), "closed", v.Closed, "by", who.Name)
-		}
-	}
-	writeJSON(w, status, chargebackJSON{ID: v.ID, Account: v.Account, TopUpID: v.TopUpID, Amount: money.FormatInvoice(v.Amount.Decimal()),
-		SetOff: v.SetOff.String(), Owed: v.Owed.String(), At: v.At.Format(time.RFC3339Nano), Closed: v.Closed})
+	s.written(w, r, created, chargebackJSON{ID: v.ID, Account: v.Account, TopUpID: v.TopUpID, Amount: money.FormatInvoice(v.Amount.Decimal()),
+		SetOff: v.SetOff.String(), Owed: v.Owed.String(), At: v.At.Format(time.RFC3339Nano), Closed: v.Closed},
+		slog.LevelWarn, "chargeback booked: the customer is in default (T&C 3.14)", "account", id, "chargeback", v.ID,
+		"topup", v.TopUpID, "amount", v.Amount.String(), "owed", v.Owed.String(), "closed", v.Closed, "by", who.Name)
 	return nil
 }
 

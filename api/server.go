@@ -154,13 +154,28 @@ func page(r *http.Request) (after int64, limit int, err error) {
 			return 0, 0, ledger.Errorf(ledger.CodeInvalid, "after %q is not a cursor from a previous page's next", a)
 		}
 	}
-	limit = DefaultPageLimit
-	if l := r.URL.Query().Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > MaxPageLimit {
-			return 0, 0, ledger.Errorf(ledger.CodeInvalid, "limit must be 1…%d", MaxPageLimit)
-		}
+	limit, err = pageLimit(r)
+	return after, limit, err
+}
+
+// idPage reads ?after= as the id of the last item of the previous page (lists of documents
+// named by their numbers), and ?limit=.
+func idPage(r *http.Request) (after string, limit int, err error) {
+	limit, err = pageLimit(r)
+	return r.URL.Query().Get("after"), limit, err
+}
+
+// pageLimit reads ?limit= (default DefaultPageLimit, at most MaxPageLimit).
+func pageLimit(r *http.Request) (int, error) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return DefaultPageLimit, nil
 	}
-	return after, limit, nil
+	limit, err := strconv.Atoi(l)
+	if err != nil || limit < 1 || limit > MaxPageLimit {
+		return 0, ledger.Errorf(ledger.CodeInvalid, "limit must be 1…%d", MaxPageLimit)
+	}
+	return limit, nil
 }
 
 // list is the shape of every list answer (CONTRACT 3): items oldest first, next the cursor of
@@ -171,10 +186,29 @@ type list struct {
 }
 
 func nextCursor(n, limit int, last int64) string {
+	return nextID(n, limit, strconv.FormatInt(last, 10))
+}
+
+// nextID is the next cursor of a page of n items whose last is named last: none after a page
+// that was not full.
+func nextID(n, limit int, last string) string {
 	if n < limit {
 		return ""
 	}
-	return strconv.FormatInt(last, 10)
+	return last
+}
+
+// written answers an idempotent write (CONTRACT 3): 201 with the record when this request made
+// it, logged at level; 200 with the record the first request made when it is a retry.
+func (s *Server) written(w http.ResponseWriter, r *http.Request, created bool, body any, level slog.Level, msg string, args ...any) {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		if s.Log != nil {
+			s.Log.Log(r.Context(), level, msg, args...)
+		}
+	}
+	writeJSON(w, status, body)
 }
 
 func parseInstant(name, v string) (time.Time, error) {
