@@ -268,7 +268,7 @@ func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ princ
 	items := make([]creditNoteJSON, len(views))
 	last := ""
 	for i, v := range views {
-		items[i], last = creditNoteOf(v.CreditNote), v.Number
+		items[i], last = creditNoteOf(v), v.Number
 	}
 	writeJSON(w, http.StatusOK, list{Items: items, Next: nextID(len(items), limit, last)})
 	return nil
@@ -281,10 +281,10 @@ func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ princip
 		return err
 	}
 	if !xml {
-		writeJSON(w, http.StatusOK, creditNoteOf(v.CreditNote))
+		writeJSON(w, http.StatusOK, creditNoteOf(v))
 		return nil
 	}
-	return writeXML(w, id, func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v.CreditNote, s.Seller) })
+	return writeXML(w, id, func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v, s.Seller) })
 }
 
 // exportInvoices answers a period's invoices as CSV for bookkeeping (one row per invoice) or
@@ -355,7 +355,7 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 		if err != nil {
 			return err
 		}
-		if err := invoices.WriteUBLCreditNote(f, cn.CreditNote, s.Seller); err != nil {
+		if err := invoices.WriteUBLCreditNote(f, cn, s.Seller); err != nil {
 			return err
 		}
 	}

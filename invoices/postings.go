@@ -10,8 +10,6 @@ import (
 	"ledger/money"
 )
 
-func micros(d decimal.Decimal) money.Micros { return money.MustMicros(d) }
-
 // IssueTransaction posts an issued invoice: the customer owes its total; the usage it bills
 // leaves unbilled at what was charged (usageMicros), the rounding of its lines to cents goes
 // to revenue:rounding, interest and collection costs are earned now, and the VAT is owed.
@@ -35,12 +33,12 @@ func IssueTransaction(inv Invoice, usageMicros money.Micros, at time.Time) (ledg
 			tx.Entries = append(tx.Entries, ledger.Entry{LedgerAccount: name, AccountID: customer, Amount: amount})
 		}
 	}
-	add(ledger.CustomerReceivable(inv.Account), inv.Account, micros(inv.Total))
+	add(ledger.CustomerReceivable(inv.Account), inv.Account, money.MustMicros(inv.Total))
 	add(ledger.CustomerUnbilled(inv.Account), inv.Account, -usageMicros)
-	add(ledger.RevenueRounding, "", usageMicros-micros(usageNet))
-	add(ledger.RevenueInterest, "", -micros(interest))
-	add(ledger.RevenueCollectionCosts, "", -micros(costs))
-	add(ledger.LiabilityVAT, "", -micros(inv.Tax))
+	add(ledger.RevenueRounding, "", usageMicros-money.MustMicros(usageNet))
+	add(ledger.RevenueInterest, "", -money.MustMicros(interest))
+	add(ledger.RevenueCollectionCosts, "", -money.MustMicros(costs))
+	add(ledger.LiabilityVAT, "", -money.MustMicros(inv.Tax))
 	return tx, tx.CheckBalanced()
 }
 
@@ -85,15 +83,15 @@ func SetOffTransaction(account, invoice string, amount money.Micros, at time.Tim
 // the receivable (toInvoice, the invoice's outstanding it settles) and the rest becomes the
 // customer's credit.
 func CreditNoteTransaction(cn CreditNote, toInvoice money.Micros, at time.Time) (ledger.Transaction, error) {
-	total := micros(cn.Total)
+	total := money.MustMicros(cn.Total)
 	tx := ledger.Transaction{Kind: ledger.KindCreditNote, At: at, Memo: "credit note " + cn.Number + " for " + cn.InvoiceNumber}
 	add := func(name, customer string, amount money.Micros) {
 		if amount != 0 {
 			tx.Entries = append(tx.Entries, ledger.Entry{LedgerAccount: name, AccountID: customer, Amount: amount})
 		}
 	}
-	add(ledger.RevenueCreditNotes, "", micros(cn.Net))
-	add(ledger.LiabilityVAT, "", micros(cn.Tax))
+	add(ledger.RevenueCreditNotes, "", money.MustMicros(cn.Net))
+	add(ledger.LiabilityVAT, "", money.MustMicros(cn.Tax))
 	add(ledger.CustomerReceivable(cn.Account), cn.Account, -toInvoice)
 	add(ledger.CustomerCredit(cn.Account), cn.Account, -(total - toInvoice))
 	return tx, tx.CheckBalanced()

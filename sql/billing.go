@@ -379,7 +379,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 	}
 	if _, err := s.stmts["insertInvoice"].ExecContext(ctx,
 		inv.Number, d.IssueDate.Year, seq, d.Account, d.Period.String(), inv.IssueDate.String(), inv.DueDate.String(), dueNow,
-		int64(micros(inv.Total)), doc, txID, fmtTime(at), byRun); err != nil {
+		int64(money.MustMicros(inv.Total)), doc, txID, fmtTime(at), byRun); err != nil {
 		return "", fmt.Errorf("record invoice: %w", err)
 	}
 	if len(usage) > 0 {
@@ -404,7 +404,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 			return "", fmt.Errorf("late charges of %s: %w", u.invoice, err)
 		}
 	}
-	if err := s.appendOutbox(ctx, invoiceNotice(ledger.SubjectInvoiceIssued, inv.Account, inv.Number, micros(inv.Total), micros(inv.Total), inv.DueDate, at), fmtTime(at)); err != nil {
+	if err := s.appendOutbox(ctx, invoiceNotice(ledger.SubjectInvoiceIssued, inv.Account, inv.Number, money.MustMicros(inv.Total), money.MustMicros(inv.Total), inv.DueDate, at), fmtTime(at)); err != nil {
 		return "", err
 	}
 	if err := s.evaluateCredit(ctx, &tx, at); err != nil {
@@ -415,8 +415,6 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 	}
 	return inv.Number, nil
 }
-
-func micros(d decimal.Decimal) money.Micros { return money.MustMicros(d) }
 
 func invoiceNotice(subject, account, invoice string, total, outstanding money.Micros, due clock.LocalDate, at time.Time) ledger.Notice {
 	return ledger.NewNotice(subject, account, at, map[string]any{"invoice_id": invoice, "due_date": due.String(),
@@ -495,7 +493,7 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 		o.vat = inv.VAT
 		for _, l := range inv.Lines {
 			if l.Kind == invoices.LineInterest {
-				o.interestLines += int64(micros(l.Amount))
+				o.interestLines += int64(money.MustMicros(l.Amount))
 			}
 		}
 		overdue = append(overdue, o)
@@ -520,13 +518,13 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 		lc := out[o.account]
 		u := lateUpdate{invoice: o.id, interestMicros: o.interestMicros, through: lastDay}
 		noVAT := invoices.NoVAT(o.vat)
-		switch add := int64(micros(cum)) - o.interestMicros; {
+		switch add := int64(money.MustMicros(cum)) - o.interestMicros; {
 		case add > 0:
 			amount := money.Micros(add).Decimal()
 			lc.lines = append(lc.lines, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
 				Description: fmt.Sprintf("Late payment interest on %s, %s to %s (T&C 3.8)", o.id, due.AddDays(1), lastDay),
 				Quantity:    decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount, VAT: &noVAT})
-			u.interestMicros = int64(micros(cum))
+			u.interestMicros = int64(money.MustMicros(cum))
 		case add < 0:
 			// A payment booked after interest was charged, received before: the interest charged
 			// for days it was no longer overdue is given back.
@@ -534,7 +532,7 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 			lc.corrections = append(lc.corrections, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
 				Description: fmt.Sprintf("Late payment interest on %s charged for days already paid: given back (T&C 3.8)", o.id),
 				Quantity:    decimal.NewFromInt(-1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount.Neg(), VAT: &noVAT})
-			lc.correctionUpdates = append(lc.correctionUpdates, lateUpdate{invoice: o.id, interestMicros: int64(micros(cum)), through: lastDay})
+			lc.correctionUpdates = append(lc.correctionUpdates, lateUpdate{invoice: o.id, interestMicros: int64(money.MustMicros(cum)), through: lastDay})
 		}
 		if !o.costsCharged && !due.AddDays(1).Start().After(lastDay.AddDays(1).Start()) {
 			costs := s.invoicing.CollectionCosts

@@ -56,56 +56,53 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 		return nil
 	}
 	now := fmtTime(at)
-	if tx.Kind == ledger.KindUsage {
-		// Charging, the hot path: a usage transaction posts one entry per customer (PostUsage)
-		// and is the only one of its commit to evaluate credit.
-		updated := make([]ledger.Credit, 0, len(tx.Entries))
-		for _, e := range tx.Entries {
-			if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
-				continue
-			}
-			c, ok := s.credit.Get(e.AccountID)
-			if !ok {
-				return fmt.Errorf("credit of %s is not loaded", e.AccountID)
-			}
-			c.Exposure += e.Amount
-			next, notices := s.policy.Evaluate(c, at)
-			if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
-				return err
-			}
-			updated = append(updated, next)
-		}
-		s.onCommit(func() { s.credit.Apply(updated...) })
-		return nil
+	// Each customer is evaluated once per transaction, on the sum of its exposure entries. A
+	// usage transaction — charging, the hot path — has one entry per customer (PostUsage) and is
+	// the only one of its commit to evaluate credit, so it is read as it comes; other
+	// transactions may move several of a customer's exposure accounts (an invoice: unbilled to
+	// receivable), several of them may follow one another in a commit, and each starts from what
+	// the commit left so far.
+	usage := tx.Kind == ledger.KindUsage
+	type change struct {
+		account string
+		delta   money.Micros
 	}
-	// Other transactions may move several of a customer's exposure accounts (an invoice:
-	// unbilled to receivable), and several of them may follow one another in a commit: the
-	// customer is evaluated once per transaction, on the sum, from what the commit left so far.
-	var order []string
-	deltas := make(map[string]money.Micros, len(tx.Entries))
+	changes := make([]change, 0, len(tx.Entries))
+	var index map[string]int
+	if !usage {
+		index = make(map[string]int, 4)
+	}
 	for _, e := range tx.Entries {
 		if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
 			continue
 		}
-		if _, seen := deltas[e.AccountID]; !seen {
-			order = append(order, e.AccountID)
+		if !usage {
+			if i, ok := index[e.AccountID]; ok {
+				changes[i].delta += e.Amount
+				continue
+			}
+			index[e.AccountID] = len(changes)
 		}
-		deltas[e.AccountID] += e.Amount
+		changes = append(changes, change{e.AccountID, e.Amount})
 	}
-	updated := make([]ledger.Credit, 0, len(order))
-	for _, account := range order {
-		c, ok := s.pendingCredit(account)
+	updated := make([]ledger.Credit, 0, len(changes))
+	for _, ch := range changes {
+		c, ok := s.pendingCredit(ch.account)
 		if !ok {
-			return fmt.Errorf("credit of %s is not loaded", account)
+			return fmt.Errorf("credit of %s is not loaded", ch.account)
 		}
-		c.Exposure += deltas[account]
+		c.Exposure += ch.delta
 		next, notices := s.policy.Evaluate(c, at)
 		if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
 			return err
 		}
 		updated = append(updated, next)
 	}
-	s.afterCreditCommit(updated)
+	if usage {
+		s.onCommit(func() { s.credit.Apply(updated...) })
+	} else {
+		s.afterCreditCommit(updated)
+	}
 	return nil
 }
 
@@ -137,8 +134,10 @@ func (s *Store) afterCreditCommit(updated []ledger.Credit) {
 // pendingCredit is an account's credit as the transaction in progress left it so far, else as
 // committed.
 func (s *Store) pendingCredit(account string) (ledger.Credit, bool) {
-	if c, ok := s.pendingCredits[account]; ok {
-		return c, true
+	if len(s.pendingCredits) > 0 {
+		if c, ok := s.pendingCredits[account]; ok {
+			return c, true
+		}
 	}
 	return s.credit.Get(account)
 }

@@ -365,13 +365,6 @@ func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, after string, lim
 	return out, rows.Err()
 }
 
-// Outstanding is what an account owes on its invoices.
-func (s *Store) Outstanding(ctx context.Context, account string) (money.Micros, error) {
-	var m money.Micros
-	err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(total_micros - settled_micros), 0) FROM invoices WHERE account_id = ?`, account).Scan(&m)
-	return m, err
-}
-
 // OverdueTotal is what all overdue invoices leave outstanding and not disputed (R7: a disputed
 // amount is not overdue): ledger_receivables_overdue_eur.
 func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
@@ -599,7 +592,7 @@ func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d DisputeVi
 	if inv.doc.VAT.Note != "" {
 		cn.Notes = append(cn.Notes, inv.doc.VAT.Note)
 	}
-	total := micros(cn.Total)
+	total := money.MustMicros(cn.Total)
 	toInvoice := min(total, money.Micros(inv.total-inv.settled))
 	tx, err := invoices.CreditNoteTransaction(cn, toInvoice, now)
 	if err != nil {
@@ -629,23 +622,16 @@ func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d DisputeVi
 	return cn.Number, s.setOffCredit(ctx, inv.account, now)
 }
 
-// CreditNoteView is an issued credit note.
-type CreditNoteView struct {
-	invoices.CreditNote
-}
-
-// CreditNote reads one credit note.
-func (s *Store) CreditNote(ctx context.Context, id string) (CreditNoteView, error) {
-	var doc []byte
-	err := s.db.QueryRowContext(ctx, `SELECT document FROM credit_notes WHERE id = ?`, id).Scan(&doc)
-	if errors.Is(err, stdsql.ErrNoRows) {
-		return CreditNoteView{}, ledger.Errorf(ledger.CodeNotFound, "credit note %q does not exist", id)
-	}
+// CreditNote reads one issued credit note.
+func (s *Store) CreditNote(ctx context.Context, id string) (invoices.CreditNote, error) {
+	notes, err := s.queryCreditNotes(ctx, `SELECT document FROM credit_notes WHERE id = ?`, id)
 	if err != nil {
-		return CreditNoteView{}, err
+		return invoices.CreditNote{}, err
 	}
-	var v CreditNoteView
-	return v, json.Unmarshal(doc, &v.CreditNote)
+	if len(notes) == 0 {
+		return invoices.CreditNote{}, ledger.Errorf(ledger.CodeNotFound, "credit note %q does not exist", id)
+	}
+	return notes[0], nil
 }
 
 // checkCursor refuses an ?after= that names no row of table.
@@ -664,49 +650,37 @@ func (s *Store) checkCursor(ctx context.Context, table, after string) error {
 }
 
 // CreditNotesIssuedIn lists the credit notes issued in a period's month, in order.
-func (s *Store) CreditNotesIssuedIn(ctx context.Context, period invoices.Period) ([]CreditNoteView, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT document FROM credit_notes WHERE issue_date >= ? AND issue_date < ? ORDER BY year, seq`,
+func (s *Store) CreditNotesIssuedIn(ctx context.Context, period invoices.Period) ([]invoices.CreditNote, error) {
+	return s.queryCreditNotes(ctx, `SELECT document FROM credit_notes WHERE issue_date >= ? AND issue_date < ? ORDER BY year, seq`,
 		period.Start().In(clock.Amsterdam).Format("2006-01-02"), period.End().In(clock.Amsterdam).Format("2006-01-02"))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []CreditNoteView
-	for rows.Next() {
-		var doc []byte
-		if err := rows.Scan(&doc); err != nil {
-			return nil, err
-		}
-		var v CreditNoteView
-		if err := json.Unmarshal(doc, &v.CreditNote); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // CreditNotes lists credit notes in the order they were issued, after the one named by after.
-func (s *Store) CreditNotes(ctx context.Context, account, after string, limit int) ([]CreditNoteView, error) {
+func (s *Store) CreditNotes(ctx context.Context, account, after string, limit int) ([]invoices.CreditNote, error) {
 	if err := s.checkCursor(ctx, "credit_notes", after); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT document FROM credit_notes
+	return s.queryCreditNotes(ctx, `SELECT document FROM credit_notes
 		WHERE rowid > coalesce((SELECT rowid FROM credit_notes WHERE id = ?), 0) AND (? = '' OR account_id = ?)
 		ORDER BY rowid LIMIT ?`, after, account, account, limit)
+}
+
+// queryCreditNotes reads the documents a query selects.
+func (s *Store) queryCreditNotes(ctx context.Context, query string, args ...any) ([]invoices.CreditNote, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read credit notes: %w", err)
 	}
 	defer rows.Close()
-	var out []CreditNoteView
+	var out []invoices.CreditNote
 	for rows.Next() {
 		var doc []byte
 		if err := rows.Scan(&doc); err != nil {
 			return nil, err
 		}
-		var v CreditNoteView
-		if err := json.Unmarshal(doc, &v.CreditNote); err != nil {
-			return nil, err
+		var v invoices.CreditNote
+		if err := json.Unmarshal(doc, &v); err != nil {
+			return nil, fmt.Errorf("credit note document: %w", err)
 		}
 		out = append(out, v)
 	}
