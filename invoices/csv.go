@@ -95,22 +95,3 @@ func csvText(s string) string {
 	}
 	return s
 }
-
-// ExportSummary is what an export adds up to, for the command line to print.
-type ExportSummary struct {
-	Count int
-	Net   decimal.Decimal
-	Tax   decimal.Decimal
-	Total decimal.Decimal
-}
-
-// Summarize adds up invs.
-func Summarize(invs []Invoice) ExportSummary {
-	s := ExportSummary{Count: len(invs)}
-	for _, inv := range invs {
-		s.Net = s.Net.Add(inv.Net)
-		s.Tax = s.Tax.Add(inv.Tax)
-		s.Total = s.Total.Add(inv.Total)
-	}
-	return s
-}

@@ -8,8 +8,6 @@ package invoices
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -60,9 +58,6 @@ func (p Period) Next() Period {
 // End is the start of the next period (the period is [Start, End)).
 func (p Period) End() time.Time { return p.Next().Start() }
 
-// Contains reports whether t falls in the period.
-func (p Period) Contains(t time.Time) bool { return !t.Before(p.Start()) && t.Before(p.End()) }
-
 // Before reports whether p is an earlier period than o.
 func (p Period) Before(o Period) bool {
 	return p.Year < o.Year || (p.Year == o.Year && p.Month < o.Month)
@@ -92,22 +87,6 @@ func Number(year int, seq int64) string { return fmt.Sprintf("%s%04d-%06d", numb
 // CreditNoteNumber formats the seq-th credit note number of a year.
 func CreditNoteNumber(year int, seq int64) string {
 	return fmt.Sprintf("%s%04d-%06d", creditNotePrefix, year, seq)
-}
-
-// ParseNumber reads an invoice number back into its year and sequence.
-func ParseNumber(s string) (year int, seq int64, err error) {
-	rest, ok := strings.CutPrefix(s, numberPrefix)
-	y, n, ok2 := strings.Cut(rest, "-")
-	if !ok || !ok2 || len(y) != 4 || len(n) < 6 {
-		return 0, 0, ledger.Errorf(ledger.CodeInvalid, "%q is not an invoice number like INV-2026-000001", s)
-	}
-	if year, err = strconv.Atoi(y); err != nil {
-		return 0, 0, ledger.Errorf(ledger.CodeInvalid, "%q is not an invoice number like INV-2026-000001", s)
-	}
-	if seq, err = strconv.ParseInt(n, 10, 64); err != nil || seq < 1 {
-		return 0, 0, ledger.Errorf(ledger.CodeInvalid, "%q is not an invoice number like INV-2026-000001", s)
-	}
-	return year, seq, nil
 }
 
 // VAT is how an invoice is taxed (R5): the UBL category, the rate, and what the invoice must say.
@@ -144,13 +123,3 @@ func VATFor(country, vatID string) (VAT, error) {
 // LineAmount is what a line shows for the charges it groups: their sum, rounded to cents half
 // away from zero (R5: line amount = sum of its charges rounded to 2 decimals).
 func LineAmount(charges money.Micros) decimal.Decimal { return money.RoundInvoice(charges.Decimal()) }
-
-// Totals adds up an invoice (R5, invariant 4): net is the sum of the line amounts, VAT the rate
-// applied to that sum and rounded to cents, total their sum.
-func Totals(lineAmounts []decimal.Decimal, vat VAT) (net, tax, total decimal.Decimal) {
-	for _, a := range lineAmounts {
-		net = net.Add(a)
-	}
-	tax = money.RoundInvoice(net.Mul(vat.Rate))
-	return net, tax, net.Add(tax)
-}

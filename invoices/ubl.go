@@ -53,7 +53,7 @@ var ublVATEndpointSchemes = map[string]string{
 // WriteUBLInvoice writes inv as a UBL 2.1 invoice (PEPPOL BIS Billing 3.0, EN 16931) issued by
 // seller. seller needs Name, Country and VATID (BR-06, BR-09, BR-S-02/BR-AE-02); its Street,
 // City and PostalCode are shown when set (PEPPOL's NL-R-002 wants them for a Dutch seller).
-// The invoice must add up as Totals says (BR-CO-10, BR-CO-15, BR-S-09): a document that does
+// The invoice must add up as Breakdown says (BR-CO-10, BR-CO-15, BR-S-09): a document that does
 // not is refused, not written. The output is the same bytes for the same input.
 func WriteUBLInvoice(w io.Writer, inv Invoice, seller Party) error {
 	doc, err := ublInvoiceOf(inv, seller)
