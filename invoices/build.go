@@ -213,7 +213,7 @@ func SplitDispute(inv Invoice, before, amount decimal.Decimal) ([]DisputeShare, 
 		}
 	}
 	if amount.Sign() <= 0 || before.Add(amount).GreaterThan(inv.Total) {
-		return nil, fmt.Errorf("invoice %s comes to %s, of which %s is disputed already: a dispute of %s exceeds it",
+		return nil, fmt.Errorf("invoice %s comes to %s, of which %s is disputed already: a dispute of %s exceeds it (R7)",
 			inv.Number, money.FormatInvoice(inv.Total), money.FormatInvoice(before), money.FormatInvoice(amount))
 	}
 	var shares []DisputeShare

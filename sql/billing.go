@@ -159,12 +159,7 @@ func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time
 		return nil, ledger.Errorf(ledger.CodeConflict, "period %s has not ended: it is invoiced from %s (R5, T&C 3.2)",
 			period, period.End().In(clock.Amsterdam).Format(time.RFC3339))
 	}
-	if run, ok, err := s.BillingRunOf(ctx, period); err != nil {
-		return nil, err
-	} else if ok {
-		return nil, ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already, %s by %s (%d invoices); a period runs once",
-			period, run.RanAt.Format(time.RFC3339), run.By, len(run.Invoices))
-	}
+	// A period that ran already is after the last run or was run alone: runPeriod refuses it.
 	var runs []BillingRun
 	for {
 		next, ok, err := s.nextPeriod(ctx)
@@ -294,7 +289,7 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 			return err
 		}
 		if exists > 0 {
-			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already; a period runs once", period)
+			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already: a period runs once (R5)", period)
 		}
 		if err := s.flushLines(ctx); err != nil {
 			return err

@@ -428,7 +428,7 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, n
 		// R7: the disputed part of what is owed is held back, not more than is outstanding and
 		// not disputed already.
 		if open := inv.total - inv.settled - inv.disputed; int64(d.Amount) > open {
-			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR exceeds it",
+			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR exceeds it (R7)",
 				invoice, money.FormatInvoice(money.Micros(open).Decimal()), money.FormatInvoice(d.Amount.Decimal()))
 		}
 		if _, err := s.write.ExecContext(ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, reason, opened_at, status)
@@ -499,7 +499,7 @@ func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
 // it; rejected, the amount is due at once, with interest from the original due date.
 func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (DisputeView, error) {
 	if outcome != "accepted" && outcome != "rejected" {
-		return DisputeView{}, ledger.Errorf(ledger.CodeInvalid, "outcome must be accepted or rejected, not %q", outcome)
+		return DisputeView{}, ledger.Errorf(ledger.CodeInvalid, "outcome must be accepted (a credit note) or rejected (due at once), not %q (R7)", outcome)
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return DisputeView{}, err
@@ -692,7 +692,7 @@ func (s *Store) queryCreditNotes(ctx context.Context, query string, args ...any)
 // later traffic is parked. Terminating again changes nothing.
 func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by string, now time.Time) error {
 	if at.After(now) {
-		return ledger.Errorf(ledger.CodeInvalid, "at %s is in the future: terminate on the day the agreement ends", at.Format(time.RFC3339))
+		return ledger.Errorf(ledger.CodeInvalid, "at %s is in the future: terminate on the day the agreement ends (R13, T&C 10.7)", at.Format(time.RFC3339))
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return err
