@@ -15,10 +15,7 @@ import (
 // E) holds back and credits the disputed amount without VAT (it once took the invoice's 21 %).
 func TestBilling_R7_dispute_of_interest_and_costs_holds_back_no_VAT(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z") // March: 75.00 + 15.75 VAT = 90.75, due 15 April
-	march := f.invoices("acme")[0].Number
+	march := f.marchInvoice() // March: 75.00 + 15.75 VAT = 90.75, due 15 April
 	f.pay("acme", "pay-1", "90.75", "2026-04-26T10:00:00Z", march, "2026-04-26T10:00:00Z")
 	f.runDue("2026-05-01T00:00:00Z")
 	// Interest 16–25 April on 90.75: 90.75 × 0.1015 × 10 / 365 = 0.2524 → 0.25; costs 40.00; no VAT.
@@ -58,9 +55,7 @@ func TestBilling_R7_dispute_of_interest_and_costs_holds_back_no_VAT(t *testing.T
 // once was looked up before it, and the second insert failed on the primary key).
 func TestBilling_payment_retried_concurrently_is_booked_once(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z")
+	f.marchInvoice()
 	for round := 0; round < 20; round++ {
 		id := "pay-" + string(rune('a'+round))
 		var wg sync.WaitGroup
@@ -87,10 +82,7 @@ func TestBilling_payment_retried_concurrently_is_booked_once(t *testing.T) {
 // (and bear interest and costs) while the provider holds the customer's money.
 func TestBilling_R8_rejected_dispute_set_off_against_credit(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z") // 90.75, due 15 April
-	inv := f.invoices("acme")[0].Number
+	inv := f.marchInvoice() // 90.75, due 15 April
 	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
@@ -115,10 +107,7 @@ func TestBilling_R8_rejected_dispute_set_off_against_credit(t *testing.T) {
 // the excess back.
 func TestBilling_R6_interest_given_back_for_a_payment_booked_late(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z") // 90.75, due 15 April
-	march := f.invoices("acme")[0].Number
+	march := f.marchInvoice() // 90.75, due 15 April
 	f.runDue("2026-05-01T00:00:00Z")
 	// Interest 16–30 April on 90.75: 90.75 × 0.1015 × 15 / 365 = 0.3786 → 0.38; costs 40.00.
 	f.wantInvoice(f.invoices("acme")[1], "40.38", "0.00", "40.38", "40.38", "open")
@@ -148,10 +137,7 @@ func TestBilling_R6_interest_given_back_for_a_payment_booked_late(t *testing.T) 
 // LedgerReceivablesOverdue alert) leaves an open dispute out.
 func TestBilling_R7_overdue_total_leaves_out_what_is_disputed(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z") // 90.75, due 15 April
-	inv := f.invoices("acme")[0].Number
+	inv := f.marchInvoice() // 90.75, due 15 April
 	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)

@@ -16,12 +16,22 @@ import (
 
 func newBillingFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{invoicing: true}
-	*f = *openFixture(t, t.TempDir()+"/ledger.db")
+	f := openFixture(t, t.TempDir()+"/ledger.db")
 	f.invoicing = true
-	f.reopen()
+	f.useInvoicing()
 	t.Cleanup(f.close)
 	return f
+}
+
+// marchInvoice opens postpaid acme (registered 1 March 2026) with 1,000 NL SMS on 10 March and
+// runs March: invoice 75.00 + 15.75 VAT = 90.75, issued 1 April, due 15 April. It returns the
+// invoice's number.
+func (f *fixture) marchInvoice() string {
+	f.t.Helper()
+	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
+	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
+	f.runDue("2026-04-01T00:00:00Z")
+	return f.invoices("acme")[0].Number
 }
 
 func (f *fixture) invoices(account string) []sql.InvoiceView {
@@ -145,10 +155,7 @@ func TestBilling_R5_monthly_run_DST_edges_and_late_events(t *testing.T) {
 // next invoice, naming the invoice.
 func TestBilling_R6_partial_payment_overdue_interest_and_costs(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z")
-	inv := f.invoices("acme")[0].Number
+	inv := f.marchInvoice()
 	p := f.pay("acme", "pay-1", "50.00", "2026-04-10T10:00:00Z", "", "2026-04-10T10:00:00Z")
 	if len(p.Allocations) != 1 || p.Allocations[0].Invoice != inv || p.Allocations[0].Amount != eur("50") || p.Credit != 0 {
 		t.Errorf("allocation %+v credit %s", p.Allocations, p.Credit)
@@ -198,9 +205,7 @@ func TestBilling_R6_partial_payment_overdue_interest_and_costs(t *testing.T) {
 // R8, T&C 3.10: an overpayment is the customer's credit, set off against the next invoice.
 func TestBilling_R8_overpayment_set_off(t *testing.T) {
 	f := newBillingFixture(t)
-	f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-	f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-	f.runDue("2026-04-01T00:00:00Z")
+	f.marchInvoice()
 	p := f.pay("acme", "pay-1", "100.00", "2026-04-10T10:00:00Z", "", "2026-04-10T10:00:00Z")
 	if p.Credit != eur("9.25") {
 		t.Errorf("credit %s, want 9.25", p.Credit)
@@ -224,10 +229,7 @@ func TestBilling_R7_disputes(t *testing.T) {
 	for _, outcome := range []string{"accepted", "rejected"} {
 		t.Run(outcome, func(t *testing.T) {
 			f := newBillingFixture(t)
-			f.account("acme", "postpaid", "2026-03-01T00:00:00Z")
-			f.sms("acme", 1000, "2026-03-10T08:00:00Z", "2026-03-10T08:00:01Z")
-			f.runDue("2026-04-01T00:00:00Z")
-			inv := f.invoices("acme")[0].Number
+			inv := f.marchInvoice()
 			// On the due date, 23:00 CEST: in time. 30.25 of the 90.75 is held back.
 			if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many", At: at("2026-04-15T21:00:00Z")}, at("2026-04-15T21:00:00Z")); err != nil {
 				t.Fatal(err)

@@ -75,8 +75,13 @@ func (f *fixture) open() {
 		f.t.Fatal(err)
 	}
 	if f.invoicing {
-		s.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(f.tariffs.Interest()), CollectionCosts: invoices.CollectionCosts})
+		f.useInvoicing()
 	}
+}
+
+// useInvoicing turns on the clock-driven side of invoicing with the example interest rates.
+func (f *fixture) useInvoicing() {
+	f.store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(f.tariffs.Interest()), CollectionCosts: invoices.CollectionCosts})
 }
 
 // reopen closes the store and opens it again, as a restart does.
