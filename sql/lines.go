@@ -60,11 +60,10 @@ type usageLines struct {
 	specs     []lineSpec // by id − 1
 	persisted int        // specs[:persisted] are in line_specs (writer)
 
-	openMu     sync.Mutex
-	queue      []lineDelta // committed, not yet merged
-	open       map[lineKey]*lineTotal
-	dirty      []lineKey // the open lines changed since the last flush, each once
-	flushedSeq int64     // charges.seq the table includes (writer)
+	openMu sync.Mutex
+	queue  []lineDelta // committed, not yet merged
+	open   map[lineKey]*lineTotal
+	dirty  []lineKey // the open lines changed since the last flush, each once
 }
 
 // enqueue queues a committed batch's delta (the writer, after commit).
@@ -334,7 +333,6 @@ func (s *Store) flushLines(ctx context.Context) error {
 	// it commits; should it roll back, the lines are still to be written.
 	// Deltas merged after this (by planning) append to dirty behind the flushed keys.
 	s.onCommit(func() {
-		s.lines.flushedSeq = seq
 		s.lines.openMu.Lock()
 		for _, k := range flushed {
 			if t := s.lines.open[k]; t != nil {
@@ -379,7 +377,8 @@ func (s *Store) loadLines(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM meta WHERE key = 'usage_lines_seq'), '0')`).Scan(&mark); err != nil {
 		return err
 	}
-	if s.lines.flushedSeq, err = strconv.ParseInt(mark, 10, 64); err != nil {
+	flushedSeq, err := strconv.ParseInt(mark, 10, 64)
+	if err != nil {
 		return fmt.Errorf("meta usage_lines_seq %q: %w", mark, err)
 	}
 	rows, err = s.db.QueryContext(ctx, `SELECT account_id, period, line_id, quantity, micros, events FROM usage_lines`)
@@ -402,7 +401,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 	rows, err = s.db.QueryContext(ctx, `SELECT c.account_id, c.amount_micros, c.surcharge_micros, c.occurred_at_ns,
 		c.rating->>0, c.rating->>1, c.rating->>2, c.rating->>4, c.rating->>6, coalesce(c.line_id, 0), coalesce(c.surcharge_line_id, 0)
 		FROM charges c JOIN accounts a ON a.id = c.account_id
-		WHERE c.seq > ? AND a.type = 'postpaid' ORDER BY c.seq`, s.lines.flushedSeq)
+		WHERE c.seq > ? AND a.type = 'postpaid' ORDER BY c.seq`, flushedSeq)
 	if err != nil {
 		return fmt.Errorf("read charges after the open lines: %w", err)
 	}
@@ -415,9 +414,10 @@ func (s *Store) loadLines(ctx context.Context) error {
 			return err
 		}
 		period := periodKey(invoices.PeriodOf(time.Unix(0, occurred)))
+		described := strings.TrimSpace(strings.ToUpper(channel) + " " + country)
 		if line == 0 {
 			line = s.lines.lineID(lineSpec{Kind: invoices.LineUsage, Channel: channel, Product: product, Direction: direction,
-				Country: country, Description: strings.TrimSpace(strings.ToUpper(channel) + " " + country), Unit: unitOf(channel)})
+				Country: country, Description: described, Unit: unitOf(channel)})
 		}
 		add := func(line uint32, micros int64) {
 			k := lineKey{account, period, line}
@@ -433,7 +433,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 		if surcharge != 0 {
 			if surchargeLine == 0 {
 				surchargeLine = s.lines.lineID(lineSpec{Kind: invoices.LineSurcharge, Channel: channel, Product: product, Direction: direction,
-					Country: country, Description: "Surcharges " + strings.TrimSpace(strings.ToUpper(channel)+" "+country), Unit: unitOf(channel)})
+					Country: country, Description: "Surcharges " + described, Unit: unitOf(channel)})
 			}
 			add(surchargeLine, surcharge)
 		}
