@@ -68,10 +68,14 @@ func (a *Authorizer) Authorize(req AuthorizeRequest) (AuthorizeResponse, error) 
 	}
 	credit, found := a.Book.Get(req.Account)
 	rating, err := a.Charger.Tariffs().Rate(pricing.Usage{Channel: req.Channel, Product: req.Product, Direction: direction,
-		Destination: req.Destination, Quantity: req.Quantity, CallerID: req.CallerID, At: a.Clock.Now()})
+		Destination: req.Destination, Quantity: req.Quantity, CallerID: req.CallerID, At: a.Clock.Now(),
+		Terms: a.Book.Terms(req.Account)})
 	if err != nil {
-		if errors.Is(err, pricing.ErrNoPrice) {
+		switch {
+		case errors.Is(err, pricing.ErrNoPrice):
 			return AuthorizeResponse{Reason: string(ledger.ReasonNoPrice), Estimate: money.Micros(0).String()}, nil
+		case errors.Is(err, pricing.ErrMissingCPI):
+			return AuthorizeResponse{Reason: string(ledger.ReasonMissingCPI), Estimate: money.Micros(0).String()}, nil
 		}
 		return AuthorizeResponse{}, ledger.Errorf(ledger.CodeInvalid, "%v", err)
 	}

@@ -22,10 +22,13 @@ const (
 	ReasonNoPrice           Reason = "no_price"
 	ReasonAccountClosed     Reason = "account_closed"
 	ReasonDuplicateConflict Reason = "duplicate_conflict"
+	// ReasonMissingCPI: the price is due an indexation whose CPI change cpi.csv lacks (R3). The
+	// event waits, parked, for the figure: never priced at a silent 0 %.
+	ReasonMissingCPI Reason = "missing_cpi"
 )
 
 // Reasons lists every park reason.
-var Reasons = []Reason{ReasonMalformed, ReasonUnknownAccount, ReasonNoPrice, ReasonAccountClosed, ReasonDuplicateConflict}
+var Reasons = []Reason{ReasonMalformed, ReasonUnknownAccount, ReasonNoPrice, ReasonAccountClosed, ReasonDuplicateConflict, ReasonMissingCPI}
 
 // Outcome is what became of one delivered event (the outcome label of ledger_usage_events_total).
 type Outcome string
@@ -41,6 +44,8 @@ const (
 type AccountState struct {
 	Type   AccountType
 	Status Status
+	// Terms are the account's agreed prices and indexation, for rating (T&C 2.7, 3.4).
+	Terms pricing.Terms
 }
 
 // AccountDirectory answers which accounts exist, without a database read per event.
@@ -97,9 +102,11 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		return p
 	}
 	r, err := rater.Rate(pricing.Usage{Channel: e.Channel, Product: e.Product, Direction: e.Direction,
-		Destination: e.Destination, Quantity: e.Quantity, CallerID: e.CallerID, At: e.OccurredAt})
+		Destination: e.Destination, Quantity: e.Quantity, CallerID: e.CallerID, At: e.OccurredAt, Terms: state.Terms})
 	if err != nil {
 		switch {
+		case errors.Is(err, pricing.ErrMissingCPI):
+			p.Reason, p.Detail = ReasonMissingCPI, err.Error()
 		case errors.Is(err, pricing.ErrNoPrice):
 			p.Reason, p.Detail = ReasonNoPrice, err.Error()
 		case errors.Is(err, pricing.ErrInvalidUsage):
@@ -145,7 +152,7 @@ type Charge struct {
 	Event           UsageEvent
 	Hash            uint64
 	Rating          pricing.Rating
-	BaseMicros      money.Micros // the usage charge
+	BaseMicros      money.Micros // the usage charges
 	SurchargeMicros money.Micros // the surcharges together
 	ParkedID        int64        // a parked row this charge resolves, 0 if none
 	Prepaid         bool         // paid from prepaid lots, not invoiced (R9)
@@ -266,15 +273,15 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 		if c.ParkedID == 0 {
 			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
 		}
-		for j, ch := range p.Rating.Charges {
+		for _, ch := range p.Rating.Charges {
 			m, err := money.ToMicros(ch.Amount)
 			if err != nil {
 				return BatchPlan{}, fmt.Errorf("charge event %s: %w", p.Key, err)
 			}
-			if j == 0 {
-				c.BaseMicros += m
-			} else {
+			if ch.Kind == pricing.KindSurcharge {
 				c.SurchargeMicros += m
+			} else {
+				c.BaseMicros += m // the usage charges: one, or two for a booking across working time
 			}
 		}
 		inBatch[p.Key] = p.Hash

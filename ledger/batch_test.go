@@ -495,7 +495,7 @@ func TestPlanBatch_property_random_batches(t *testing.T) {
 		id := fmt.Sprintf("r-%d", rng.Intn(40)) // few ids: duplicates and conflicts happen
 		account := accountIDs[rng.Intn(len(accountIDs))]
 		q := int64(rng.Intn(4)) // few quantities: same content happens too
-		switch rng.Intn(7) {
+		switch rng.Intn(8) {
 		case 0: // 0.075 per part
 			return smsTo(id, account, "+31612345678", q), money.Micros(q * 75000), 0
 		case 1: // 0.068 per part + 0.01 surcharge
@@ -520,6 +520,10 @@ func TestPlanBatch_property_random_batches(t *testing.T) {
 			return usage{ID: id, Account: account, Channel: "ott", Product: "whatsapp", Destination: "+4915112345678", Quantity: q, OccurredAt: eventTime}, money.Micros(q * 5000), 0
 		case 5: // no price
 			return smsTo(id, account, "+99912345", q), 0, 0
+		case 6: // R3: in 2027 the 2026 prices are due the CPI change of 2026, which the tariffs lack
+			u := smsTo(id, account, "+31612345678", q)
+			u.OccurredAt = "2027-03-10T08:00:00Z"
+			return u, 0, 0
 		default: // malformed: a negative quantity
 			return smsTo(id, account, "+31612345678", -1-q), 0, 0
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ledger/money"
+	"ledger/pricing"
 )
 
 // Subjects of credit-control events (CONTRACT 5).
@@ -219,11 +220,32 @@ type CreditBook struct {
 	mu      sync.RWMutex
 	credits map[string]Credit
 	prepaid map[string]*PrepaidSlot
+	// terms are the pricing terms of the accounts that have any: agreed prices (T&C 2.7) or no
+	// indexation (T&C 3.4). The others rate at the list prices, indexed.
+	terms map[string]pricing.Terms
 }
 
 // NewCreditBook returns an empty book.
 func NewCreditBook() *CreditBook {
-	return &CreditBook{credits: map[string]Credit{}, prepaid: map[string]*PrepaidSlot{}}
+	return &CreditBook{credits: map[string]Credit{}, prepaid: map[string]*PrepaidSlot{}, terms: map[string]pricing.Terms{}}
+}
+
+// SetTerms records an account's pricing terms, which rating reads from the next batch on.
+func (b *CreditBook) SetTerms(account string, t pricing.Terms) {
+	b.mu.Lock()
+	if t == (pricing.Terms{}) {
+		delete(b.terms, account)
+	} else {
+		b.terms[account] = t
+	}
+	b.mu.Unlock()
+}
+
+// Terms returns an account's pricing terms (zero: list prices, indexed).
+func (b *CreditBook) Terms(account string) pricing.Terms {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.terms[account]
 }
 
 // Get returns an account's credit.
@@ -294,7 +316,7 @@ func (b *CreditBook) Apply(credits ...Credit) {
 func (b *CreditBook) Lookup(id string) (AccountState, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return lockedBook{b.credits, b.prepaid}.Lookup(id)
+	return lockedBook{b.credits, b.prepaid, b.terms}.Lookup(id)
 }
 
 // View calls fn with a directory that reads the book under one read lock, for a whole batch
@@ -302,17 +324,22 @@ func (b *CreditBook) Lookup(id string) (AccountState, bool) {
 func (b *CreditBook) View(fn func(AccountDirectory)) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	fn(lockedBook{b.credits, b.prepaid})
+	fn(lockedBook{b.credits, b.prepaid, b.terms})
 }
 
 type lockedBook struct {
 	credits map[string]Credit
 	prepaid map[string]*PrepaidSlot
+	terms   map[string]pricing.Terms
 }
 
 func (v lockedBook) Lookup(id string) (AccountState, bool) {
 	c, ok := v.credits[id]
-	return AccountState{Type: c.Type, Status: c.Status}, ok
+	state := AccountState{Type: c.Type, Status: c.Status}
+	if len(v.terms) > 0 {
+		state.Terms = v.terms[id]
+	}
+	return state, ok
 }
 
 // Len returns how many accounts the book holds.

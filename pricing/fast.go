@@ -17,8 +17,9 @@ import (
 //
 //	per part or message:            micros = nanos × quantity / 1000
 //	per minute (voice, by seconds): micros = nanos × seconds / 60000
-//	per hour (services, by minutes): micros = nanos × minutes / 60000
 //
+// Professional services are left to rateDecimal: a booking is split by working time (SST 9.1),
+// and bookings are few.
 // each rounded half away from zero (half up: nothing here is negative), which is what
 // money.RoundCharge and DivRound do to the exact decimal. Products are taken in 128 bits, and
 // whatever does not fit (a unit price that is not whole nanos, an amount or total beyond int64
@@ -163,17 +164,19 @@ func (t *Tariffs) rateFast(u Usage) (Rating, bool, error) {
 		return Rating{}, true, err
 	}
 	channel := channelSlot(u.Channel)
-	product := u.Product
 	if channel == slotProfessionalServices {
-		product = "" // as rateDecimal: the product-less row prices every hour for now
+		return Rating{}, false, nil // split by working time (SST 9.1): rateDecimal's
 	}
+	product := u.Product
 
 	var price match[PriceRow]
-	if tr := t.priceTries[channel]; tr != nil {
-		tr.best(&price, digits, product, u.Direction, "", 0, u.At)
-	}
+	t.findPrice(&price, channel, digits, product, u.Direction, false, u.Terms, u.At)
 	if !price.found {
 		return Rating{}, true, noPrice(u, product)
+	}
+	unitNanos, unitPrice, err := priceAt(&price.key.vs[price.idx], u.At.Unix(), !u.Terms.NoIndexation)
+	if err != nil {
+		return Rating{}, true, err
 	}
 	invalidCallerID := channel == slotVoice && u.Direction == DirectionOutbound && !ValidE164(u.CallerID)
 
@@ -181,15 +184,11 @@ func (t *Tariffs) rateFast(u Usage) (Rating, bool, error) {
 	switch channel {
 	case slotVoice:
 		if u.Quantity == 0 {
-			return unchargedCall(u, product, price.row, invalidCallerID), true, nil
+			return unchargedCall(u, product, price.row, unitPrice, invalidCallerID), true, nil
 		}
 		billed = billedSeconds(u.Quantity, price.row.MinSeconds, price.row.IncrementSeconds)
 		divisor = nanosPerMicroPerMin
-	case slotProfessionalServices:
-		divisor = nanosPerMicroPerMin // R2: unit price per hour, quantity in minutes
 	}
-
-	unitNanos := price.key.vs[price.idx].price
 	if unitNanos == notNanos {
 		return Rating{}, false, nil
 	}
@@ -239,15 +238,15 @@ func (t *Tariffs) rateFast(u Usage) (Rating, bool, error) {
 	charges := make([]Charge, 1+n)
 	charges[0] = Charge{
 		Kind: KindUsage, Description: price.row.Description, Channel: u.Channel, Product: product,
-		Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: price.row.UnitPrice,
-		Units: units, Amount: baseAmount,
+		Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: unitPrice,
+		Quantity: billed, Units: units, Amount: baseAmount,
 	}
 	for i := range n {
 		row := found[i].row
 		charges[1+i] = Charge{
 			Kind: KindSurcharge, Description: row.Description, Channel: u.Channel, Product: product,
 			Country: row.Country, Prefix: row.Prefix, UnitPrice: row.UnitPrice,
-			Units: units, Amount: microsDecimal(foundMicros[i]),
+			Quantity: billed, Units: units, Amount: microsDecimal(foundMicros[i]),
 		}
 	}
 	totalAmount := baseAmount // the same value and exponent: shared

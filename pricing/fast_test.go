@@ -231,7 +231,7 @@ func TestRateFastMatchesDecimal(t *testing.T) {
 			events++
 			if compareRate(t, tariffs, u) {
 				fast++
-			} else if fastExpected(prices, u.Quantity) {
+			} else if u.Channel != ChannelProfessionalServices && fastExpected(prices, u.Quantity) {
 				t.Fatalf("rateFast left %+v to rateDecimal with prices %v", u, prices)
 			}
 		}

@@ -3,6 +3,7 @@ package pricing
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -10,8 +11,10 @@ import (
 	"ledger/money"
 )
 
-// Indexation (R3, T&C 3.4). This is the rule on its own: rating and GET /v1/prices do not apply
-// it yet (the pricing issue wires it in).
+// Indexation (R3, T&C 3.4). Indexed is the rule on its own; New works out, for every version of
+// every price, its indexed unit price year by year (indexSteps), which rating and PricesAt read.
+// Surcharges are not indexed: they are the government, regulatory and operator fees passed on
+// at cost (T&C 3.3), not the provider's own fees that T&C 3.4 lets it index.
 
 // ErrMissingCPI is returned when an indexation is due for a year whose CPI change cpi.csv does
 // not have: a missing figure is a loud error, never a silent 0 %.
@@ -42,13 +45,42 @@ func Indexed(price decimal.Decimal, validFrom, on clock.LocalDate, cpi func(year
 		}
 		change, ok := cpi(year - 1)
 		if !ok {
-			return decimal.Zero, nil, fmt.Errorf("%w for %d: the indexation of %s needs it (R3, T&C 3.4); add it to cpi.csv",
-				ErrMissingCPI, year-1, day)
+			return decimal.Zero, nil, missingCPI(day.Start().Unix())
 		}
 		price = money.RoundCharge(price.Mul(decimal.NewFromInt(1).Add(change)))
 		done = append(done, Indexation{Year: year - 1, Change: change, On: day})
 	}
 	return price, done, nil
+}
+
+// indexStep is a price's unit price from one indexation on.
+type indexStep struct {
+	from  int64     // the indexation day's Start(), Unix seconds
+	price nanoPrice // unit in whole nano-euros, or notNanos
+	unit  decimal.Decimal
+	Indexation
+}
+
+// indexSteps returns the indexations of a price valid from validFrom, oldest first, as far as
+// cpi.csv reaches, and the start (Unix seconds) of the first indexation whose CPI change is
+// missing: an event from then on cannot be priced (ErrMissingCPI). Each step is Indexed's.
+func indexSteps(price decimal.Decimal, validFrom clock.LocalDate, cpi map[int]decimal.Decimal) (steps []indexStep, gap int64) {
+	for year := validFrom.Year + 1; ; year++ {
+		change, ok := cpi[year-1]
+		if !ok {
+			return steps, IndexationDay(year).Start().Unix()
+		}
+		price = money.RoundCharge(price.Mul(decimal.NewFromInt(1).Add(change)))
+		steps = append(steps, indexStep{from: IndexationDay(year).Start().Unix(), price: nanoPriceOf(price), unit: price,
+			Indexation: Indexation{Year: year - 1, Change: change, On: IndexationDay(year)}})
+	}
+}
+
+// missingCPI is the error of an event (or a price list) at or after a gap in cpi.csv.
+func missingCPI(gap int64) error {
+	day := clock.DateOf(time.Unix(gap, 0))
+	return fmt.Errorf("%w for %d: the indexation of %s needs it (R3, T&C 3.4); add it to cpi.csv",
+		ErrMissingCPI, day.Year-1, day)
 }
 
 // CPIChange returns the CPI change of a year from the tariffs' cpi.csv.

@@ -29,16 +29,24 @@ type Usage struct {
 	Quantity    int64  // parts, seconds (voice), messages, minutes (professional_services)
 	CallerID    string // voice
 	At          time.Time
+	// Terms are the account's agreed prices and indexation (T&C 2.7, 3.4); zero: list prices,
+	// indexed.
+	Terms Terms
 }
 
-// Charge is one priced amount: the base charge, or one surcharge. Kind "usage" or "surcharge".
+// Charge is one priced amount: a base charge, or one surcharge. Kind "usage" or "surcharge".
 type Charge struct {
 	Kind        string
 	Description string // from the matched row
-	// Channel and Product are the event's (Product "" for professional services, which the
-	// product-less row prices); Prefix and Country are the matched row's.
+	// Channel and Product are the event's; for professional services Product is "" for the
+	// hours in working time and "overtime" for the others (SST 9.1). Prefix and Country are the
+	// matched row's.
 	Channel, Product, Country, Prefix string
-	UnitPrice                         decimal.Decimal // as in the row
+	// UnitPrice is the row's, indexed to the event's date unless the account opted out (R3).
+	UnitPrice decimal.Decimal
+	// Quantity is the billed quantity the charge is on, in the event's units: parts, messages,
+	// billed seconds (voice), minutes (professional services).
+	Quantity int64
 	// Units is the quantity the unit price was applied to: parts or messages; billed minutes
 	// for voice; hours for professional services. Minutes and hours are exact when the
 	// division by 60 ends (billed seconds a multiple of 3), else rounded to UnitsDecimals.
@@ -54,7 +62,10 @@ const UnitsDecimals = 6
 
 // Rating is the result for one event.
 type Rating struct {
-	Charges         []Charge // Charges[0] is the base usage charge; surcharges follow
+	// Charges are the base charges, kind "usage", then the surcharges. There is one base
+	// charge, but for a professional-services booking across working time (SST 9.1): one at the
+	// hourly rate for the minutes in working time, one at the overtime rate for the rest.
+	Charges         []Charge
 	BilledQuantity  int64    // voice: billed seconds; otherwise Quantity
 	InvalidCallerID bool     // SST 6.3 condition held
 	Total           decimal.Decimal
@@ -84,56 +95,77 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 	if err != nil {
 		return Rating{}, err
 	}
-	product := u.Product
-	if u.Channel == ChannelProfessionalServices {
-		// R2 / SST 9.1: for now every hour is priced by the product-less row; splitting out
-		// the hours outside working time to the overtime row is a later change.
-		product = ""
+	slot, product := channelSlot(u.Channel), u.Product
+	if slot == slotProfessionalServices {
+		product = "" // the hours are priced by the product-less row and the overtime row (SST 9.1)
 	}
-
-	var price match[PriceRow]
-	if tr := t.prices[u.Channel]; tr != nil {
-		tr.best(&price, digits, product, u.Direction, "", 0, u.At)
-	}
-	if !price.found {
-		return Rating{}, noPrice(u, product)
-	}
+	sec, indexed := u.At.Unix(), !u.Terms.NoIndexation
 
 	// SST 6.3: the customer must send the correct caller ID for the calls it sends. An inbound
 	// call's caller is not the customer's, so only outbound voice is held to it.
 	invalidCallerID := u.Channel == ChannelVoice && u.Direction == DirectionOutbound && !ValidE164(u.CallerID)
 
-	billed, perSixty := u.Quantity, false
-	switch u.Channel {
-	case ChannelVoice:
-		perSixty = true
-		if u.Quantity == 0 {
-			return unchargedCall(u, product, price.row, invalidCallerID), nil
+	// The base charges: one, or for professional services one per rate (SST 9.1).
+	type part struct {
+		product string
+		billed  int64
+		exact   bool // the product must match exactly: the overtime rate
+	}
+	parts := []part{{product, u.Quantity, false}}
+	if slot == slotProfessionalServices {
+		split, err := SplitWorkingTime(u.At, u.Quantity)
+		if err != nil {
+			return Rating{}, fmt.Errorf("%w: %v", ErrInvalidUsage, err)
 		}
-		billed = billedSeconds(u.Quantity, price.row.MinSeconds, price.row.IncrementSeconds)
-	case ChannelProfessionalServices:
-		perSixty = true // R2: unit price per hour, quantity in minutes
+		parts = parts[:0]
+		if split.WorkingMinutes > 0 || split.OvertimeMinutes == 0 {
+			parts = append(parts, part{"", split.WorkingMinutes, false})
+		}
+		if split.OvertimeMinutes > 0 {
+			parts = append(parts, part{ProductOvertime, split.OvertimeMinutes, true})
+		}
+	}
+
+	charges := make([]Charge, 0, len(parts)+2)
+	billed, perSixty := u.Quantity, u.Channel == ChannelVoice || slot == slotProfessionalServices
+	for _, p := range parts {
+		var price match[PriceRow]
+		t.findPrice(&price, slot, digits, p.product, u.Direction, p.exact, u.Terms, u.At)
+		if !price.found {
+			return Rating{}, noPrice(u, p.product)
+		}
+		_, unitPrice, err := priceAt(&price.key.vs[price.idx], sec, indexed)
+		if err != nil {
+			return Rating{}, err
+		}
+		if u.Channel == ChannelVoice {
+			if u.Quantity == 0 {
+				return unchargedCall(u, product, price.row, unitPrice, invalidCallerID), nil
+			}
+			billed = billedSeconds(u.Quantity, price.row.MinSeconds, price.row.IncrementSeconds)
+			p.billed = billed
+		}
+		m := measure{billed: p.billed, perSixty: perSixty}
+		charges = append(charges, Charge{
+			Kind: KindUsage, Description: price.row.Description, Channel: u.Channel, Product: p.product,
+			Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: unitPrice,
+			Quantity: p.billed, Units: m.units(), Amount: m.amount(unitPrice),
+		})
 	}
 	charged := measure{billed: billed, perSixty: perSixty}
 
-	charges := make([]Charge, 0, 3)
-	charges = append(charges, Charge{
-		Kind: KindUsage, Description: price.row.Description, Channel: u.Channel, Product: product,
-		Country: price.row.Country, Prefix: price.row.Prefix, UnitPrice: price.row.UnitPrice,
-		Units: charged.units(), Amount: charged.amount(price.row.UnitPrice),
-	})
-
 	// T&C 3.3: destination surcharges on top, each on its own line; at most one per applies_to.
+	// They are on the whole quantity, and are not indexed (see indexation.go).
 	appliesTo := []string{AppliesToAll}
 	if invalidCallerID {
 		appliesTo = append(appliesTo, AppliesToInvalidCallerID) // SST 6.3
 	}
 	for _, applies := range appliesTo {
 		var surcharge match[SurchargeRow]
-		if tr := t.surcharges[""]; tr != nil {
+		if tr := t.surchargeTries[slotAny]; tr != nil {
 			tr.best(&surcharge, digits, product, u.Direction, applies, 0, u.At)
 		}
-		if tr := t.surcharges[u.Channel]; tr != nil {
+		if tr := t.surchargeTries[slot]; tr != nil {
 			tr.best(&surcharge, digits, product, u.Direction, applies, rankChannelExact, u.At)
 		}
 		if !surcharge.found {
@@ -142,7 +174,7 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 		charges = append(charges, Charge{
 			Kind: KindSurcharge, Description: surcharge.row.Description, Channel: u.Channel, Product: product,
 			Country: surcharge.row.Country, Prefix: surcharge.row.Prefix, UnitPrice: surcharge.row.UnitPrice,
-			Units: charged.units(), Amount: charged.amount(surcharge.row.UnitPrice),
+			Quantity: billed, Units: charged.units(), Amount: charged.amount(surcharge.row.UnitPrice),
 		})
 	}
 
@@ -159,10 +191,10 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 
 // unchargedCall is the rating of a call of 0 seconds: R2, it is not charged, and so carries no
 // surcharge either.
-func unchargedCall(u Usage, product string, row *PriceRow, invalidCallerID bool) Rating {
+func unchargedCall(u Usage, product string, row *PriceRow, unitPrice decimal.Decimal, invalidCallerID bool) Rating {
 	base := Charge{
 		Kind: KindUsage, Description: row.Description, Channel: u.Channel, Product: product,
-		Country: row.Country, Prefix: row.Prefix, UnitPrice: row.UnitPrice,
+		Country: row.Country, Prefix: row.Prefix, UnitPrice: unitPrice,
 		Units: decimal.Zero, Amount: decimal.Zero,
 	}
 	return Rating{Charges: []Charge{base}, InvalidCallerID: invalidCallerID, Total: decimal.Zero}

@@ -3,6 +3,7 @@ package pricing
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ const (
 	// AppliesToInvalidCallerID is a surcharge on outbound voice without a correct caller ID (SST 6.3).
 	AppliesToInvalidCallerID = "invalid_caller_id"
 )
+
+// ProductOvertime is the professional-services product whose row prices the hours outside
+// working time (SST 9.1, CONTRACT 4).
+const ProductOvertime = "overtime"
 
 // Kinds of Charge.
 const (
@@ -189,11 +194,26 @@ func New(prices []PriceRow, surcharges []SurchargeRow, cpi []CPIRow, interest []
 			return nil, fmt.Errorf("%w: surcharges: %v", ErrInvalidTariff, err)
 		}
 	}
+	t.cpi = append([]CPIRow(nil), cpi...)
+	if err := checkCPI(t.cpi); err != nil {
+		return nil, err
+	}
+	sort.Slice(t.cpi, func(i, j int) bool { return t.cpi[i].Year < t.cpi[j].Year })
+	changes := make(map[int]decimal.Decimal, len(t.cpi))
+	for _, row := range t.cpi {
+		changes[row.Year] = row.Change
+	}
 	for _, v := range t.priceKeys {
 		setNanoPrices(v, func(r *PriceRow) decimal.Decimal { return r.UnitPrice })
+		for i := range v.vs {
+			v.vs[i].steps, v.vs[i].gap = indexSteps(v.vs[i].row.UnitPrice, v.vs[i].row.ValidFrom, changes)
+		}
 	}
 	for _, v := range t.surchargeKeys {
 		setNanoPrices(v, func(r *SurchargeRow) decimal.Decimal { return r.UnitPrice })
+		for i := range v.vs {
+			v.vs[i].gap = math.MaxInt64 // not indexed (T&C 3.3; see indexation.go)
+		}
 	}
 	for channel, tr := range t.prices {
 		t.priceTries[channelSlot(channel)] = tr
@@ -203,12 +223,6 @@ func New(prices []PriceRow, surcharges []SurchargeRow, cpi []CPIRow, interest []
 	}
 	sort.Slice(t.priceKeys, func(i, j int) bool { return t.priceKeys[i].key.less(t.priceKeys[j].key) })
 	sort.Slice(t.surchargeKeys, func(i, j int) bool { return t.surchargeKeys[i].key.less(t.surchargeKeys[j].key) })
-
-	t.cpi = append([]CPIRow(nil), cpi...)
-	if err := checkCPI(t.cpi); err != nil {
-		return nil, err
-	}
-	sort.Slice(t.cpi, func(i, j int) bool { return t.cpi[i].Year < t.cpi[j].Year })
 
 	t.interest = append([]InterestRow(nil), interest...)
 	if err := checkInterest(t.interest); err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"ledger/clock"
+
+	"github.com/shopspring/decimal"
 )
 
 // versionKey is what identifies a tariff row across its versions (CONTRACT section 4).
@@ -49,7 +51,32 @@ type version[R any] struct {
 	// price is the row's unit price in whole nano-euros, or notNanos (see nanoPrice). Set by
 	// New after seal.
 	price nanoPrice
+	// steps are the row's indexations (R3), oldest first, as far as cpi.csv reaches; gap is the
+	// start of the first one whose CPI change is missing. Prices only: a surcharge has none and
+	// gap math.MaxInt64. Set by New.
+	steps []indexStep
+	gap   int64
 	row   R
+}
+
+// priceAt is the unit price of a price version for an event at Unix second sec: the row's own,
+// or, unless the account opted out (indexed false, T&C 3.4), the one of the last indexation on
+// or before sec. An event at or after a missing CPI change cannot be priced (ErrMissingCPI).
+func priceAt(ver *version[PriceRow], sec int64, indexed bool) (nanoPrice, decimal.Decimal, error) {
+	if !indexed || len(ver.steps) == 0 && sec < ver.gap {
+		return ver.price, ver.row.UnitPrice, nil
+	}
+	if sec >= ver.gap {
+		return 0, decimal.Zero, missingCPI(ver.gap)
+	}
+	k := len(ver.steps) - 1
+	for k >= 0 && ver.steps[k].from > sec {
+		k--
+	}
+	if k < 0 {
+		return ver.price, ver.row.UnitPrice, nil
+	}
+	return ver.steps[k].price, ver.steps[k].unit, nil
 }
 
 // seal orders the versions by valid_from and refuses two with the same date: a price list is

@@ -9,6 +9,7 @@ import (
 
 	"ledger/ledger"
 	"ledger/money"
+	"ledger/pricing"
 )
 
 type accountRow struct {
@@ -243,7 +244,12 @@ func (s *Store) learnAccount(a ledger.Account, limit money.Micros) {
 		return
 	}
 	c := ledger.Credit{Account: a.ID, Type: a.Type, Status: a.Status, Limit: limit}
-	s.onCommit(func() { s.credit.Apply(c) })
+	s.onCommit(func() {
+		s.credit.Apply(c)
+		if !a.Indexation {
+			s.credit.SetTerms(a.ID, pricing.Terms{NoIndexation: true}) // T&C 3.4: the agreement opts out
+		}
+	})
 }
 
 func (s *Store) insertAccount(ctx context.Context, a ledger.Account, limit money.Micros) error {

@@ -7,6 +7,7 @@ import (
 
 	"ledger/ledger"
 	"ledger/money"
+	"ledger/pricing"
 )
 
 // UseCredit gives the store the book of accounts it keeps up to date (with the policy that
@@ -14,7 +15,7 @@ import (
 // credit control.
 func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error {
 	// R4: exposure is unbilled usage plus outstanding invoices less the customer's credit.
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.credit_limit_micros, a.notified_thresholds,
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.credit_limit_micros, a.notified_thresholds, a.indexation,
 		coalesce((SELECT sum(l.balance_micros) FROM ledger_accounts l WHERE l.name IN
 		  ('customer:' || a.id || ':unbilled', 'customer:' || a.id || ':receivable', 'customer:' || a.id || ':credit')), 0)
 		FROM accounts a`)
@@ -23,11 +24,16 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 	}
 	defer rows.Close()
 	var credits []ledger.Credit
+	var unindexed []string
 	for rows.Next() {
 		var c ledger.Credit
 		var typ, status, notified string
-		if err := rows.Scan(&c.Account, &typ, &status, &c.Limit, &notified, &c.Exposure); err != nil {
+		var indexation bool
+		if err := rows.Scan(&c.Account, &typ, &status, &c.Limit, &notified, &indexation, &c.Exposure); err != nil {
 			return err
+		}
+		if !indexation {
+			unindexed = append(unindexed, c.Account)
 		}
 		c.Type, c.Status, c.Notified = ledger.AccountType(typ), ledger.Status(status), policy.ParseNotified(notified)
 		if c.Type == ledger.Prepaid {
@@ -40,6 +46,9 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 	}
 	s.writeMu.Lock()
 	book.Apply(credits...)
+	for _, id := range unindexed {
+		book.SetTerms(id, pricing.Terms{NoIndexation: true}) // T&C 3.4: the agreement opts out
+	}
 	for _, slot := range s.prepaid.slots {
 		book.AddPrepaid(slot)
 	}

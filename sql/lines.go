@@ -116,7 +116,7 @@ func (u *usageLines) touch(k lineKey, t *lineTotal) {
 // lineCache remembers, while one batch is encoded, the line ids and the period bounds it looked
 // up: most of a batch's events share a handful of lines and one month.
 type lineCache struct {
-	ids        map[specKey][2]uint32 // usage line, surcharge line
+	ids        map[specKey]chargeLineIDs
 	start, end time.Time             // the period last looked up
 	period     int32
 }
@@ -176,17 +176,29 @@ func unitOf(channel string) string {
 	return invoices.UnitPiece
 }
 
-// chargeLines returns the lines of one charge: its usage line and, when surcharges apply, the
-// line of its surcharges together (0 when none).
-func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricing.Rating) (base, surcharge uint32) {
+// chargeLineIDs are the lines one charge adds to: its usage line, the overtime line of a
+// professional-services booking across working time (SST 9.1), and the line of its surcharges
+// together (0 when none).
+type chargeLineIDs struct {
+	base, overtime, surcharge uint32
+}
+
+// splitCharge reports whether a rating has a second usage charge: the overtime part of a
+// booking (SST 9.1).
+func splitCharge(r pricing.Rating) bool {
+	return len(r.Charges) > 1 && r.Charges[1].Kind == pricing.KindUsage
+}
+
+// chargeLines returns the lines of one charge.
+func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricing.Rating) chargeLineIDs {
 	if len(r.Charges) == 0 {
-		return 0, 0
+		return chargeLineIDs{}
 	}
 	c := r.Charges[0]
-	if len(r.Charges) > 2 { // the cache holds at most one surcharge's price
+	if len(r.Charges) > 2 || splitCharge(r) { // the cache holds one usage and one surcharge price
 		return u.lookupLines(e, r)
 	}
-	key := specKey{channel: e.Channel, product: e.Product, direction: e.Direction, country: c.Country, description: c.Description,
+	key := specKey{channel: e.Channel, product: c.Product, direction: e.Direction, country: c.Country, description: c.Description,
 		priceCoefficient: c.UnitPrice.CoefficientInt64(), priceExponent: c.UnitPrice.Exponent()}
 	if len(r.Charges) == 2 {
 		sc := r.Charges[1]
@@ -194,35 +206,44 @@ func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricin
 		key.surchargeCoefficient, key.surchargeExponent = sc.UnitPrice.CoefficientInt64(), sc.UnitPrice.Exponent()
 	}
 	if ids, ok := cache.ids[key]; ok {
-		return ids[0], ids[1]
+		return ids
 	}
-	base, surcharge = u.lookupLines(e, r)
-	cache.ids[key] = [2]uint32{base, surcharge}
-	return base, surcharge
+	ids := u.lookupLines(e, r)
+	cache.ids[key] = ids
+	return ids
 }
 
-func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) (base, surcharge uint32) {
-	c := r.Charges[0]
+func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) chargeLineIDs {
+	var ids chargeLineIDs
 	kind := invoices.LineUsage
-	if e.Channel == "professional_services" {
+	if e.Channel == pricing.ChannelProfessionalServices {
 		kind = invoices.LineProfessionalServices
 	}
-	spec := lineSpec{Kind: kind, Channel: e.Channel, Product: e.Product, Direction: e.Direction, Country: c.Country,
-		Description: c.Description, Unit: unitOf(e.Channel), UnitPrice: c.UnitPrice.String()}
-	base = u.lineID(spec)
-	if len(r.Charges) > 1 {
-		descriptions := make([]string, 0, len(r.Charges)-1)
-		price := r.Charges[1].UnitPrice
-		for i, s := range r.Charges[1:] {
+	specOf := func(c pricing.Charge) lineSpec {
+		return lineSpec{Kind: kind, Channel: e.Channel, Product: c.Product, Direction: e.Direction, Country: c.Country,
+			Description: c.Description, Unit: unitOf(e.Channel), UnitPrice: c.UnitPrice.String()}
+	}
+	spec := specOf(r.Charges[0])
+	ids.base = u.lineID(spec)
+	surcharges := r.Charges[1:]
+	if splitCharge(r) {
+		ids.overtime = u.lineID(specOf(r.Charges[1]))
+		surcharges = r.Charges[2:]
+	}
+	if len(surcharges) > 0 {
+		descriptions := make([]string, 0, len(surcharges))
+		price := surcharges[0].UnitPrice
+		for i, s := range surcharges {
 			descriptions = append(descriptions, s.Description)
 			if i > 0 {
 				price = price.Add(s.UnitPrice)
 			}
 		}
-		spec.Kind, spec.Description, spec.UnitPrice = invoices.LineSurcharge, strings.Join(descriptions, " + "), price.String()
-		surcharge = u.lineID(spec)
+		spec.Kind, spec.Product = invoices.LineSurcharge, e.Product
+		spec.Description, spec.UnitPrice = strings.Join(descriptions, " + "), price.String()
+		ids.surcharge = u.lineID(spec)
 	}
-	return base, surcharge
+	return ids
 }
 
 // lineDelta is what a batch adds to the open lines.
@@ -399,7 +420,8 @@ func (s *Store) loadLines(ctx context.Context) error {
 	// The charges after the flush. Charges from before 0005 name no line: theirs is made from
 	// how they were rated, with the unit price left to the amounts.
 	rows, err = s.db.QueryContext(ctx, `SELECT c.account_id, c.amount_micros, c.surcharge_micros, c.occurred_at_ns,
-		c.rating->>0, c.rating->>1, c.rating->>2, c.rating->>4, c.rating->>6, coalesce(c.line_id, 0), coalesce(c.surcharge_line_id, 0)
+		c.rating->>0, c.rating->>1, c.rating->>2, c.rating->>4, c.rating->>6, coalesce(c.line_id, 0), coalesce(c.surcharge_line_id, 0),
+		coalesce(c.overtime_line_id, 0), c.overtime_micros, coalesce(c.rating->>8, 0)
 		FROM charges c JOIN accounts a ON a.id = c.account_id
 		WHERE c.seq > ? AND a.type = 'postpaid' ORDER BY c.seq`, flushedSeq)
 	if err != nil {
@@ -408,9 +430,10 @@ func (s *Store) loadLines(ctx context.Context) error {
 	defer rows.Close()
 	for rows.Next() {
 		var account, channel, product, direction, country string
-		var base, surcharge, occurred, billed int64
-		var line, surchargeLine uint32
-		if err := rows.Scan(&account, &base, &surcharge, &occurred, &channel, &product, &direction, &country, &billed, &line, &surchargeLine); err != nil {
+		var base, surcharge, occurred, billed, overtime, overtimeMinutes int64
+		var line, surchargeLine, overtimeLine uint32
+		if err := rows.Scan(&account, &base, &surcharge, &occurred, &channel, &product, &direction, &country, &billed, &line, &surchargeLine,
+			&overtimeLine, &overtime, &overtimeMinutes); err != nil {
 			return err
 		}
 		period := periodKey(invoices.PeriodOf(time.Unix(0, occurred)))
@@ -419,23 +442,26 @@ func (s *Store) loadLines(ctx context.Context) error {
 			line = s.lines.lineID(lineSpec{Kind: invoices.LineUsage, Channel: channel, Product: product, Direction: direction,
 				Country: country, Description: described, Unit: unitOf(channel)})
 		}
-		add := func(line uint32, micros int64) {
+		add := func(line uint32, quantity, micros int64) {
 			k := lineKey{account, period, line}
 			t := s.lines.open[k]
 			if t == nil {
 				t = &lineTotal{}
 				s.lines.open[k] = t
 			}
-			t.add(lineTotal{quantity: billed, micros: micros, events: 1})
+			t.add(lineTotal{quantity: quantity, micros: micros, events: 1})
 			s.lines.touch(k, t)
 		}
-		add(line, base)
+		add(line, billed-overtimeMinutes, base-overtime)
+		if overtimeLine != 0 { // SST 9.1: the overtime part of a booking
+			add(overtimeLine, overtimeMinutes, overtime)
+		}
 		if surcharge != 0 {
 			if surchargeLine == 0 {
 				surchargeLine = s.lines.lineID(lineSpec{Kind: invoices.LineSurcharge, Channel: channel, Product: product, Direction: direction,
 					Country: country, Description: "Surcharges " + described, Unit: unitOf(channel)})
 			}
-			add(surchargeLine, surcharge)
+			add(surchargeLine, billed, surcharge)
 		}
 	}
 	return rows.Err()

@@ -308,8 +308,9 @@ var writeStatements = map[string]string{
 	"ledgerAccountID":     `SELECT id FROM ledger_account_names WHERE name = ?`,
 	"insertBalance":       `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
 	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
-		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id)
-		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6, value->>7, value->>8 FROM jsonb_each(?)`,
+		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, overtime_line_id, overtime_micros)
+		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
+		value->>9, coalesce(value->>10, 0) FROM jsonb_each(?)`,
 	"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
 	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

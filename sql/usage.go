@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"ledger/ledger"
+	"ledger/money"
+	"ledger/pricing"
 )
 
 // PlannedBatch is a batch of prepared deliveries planned and encoded for the database, ready to
@@ -263,7 +265,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		return out, nil
 	}
 	lines := make(lineDelta, len(plan.Charges)/2+1)
-	cache := lineCache{ids: make(map[specKey][2]uint32, 16)}
+	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
 	rows := make([]byte, 0, 160*len(plan.Charges))
 	rows = append(rows, '[')
 	for i, c := range plan.Charges {
@@ -304,22 +306,40 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			rows = append(rows, ',')
 			rows = strconv.AppendInt(rows, n, 10)
 		}
+		// A booking across working time (SST 9.1): its overtime part has a line of its own.
+		var overtime pricing.Charge
+		var overtimeMicros int64
+		if splitCharge(c.Rating) {
+			overtime = c.Rating.Charges[1]
+			overtimeMicros = int64(money.MustMicros(overtime.Amount))
+			rows = append(rows, ',')
+			rows = strconv.AppendInt(rows, overtime.Quantity, 10)
+		}
 		rows = append(rows, ']')
-		base, surcharge := s.lines.chargeLines(&cache, e, c.Rating)
+		ids := s.lines.chargeLines(&cache, e, c.Rating)
 		period := cache.periodOf(e.OccurredAt)
 		if !c.Prepaid { // R9: prepaid usage is paid from lots, not invoiced
-			lines.add(e.Account, period, base, c.Rating.BilledQuantity, int64(c.BaseMicros))
+			lines.add(e.Account, period, ids.base, c.Rating.BilledQuantity-overtime.Quantity, int64(c.BaseMicros)-overtimeMicros)
+			if ids.overtime != 0 {
+				lines.add(e.Account, period, ids.overtime, overtime.Quantity, overtimeMicros)
+			}
 			if c.SurchargeMicros != 0 {
-				lines.add(e.Account, period, surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
+				lines.add(e.Account, period, ids.surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
 			}
 		}
-		for _, id := range [...]uint32{base, surcharge} {
+		for _, id := range [...]uint32{ids.base, ids.surcharge} {
 			rows = append(rows, ',')
 			if id == 0 {
 				rows = append(rows, "null"...)
 			} else {
 				rows = strconv.AppendUint(rows, uint64(id), 10)
 			}
+		}
+		if ids.overtime != 0 {
+			rows = append(rows, ',')
+			rows = strconv.AppendUint(rows, uint64(ids.overtime), 10)
+			rows = append(rows, ',')
+			rows = strconv.AppendInt(rows, overtimeMicros, 10)
 		}
 		rows = append(rows, ']')
 	}

@@ -1,0 +1,67 @@
+package pricing
+
+import (
+	"fmt"
+	"time"
+)
+
+// Agreement is one account's agreed prices (T&C 2.7: the agreement comes before the general
+// terms and the price list): rows in the prices.csv form, versioned by valid_from like the list.
+// For that account, an event that an agreed row prices is priced by it, whatever the list says
+// (the longest agreed prefix in force wins); only events no agreed row prices fall back to the
+// list. Surcharges still apply on top (T&C 3.3). Agreed prices are indexed like list prices
+// (R3), unless the account opted out (Terms.NoIndexation).
+type Agreement struct {
+	prices *Tariffs // prices only, with the list's CPI changes for their indexation
+	rows   int
+}
+
+// NewAgreement builds an agreement from rows, checked as New checks list prices and indexed
+// with t's CPI changes. A tariff set loaded later needs the agreements built again.
+func (t *Tariffs) NewAgreement(rows []PriceRow) (*Agreement, error) {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%w: an agreement needs at least one price row", ErrInvalidTariff)
+	}
+	prices, err := New(rows, nil, t.cpi, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Agreement{prices: prices, rows: len(rows)}, nil
+}
+
+// Rows is how many price rows the agreement has.
+func (a *Agreement) Rows() int { return a.rows }
+
+// Terms is what rating needs of the account an event is for, beyond the list prices.
+type Terms struct {
+	// Agreement is the account's agreed prices (T&C 2.7); nil: the list prices only.
+	Agreement *Agreement
+	// NoIndexation: the account's agreement opts out of indexation ("indexation": false,
+	// T&C 3.4), so none of its prices, agreed or listed, is indexed.
+	NoIndexation bool
+}
+
+// findPrice looks up the price of an event: the account's agreement first (T&C 2.7), then the
+// list. product must match exactly when exact is set (the overtime rate of SST 9.1: a row for
+// any product is the agreed hourly rate, not the overtime rate).
+func (t *Tariffs) findPrice(m *match[PriceRow], slot int, digits, product, direction string, exact bool, terms Terms, at time.Time) {
+	for _, tries := range [2]*[numSlots]*trie[PriceRow]{agreedTries(terms.Agreement), &t.priceTries} {
+		if tries == nil || tries[slot] == nil {
+			continue
+		}
+		tries[slot].best(m, digits, product, direction, "", 0, at)
+		if m.found && exact && m.row.Product != product {
+			*m = match[PriceRow]{}
+		}
+		if m.found {
+			return
+		}
+	}
+}
+
+func agreedTries(a *Agreement) *[numSlots]*trie[PriceRow] {
+	if a == nil {
+		return nil
+	}
+	return &a.prices.priceTries
+}
