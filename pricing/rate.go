@@ -66,8 +66,8 @@ type Rating struct {
 	// charge, but for a professional-services booking across working time (SST 9.1): one at the
 	// hourly rate for the minutes in working time, one at the overtime rate for the rest.
 	Charges         []Charge
-	BilledQuantity  int64    // voice: billed seconds; otherwise Quantity
-	InvalidCallerID bool     // SST 6.3 condition held
+	BilledQuantity  int64 // voice: billed seconds; otherwise Quantity
+	InvalidCallerID bool  // SST 6.3 condition held
 	Total           decimal.Decimal
 }
 

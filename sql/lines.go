@@ -117,7 +117,7 @@ func (u *usageLines) touch(k lineKey, t *lineTotal) {
 // up: most of a batch's events share a handful of lines and one month.
 type lineCache struct {
 	ids        map[specKey]chargeLineIDs
-	start, end time.Time             // the period last looked up
+	start, end time.Time // the period last looked up
 	period     int32
 }
 
