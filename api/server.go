@@ -88,6 +88,8 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/accounts/{id}", RoleViewer, s.getAccount)
 	route("GET /v1/accounts/{id}/entries", RoleViewer, s.listEntries)
 	route("PUT /v1/accounts/{id}/credit-limit", RoleFinance, s.setCreditLimit)
+	route("PUT /v1/accounts/{id}/prices", RoleFinance, s.putAgreement)
+	route("GET /v1/accounts/{id}/prices", RoleViewer, s.getAgreement)
 	route("POST /v1/accounts/{id}/topups", RoleFinance, s.topUp)
 	route("GET /v1/accounts/{id}/topups", RoleViewer, s.listTopUps)
 	route("POST /v1/accounts/{id}/chargebacks", RoleFinance, s.chargeback)

@@ -2,12 +2,10 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
 	"ledger/ledger"
-	"ledger/pricing"
 )
 
 type rejectedJSON struct {
@@ -84,69 +82,4 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, who principal) e
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
-}
-
-type priceJSON struct {
-	Channel          string `json:"channel"`
-	Product          string `json:"product"`
-	Direction        string `json:"direction"`
-	Prefix           string `json:"prefix"`
-	Country          string `json:"country"`
-	UnitPrice        string `json:"unit_price"`
-	MinSeconds       int64  `json:"min_seconds,omitempty"`
-	IncrementSeconds int64  `json:"increment_seconds,omitempty"`
-	ValidFrom        string `json:"valid_from"`
-	Description      string `json:"description"`
-}
-
-type surchargeJSON struct {
-	Channel     string `json:"channel"`
-	Product     string `json:"product"`
-	Direction   string `json:"direction"`
-	Prefix      string `json:"prefix"`
-	Country     string `json:"country"`
-	UnitPrice   string `json:"unit_price"`
-	AppliesTo   string `json:"applies_to"`
-	ValidFrom   string `json:"valid_from"`
-	Description string `json:"description"`
-}
-
-// prices answers the prices in force at ?at= (default now) (CONTRACT 3.8).
-func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) error {
-	at := s.Clock.Now()
-	if v := r.URL.Query().Get("at"); v != "" {
-		var err error
-		if at, err = parseInstant("at", v); err != nil {
-			if d, derr := time.Parse("2006-01-02", v); derr == nil {
-				at = d
-			} else {
-				return err
-			}
-		}
-	}
-	t := s.Charger.Tariffs()
-	if t == nil {
-		return fmt.Errorf("no tariffs loaded")
-	}
-	items := []priceJSON{}
-	for _, p := range t.PricesAt(at) {
-		items = append(items, priceJSON{Channel: p.Channel, Product: p.Product, Direction: p.Direction, Prefix: p.Prefix,
-			Country: p.Country, UnitPrice: p.UnitPrice.String(), MinSeconds: p.MinSeconds, IncrementSeconds: incrementOf(p),
-			ValidFrom: p.ValidFrom.String(), Description: p.Description})
-	}
-	surcharges := []surchargeJSON{}
-	for _, p := range t.SurchargesAt(at) {
-		surcharges = append(surcharges, surchargeJSON{Channel: p.Channel, Product: p.Product, Direction: p.Direction,
-			Prefix: p.Prefix, Country: p.Country, UnitPrice: p.UnitPrice.String(), AppliesTo: p.AppliesTo,
-			ValidFrom: p.ValidFrom.String(), Description: p.Description})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": at.Format(time.RFC3339Nano), "items": items, "surcharges": surcharges, "next": ""})
-	return nil
-}
-
-func incrementOf(p pricing.PriceRow) int64 {
-	if p.Channel != "voice" {
-		return 0
-	}
-	return p.IncrementSeconds
 }

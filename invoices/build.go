@@ -82,7 +82,15 @@ type Draft struct {
 	DueOnIssue bool // R13, T&C 10.7: on termination unbilled usage is due on issue
 	VAT        VAT
 	Usage      []UsageTotal
-	Late       []Line // interest and collection costs (R6), each naming its invoice
+	Late       []Line   // interest and collection costs (R6), each naming its invoice
+	Notes      []string // e.g. the indexation of prices since the last invoice (R3, IndexationNote)
+}
+
+// IndexationNote is what the first invoice after an indexation says of it (R3, T&C 3.4): the
+// day, the rate and the year of the CPI change it used.
+func IndexationNote(on clock.LocalDate, cpiYear int, change decimal.Decimal) string {
+	return fmt.Sprintf("Prices indexed on %s by %s %%, the change of the consumer price index (CPI) in %d (T&C 3.4)",
+		on, change.Shift(2).String(), cpiYear)
 }
 
 // lineOrder sorts usage lines: by period, then channel, product, country, description, with each
@@ -153,6 +161,7 @@ func (d Draft) Issue(number string) (Invoice, error) {
 		inv.Lines = append(inv.Lines, l)
 	}
 	inv.Lines = append(inv.Lines, d.Late...)
+	inv.Notes = append(inv.Notes, d.Notes...)
 	inv.Breakdown, inv.Net, inv.Tax, inv.Total = Breakdown(inv.Lines, d.VAT)
 	if d.VAT.Note != "" {
 		inv.Notes = append(inv.Notes, d.VAT.Note)

@@ -3,6 +3,8 @@ package pricing
 import (
 	"fmt"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // Agreement is one account's agreed prices (T&C 2.7: the agreement comes before the general
@@ -64,4 +66,59 @@ func agreedTries(a *Agreement) *[numSlots]*trie[PriceRow] {
 		return nil
 	}
 	return &a.prices.priceTries
+}
+
+// PriceInForce is a price row as it stands at an instant (GET /v1/prices?at=).
+type PriceInForce struct {
+	// PriceRow is the row; its UnitPrice is the price in force: indexed (R3) unless exempt.
+	PriceRow
+	// ListedPrice is the row's own unit price, before indexation.
+	ListedPrice decimal.Decimal
+	// Indexations are those the price went through up to the instant, oldest first.
+	Indexations []Indexation
+	// Agreed: the row is the account's agreed price (T&C 2.7), not the list's.
+	Agreed bool
+}
+
+// PricesInForce returns the prices in force at `at` for an account's terms (zero Terms: the list
+// as every account without an agreement pays it): the agreed rows first, then the list's, each
+// sorted by channel, product, direction and prefix, with indexation applied unless the terms
+// exempt it. A price due an indexation whose CPI change is missing is an error (ErrMissingCPI),
+// not a price at 0 %.
+func (t *Tariffs) PricesInForce(at time.Time, terms Terms) ([]PriceInForce, error) {
+	var out []PriceInForce
+	sec := at.Unix()
+	add := func(keys []*versions[PriceRow], agreed bool) error {
+		for _, v := range keys {
+			i := v.index(sec)
+			if i < 0 {
+				continue
+			}
+			ver := &v.vs[i]
+			_, unit, err := priceAt(ver, sec, !terms.NoIndexation)
+			if err != nil {
+				return fmt.Errorf("%s: %w", describeKey(v.key), err)
+			}
+			p := PriceInForce{PriceRow: ver.row, ListedPrice: ver.row.UnitPrice, Agreed: agreed}
+			p.UnitPrice = unit
+			if !terms.NoIndexation {
+				for _, step := range ver.steps {
+					if step.from <= sec {
+						p.Indexations = append(p.Indexations, step.Indexation)
+					}
+				}
+			}
+			out = append(out, p)
+		}
+		return nil
+	}
+	if terms.Agreement != nil {
+		if err := add(terms.Agreement.prices.priceKeys, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := add(t.priceKeys, false); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -386,6 +386,7 @@ func readTable(name string, r io.Reader, known, required []string, each func(*re
 		columns map[string]int
 		width   int
 		rows    int
+		rowErrs []error
 	)
 	for {
 		fields, err := reader.Read()
@@ -421,17 +422,27 @@ func readTable(name string, r io.Reader, known, required []string, each func(*re
 			return &tariffError{file: name, line: line, err: fmt.Errorf("more than %d rows", MaxRows)}
 		}
 		if len(fields) != width {
-			return &tariffError{file: name, line: line, err: fmt.Errorf("%d fields, the header has %d", len(fields), width)}
+			err = &tariffError{file: name, line: line, err: fmt.Errorf("%d fields, the header has %d", len(fields), width)}
+		} else {
+			err = each(&record{file: name, line: line, columns: columns, fields: fields})
 		}
-		if err := each(&record{file: name, line: line, columns: columns, fields: fields}); err != nil {
-			return err
+		if err != nil {
+			// Every wrong line is named, up to MaxRowErrors, so that a list is mended in one go.
+			if len(rowErrs) == MaxRowErrors {
+				rowErrs = append(rowErrs, &tariffError{file: name, line: line, err: errors.New("more wrong lines follow; mend these first")})
+				break
+			}
+			rowErrs = append(rowErrs, err)
 		}
 	}
 	if columns == nil {
 		return &tariffError{file: name, err: fmt.Errorf("empty: a header row (%s) is expected", strings.Join(known, ","))}
 	}
-	return nil
+	return errors.Join(rowErrs...)
 }
+
+// MaxRowErrors is how many wrong lines of one file an error names.
+const MaxRowErrors = 20
 
 func readHeader(fields, known, required []string) (map[string]int, error) {
 	columns := make(map[string]int, len(fields))

@@ -202,6 +202,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := s.Store.UseCredit(ctx, s.Credit, policy); err != nil {
 		return nil, err
 	}
+	if err := s.Store.UsePricing(ctx, t); err != nil {
+		return nil, err
+	}
 	if cfg.CollectionCosts.IsZero() {
 		cfg.CollectionCosts = invoices.CollectionCosts
 	}

@@ -342,6 +342,11 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 	var usageMicros money.Micros
 	d.Usage, usageMicros = s.usageTotals(usage)
 	d.Late = append(append([]invoices.Line(nil), late.lines...), late.corrections...)
+	notes, err := s.indexationNotes(ctx, d.Account, d.Period)
+	if err != nil {
+		return "", err
+	}
+	d.Notes = append(d.Notes, notes...)
 	updates := append(append([]lateUpdate(nil), late.updates...), late.correctionUpdates...)
 	seq, err := s.nextNumber(ctx, "invoice", d.IssueDate.Year)
 	if err != nil {

@@ -71,6 +71,8 @@ type Store struct {
 
 	// Open usage per invoice line (lines.go).
 	lines usageLines
+	// pricing is the tariffs agreements are built against (UsePricing).
+	pricing pricingState
 	// Invoicing (UseInvoicing); nil: no clock-driven billing (guarded by writeMu).
 	invoicing *Invoicing
 }
