@@ -39,7 +39,7 @@ func ratingDiff(got, want Rating) string {
 	for i := range want.Charges {
 		g, w := got.Charges[i], want.Charges[i]
 		if g.Kind != w.Kind || g.Description != w.Description || g.Channel != w.Channel || g.Product != w.Product ||
-			g.Country != w.Country || g.Prefix != w.Prefix {
+			g.Country != w.Country || g.Prefix != w.Prefix || g.Quantity != w.Quantity {
 			diffs = append(diffs, fmt.Sprintf("charge %d: %+v, want %+v", i, g, w))
 		}
 		for _, f := range []struct {
