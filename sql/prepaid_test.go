@@ -74,6 +74,9 @@ func (f *fixture) open() {
 	if err := s.UseCredit(f.ctx, f.book, policy); err != nil {
 		f.t.Fatal(err)
 	}
+	if err := s.UsePricing(f.ctx, f.tariffs); err != nil {
+		f.t.Fatal(err)
+	}
 	if f.invoicing {
 		f.useInvoicing()
 	}
@@ -114,8 +117,14 @@ func eur(s string) money.Micros {
 // change of 2026, which the example set does not have yet (R3). Indexation has tests of its own.
 func (f *fixture) account(id, typ, registered string) {
 	f.t.Helper()
+	f.newAccount(id, typ, registered, false)
+}
+
+// newAccount creates an account, indexed (R3) or not.
+func (f *fixture) newAccount(id, typ, registered string, indexation bool) {
+	f.t.Helper()
 	a := ledger.Account{ID: id, Name: "Customer " + id, Type: ledger.AccountType(typ), Status: ledger.Active, Country: "NL",
-		CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: false, RegisteredAt: at(registered),
+		CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: indexation, RegisteredAt: at(registered),
 		CreatedAt: at(registered), CreatedBy: "test"}
 	if _, _, err := f.store.CreateAccount(f.ctx, a, true); err != nil {
 		f.t.Fatal(err)
