@@ -20,7 +20,14 @@ func TestExampleTariffsEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
-	if a, b := len(embedded.PricesAt(at)), len(onDisk.PricesAt(at)); a == 0 || a != b {
+	inForce := func(tr *pricing.Tariffs) int {
+		p, err := tr.PricesInForce(at, pricing.Terms{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p)
+	}
+	if a, b := inForce(embedded), inForce(onDisk); a == 0 || a != b {
 		t.Fatalf("embedded set has %d prices, directory %d", a, b)
 	}
 	if a, b := len(embedded.SurchargesAt(at)), len(onDisk.SurchargesAt(at)); a == 0 || a != b {

@@ -12,7 +12,7 @@ import (
 )
 
 // Indexation (R3, T&C 3.4). Indexed is the rule on its own; New works out, for every version of
-// every price, its indexed unit price year by year (indexSteps), which rating and PricesAt read.
+// every price, its indexed unit price year by year (indexSteps), which rating and PricesInForce read.
 // Surcharges are not indexed: they are the government, regulatory and operator fees passed on
 // at cost (T&C 3.3), not the provider's own fees that T&C 3.4 lets it index.
 

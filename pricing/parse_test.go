@@ -351,14 +351,28 @@ func TestNew(t *testing.T) {
 	})
 }
 
-func TestPricesAt(t *testing.T) {
+// listPrices are the list's rows in force at `at` (PricesInForce without terms).
+func listPrices(t *testing.T, tariffs *Tariffs, at time.Time) []PriceRow {
+	t.Helper()
+	prices, err := tariffs.PricesInForce(at, Terms{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := make([]PriceRow, len(prices))
+	for i, p := range prices {
+		rows[i] = p.PriceRow
+	}
+	return rows
+}
+
+func TestPricesInForceOfTheList(t *testing.T) {
 	tariffs := testTariffs(t)
 	key := func(r PriceRow) string {
 		return strings.Join([]string{r.Channel, r.Product, r.Direction, r.Prefix, r.UnitPrice.String()}, ",")
 	}
 	t.Run("R1_versions_in_force_sorted_by_key", func(t *testing.T) {
 		var got []string
-		for _, r := range tariffs.PricesAt(at("2026-03-31T21:59:59Z")) {
+		for _, r := range listPrices(t, tariffs, at("2026-03-31T21:59:59Z")) {
 			if r.Channel == "sms" {
 				got = append(got, key(r))
 			}
@@ -370,7 +384,7 @@ func TestPricesAt(t *testing.T) {
 	})
 	t.Run("R1_newer_versions_and_new_keys_from_amsterdam_midnight", func(t *testing.T) {
 		var got []string
-		for _, r := range tariffs.PricesAt(at("2026-03-31T22:00:00Z")) {
+		for _, r := range listPrices(t, tariffs, at("2026-03-31T22:00:00Z")) {
 			if r.Channel == "sms" {
 				got = append(got, key(r))
 			}
@@ -381,7 +395,7 @@ func TestPricesAt(t *testing.T) {
 		}
 	})
 	t.Run("R1_nothing_before_the_first_valid_from", func(t *testing.T) {
-		if got := tariffs.PricesAt(at("2025-12-31T22:59:59Z")); len(got) != 0 {
+		if got := listPrices(t, tariffs, at("2025-12-31T22:59:59Z")); len(got) != 0 {
 			t.Fatalf("got %d prices, want none", len(got))
 		}
 	})
@@ -538,11 +552,11 @@ func TestExampleTariffs(t *testing.T) {
 		}
 	})
 	t.Run("CONTRACT4_every_example_price_valid_from_2026", func(t *testing.T) {
-		prices := tariffs.PricesAt(at("2026-01-01T00:00:00Z"))
+		prices := listPrices(t, tariffs, at("2026-01-01T00:00:00Z"))
 		if len(prices) == 0 {
 			t.Fatal("no prices in force on 2026-01-01")
 		}
-		if early := tariffs.PricesAt(at("2025-12-31T22:59:59Z")); len(early) != 0 {
+		if early := listPrices(t, tariffs, at("2025-12-31T22:59:59Z")); len(early) != 0 {
 			t.Fatalf("%d prices in force before 2026-01-01", len(early))
 		}
 	})

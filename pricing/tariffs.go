@@ -119,7 +119,7 @@ type InterestRow struct {
 type Tariffs struct {
 	prices     map[string]*trie[PriceRow]     // by channel
 	surcharges map[string]*trie[SurchargeRow] // by channel; "" holds the any-channel rows
-	// priceKeys and surchargeKeys are every key, sorted for PricesAt and SurchargesAt.
+	// priceKeys and surchargeKeys are every key, sorted for PricesInForce and SurchargesAt.
 	priceKeys     []*versions[PriceRow]
 	surchargeKeys []*versions[SurchargeRow]
 	cpi           []CPIRow
@@ -230,19 +230,6 @@ func New(prices []PriceRow, surcharges []SurchargeRow, cpi []CPIRow, interest []
 	}
 	sort.Slice(t.interest, func(i, j int) bool { return t.interest[i].ValidFrom.Before(t.interest[j].ValidFrom) })
 	return t, nil
-}
-
-// PricesAt returns, for every key, the version in force at `at` (for GET /v1/prices?at=),
-// sorted by channel, product, direction, prefix. Keys with no version in force are left out.
-// Indexation (R3) is not applied here: that is the caller's, with CPI.
-func (t *Tariffs) PricesAt(at time.Time) []PriceRow {
-	out := make([]PriceRow, 0, len(t.priceKeys))
-	for _, v := range t.priceKeys {
-		if row, ok := v.at(at); ok {
-			out = append(out, row)
-		}
-	}
-	return out
 }
 
 // SurchargesAt returns, for every key, the surcharge in force at `at`, sorted by channel,

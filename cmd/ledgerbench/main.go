@@ -61,6 +61,8 @@ type config struct {
 	loadNATS, loadHTTP      string
 	trace                   string
 	billing                 bool
+	agreements              int  // accounts with agreed prices of their own (T&C 2.7)
+	indexed                 bool // events in February 2027: every price indexed once (R3)
 }
 
 func run() error {
@@ -77,6 +79,8 @@ func run() error {
 	flag.BoolVar(&c.authorize, "authorize", false, "while the pipeline runs, send authorisation requests over NATS (billing.authorize) and HTTP (POST /v1/authorize) and report their rate and latency")
 	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
 	flag.StringVar(&c.trace, "trace", "", "write a 3-second execution trace from the middle of the pipeline to this file")
+	flag.IntVar(&c.agreements, "agreements", 0, "give this many of the accounts agreed prices of their own (T&C 2.7), which win over the list for them")
+	flag.BoolVar(&c.indexed, "indexed", false, "date the events in February 2027, so that every price is indexed by the CPI change of 2026 (R3); the example set lacks that figure, so 2 % is assumed for the run")
 	flag.BoolVar(&c.billing, "billing", false, "measure invoicing instead: charge -events over -accounts postpaid accounts in March 2026, then the billing run and the UBL and CSV exports")
 	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
 	flag.StringVar(&c.loadHTTP, "load-http", "", "load mode: the POST /v1/authorize URL")
@@ -106,6 +110,12 @@ func run() error {
 	if c.prepaidShare > 0 {
 		prepaid = fmt.Sprintf(" (%.0f %% prepaid, %d lots each)", 100*c.prepaidShare, c.lots)
 	}
+	if c.agreements > 0 {
+		prepaid += fmt.Sprintf(", %d with agreed prices", c.agreements)
+	}
+	if c.indexed {
+		prepaid += ", prices indexed (R3)"
+	}
 	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, %d CPUs, %s\n",
 		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version())
 
@@ -131,7 +141,7 @@ func run() error {
 		return err
 	}
 	defer store.Close()
-	t, err := pricing.LoadFS(tariffs.Example())
+	t, err := benchTariffs(c)
 	if err != nil {
 		return err
 	}
@@ -145,6 +155,12 @@ func run() error {
 	}
 	book := ledger.NewCreditBook()
 	if err := store.UseCredit(ctx, book, policy); err != nil {
+		return err
+	}
+	if err := store.UsePricing(ctx, t); err != nil {
+		return err
+	}
+	if err := createAgreements(ctx, store, c); err != nil {
 		return err
 	}
 	// Start measuring with the write-ahead log copied into the database, as a running ledger's
@@ -271,12 +287,68 @@ func createAccounts(ctx context.Context, store *sql.Store, c config) error {
 
 func accountID(i int) string { return "acct-" + strconv.Itoa(i) }
 
+// benchTariffs is the example tariff set; with -indexed, plus a CPI change for 2026 (2 %,
+// assumed: the figure is not published yet) so that 2027 events are priced.
+func benchTariffs(c config) (*pricing.Tariffs, error) {
+	if !c.indexed {
+		return pricing.LoadFS(tariffs.Example())
+	}
+	dir := filepath.Join(c.dir, "tariffs")
+	if err := os.CopyFS(dir, tariffs.Example()); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, pricing.CPIFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString("2026,0.02\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return pricing.Load(dir)
+}
+
+// createAgreements gives the first -agreements accounts agreed prices (T&C 2.7) for every
+// destination the events go to, SMS and voice, a little below the list and valid from 1 January
+// 2026 (so indexed too with -indexed), through the store as PUT /v1/accounts/{id}/prices does.
+func createAgreements(ctx context.Context, store *sql.Store, c config) error {
+	if c.agreements <= 0 {
+		return nil
+	}
+	start := time.Now()
+	for i := 0; i < c.agreements && i < c.accounts; i++ {
+		var b strings.Builder
+		b.WriteString("channel,product,direction,prefix,country,unit_price,min_seconds,increment_seconds,valid_from,description\n")
+		seen := map[string]bool{}
+		for j, d := range destinations {
+			prefix := d[1:3]
+			if seen[prefix] {
+				continue
+			}
+			seen[prefix] = true
+			fmt.Fprintf(&b, "sms,,outbound,%s,,0.0%02d,,,2026-01-01,Agreed SMS %s\n", prefix, 40+(i+j)%30, prefix)
+			fmt.Fprintf(&b, "voice,,outbound,%s,,0.0%02d,60,60,2026-01-01,Agreed voice %s\n", prefix, 20+(i+j)%50, prefix)
+		}
+		if _, _, err := store.PutAgreement(ctx, accountID(i), b.String(), "bench", time.Now()); err != nil {
+			return fmt.Errorf("agreement of %s: %w", accountID(i), err)
+		}
+	}
+	fmt.Printf("stored agreed prices for %d accounts in %.1f s\n", c.agreements, time.Since(start).Seconds())
+	return nil
+}
+
 var destinations = []string{"+31612345678", "+31201234567", "+32470123456", "+33612345678", "+4915112345678", "+447700900123", "+34612345678", "+393123456789"}
 
 // fill publishes the events with bounded asynchronous publishing.
 func fill(ctx context.Context, js jetstream.JetStream, c config) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	if c.indexed {
+		base = time.Date(2027, 2, 10, 8, 0, 0, 0, time.UTC) // R3: after the indexation of 1 January 2027
+	}
 	type wire struct {
 		ID          string `json:"id"`
 		Account     string `json:"account"`
