@@ -442,3 +442,24 @@ func TestClaims_invariant_5_is_checked(t *testing.T) {
 		}
 	}
 }
+
+// R12 outlives the agreement: a terminated account may claim, and the credit is set off against
+// the invoice termination made due at once (R13, R8).
+func TestClaims_R12_terminated_account_may_claim(t *testing.T) {
+	f := newBillingFixture(t)
+	march := f.marchInvoice() // 90.75, due 15 April
+	f.pay("acme", "p1", "50.00", "2026-04-10T10:00:00Z", march, "2026-04-10T10:00:00Z")
+	if err := f.store.Terminate(f.ctx, "acme", at("2026-04-11T10:00:00Z"), "test", at("2026-04-11T10:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	f.wantInvoice(f.invoice(march), "75.00", "15.75", "90.75", "40.75", "open") // due at once (T&C 10.7), overdue the next day
+	v := f.mustClaim("acme", "c1", "30.00", "2026-04-10T12:00:00Z", "2026-04-12T10:00:00Z")
+	wantClaim(t, v, "30.00", "50.00", "30.00", "20.00")
+	f.wantInvoice(f.invoice(march), "75.00", "15.75", "90.75", "10.75", "overdue")
+	if got := f.setOffs("acme"); strings.Join(got, " ") != "30.00" {
+		t.Errorf("set-offs %v, want one of 30.00", got)
+	}
+	if status, _ := f.status("acme"); status != ledger.Closed {
+		t.Errorf("status %s, want closed: a claim does not reopen the account", status)
+	}
+}
