@@ -31,13 +31,13 @@ type claimJSON struct {
 	CreatedAt       string `json:"created_at"`
 }
 
-// eur formats an amount of the liability: 2 decimals, as invoice amounts.
-func eur(m money.Micros) string { return money.FormatInvoice(m.Decimal()) }
+// amountEUR formats an amount of a claim or the liability: 2 decimals, as invoice amounts.
+func amountEUR(m money.Micros) string { return money.FormatInvoice(m.Decimal()) }
 
 func claimOf(v sql.ClaimView) claimJSON {
-	out := claimJSON{ID: v.ID, Account: v.Account, Amount: eur(v.Amount), IncidentAt: v.IncidentAt.Format(time.RFC3339Nano),
-		Reason: v.Reason, Granted: eur(v.Granted), Refused: eur(v.Refused()), Cap: eur(v.Liability.Cap),
-		Paid12m: eur(v.Liability.Paid12m), GrantedTotal: eur(v.Liability.Granted), Remaining: eur(v.Liability.Remaining()),
+	out := claimJSON{ID: v.ID, Account: v.Account, Amount: amountEUR(v.Amount), IncidentAt: v.IncidentAt.Format(time.RFC3339Nano),
+		Reason: v.Reason, Granted: amountEUR(v.Granted), Refused: amountEUR(v.Refused()), Cap: amountEUR(v.Liability.Cap),
+		Paid12m: amountEUR(v.Liability.Paid12m), GrantedTotal: amountEUR(v.Liability.Granted), Remaining: amountEUR(v.Liability.Remaining()),
 		FirstIncidentAt: v.Liability.FirstIncident.Format(time.RFC3339Nano), CreatedAt: v.CreatedAt.Format(time.RFC3339Nano)}
 	if refusal := v.Refusal(); refusal != nil {
 		out.Message, out.Clause = refusal.Error(), ledger.ClauseLiability
@@ -122,7 +122,7 @@ func (s *Server) getLiability(w http.ResponseWriter, r *http.Request, _ principa
 	if err != nil {
 		return err
 	}
-	out := liabilityJSON{Cap: eur(v.Cap), Paid12m: eur(v.Paid12m), GrantedTotal: eur(v.Granted), Remaining: eur(v.Remaining),
+	out := liabilityJSON{Cap: amountEUR(v.Cap), Paid12m: amountEUR(v.Paid12m), GrantedTotal: amountEUR(v.Granted), Remaining: amountEUR(v.Remaining),
 		WindowFrom: v.From.Format(time.RFC3339Nano), WindowTo: v.To.Format(time.RFC3339Nano), Claims: v.Claims}
 	if !v.FirstIncident.IsZero() {
 		first := v.FirstIncident.Format(time.RFC3339Nano)
