@@ -18,6 +18,8 @@
 //	revenue:surcharges            operator and regulatory surcharges, SST 6.3 caller-ID surcharge
 //	revenue:prepaid:expired       prepaid credit forfeited at expiry (R9)
 //	asset:cash:<method>           money received by card or bank (top-ups)
+//	expense:liability_claims      claims granted under the liability cap (R12; against
+//	                              customer:<id>:credit, set off against open invoices, R8)
 //
 // # Prepaid credit
 //

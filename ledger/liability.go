@@ -24,6 +24,15 @@ const (
 	MaxClaimReasonLength = 1000
 )
 
+// The journal of granted claims (R12, T&C 8.4).
+const (
+	// ExpenseLiabilityClaims is what the provider granted under its liability (an expense,
+	// debit positive): each granted claim debits it and credits the customer (CustomerCredit).
+	ExpenseLiabilityClaims = "expense:liability_claims"
+	// KindClaim is the transaction of a granted claim.
+	KindClaim = "claim"
+)
+
 // Paid is money received from the customer: a payment of an invoice or a prepaid top-up
 // (T&C 8.4: "what the customer paid"). Amount is what was received; a chargeback or refund is the
 // caller's to net (pass the top-up less what was charged back, or a negative Paid).
@@ -234,4 +243,19 @@ func (l Liability) RefusalMessage(asked, granted money.Micros) string {
 // formatEUR formats an amount for people: 2 decimals and the currency ("5000.00 EUR").
 func formatEUR(m money.Micros) string {
 	return money.FormatInvoice(money.RoundInvoice(m.Decimal())) + " EUR"
+}
+
+// ClaimTransaction posts what was granted of claim claimID: the provider's expense and the
+// customer's credit (R12: "a granted claim is a credit to the customer"), which set-off then
+// applies to the customer's oldest open invoices, each application its own transaction (R8,
+// T&C 3.10). A claim granted nothing posts nothing: granted must be positive.
+func ClaimTransaction(account, claimID string, granted money.Micros, at time.Time) (Transaction, error) {
+	if granted <= 0 {
+		return Transaction{}, Errorf(CodeInternal, "claim %s: a credit of %s is not a credit", claimID, formatEUR(granted))
+	}
+	tx := Transaction{Kind: KindClaim, At: at, Memo: "claim " + claimID + " granted (T&C 8.4)", Entries: []Entry{
+		{LedgerAccount: ExpenseLiabilityClaims, Amount: granted},
+		{LedgerAccount: CustomerCredit(account), AccountID: account, Amount: -granted},
+	}}
+	return tx, tx.CheckBalanced()
 }

@@ -432,3 +432,29 @@ func TestLiabilityProperties(t *testing.T) {
 		}
 	})
 }
+
+// R12, R8: a granted claim is a credit to the customer, booked against the provider's expense;
+// a claim granted nothing posts nothing.
+func TestClaimTransaction(t *testing.T) {
+	t.Run("R12_granted_claim_credits_the_customer", func(t *testing.T) {
+		tx, err := ledger.ClaimTransaction("acme", "c1", eur("250.00"), utc("2026-06-01T10:00:00Z"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []ledger.Entry{
+			{LedgerAccount: "expense:liability_claims", Amount: eur("250.00")},
+			{LedgerAccount: "customer:acme:credit", AccountID: "acme", Amount: -eur("250.00")},
+		}
+		if tx.Kind != ledger.KindClaim || !tx.At.Equal(utc("2026-06-01T10:00:00Z")) || fmt.Sprint(tx.Entries) != fmt.Sprint(want) ||
+			!strings.Contains(tx.Memo, "T&C 8.4") {
+			t.Errorf("transaction %+v, want kind claim at 2026-06-01 with entries %+v and a memo citing T&C 8.4", tx, want)
+		}
+	})
+	for _, granted := range []string{"0", "-1.00"} {
+		t.Run("R12_nothing_granted_posts_nothing_"+granted, func(t *testing.T) {
+			if tx, err := ledger.ClaimTransaction("acme", "c1", eur(granted), utc("2026-06-01T10:00:00Z")); ledger.ErrorCode(err) != ledger.CodeInternal {
+				t.Errorf("granted %s: %+v, %v; want an internal error", granted, tx, err)
+			}
+		})
+	}
+}

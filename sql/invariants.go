@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"ledger/invoices"
+	"ledger/ledger"
 	"ledger/money"
 )
 
+// maxLiability is ledger.MaxLiability in micro-EUR, for the queries.
+var maxLiability = strconv.FormatInt(int64(ledger.MaxLiability), 10)
+
 // CheckInvariants verifies over the whole database what must hold at every instant
-// (RULES.md invariants 1 to 4, and the journal's own bookkeeping). It returns every violation
+// (RULES.md invariants 1 to 5, and the journal's own bookkeeping). It returns every violation
 // found, joined; nil when all hold. Tests run it at the end; operators can too.
 func (s *Store) CheckInvariants(ctx context.Context) error {
 	checks := []struct {
@@ -101,6 +106,33 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		{"a customer's credit is never a debt",
 			`SELECT 'ledger account ' || name || ' has balance ' || balance_micros FROM ledger_accounts
 			 WHERE name LIKE 'customer:%:credit' AND balance_micros > 0`},
+		{"invariant 5: per account, granted claims ≤ the liability cap ≤ €50,000, the cap fixed by the first claim (R12, T&C 8.4)",
+			`SELECT 'account ' || l.account_id || ': granted ' || l.granted_micros || ' (claims ' || coalesce(x.granted, 0) || '), cap ' ||
+			        l.cap_micros || ' (paid ' || l.paid_12m_micros || ' in the window), first claim ' || l.first_claim_id ||
+			        ' (account ' || coalesce(f.account_id, '-') || ', incident ' || coalesce(f.incident_at, '-') || ', first ' || coalesce(x.first, '-') || ')'
+			 FROM liabilities l
+			 LEFT JOIN (SELECT account_id, sum(granted_micros) AS granted, min(seq) AS first FROM claims GROUP BY account_id) x
+			   ON x.account_id = l.account_id
+			 LEFT JOIN claims f ON f.id = l.first_claim_id
+			 WHERE l.granted_micros != coalesce(x.granted, 0) OR l.granted_micros < 0 OR l.granted_micros > l.cap_micros
+			   OR l.cap_micros > ` + maxLiability + ` OR l.cap_micros != max(min(l.paid_12m_micros, ` + maxLiability + `), 0)
+			   OR f.seq IS NOT x.first OR f.account_id IS NOT l.account_id OR f.incident_at IS NOT l.first_incident_at
+			 UNION ALL
+			 SELECT 'claim ' || id || ' of account ' || account_id || ' has no liability' FROM claims c
+			 WHERE NOT EXISTS (SELECT 1 FROM liabilities l WHERE l.account_id = c.account_id)`},
+		{"a granted claim is its customer's credit, posted once (R12, R8)",
+			`SELECT 'claim ' || c.id || ': granted ' || c.granted_micros || ', transaction ' || coalesce(c.transaction_id, '-') ||
+			        ' (' || coalesce(t.kind, '-') || ') credits the customer ' || coalesce(-e.amount_micros, 0) || ' and ' || coalesce(t.entries, 0) || ' entries'
+			 FROM claims c
+			 LEFT JOIN (SELECT t.id, t.kind, count(*) AS entries FROM transactions t JOIN entries e ON e.transaction_id = t.id GROUP BY t.id) t
+			   ON t.id = c.transaction_id
+			 LEFT JOIN entries e ON e.transaction_id = c.transaction_id
+			   AND e.ledger_account_id = (SELECT id FROM ledger_account_names WHERE name = 'customer:' || c.account_id || ':credit')
+			 WHERE c.granted_micros != coalesce(-e.amount_micros, 0)
+			   OR (c.transaction_id IS NOT NULL AND (t.kind IS NOT '` + ledger.KindClaim + `' OR t.entries != 2))
+			 UNION ALL
+			 SELECT 'transaction ' || t.id || ' of kind ` + ledger.KindClaim + ` belongs to no claim' FROM transactions t
+			 WHERE t.kind = '` + ledger.KindClaim + `' AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.transaction_id = t.id)`},
 		{"invariant 2: a charged event is not also open as parked",
 			`SELECT 'event ' || r.event_key || ' is charged and still parked as ' || r.reason FROM rejected r
 			 JOIN charges c ON c.event_id = r.event_key AND c.content_hash = r.content_hash

@@ -97,3 +97,53 @@ func TestUpgradeFromCreditControlSchema(t *testing.T) {
 		t.Fatalf("invariants after a top-up on the upgraded database: %v", err)
 	}
 }
+
+// A database of the invoicing release (schema 0001–0005) opens with today's code: 0007 adds the
+// claims and liabilities (and runs whether or not 0006 is there: migrations apply by version),
+// and the account it holds can claim at once (R12).
+func TestUpgradeFromInvoicingSchemaAddsClaims(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	old, err := stdsql.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range []string{"0001_core.sql", "0002_credit.sql", "0003_prepaid.sql", "0004_balances.sql", "0005_invoices.sql"} {
+		body, err := os.ReadFile(filepath.Join("migrations", "sqlite", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := old.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-03-01T00:00:00.000000000Z')`, i+1, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := old.Exec(`INSERT INTO accounts(id, name, type, status, country, credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
+		VALUES ('acme', 'Acme', 'postpaid', 'active', 'NL', 5000000000, 14, 1, '2026-01-01T00:00:00.000000000Z', '2026-01-01T00:00:00.000000000Z', 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	ctx := context.Background()
+	s, err := sql.Open(ctx, "sqlite://"+path)
+	if err != nil {
+		t.Fatalf("open the old database: %v", err)
+	}
+	defer s.Close()
+	if _, _, err := s.AddPayment(ctx, "acme", sql.NewPayment{ID: "p1", Amount: eur("80.00"), ReceivedAt: at("2026-02-01T10:00:00Z"), SEPA: true},
+		"test", at("2026-02-01T10:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	v, created, err := s.FileClaim(ctx, "acme", ledger.Claim{ID: "c1", Amount: eur("100.00"), IncidentAt: at("2026-03-01T10:00:00Z"),
+		Reason: "outage"}, "test", at("2026-03-02T10:00:00Z"))
+	if err != nil || !created || v.Granted != eur("80.00") || v.Liability.Cap != eur("80.00") {
+		t.Fatalf("claim on the upgraded database: %+v, %v, %v; want 80.00 granted of the 80.00 cap", v, created, err)
+	}
+	if err := s.CheckInvariants(ctx); err != nil {
+		t.Fatalf("invariants after a claim on the upgraded database: %v", err)
+	}
+}

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"ledger/ledger"
+	"ledger/money"
+	"ledger/sql"
+)
+
+// claimJSON is a claim and the answer it got (CONTRACT 3.5): granted, and the liability as the
+// claim left it — the cap, what all claims up to this one were granted, what remained. What was
+// not granted is refused: refused says how much, message why (T&C 8.4).
+type claimJSON struct {
+	ID              string `json:"id"`
+	Account         string `json:"account"`
+	Amount          string `json:"amount"`
+	IncidentAt      string `json:"incident_at"`
+	Reason          string `json:"reason"`
+	Granted         string `json:"granted"`
+	Refused         string `json:"refused"`
+	Cap             string `json:"cap"`
+	Paid12m         string `json:"paid_12m"`
+	GrantedTotal    string `json:"granted_total"`
+	Remaining       string `json:"remaining"`
+	FirstIncidentAt string `json:"first_incident_at"`
+	Message         string `json:"message,omitempty"`
+	Clause          string `json:"clause,omitempty"`
+	CreatedAt       string `json:"created_at"`
+}
+
+// amountEUR formats an amount of a claim or the liability: 2 decimals, as invoice amounts.
+func amountEUR(m money.Micros) string { return money.FormatInvoice(m.Decimal()) }
+
+func claimOf(v sql.ClaimView) claimJSON {
+	out := claimJSON{ID: v.ID, Account: v.Account, Amount: amountEUR(v.Amount), IncidentAt: v.IncidentAt.Format(time.RFC3339Nano),
+		Reason: v.Reason, Granted: amountEUR(v.Granted), Refused: amountEUR(v.Refused()), Cap: amountEUR(v.Liability.Cap),
+		Paid12m: amountEUR(v.Liability.Paid12m), GrantedTotal: amountEUR(v.Liability.Granted), Remaining: amountEUR(v.Liability.Remaining()),
+		FirstIncidentAt: v.Liability.FirstIncident.Format(time.RFC3339Nano), CreatedAt: v.CreatedAt.Format(time.RFC3339Nano)}
+	if refusal := v.Refusal(); refusal != nil {
+		out.Message, out.Clause = refusal.Error(), ledger.ClauseLiability
+	}
+	return out
+}
+
+// fileClaim files a claim for damages (CONTRACT 3.5; R12, T&C 8.4). It is granted what the
+// liability cap leaves of it, as a credit set off against the oldest open invoices (R8). What is
+// not granted is refused, in the answer and not as an error: 201 with granted (possibly "0.00"),
+// refused and the message naming T&C 8.4, so that the claim, the cap and what remains are on
+// record. Idempotent on id: a retry answers 200 with the first answer.
+func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req struct {
+		ID         string `json:"id"`
+		Amount     string `json:"amount"`
+		IncidentAt string `json:"incident_at"`
+		Reason     string `json:"reason"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	c := ledger.Claim{ID: req.ID, Reason: req.Reason}
+	var err error
+	if c.Amount, err = ledger.ParseAmount("amount", req.Amount); err != nil {
+		return err
+	}
+	if req.IncidentAt == "" {
+		return ledger.Errorf(ledger.CodeInvalid, "incident_at is required: when the event giving rise to the claim happened (T&C 8.4)")
+	}
+	if c.IncidentAt, err = parseInstant("incident_at", req.IncidentAt); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	v, created, err := s.Store.FileClaim(r.Context(), id, c, who.Name, s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	s.written(w, r, created, claimOf(v), slog.LevelInfo, "claim filed (T&C 8.4)", "account", id, "claim", v.ID,
+		"amount", v.Amount.String(), "granted", v.Granted.String(), "refused", v.Refused().String(),
+		"remaining", v.Liability.Remaining().String(), "by", who.Name)
+	return nil
+}
+
+// listClaims lists an account's claims in the order they were filed, each with its answer.
+func (s *Server) listClaims(w http.ResponseWriter, r *http.Request, _ principal) error {
+	after, limit, err := idPage(r)
+	if err != nil {
+		return err
+	}
+	views, err := s.Store.Claims(r.Context(), r.PathValue("id"), after, limit)
+	if err != nil {
+		return err
+	}
+	items := make([]claimJSON, len(views))
+	last := ""
+	for i, v := range views {
+		items[i], last = claimOf(v), v.ID
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextID(len(items), limit, last)})
+	return nil
+}
+
+// liabilityJSON is an account's liability (CONTRACT 3.5). first_incident_at is null before the
+// first claim; the cap and paid_12m are then what an incident now would fix, over the 12 months
+// before now (window_from, window_to).
+type liabilityJSON struct {
+	Cap             string  `json:"cap"`
+	Paid12m         string  `json:"paid_12m"`
+	GrantedTotal    string  `json:"granted_total"`
+	Remaining       string  `json:"remaining"`
+	FirstIncidentAt *string `json:"first_incident_at"`
+	WindowFrom      string  `json:"window_from"`
+	WindowTo        string  `json:"window_to"`
+	Claims          int     `json:"claims"`
+}
+
+// getLiability answers an account's liability cap, what was paid in its window, what was
+// granted and what remains (CONTRACT 3.5; R12, T&C 8.4).
+func (s *Server) getLiability(w http.ResponseWriter, r *http.Request, _ principal) error {
+	v, err := s.Store.Liability(r.Context(), r.PathValue("id"), s.Clock.Now())
+	if err != nil {
+		return err
+	}
+	out := liabilityJSON{Cap: amountEUR(v.Cap), Paid12m: amountEUR(v.Paid12m), GrantedTotal: amountEUR(v.Granted), Remaining: amountEUR(v.Remaining),
+		WindowFrom: v.From.Format(time.RFC3339Nano), WindowTo: v.To.Format(time.RFC3339Nano), Claims: v.Claims}
+	if !v.FirstIncident.IsZero() {
+		first := v.FirstIncident.Format(time.RFC3339Nano)
+		out.FirstIncidentAt = &first
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
