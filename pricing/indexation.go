@@ -3,6 +3,7 @@ package pricing
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -91,4 +92,21 @@ func (t *Tariffs) CPIChange(year int) (decimal.Decimal, bool) {
 		}
 	}
 	return decimal.Zero, false
+}
+
+// CPIDue returns when the prices in force at `at` first need a CPI change that cpi.csv lacks,
+// and the year of that change: from then on their events cannot be priced (ErrMissingCPI) until
+// it is added. ok is false when no price is in force.
+func (t *Tariffs) CPIDue(at time.Time) (due time.Time, cpiYear int, ok bool) {
+	sec, gap := at.Unix(), int64(math.MaxInt64)
+	for _, v := range t.priceKeys {
+		if i := v.index(sec); i >= 0 && v.vs[i].gap < gap {
+			gap = v.vs[i].gap
+		}
+	}
+	if gap == math.MaxInt64 {
+		return time.Time{}, 0, false
+	}
+	due = time.Unix(gap, 0).UTC()
+	return due, clock.DateOf(due).Year - 1, true
 }

@@ -406,3 +406,15 @@ sms,,outbound,31,NL,0.06,,,2026-01-01,same key and date as line 2
 		}
 	}
 }
+
+// R3: when the prices in force run out of CPI changes, for the gauge and the log.
+func TestCPIDue(t *testing.T) {
+	tariffs := termsTariffs(t)
+	due, year, ok := tariffs.CPIDue(local("2027-06-01 12:00"))
+	if !ok || !due.Equal(local("2028-01-01 00:00")) || year != 2027 {
+		t.Errorf("CPIDue in 2027 = %s, CPI %d, %v; want 2028-01-01 00:00 Amsterdam, CPI 2027", due, year, ok)
+	}
+	if _, _, ok := tariffs.CPIDue(local("2024-01-01 00:00")); ok {
+		t.Error("CPIDue before any price is in force: ok, want none")
+	}
+}

@@ -213,6 +213,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	s.Config = cfg
 	s.Store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
+	s.checkCPI(t)
 	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
 	// closures, billing runs, overdue invoices), in time order, before any usage is charged.
 	if n, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil {
@@ -240,6 +241,16 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		f, _ := m.Decimal().Float64()
 		return f
 	}))
+
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_cpi_due_timestamp_seconds",
+		Help: "When the prices in force need a CPI change that cpi.csv lacks (R3, T&C 3.4): from then on their events are parked as missing_cpi until it is added. 0 when no price is in force."},
+		func() float64 {
+			due, _, ok := t.CPIDue(s.Clock.Now())
+			if !ok {
+				return 0
+			}
+			return float64(due.Unix())
+		}))
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Store.OnOutbox = s.Relay.Wake
@@ -316,7 +327,7 @@ const ClockInterval = time.Second
 func (s *Service) runClock(ctx context.Context) {
 	t := time.NewTicker(ClockInterval)
 	defer t.Stop()
-	lastFlush := time.Now()
+	lastFlush, lastCPICheck := time.Now(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -329,12 +340,35 @@ func (s *Service) runClock(ctx context.Context) {
 		if _, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
 			s.Config.Log.Error("run what fell due", "err", err)
 		}
+		if time.Since(lastCPICheck) >= 24*time.Hour {
+			lastCPICheck = time.Now()
+			s.checkCPI(s.Charger.Tariffs())
+		}
 		if time.Since(lastFlush) >= sql.LinesFlushInterval {
 			lastFlush = time.Now()
 			if err := s.Store.FlushLines(ctx); err != nil && ctx.Err() == nil {
 				s.Config.Log.Error("write the open invoice lines", "err", err)
 			}
 		}
+	}
+}
+
+// CPIWarning is how long before prices run out of CPI changes the log warns (R3).
+const CPIWarning = 31 * 24 * time.Hour
+
+// checkCPI says loudly when the prices in force need a CPI change cpi.csv lacks (R3: never a
+// silent 0 %): an error once it is due, a warning in the month before.
+func (s *Service) checkCPI(t *pricing.Tariffs) {
+	now := s.Clock.Now()
+	due, year, ok := t.CPIDue(now)
+	switch {
+	case !ok:
+	case !now.Before(due):
+		s.Config.Log.Error("R3: prices are due indexation by the CPI change of a year cpi.csv lacks; their events are parked as missing_cpi. Add it, restart and replay them (POST /v1/rejected/replay {\"reason\":\"missing_cpi\"})",
+			"cpi_year", year, "since", due.Format(time.RFC3339))
+	case due.Sub(now) < CPIWarning:
+		s.Config.Log.Warn("R3: the CPI change of a year is needed for the indexation soon and cpi.csv lacks it; from then on events are parked as missing_cpi until it is added",
+			"cpi_year", year, "from", due.Format(time.RFC3339))
 	}
 }
 
