@@ -113,3 +113,75 @@ func ExampleTariffs_Rate() {
 	fmt.Println(c.Description, rating.BilledQuantity, c.Units, c.Amount.StringFixed(6))
 	// Output: Voice NL mobile 120 2 0.240000
 }
+
+// BenchmarkRateTerms is BenchmarkRate with what issue 6 added to every event: "list" as
+// BenchmarkRate (2026 events, nothing indexed), "indexed" the same events in 2027 with every
+// price indexed once (R3), and "agreements" the 2027 events with one in ten carrying an
+// agreement of 200 agreed three-digit prefixes per channel (T&C 2.7) looked up before the list.
+func BenchmarkRateTerms(b *testing.B) {
+	list, usages := benchmarkTariffs(b)
+	var rows []PriceRow
+	for _, v := range list.priceKeys {
+		for _, ver := range v.vs {
+			rows = append(rows, ver.row)
+		}
+	}
+	indexed, err := New(rows, list.SurchargesAt(march), []CPIRow{{Year: 2026, Change: decimal.RequireFromString("0.02")}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	random := rand.New(rand.NewPCG(2026, 6))
+	var agreed []PriceRow
+	seen := map[string]bool{}
+	for len(seen) < 200 {
+		prefix := strconv.Itoa(100 + random.IntN(900)) // 900 three-digit prefixes to draw 200 from
+		if seen[prefix] {
+			continue
+		}
+		seen[prefix] = true
+		for _, channel := range []string{ChannelSMS, ChannelVoice} {
+			agreed = append(agreed, PriceRow{Channel: channel, Direction: DirectionOutbound, Prefix: prefix,
+				UnitPrice: decimal.New(int64(1+random.IntN(100_000)), -6), IncrementSeconds: 1,
+				ValidFrom: clock.LocalDate{Year: 2026, Month: 1, Day: 1}})
+		}
+	}
+	agreement, err := indexed.NewAgreement(agreed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := func(u []Usage, year int, withAgreement bool) []Usage {
+		out := make([]Usage, len(u))
+		for i, x := range u {
+			x.At = x.At.AddDate(year, 0, 0)
+			if withAgreement && i%10 == 0 {
+				x.Terms = Terms{Agreement: agreement}
+			}
+			out[i] = x
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name    string
+		tariffs *Tariffs
+		usages  []Usage
+	}{
+		{"list", list, usages},
+		{"indexed", indexed, next(usages, 1, false)},
+		{"agreements", indexed, next(usages, 1, true)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			priced := 0
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := c.tariffs.Rate(c.usages[i%len(c.usages)]); err == nil {
+					priced++
+				}
+				i++
+			}
+			if priced == 0 {
+				b.Fatal("no event priced: the benchmark measures nothing")
+			}
+		})
+	}
+}

@@ -206,13 +206,13 @@ func New(prices []PriceRow, surcharges []SurchargeRow, cpi []CPIRow, interest []
 	for _, v := range t.priceKeys {
 		setNanoPrices(v, func(r *PriceRow) decimal.Decimal { return r.UnitPrice })
 		for i := range v.vs {
-			v.vs[i].steps, v.vs[i].gap = indexSteps(v.vs[i].row.UnitPrice, v.vs[i].row.ValidFrom, changes)
+			v.vs[i].setSteps(indexSteps(v.vs[i].row.UnitPrice, v.vs[i].row.ValidFrom, changes))
 		}
 	}
 	for _, v := range t.surchargeKeys {
 		setNanoPrices(v, func(r *SurchargeRow) decimal.Decimal { return r.UnitPrice })
 		for i := range v.vs {
-			v.vs[i].gap = math.MaxInt64 // not indexed (T&C 3.3; see indexation.go)
+			v.vs[i].setSteps(nil, math.MaxInt64) // not indexed (T&C 3.3; see indexation.go)
 		}
 	}
 	for channel, tr := range t.prices {
