@@ -31,8 +31,9 @@ type globals struct {
 // invocation is what a command runs with.
 type invocation struct {
 	client *client
-	args   []string // the words after the command's own
-	json   bool     // print the API's JSON instead of tables
+	args   []string  // the words after the command's own
+	json   bool      // print the API's JSON instead of tables
+	stdin  io.Reader // a file named "-" is read from it
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -76,7 +77,7 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 // run is ledgerctl: it parses args, runs the command and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	words, flagArgs := splitArgs(args, boolFlags())
 	if len(words) == 0 {
 		if hasHelpFlag(flagArgs) {
@@ -135,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageFailure(stderr, cmd, err)
 	}
-	err = act(ctx, &invocation{client: c, args: rest, json: g.json, stdout: stdout, stderr: stderr})
+	err = act(ctx, &invocation{client: c, args: rest, json: g.json, stdin: stdin, stdout: stdout, stderr: stderr})
 	var usage usageError
 	var api *apiError
 	switch {
