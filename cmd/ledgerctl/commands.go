@@ -13,7 +13,7 @@ import (
 // Exit codes.
 const (
 	exitOK    = 0
-	exitError = 1 // the API refused, or ledgerd could not be reached
+	exitError = 1 // the API refused, ledgerd could not be reached, or a file could not be read
 	exitUsage = 2 // the command line is wrong
 )
 
@@ -67,6 +67,12 @@ var commands = []command{
 		summary: "close a dispute: accepted credits it, rejected makes it due at once (R7)", setup: disputesResolve},
 	{words: "billing-runs run", synopsis: "--period YYYY-MM",
 		summary: "invoice an ended period that has not run yet (R5); a period runs once", setup: billingRunsRun},
+	{words: "prices set", synopsis: "ACCOUNT FILE.csv|-", args: 2,
+		summary: "make a prices.csv-form list (- reads stdin; at most 1 MiB) the account's agreed prices (T&C 2.7)", setup: pricesSet},
+	{words: "prices show", synopsis: "ACCOUNT", args: 1,
+		summary: "the account's agreed prices in force, or that it pays the list prices", setup: pricesShow},
+	{words: "prices list", synopsis: "[--at RFC3339|YYYY-MM-DD] [--account A]",
+		summary: "the prices in force, indexed (R3), and the surcharges; with --account its agreed prices first", setup: pricesList},
 }
 
 // usageError is a wrong command line: exit 2 with the usage.
@@ -255,7 +261,8 @@ Flags of every command (before or after the command's words):
   --token TOKEN  API token when ledgerd runs with --api-tokens (env LEDGER_TOKEN)
   --json         print the API's JSON instead of tables
 
-Exit status: 0 done, 1 refused by the API or ledgerd unreachable, 2 wrong command line.
+Exit status: 0 done, 1 refused by the API, ledgerd unreachable or a file not read, 2 wrong
+command line.
 `, DefaultServer)
 }
 

@@ -447,6 +447,8 @@ func TestLedgerctlWithoutServer(t *testing.T) {
 			{[]string{"disputes", "open", "--invoice", "I", "--id", "D", "--amount", "1.00"}, "--reason is required"},
 			{[]string{"disputes", "resolve", "--id", "D"}, "--outcome is required"},
 			{[]string{"billing-runs", "run"}, "--period is required"},
+			{[]string{"prices", "set", "acme"}, "prices set needs ACCOUNT FILE.csv|-"},
+			{[]string{"prices", "show"}, "prices show needs ACCOUNT"},
 			{[]string{"invoices", "list", "--server", "localhost:8080"}, `--server "localhost:8080": want a URL`},
 		} {
 			r := ledgerctl(t, tc.args...)
