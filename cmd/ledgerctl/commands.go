@@ -73,6 +73,12 @@ var commands = []command{
 		summary: "the account's agreed prices in force, or that it pays the list prices", setup: pricesShow},
 	{words: "prices list", synopsis: "[--at RFC3339|YYYY-MM-DD] [--account A]",
 		summary: "the prices in force, indexed (R3), and the surcharges; with --account its agreed prices first", setup: pricesList},
+	{words: "claims file", synopsis: "ACCOUNT --id C --amount 250.00 --incident RFC3339 --reason TEXT", args: 1,
+		summary: "file a claim for damages: granted what the liability cap leaves, the rest refused (R12, T&C 8.4)", setup: claimsFile},
+	{words: "claims list", synopsis: "ACCOUNT", args: 1,
+		summary: "the account's claims in the order filed, each with what it was granted", setup: claimsList},
+	{words: "liability", synopsis: "ACCOUNT", args: 1,
+		summary: "the account's liability cap, paid in its 12 months, granted and remaining (T&C 8.4)", setup: liabilityShow},
 }
 
 // usageError is a wrong command line: exit 2 with the usage.
@@ -261,8 +267,8 @@ Flags of every command (before or after the command's words):
   --token TOKEN  API token when ledgerd runs with --api-tokens (env LEDGER_TOKEN)
   --json         print the API's JSON instead of tables
 
-Exit status: 0 done, 1 refused by the API, ledgerd unreachable or a file not read, 2 wrong
-command line.
+Exit status: 0 done (a claim refused in part or whole too: it is filed), 1 refused by the API,
+ledgerd unreachable or a file not read, 2 wrong command line.
 `, DefaultServer)
 }
 

@@ -1,7 +1,7 @@
 // Command ledgerctl is the finance and operations CLI over ledgerd's HTTP API (CONTRACT 3):
 // invoices listed, shown and exported (CSV, UBL), payments booked, disputes opened and
-// resolved, billing runs asked for, agreed prices set and the prices in force listed.
-// `ledgerctl help` lists every command.
+// resolved, billing runs asked for, agreed prices set and the prices in force listed, liability
+// claims filed and the liability shown. `ledgerctl help` lists every command.
 package main
 
 import (
