@@ -65,27 +65,40 @@ func newClient(server, token string) (*client, error) {
 	}, nil
 }
 
+// document is a request body sent as it is rather than as JSON: an agreed price list in the
+// prices.csv form (CONTRACT 3.1).
+type document struct {
+	contentType string
+	data        []byte
+}
+
 // send makes a request and returns the answer when its status is 2xx; any other status becomes
-// an *apiError. The caller closes the body.
+// an *apiError. body is nil (none), a document, or a value sent as JSON. The caller closes the
+// body.
 func (c *client) send(ctx context.Context, hc *http.Client, method, path string, query url.Values, body any) (*http.Response, error) {
 	target := c.server + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	contentType := ""
+	switch b := body.(type) {
+	case nil:
+	case document:
+		rd, contentType = bytes.NewReader(b.data), b.contentType
+	default:
+		data, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
+		rd, contentType = bytes.NewReader(data), "application/json"
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -137,7 +150,7 @@ func errorOf(resp *http.Response) error {
 	return &apiError{Status: resp.StatusCode, Code: fmt.Sprintf("HTTP %d", resp.StatusCode), Message: text}
 }
 
-// call sends a JSON request (body nil for none) and returns the answer's raw JSON and status.
+// call sends a request (body nil for none, a document, or sent as JSON) and returns the answer's raw JSON and status.
 // When out is not nil the answer is decoded into it.
 func (c *client) call(ctx context.Context, method, path string, query url.Values, body, out any) (json.RawMessage, int, error) {
 	resp, err := c.send(ctx, c.http, method, path, query, body)

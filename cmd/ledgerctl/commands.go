@@ -13,7 +13,7 @@ import (
 // Exit codes.
 const (
 	exitOK    = 0
-	exitError = 1 // the API refused, or ledgerd could not be reached
+	exitError = 1 // the API refused, ledgerd could not be reached, or a file could not be read
 	exitUsage = 2 // the command line is wrong
 )
 
@@ -31,8 +31,9 @@ type globals struct {
 // invocation is what a command runs with.
 type invocation struct {
 	client *client
-	args   []string // the words after the command's own
-	json   bool     // print the API's JSON instead of tables
+	args   []string  // the words after the command's own
+	json   bool      // print the API's JSON instead of tables
+	stdin  io.Reader // a file named "-" is read from it
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -66,6 +67,18 @@ var commands = []command{
 		summary: "close a dispute: accepted credits it, rejected makes it due at once (R7)", setup: disputesResolve},
 	{words: "billing-runs run", synopsis: "--period YYYY-MM",
 		summary: "invoice an ended period that has not run yet (R5); a period runs once", setup: billingRunsRun},
+	{words: "prices set", synopsis: "ACCOUNT FILE.csv|-", args: 2,
+		summary: "make a prices.csv-form list (- reads stdin; at most 1 MiB) the account's agreed prices (T&C 2.7)", setup: pricesSet},
+	{words: "prices show", synopsis: "ACCOUNT", args: 1,
+		summary: "the account's agreed prices in force, or that it pays the list prices", setup: pricesShow},
+	{words: "prices list", synopsis: "[--at RFC3339|YYYY-MM-DD] [--account A]",
+		summary: "the prices in force, indexed (R3), and the surcharges; with --account its agreed prices first", setup: pricesList},
+	{words: "claims file", synopsis: "ACCOUNT --id C --amount 250.00 --incident RFC3339 --reason TEXT", args: 1,
+		summary: "file a claim for damages: granted what the liability cap leaves, the rest refused (R12, T&C 8.4)", setup: claimsFile},
+	{words: "claims list", synopsis: "ACCOUNT", args: 1,
+		summary: "the account's claims in the order filed, each with what it was granted", setup: claimsList},
+	{words: "liability", synopsis: "ACCOUNT", args: 1,
+		summary: "the account's liability cap, paid in its 12 months, granted and remaining (T&C 8.4)", setup: liabilityShow},
 }
 
 // usageError is a wrong command line: exit 2 with the usage.
@@ -76,7 +89,7 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 // run is ledgerctl: it parses args, runs the command and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	words, flagArgs := splitArgs(args, boolFlags())
 	if len(words) == 0 {
 		if hasHelpFlag(flagArgs) {
@@ -135,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageFailure(stderr, cmd, err)
 	}
-	err = act(ctx, &invocation{client: c, args: rest, json: g.json, stdout: stdout, stderr: stderr})
+	err = act(ctx, &invocation{client: c, args: rest, json: g.json, stdin: stdin, stdout: stdout, stderr: stderr})
 	var usage usageError
 	var api *apiError
 	switch {
@@ -254,7 +267,8 @@ Flags of every command (before or after the command's words):
   --token TOKEN  API token when ledgerd runs with --api-tokens (env LEDGER_TOKEN)
   --json         print the API's JSON instead of tables
 
-Exit status: 0 done, 1 refused by the API or ledgerd unreachable, 2 wrong command line.
+Exit status: 0 done (a claim refused in part or whole too: it is filed), 1 refused by the API,
+ledgerd unreachable or a file not read, 2 wrong command line.
 `, DefaultServer)
 }
 

@@ -180,10 +180,17 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
 }
 
-// ledgerctl runs the CLI in the test's process, as a shell would with these arguments.
+// ledgerctl runs the CLI in the test's process, as a shell would with these arguments and
+// nothing on its standard input.
 func ledgerctl(t *testing.T, args ...string) result {
 	t.Helper()
+	return ledgerctlInput(t, "", args...)
+}
+
+// ledgerctlInput runs the CLI with stdin on its standard input.
+func ledgerctlInput(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), args, &stdout, &stderr)
+	code := run(context.Background(), args, strings.NewReader(stdin), &stdout, &stderr)
 	return result{code, stdout.String(), stderr.String()}
 }

@@ -447,6 +447,11 @@ func TestLedgerctlWithoutServer(t *testing.T) {
 			{[]string{"disputes", "open", "--invoice", "I", "--id", "D", "--amount", "1.00"}, "--reason is required"},
 			{[]string{"disputes", "resolve", "--id", "D"}, "--outcome is required"},
 			{[]string{"billing-runs", "run"}, "--period is required"},
+			{[]string{"prices", "set", "acme"}, "prices set needs ACCOUNT FILE.csv|-"},
+			{[]string{"prices", "show"}, "prices show needs ACCOUNT"},
+			{[]string{"claims", "file", "acme", "--id", "C", "--amount", "1.00", "--reason", "outage"}, "--incident is required"},
+			{[]string{"claims", "file", "--id", "C", "--amount", "1.00", "--incident", "2026-03-05T10:00:00Z", "--reason", "x"}, "claims file needs ACCOUNT"},
+			{[]string{"liability"}, "liability needs ACCOUNT"},
 			{[]string{"invoices", "list", "--server", "localhost:8080"}, `--server "localhost:8080": want a URL`},
 		} {
 			r := ledgerctl(t, tc.args...)

@@ -1,6 +1,7 @@
 // Command ledgerctl is the finance and operations CLI over ledgerd's HTTP API (CONTRACT 3):
 // invoices listed, shown and exported (CSV, UBL), payments booked, disputes opened and
-// resolved, billing runs asked for. `ledgerctl help` lists every command.
+// resolved, billing runs asked for, agreed prices set and the prices in force listed, liability
+// claims filed and the liability shown. `ledgerctl help` lists every command.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 func main() {
 	// An interrupt cancels the requests in flight; an export then removes its temporary files.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
