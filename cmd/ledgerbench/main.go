@@ -403,7 +403,7 @@ func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Dur
 		if n.Add(1) == int64(c.events) {
 			close(done)
 		}
-	}, jetstream.PullMaxMessages(c.batch))
+	}, jetstream.PullMaxMessages(c.batch), jetstream.PullExpiry(events.PullExpiry)) // as the ledger consumes
 	if err != nil {
 		return 0, err
 	}
