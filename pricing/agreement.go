@@ -15,7 +15,6 @@ import (
 // (R3), unless the account opted out (Terms.NoIndexation).
 type Agreement struct {
 	prices *Tariffs // prices only, with the list's CPI changes for their indexation
-	rows   int
 }
 
 // NewAgreement builds an agreement from rows, checked as New checks list prices and indexed
@@ -28,11 +27,8 @@ func (t *Tariffs) NewAgreement(rows []PriceRow) (*Agreement, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Agreement{prices: prices, rows: len(rows)}, nil
+	return &Agreement{prices: prices}, nil
 }
-
-// Rows is how many price rows the agreement has.
-func (a *Agreement) Rows() int { return a.rows }
 
 // Terms is what rating needs of the account an event is for, beyond the list prices.
 type Terms struct {

@@ -12,8 +12,8 @@ import (
 	"ledger/money"
 )
 
-// Indexation (R3, T&C 3.4). Indexed is the rule on its own; New works out, for every version of
-// every price, its indexed unit price year by year (indexSteps), which rating and PricesInForce read.
+// Indexation (R3, T&C 3.4). New works out, for every version of every price, its indexed unit
+// price year by year (indexSteps), which rating and PricesInForce read.
 // Surcharges are not indexed: they are the government, regulatory and operator fees passed on
 // at cost (T&C 3.3), not the provider's own fees that T&C 3.4 lets it index.
 
@@ -32,28 +32,6 @@ type Indexation struct {
 // IndexationDay is the day of the year prices are indexed (R3: 1 January).
 func IndexationDay(year int) clock.LocalDate { return clock.LocalDate{Year: year, Month: 1, Day: 1} }
 
-// Indexed returns a price valid from validFrom as it stands on day on (R3, T&C 3.4): on each
-// 1 January after validFrom up to on, the price is multiplied by 1 + the CPI change of the
-// previous year and rounded to 6 decimals, compounding over the years. A price that takes effect
-// on 1 January is a new base that day: its first indexation is a year later. cpi gives the change
-// of a year and whether it is known.
-func Indexed(price decimal.Decimal, validFrom, on clock.LocalDate, cpi func(year int) (decimal.Decimal, bool)) (decimal.Decimal, []Indexation, error) {
-	var done []Indexation
-	for year := validFrom.Year + 1; year <= on.Year; year++ {
-		day := IndexationDay(year)
-		if on.Before(day) {
-			break
-		}
-		change, ok := cpi(year - 1)
-		if !ok {
-			return decimal.Zero, nil, missingCPI(day.Start().Unix())
-		}
-		price = money.RoundCharge(price.Mul(decimal.NewFromInt(1).Add(change)))
-		done = append(done, Indexation{Year: year - 1, Change: change, On: day})
-	}
-	return price, done, nil
-}
-
 // indexStep is a price's unit price from one indexation on.
 type indexStep struct {
 	from  int64     // the indexation day's Start(), Unix seconds
@@ -64,7 +42,10 @@ type indexStep struct {
 
 // indexSteps returns the indexations of a price valid from validFrom, oldest first, as far as
 // cpi.csv reaches, and the start (Unix seconds) of the first indexation whose CPI change is
-// missing: an event from then on cannot be priced (ErrMissingCPI). Each step is Indexed's.
+// missing: an event from then on cannot be priced (ErrMissingCPI). On each 1 January after
+// validFrom the price is multiplied by 1 + the CPI change of the previous year and rounded to 6
+// decimals, compounding; a price that takes effect on 1 January is a new base that day, first
+// indexed a year later.
 func indexSteps(price decimal.Decimal, validFrom clock.LocalDate, cpi map[int]decimal.Decimal) (steps []indexStep, gap int64) {
 	for year := validFrom.Year + 1; ; year++ {
 		change, ok := cpi[year-1]

@@ -19,6 +19,25 @@ func day(s string) clock.LocalDate {
 	return d
 }
 
+// indexed is the price of a row valid from validFrom as it stands at the start of day on, with
+// the indexations it went through, under the CPI changes of the tariffs given.
+func indexed(t *testing.T, tariffs *pricing.Tariffs, price, validFrom, on string) (decimal.Decimal, []pricing.Indexation, error) {
+	t.Helper()
+	row := pricing.PriceRow{Channel: pricing.ChannelSMS, UnitPrice: decimal.RequireFromString(price), ValidFrom: day(validFrom)}
+	one, err := pricing.New([]pricing.PriceRow{row}, nil, tariffs.CPI(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prices, err := one.PricesInForce(day(on).Start(), pricing.Terms{})
+	if err != nil {
+		return decimal.Zero, nil, err
+	}
+	if len(prices) != 1 {
+		t.Fatalf("%d prices in force on %s, want the row", len(prices), on)
+	}
+	return prices[0].UnitPrice, prices[0].Indexations, nil
+}
+
 // R3, T&C 3.4: every 1 January a price is multiplied by 1 + the CPI change of the previous year,
 // rounded to 6 decimals, compounding; a price taking effect on 1 January is a new base.
 func TestIndexed(t *testing.T) {
@@ -40,7 +59,7 @@ func TestIndexed(t *testing.T) {
 		{"R3_rounded_each_year_to_6_decimals", "0.01", "2020-01-01", "2023-01-01", "0.011444", []int{2020, 2021, 2022}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, done, err := pricing.Indexed(decimal.RequireFromString(c.price), day(c.validFrom), day(c.on), example.CPIChange)
+			got, done, err := indexed(t, example, c.price, c.validFrom, c.on)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +77,7 @@ func TestIndexed(t *testing.T) {
 		})
 	}
 	t.Run("R3_missing_CPI_is_an_error_not_0_percent", func(t *testing.T) {
-		_, _, err := pricing.Indexed(decimal.RequireFromString("0.075"), day("2025-01-01"), day("2027-01-01"), example.CPIChange)
+		_, _, err := indexed(t, example, "0.075", "2025-01-01", "2027-01-01")
 		if !errors.Is(err, pricing.ErrMissingCPI) {
 			t.Fatalf("indexing on 2027-01-01 without a CPI change of 2026: %v, want ErrMissingCPI", err)
 		}

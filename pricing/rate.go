@@ -71,6 +71,15 @@ type Rating struct {
 	Total           decimal.Decimal
 }
 
+// Overtime returns the overtime charge of a professional-services booking across working time
+// (SST 9.1): the second usage charge, when there is one.
+func (r Rating) Overtime() (Charge, bool) {
+	if len(r.Charges) > 1 && r.Charges[1].Kind == KindUsage {
+		return r.Charges[1], true
+	}
+	return Charge{}, false
+}
+
 // sixty divides per-minute voice prices (by seconds) and per-hour professional-service
 // prices (by minutes).
 var sixty = decimal.NewFromInt(60)
@@ -132,7 +141,11 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 		var price match[PriceRow]
 		t.findPrice(&price, slot, digits, p.product, u.Direction, p.exact, u.Terms, u.At)
 		if !price.found {
-			return Rating{}, noPrice(u, p.product)
+			err := noPrice(u, p.product)
+			if p.exact {
+				err = fmt.Errorf("%w (SST 9.1: the minutes outside working time are billed at the overtime rate, never the hourly one)", err)
+			}
+			return Rating{}, err
 		}
 		_, unitPrice, err := priceAt(&price.key.vs[price.idx], sec, indexed)
 		if err != nil {

@@ -183,19 +183,13 @@ type chargeLineIDs struct {
 	base, overtime, surcharge uint32
 }
 
-// splitCharge reports whether a rating has a second usage charge: the overtime part of a
-// booking (SST 9.1).
-func splitCharge(r pricing.Rating) bool {
-	return len(r.Charges) > 1 && r.Charges[1].Kind == pricing.KindUsage
-}
-
 // chargeLines returns the lines of one charge.
 func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricing.Rating) chargeLineIDs {
 	if len(r.Charges) == 0 {
 		return chargeLineIDs{}
 	}
 	c := r.Charges[0]
-	if len(r.Charges) > 2 || splitCharge(r) { // the cache holds one usage and one surcharge price
+	if _, split := r.Overtime(); split || len(r.Charges) > 2 { // the cache holds one usage and one surcharge price
 		return u.lookupLines(e, r)
 	}
 	key := specKey{channel: e.Channel, product: c.Product, direction: e.Direction, country: c.Country, description: c.Description,
@@ -226,8 +220,8 @@ func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) chargeLi
 	spec := specOf(r.Charges[0])
 	ids.base = u.lineID(spec)
 	surcharges := r.Charges[1:]
-	if splitCharge(r) {
-		ids.overtime = u.lineID(specOf(r.Charges[1]))
+	if overtime, split := r.Overtime(); split {
+		ids.overtime = u.lineID(specOf(overtime))
 		surcharges = r.Charges[2:]
 	}
 	if len(surcharges) > 0 {

@@ -9,7 +9,6 @@ import (
 
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/pricing"
 )
 
 // PlannedBatch is a batch of prepared deliveries planned and encoded for the database, ready to
@@ -307,10 +306,9 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			rows = strconv.AppendInt(rows, n, 10)
 		}
 		// A booking across working time (SST 9.1): its overtime part has a line of its own.
-		var overtime pricing.Charge
 		var overtimeMicros int64
-		if splitCharge(c.Rating) {
-			overtime = c.Rating.Charges[1]
+		overtime, split := c.Rating.Overtime()
+		if split {
 			overtimeMicros = int64(money.MustMicros(overtime.Amount))
 			rows = append(rows, ',')
 			rows = strconv.AppendInt(rows, overtime.Quantity, 10)
