@@ -158,8 +158,7 @@ func (l Liability) Remaining() money.Micros { return l.Cap - l.Granted }
 
 // Decide grants what it can of claim c: min(c.Amount, what remains under the cap) (R12,
 // T&C 8.4). It returns the liability after the claim and the amount granted, possibly less than
-// asked or zero; a refusal is not an error; the caller reports it with Refusal or
-// RefusalMessage of next. err is only for an invalid claim (CodeInvalid) or a broken invariant
+// asked or zero; a refusal is not an error; the caller reports it with Refusal of next. err is only for an invalid claim (CodeInvalid) or a broken invariant
 // (CodeInternal); then l is returned unchanged and nothing is granted.
 //
 // The first claim RECEIVED fixes the window: its incident becomes FirstIncident, and the cap is
@@ -229,15 +228,6 @@ func (l Liability) Refusal(asked, granted money.Micros) error {
 			"(paid %s in the 12 months before the first incident on %s, at most %s); %s granted in total, %s remains",
 		formatEUR(asked), formatEUR(granted), formatEUR(asked-granted), formatEUR(l.Cap),
 		formatEUR(l.Paid12m), clock.DateOf(l.FirstIncident), formatEUR(MaxLiability), formatEUR(l.Granted), formatEUR(l.Remaining()))
-}
-
-// RefusalMessage returns the message of Refusal, naming T&C 8.4, the cap, the granted total and
-// what remains; empty when nothing was refused.
-func (l Liability) RefusalMessage(asked, granted money.Micros) string {
-	if err := l.Refusal(asked, granted); err != nil {
-		return err.Error()
-	}
-	return ""
 }
 
 // formatEUR formats an amount for people: 2 decimals and the currency ("5000.00 EUR").

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"ledger/clock"
@@ -36,17 +35,12 @@ type AgreementView struct {
 	Indexation bool
 }
 
-// pricingState is what the store knows of prices: the tariffs agreements are built against.
-type pricingState struct {
-	tariffs atomic.Pointer[pricing.Tariffs]
-}
-
 // UsePricing gives the store the tariffs in use and puts every account's agreement in force for
 // rating (in the credit book, which UseCredit gave). Agreements are built again from what was
 // stored, against these tariffs' CPI changes. Invoices also take their indexation notes (R3)
 // from these tariffs.
 func (s *Store) UsePricing(ctx context.Context, t *pricing.Tariffs) error {
-	s.pricing.tariffs.Store(t)
+	s.tariffs.Store(t)
 	rows, err := s.db.QueryContext(ctx, `SELECT p.account_id, p.version, p.body, a.indexation FROM price_agreements p
 		JOIN accounts a ON a.id = p.account_id
 		WHERE p.version = (SELECT max(version) FROM price_agreements q WHERE q.account_id = p.account_id)`)
@@ -107,7 +101,7 @@ func buildAgreement(t *pricing.Tariffs, body string) (*pricing.Agreement, []pric
 // the agreement. A list that does not parse is refused whole, with the line and column of what
 // is wrong.
 func (s *Store) PutAgreement(ctx context.Context, account, body, by string, now time.Time) (AgreementView, bool, error) {
-	t := s.pricing.tariffs.Load()
+	t := s.tariffs.Load()
 	if t == nil {
 		return AgreementView{}, false, errors.New("agreements: no tariffs in use (UsePricing)")
 	}
@@ -199,7 +193,7 @@ func (s *Store) PricingTerms(account string) pricing.Terms {
 // out of indexation gets none; nor does an indexation whose CPI change is missing, which indexed
 // nothing (its events wait parked, missing_cpi).
 func (s *Store) indexationNotes(ctx context.Context, account string, period invoices.Period) ([]string, error) {
-	t := s.pricing.tariffs.Load()
+	t := s.tariffs.Load()
 	if t == nil {
 		return nil, nil
 	}

@@ -242,15 +242,11 @@ func checkRecord(id string, amount money.Micros, field string, at, now time.Time
 
 // postpaidAccount refuses what only a postpaid account can have.
 func (s *Store) postpaidAccount(ctx context.Context, account, what string) error {
-	var typ string
-	err := s.write.QueryRowContext(ctx, `SELECT type FROM accounts WHERE id = ?`, account).Scan(&typ)
-	if errors.Is(err, stdsql.ErrNoRows) {
-		return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
-	}
+	typ, err := accountType(ctx, s.write, account)
 	if err != nil {
 		return err
 	}
-	if typ != string(ledger.Postpaid) {
+	if typ != ledger.Postpaid {
 		return ledger.Errorf(ledger.CodeConflict, "account %q is %s: %s are for postpaid accounts, which are invoiced (R5); prepaid accounts pay by top-up (R9)", account, typ, what)
 	}
 	return nil

@@ -12,12 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"ledger/ledger"
+	"ledger/pricing"
 )
 
 //go:embed migrations/sqlite/*.sql
@@ -71,8 +73,9 @@ type Store struct {
 
 	// Open usage per invoice line (lines.go).
 	lines usageLines
-	// pricing is the tariffs agreements are built against (UsePricing).
-	pricing pricingState
+	// tariffs are those agreements are built against and invoices take their indexation notes
+	// from (UsePricing).
+	tariffs atomic.Pointer[pricing.Tariffs]
 	// Invoicing (UseInvoicing); nil: no clock-driven billing (guarded by writeMu).
 	invoicing *Invoicing
 }
