@@ -187,40 +187,18 @@ func (s *Store) PricingTerms(account string) pricing.Terms {
 	return s.credit.Terms(account)
 }
 
-// indexationNotes are the notes of the indexations since the account's previous invoice (or,
-// on its first, since it was registered) up to the start of the period invoiced: the first
-// invoice after an indexation states its rate and CPI year (R3, T&C 3.4). An account that opted
-// out of indexation gets none; nor does an indexation whose CPI change is missing, which indexed
-// nothing (its events wait parked, missing_cpi).
-func (s *Store) indexationNotes(ctx context.Context, account string, period invoices.Period) ([]string, error) {
+// indexationNotes are the notes of the indexations since what the customer's previous invoice
+// covered (or, on its first, since it was registered) up to the start of the period invoiced:
+// the first invoice after an indexation states its rate and CPI year (R3, T&C 3.4). An account
+// that opted out of indexation gets none; nor does an indexation whose CPI change is missing,
+// which indexed nothing (its events wait parked, missing_cpi).
+func (s *Store) indexationNotes(c customer, period invoices.Period) []string {
 	t := s.tariffs.Load()
-	if t == nil {
-		return nil, nil
-	}
-	var indexation bool
-	var registered string
-	var last stdsql.NullString
-	if err := s.write.QueryRowContext(ctx, `SELECT indexation, registered_at,
-		(SELECT max(period) FROM invoices WHERE account_id = a.id) FROM accounts a WHERE id = ?`, account).
-		Scan(&indexation, &registered, &last); err != nil {
-		return nil, fmt.Errorf("indexation of %s: %w", account, err)
-	}
-	if !indexation {
-		return nil, nil
-	}
-	since, err := parseTime(registered)
-	if err != nil {
-		return nil, err
-	}
-	if last.Valid {
-		p, err := invoices.ParsePeriod(last.String)
-		if err != nil {
-			return nil, err
-		}
-		since = p.Start()
+	if t == nil || !c.indexation {
+		return nil
 	}
 	var notes []string
-	for year := clock.DateOf(since).Year + 1; year <= period.Year; year++ {
+	for year := clock.DateOf(c.invoicedSince).Year + 1; year <= period.Year; year++ {
 		day := pricing.IndexationDay(year)
 		if day.Start().After(period.Start()) {
 			break
@@ -229,5 +207,5 @@ func (s *Store) indexationNotes(ctx context.Context, account string, period invo
 			notes = append(notes, invoices.IndexationNote(day, year-1, change))
 		}
 	}
-	return notes, nil
+	return notes
 }

@@ -205,10 +205,16 @@ type customer struct {
 	party     invoices.Party
 	termsDays int
 	vat       invoices.VAT
+	// indexation is off when the account opted out (T&C 3.4); invoicedSince is the start of the
+	// period its last invoice was for, or its registration before its first (indexationNotes).
+	indexation    bool
+	invoicedSince time.Time
 }
 
 func (s *Store) customers(ctx context.Context, where string, args ...any) (map[string]customer, error) {
-	rows, err := s.write.QueryContext(ctx, `SELECT id, name, country, vat_id, email, payment_terms_days FROM accounts
+	rows, err := s.write.QueryContext(ctx, `SELECT id, name, country, vat_id, email, payment_terms_days, indexation,
+		registered_at, coalesce(last.period, '') FROM accounts
+		LEFT JOIN (SELECT account_id, max(period) AS period FROM invoices GROUP BY account_id) last ON last.account_id = id
 		WHERE type = 'postpaid' `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read customers: %w", err)
@@ -217,8 +223,20 @@ func (s *Store) customers(ctx context.Context, where string, args ...any) (map[s
 	out := map[string]customer{}
 	for rows.Next() {
 		var c customer
-		if err := rows.Scan(&c.party.ID, &c.party.Name, &c.party.Country, &c.party.VATID, &c.party.Email, &c.termsDays); err != nil {
+		var registered, lastPeriod string
+		if err := rows.Scan(&c.party.ID, &c.party.Name, &c.party.Country, &c.party.VATID, &c.party.Email, &c.termsDays,
+			&c.indexation, &registered, &lastPeriod); err != nil {
 			return nil, err
+		}
+		if c.invoicedSince, err = parseTime(registered); err != nil {
+			return nil, fmt.Errorf("account %s: %w", c.party.ID, err)
+		}
+		if lastPeriod != "" {
+			p, err := invoices.ParsePeriod(lastPeriod)
+			if err != nil {
+				return nil, fmt.Errorf("account %s: %w", c.party.ID, err)
+			}
+			c.invoicedSince = p.Start()
 		}
 		if c.vat, err = invoices.VATFor(c.party.Country, c.party.VATID); err != nil {
 			return nil, fmt.Errorf("account %s: %w", c.party.ID, err)
@@ -314,7 +332,7 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 		for _, id := range ids {
 			c := customers[id]
 			number, err := s.issue(ctx, invoices.Draft{Account: id, Customer: c.party, Period: period, IssueDate: issue,
-				TermsDays: c.termsDays, VAT: c.vat}, usage[id], late[id], period.End(), true)
+				TermsDays: c.termsDays, VAT: c.vat, Notes: s.indexationNotes(c, period)}, usage[id], late[id], period.End(), true)
 			if err != nil {
 				return fmt.Errorf("invoice %s for %s: %w", period, id, err)
 			}
@@ -342,11 +360,6 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 	var usageMicros money.Micros
 	d.Usage, usageMicros = s.usageTotals(usage)
 	d.Late = append(append([]invoices.Line(nil), late.lines...), late.corrections...)
-	notes, err := s.indexationNotes(ctx, d.Account, d.Period)
-	if err != nil {
-		return "", err
-	}
-	d.Notes = append(d.Notes, notes...)
 	updates := append(append([]lateUpdate(nil), late.updates...), late.correctionUpdates...)
 	seq, err := s.nextNumber(ctx, "invoice", d.IssueDate.Year)
 	if err != nil {

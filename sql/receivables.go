@@ -740,7 +740,7 @@ func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by 
 		}
 		if anythingToInvoice(usage) || len(late[account].lines) > 0 {
 			if _, err := s.issue(ctx, invoices.Draft{Account: account, Customer: c.party, Period: period, IssueDate: day,
-				DueOnIssue: true, VAT: c.vat}, usage, late[account], at, false); err != nil {
+				DueOnIssue: true, VAT: c.vat, Notes: s.indexationNotes(c, period)}, usage, late[account], at, false); err != nil {
 				return err
 			}
 		}

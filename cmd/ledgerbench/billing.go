@@ -73,6 +73,9 @@ func runBilling(c config) error {
 	if err := store.UseCredit(ctx, book, policy); err != nil {
 		return err
 	}
+	if err := store.UsePricing(ctx, t); err != nil { // as ledgerd: invoices look for indexation notes
+		return err
+	}
 	store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: invoices.CollectionCosts})
 
 	start := time.Now()
