@@ -81,11 +81,11 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 		if _, err := s.Store.Account(r.Context(), account); err != nil {
 			return err
 		}
-		terms = s.Store.PricingTerms(account)
+		terms = s.Credit.Terms(account) // what rating uses
 	}
 	inForce, err := t.PricesInForce(at, terms)
 	if errors.Is(err, pricing.ErrMissingCPI) {
-		return ledger.Errorf(ledger.CodeRefused, "prices at %s: %v", at.Format(time.RFC3339), err)
+		return ledger.Refusef("T&C 3.4", "prices at %s: %v", at.Format(time.RFC3339), err)
 	}
 	if err != nil {
 		return err

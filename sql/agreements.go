@@ -179,14 +179,6 @@ func (s *Store) Agreement(ctx context.Context, account string) (AgreementView, e
 	return v, nil
 }
 
-// PricingTerms returns the pricing terms rating uses for an account (zero when it has none).
-func (s *Store) PricingTerms(account string) pricing.Terms {
-	if s.credit == nil {
-		return pricing.Terms{}
-	}
-	return s.credit.Terms(account)
-}
-
 // indexationNotes are the notes of the indexations since what the customer's previous invoice
 // covered (or, on its first, since it was registered) up to the start of the period invoiced:
 // the first invoice after an indexation states its rate and CPI year (R3, T&C 3.4). An account
