@@ -49,7 +49,7 @@ const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, 
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
 	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros,
 	coalesce((SELECT r.balance_micros FROM ledger_accounts r WHERE r.name = 'customer:' || a.id || ':receivable'), 0) AS outstanding_micros,
-	coalesce(a.closed_at, '') AS closed_at, a.closed_reason
+	coalesce(CAST(a.closed_at AS TEXT), '') AS closed_at, a.closed_reason
 	FROM accounts a LEFT JOIN ledger_accounts b ON b.name = 'customer:' || a.id || ':unbilled'`
 
 func (r accountRow) view() (AccountView, error) {
@@ -101,7 +101,7 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredG
 		s.learnPrepaid(a)
 		return nil
 	})
-	if err != nil && !isUniqueViolation(err) {
+	if err != nil && !s.isUniqueViolation(err) {
 		return AccountView{}, false, fmt.Errorf("create account %s: %w", a.ID, err)
 	}
 	created = err == nil

@@ -411,7 +411,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 	}
 	for _, u := range updates {
 		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET interest_micros = ?, interest_through = ?,
-			costs_charged = costs_charged OR ?,
+			costs_charged = CASE WHEN costs_charged <> 0 OR ? <> 0 THEN 1 ELSE 0 END,
 			interest_seen = (SELECT coalesce(max(id), 0) FROM settlements WHERE invoice_id = invoices.id) WHERE id = ?`,
 			u.interestMicros, u.through.String(), u.costs, u.invoice); err != nil {
 			return "", fmt.Errorf("late charges of %s: %w", u.invoice, err)
@@ -583,7 +583,7 @@ func (s *Store) readTimeline(ctx context.Context, o *overdueInvoice) error {
 	// R7: a disputed amount bears no interest while the dispute is open, nor, when accepted,
 	// ever (its credit note settles it from the day it is resolved); rejected, it bears interest
 	// from the original due date, as if never disputed.
-	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, coalesce(resolved_at, '') FROM disputes
+	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, coalesce(CAST(resolved_at AS TEXT), '') FROM disputes
 		WHERE invoice_id = ? AND status != 'rejected'`, o.id)
 	if err != nil {
 		return err

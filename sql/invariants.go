@@ -44,7 +44,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			       UNION ALL
 			       SELECT e.transaction_id, l.account_id, -e.amount_micros FROM entries e
 			       JOIN ledger_accounts l ON l.id = e.ledger_account_id JOIN transactions t ON t.id = e.transaction_id
-			       WHERE t.kind = 'usage' AND l.account_id IS NOT NULL)
+			       WHERE t.kind = 'usage' AND l.account_id IS NOT NULL) AS parts
 			 GROUP BY transaction_id, account_id HAVING sum(x) != 0`},
 		{"each ledger account's entries form one chain, newest at its head",
 			`SELECT 'entry ' || e.id || ' follows entry ' || p.id || ' of another account or a later one'
@@ -109,19 +109,19 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 		{"invariant 5: per account, granted claims ≤ the liability cap ≤ €50,000, the cap fixed by the first claim (R12, T&C 8.4)",
 			`SELECT 'account ' || l.account_id || ': granted ' || l.granted_micros || ' (claims ' || coalesce(x.granted, 0) || '), cap ' ||
 			        l.cap_micros || ' (paid ' || l.paid_12m_micros || ' in the window), first claim ' || l.first_claim_id ||
-			        ' (account ' || coalesce(f.account_id, '-') || ', incident ' || coalesce(f.incident_at, '-') || ', first ' || coalesce(x.first, '-') || ')'
+			        ' (account ' || coalesce(f.account_id, '-') || ', incident ' || coalesce(CAST(f.incident_at AS TEXT), '-') || ', first ' || coalesce(CAST(x.first AS TEXT), '-') || ')'
 			 FROM liabilities l
 			 LEFT JOIN (SELECT account_id, sum(granted_micros) AS granted, min(seq) AS first FROM claims GROUP BY account_id) x
 			   ON x.account_id = l.account_id
 			 LEFT JOIN claims f ON f.id = l.first_claim_id
 			 WHERE l.granted_micros != coalesce(x.granted, 0) OR l.granted_micros < 0 OR l.granted_micros > l.cap_micros
-			   OR l.cap_micros > ` + maxLiability + ` OR l.cap_micros != max(min(l.paid_12m_micros, ` + maxLiability + `), 0)
-			   OR f.seq IS NOT x.first OR f.account_id IS NOT l.account_id OR f.incident_at IS NOT l.first_incident_at
+			   OR l.cap_micros > ` + maxLiability + ` OR l.cap_micros != CASE WHEN l.paid_12m_micros < 0 THEN 0 WHEN l.paid_12m_micros > ` + maxLiability + ` THEN ` + maxLiability + ` ELSE l.paid_12m_micros END
+			   OR f.seq IS DISTINCT FROM x.first OR f.account_id IS DISTINCT FROM l.account_id OR f.incident_at IS DISTINCT FROM l.first_incident_at
 			 UNION ALL
 			 SELECT 'claim ' || id || ' of account ' || account_id || ' has no liability' FROM claims c
 			 WHERE NOT EXISTS (SELECT 1 FROM liabilities l WHERE l.account_id = c.account_id)`},
 		{"a granted claim is its customer's credit, posted once (R12, R8)",
-			`SELECT 'claim ' || c.id || ': granted ' || c.granted_micros || ', transaction ' || coalesce(c.transaction_id, '-') ||
+			`SELECT 'claim ' || c.id || ': granted ' || c.granted_micros || ', transaction ' || coalesce(CAST(c.transaction_id AS TEXT), '-') ||
 			        ' (' || coalesce(t.kind, '-') || ') credits the customer ' || coalesce(-e.amount_micros, 0) || ' and ' || coalesce(t.entries, 0) || ' entries'
 			 FROM claims c
 			 LEFT JOIN (SELECT t.id, t.kind, count(*) AS entries FROM transactions t JOIN entries e ON e.transaction_id = t.id GROUP BY t.id) t
@@ -129,7 +129,7 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			 LEFT JOIN entries e ON e.transaction_id = c.transaction_id
 			   AND e.ledger_account_id = (SELECT id FROM ledger_account_names WHERE name = 'customer:' || c.account_id || ':credit')
 			 WHERE c.granted_micros != coalesce(-e.amount_micros, 0)
-			   OR (c.transaction_id IS NOT NULL AND (t.kind IS NOT '` + ledger.KindClaim + `' OR t.entries != 2))
+			   OR (c.transaction_id IS NOT NULL AND (t.kind IS DISTINCT FROM '` + ledger.KindClaim + `' OR t.entries != 2))
 			 UNION ALL
 			 SELECT 'transaction ' || t.id || ' of kind ` + ledger.KindClaim + ` belongs to no claim' FROM transactions t
 			 WHERE t.kind = '` + ledger.KindClaim + `' AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.transaction_id = t.id)`},

@@ -298,10 +298,7 @@ func (s *Store) flushLines(ctx context.Context) error {
 			return nil
 		}
 		rows = append(rows, ']')
-		_, err := s.write.ExecContext(ctx, `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
-			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
-			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
-			micros = excluded.micros, events = excluded.events`, string(rows))
+		_, err := s.stmts["upsertUsageLines"].ExecContext(ctx, string(rows))
 		rows, n = rows[:0], 0
 		if err != nil {
 			return fmt.Errorf("write open usage lines: %w", err)
@@ -415,7 +412,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 	// how they were rated, with the unit price left to the amounts.
 	rows, err = s.db.QueryContext(ctx, `SELECT c.account_id, c.amount_micros, c.surcharge_micros, c.occurred_at_ns,
 		c.rating->>0, c.rating->>1, c.rating->>2, c.rating->>4, c.rating->>6, coalesce(c.line_id, 0), coalesce(c.surcharge_line_id, 0),
-		coalesce(c.overtime_line_id, 0), c.overtime_micros, coalesce(c.rating->>8, 0)
+		coalesce(c.overtime_line_id, 0), c.overtime_micros, coalesce(c.rating->>8, '0')
 		FROM charges c JOIN accounts a ON a.id = c.account_id
 		WHERE c.seq > ? AND a.type = 'postpaid' ORDER BY c.seq`, flushedSeq)
 	if err != nil {

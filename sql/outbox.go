@@ -58,7 +58,7 @@ func (s *Store) DeleteOutbox(ctx context.Context, ids []int64) error {
 	}
 	b.WriteByte(']')
 	return s.inWrite(ctx, func() error {
-		_, err := s.write.ExecContext(ctx, `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))`, b.String())
+		_, err := s.stmts["deleteOutbox"].ExecContext(ctx, b.String())
 		return err
 	})
 }

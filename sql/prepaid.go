@@ -118,10 +118,10 @@ func (s *Store) learnPrepaid(a ledger.Account) {
 func (s *Store) loadPrepaid(ctx context.Context) error {
 	accounts := map[string]*ledger.PrepaidCredit{}
 	s.prepaid.due = nil
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, coalesce(a.prepaid_zero_since, ''),
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, coalesce(CAST(a.prepaid_zero_since AS TEXT), ''),
 		EXISTS (SELECT 1 FROM prepaid_lots l WHERE l.account_id = a.id),
 		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = 'customer:' || a.id || ':shortfall'), 0),
-		coalesce(a.closed_at, ''), a.closed_reason
+		coalesce(CAST(a.closed_at AS TEXT), ''), a.closed_reason
 		FROM accounts a WHERE a.type = 'prepaid'`)
 	if err != nil {
 		return fmt.Errorf("read prepaid accounts: %w", err)
@@ -652,7 +652,7 @@ func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by st
 		return LotView{}, false, err
 	}
 	err := s.inWrite(ctx, func() error { return s.bookTopUp(ctx, account, t, by, now) })
-	if isUniqueViolation(err) { // the same id, booked concurrently
+	if s.isUniqueViolation(err) { // the same id, booked concurrently
 		v, err := s.Lot(ctx, t.ID)
 		if err != nil {
 			return LotView{}, false, err
@@ -827,7 +827,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 			"topup_id": n.TopUpID, "chargeback_id": n.ID, "amount": amount.String(), "set_off": view.SetOff.String(),
 			"owed": owed.String(), "closed": view.Closed}), fmtTime(at))
 	})
-	if isUniqueViolation(err) { // the same id, booked concurrently
+	if s.isUniqueViolation(err) { // the same id, booked concurrently
 		v, err := s.chargeback(ctx, n.ID)
 		if err != nil {
 			return ChargebackView{}, false, err

@@ -16,6 +16,7 @@ import (
 	"ledger/money"
 	"ledger/pricing"
 	"ledger/sql"
+	"ledger/sql/storetest"
 	"ledger/tariffs"
 )
 
@@ -62,7 +63,7 @@ func (f *fixture) close() {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	s, err := sql.Open(f.ctx, "sqlite://"+f.path)
+	s, err := sql.Open(f.ctx, storetest.URL(f.path))
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -472,7 +472,7 @@ func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
 	var v DisputeView
 	var opened, resolved string
 	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, reason, status, opened_at,
-		coalesce(resolved_at, ''), coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
+		coalesce(CAST(resolved_at AS TEXT), ''), coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
 		&v.Amount, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
 	if errors.Is(err, stdsql.ErrNoRows) {
 		return DisputeView{}, ledger.Errorf(ledger.CodeNotFound, "dispute %q does not exist", id)

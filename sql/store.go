@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,14 +17,13 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"ledger/ledger"
 	"ledger/pricing"
 )
 
-//go:embed migrations/sqlite/*.sql
-var sqliteMigrations embed.FS
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrations embed.FS
 
 // Limits of the store.
 const (
@@ -40,7 +40,9 @@ type Store struct {
 	writeMu  sync.Mutex
 	stmts    map[string]*stdsql.Stmt
 	instance string // random id of this database, for outgoing message ids
-	Path     string
+	Path     string // the SQLite file; empty on PostgreSQL
+	engine   *engine
+	unlock   func() // releases the SQLite file's lock (Close)
 
 	// ledgerAccounts caches the chart of accounts (name → id) for the writer (guarded by
 	// writeMu). Only committed ledger accounts are in it.
@@ -85,48 +87,44 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+// pgTimeLayout is how PostgreSQL writes a timestamptz cast to text in the session's UTC zone.
+const pgTimeLayout = "2006-01-02 15:04:05.999999999-07"
+
+// parseTime reads an instant as either engine gives it back: RFC 3339 (SQLite's text, and a
+// timestamptz scanned into a string), or PostgreSQL's text form of a timestamptz.
+func parseTime(s string) (time.Time, error) {
+	if len(s) > 10 && s[10] == ' ' {
+		return time.Parse(pgTimeLayout, s)
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
 
 // Open opens (creating it if needed) the database named by url and brings its schema up to date.
-// url is sqlite://PATH; postgres:// is refused until PostgreSQL support lands.
+// url is sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS].
 func Open(ctx context.Context, url string) (*Store, error) {
-	var path string
+	var (
+		s   *Store
+		err error
+	)
 	switch {
 	case strings.HasPrefix(url, "sqlite://"):
-		path = strings.TrimPrefix(url, "sqlite://")
+		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"), url)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, fmt.Errorf("--db %s: PostgreSQL is not supported yet; use sqlite://PATH (the default is sqlite://<data>/ledger.db)", redact(url))
+		var db *sqlx.DB
+		if db, err = openPostgres(ctx, url); err == nil {
+			s = &Store{db: db, engine: postgresEngine, stmts: map[string]*stdsql.Stmt{}}
+			db.SetMaxOpenConns(MaxReadConnections + 1)
+			db.SetMaxIdleConns(MaxReadConnections + 1)
+			if s.write, err = db.Conn(ctx); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(url), err)
+			}
+		}
 	default:
-		return nil, fmt.Errorf("--db %q: want sqlite://PATH", url)
+		return nil, fmt.Errorf("--db %q: want sqlite://PATH or postgres://USER@HOST/DATABASE", redact(url))
 	}
-	if path == "" {
-		return nil, fmt.Errorf("--db %q: the sqlite path is empty", url)
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("create database directory: %w", err)
-		}
-	}
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192", path, BusyTimeoutMS)
-	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(MaxReadConnections + 1)
-	db.SetMaxIdleConns(MaxReadConnections + 1)
-	db.SetConnMaxLifetime(0)
-	s := &Store{db: db, Path: path, stmts: map[string]*stdsql.Stmt{}}
-	if s.write, err = db.Conn(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	// Checkpoints run beside the writer (Checkpointer), not inside its commits: an automatic
-	// checkpoint in COMMIT copies the WAL into a growing file while ingestion waits.
-	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", WALTruncateBytes)} {
-		if _, err := s.write.ExecContext(ctx, pragma); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open %s: %s: %w", path, pragma, err)
-		}
+		return nil, err
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -151,13 +149,69 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-func redact(url string) string {
-	if i := strings.Index(url, "@"); i > 0 {
-		if j := strings.Index(url, "://"); j > 0 && j < i {
-			return url[:j+3] + "…" + url[i:]
+// openSQLite opens the SQLite file at path: WAL, durable commits, one writer connection, and an
+// exclusive lock on PATH.lock so that a second ledgerd on the same file is refused.
+func openSQLite(ctx context.Context, path, url string) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("--db %q: the sqlite path is empty", url)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	return url
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192", path, BusyTimeoutMS)
+	db, err := sqlx.Open("sqlite3", dsn)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(MaxReadConnections + 1)
+	db.SetMaxIdleConns(MaxReadConnections + 1)
+	db.SetConnMaxLifetime(0)
+	s := &Store{db: db, Path: path, engine: sqliteEngine, stmts: map[string]*stdsql.Stmt{}, unlock: unlock}
+	if s.write, err = db.Conn(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// Checkpoints run beside the writer (Checkpointer), not inside its commits: an automatic
+	// checkpoint in COMMIT copies the WAL into a growing file while ingestion waits.
+	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", WALTruncateBytes)} {
+		if _, err := s.write.ExecContext(ctx, pragma); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open %s: %s: %w", path, pragma, err)
+		}
+	}
+	return s, nil
+}
+
+// Redact returns a database URL fit for a log line or an error: its password replaced by ….
+func Redact(url string) string { return redact(url) }
+
+func redact(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.User == nil {
+		if i := strings.LastIndex(raw, "@"); i > 0 {
+			if j := strings.Index(raw, "://"); j > 0 && j < i {
+				return raw[:j+3] + "…" + raw[i:]
+			}
+		}
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = neturl.UserPassword(u.User.Username(), "xxxxx")
+		return strings.Replace(u.String(), ":xxxxx@", ":…@", 1)
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+		return strings.Replace(u.String(), "password=xxxxx", "password=…", 1)
+	}
+	return raw
 }
 
 // Close releases the database.
@@ -170,7 +224,12 @@ func (s *Store) Close() error {
 	if s.write != nil {
 		s.write.Close()
 	}
-	return s.db.Close()
+	err := s.db.Close()
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	return err
 }
 
 // Ping checks the database answers (readiness).
@@ -182,11 +241,26 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
-	names, err := sqliteMigrations.ReadDir("migrations/sqlite")
+	dir := "migrations/" + s.engine.name
+	names, err := migrations.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
+	if len(names) > 0 {
+		// A database migrated by a newer ledgerd holds tables and rules this binary does not
+		// know: writing to it could break them, so it is refused.
+		newest, _ := strconv.Atoi(strings.SplitN(names[len(names)-1].Name(), "_", 2)[0])
+		var applied stdsql.NullInt64
+		if err := s.write.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&applied); err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		if applied.Valid && applied.Int64 > int64(newest) {
+			var name string
+			_ = s.write.QueryRowContext(ctx, `SELECT name FROM schema_migrations WHERE version = ?`, applied.Int64).Scan(&name)
+			return fmt.Errorf("the database is at schema version %d (%s), newer than this ledgerd knows (%d): run the ledgerd that migrated it, or a newer one", applied.Int64, name, newest)
+		}
+	}
 	for _, entry := range names {
 		name := entry.Name()
 		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
@@ -200,7 +274,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if applied > 0 {
 			continue
 		}
-		body, err := sqliteMigrations.ReadFile("migrations/sqlite/" + name)
+		body, err := migrations.ReadFile(dir + "/" + name)
 		if err != nil {
 			return err
 		}
@@ -218,7 +292,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	// The instance id distinguishes this database's outbox message ids from another's.
 	err = s.inWrite(ctx, func() error {
-		_, err := s.write.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('instance', lower(hex(randomblob(8)))) ON CONFLICT(key) DO NOTHING`)
+		_, err := s.write.ExecContext(ctx, s.engine.q("newInstance"))
 		return err
 	})
 	if err != nil {
@@ -236,7 +310,7 @@ func (s *Store) inWrite(ctx context.Context, fn func() error) error {
 }
 
 func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) {
-	if _, err := s.write.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := s.write.ExecContext(ctx, s.engine.begin); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	s.afterCommit = s.afterCommit[:0]
@@ -292,30 +366,16 @@ func (s *Store) pendingLedgerAccount(name string) (int64, bool) {
 	return id, ok
 }
 
-func isUniqueViolation(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
-}
+func (s *Store) isUniqueViolation(err error) bool { return s.engine.uniqueViolation(err) }
 
-// statements prepared once on the writer.
-var writeStatements = map[string]string{
-	"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM jsonb_each(?))`,
-	"anyParked":     `SELECT EXISTS (SELECT 1 FROM rejected WHERE resolved_at IS NULL)`,
-	"lookupParked": `SELECT id, event_key, content_hash FROM rejected
-		WHERE resolved_at IS NULL AND event_key IN (SELECT value FROM jsonb_each(?))`,
-	"insertTransaction": `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?)`,
-	"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
-		SELECT value->>0, ?, value->>1, value->>2, value->>3, value->>4 FROM jsonb_each(?)`,
-	"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
-		FROM (SELECT value->>0 AS entry, value->>1 AS id, value->>2 AS amount FROM jsonb_each(?)) AS d
-		WHERE balances.ledger_account_id = d.id`,
-	"insertLedgerAccount": `INSERT INTO ledger_account_names(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
-	"ledgerAccountID":     `SELECT id FROM ledger_account_names WHERE name = ?`,
-	"insertBalance":       `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
-	"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
-		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, overtime_line_id, overtime_micros)
-		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
-		value->>9, coalesce(value->>10, 0) FROM jsonb_each(?)`,
+// sharedStatements are the statements both engines run as written (engine.statements holds
+// the rest); all are prepared once on the writer.
+var sharedStatements = map[string]string{
+	"anyParked":            `SELECT EXISTS (SELECT 1 FROM rejected WHERE resolved_at IS NULL)`,
+	"insertTransaction":    `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	"insertLedgerAccount":  `INSERT INTO ledger_account_names(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+	"ledgerAccountID":      `SELECT id FROM ledger_account_names WHERE name = ?`,
+	"insertBalance":        `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
 	"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
 	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -330,15 +390,24 @@ var writeStatements = map[string]string{
 	"closeAccount": `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ? WHERE id = ?`,
 	"balance":      `SELECT balance_micros FROM balances WHERE ledger_account_id = ?`,
 	"nextNumber": `INSERT INTO document_numbers(kind, year, last) VALUES (?, ?, 1)
-		ON CONFLICT(kind, year) DO UPDATE SET last = last + 1 RETURNING last`,
+		ON CONFLICT(kind, year) DO UPDATE SET last = document_numbers.last + 1 RETURNING last`,
 	"insertInvoice": `INSERT INTO invoices(id, year, seq, account_id, period, issue_date, due_date, due_now,
 		total_micros, document, transaction_id, issued_at, issued_by_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"deleteInvoicedLines": `DELETE FROM usage_lines WHERE account_id = ? AND period <= ?`,
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	for name, q := range writeStatements {
-		st, err := s.write.PrepareContext(ctx, q)
+	names := make([]string, 0, len(sharedStatements)+len(s.engine.statements))
+	for name := range sharedStatements {
+		names = append(names, name)
+	}
+	for name := range s.engine.statements {
+		if _, shared := sharedStatements[name]; !shared {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		st, err := s.write.PrepareContext(ctx, s.engine.q(name))
 		if err != nil {
 			return fmt.Errorf("prepare %s: %w", name, err)
 		}
@@ -441,13 +510,9 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 	if err := tx.CheckBalanced(); err != nil {
 		return 0, err
 	}
-	res, err := s.stmts["insertTransaction"].ExecContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy)
-	if err != nil {
+	var txID int64
+	if err := s.stmts["insertTransaction"].QueryRowContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy).Scan(&txID); err != nil {
 		return 0, fmt.Errorf("insert transaction: %w", err)
-	}
-	txID, err := res.LastInsertId()
-	if err != nil {
-		return 0, err
 	}
 	rows := make([]byte, 0, 48*len(tx.Entries))
 	rows = append(rows, '[')
@@ -527,6 +592,9 @@ func (s *Store) RunCheckpoints(ctx context.Context) {
 
 // Checkpoint runs one passive checkpoint.
 func (s *Store) Checkpoint(ctx context.Context) error {
+	if s.engine != sqliteEngine {
+		return nil // PostgreSQL checkpoints by itself
+	}
 	var busy, logFrames, checkpointed int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)

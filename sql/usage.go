@@ -102,7 +102,7 @@ func (s *Store) writeBatch(ctx context.Context, pb *PlannedBatch) error {
 		_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
 		return err
 	}
-	if !isUniqueViolation(err) {
+	if !s.isUniqueViolation(err) {
 		return err
 	}
 	if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {

@@ -1,0 +1,27 @@
+package sql
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive, non-blocking lock on path (created if needed) for as long as the
+// process lives or until the returned function is called. SQLite would let a second ledgerd
+// open the same file, and two writers with their own in-memory journal heads would corrupt the
+// chains: the lock refuses the second one at start instead.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("the SQLite database %s is in use by another ledgerd (it holds %s): stop that one first, or give this one its own --data or --db; several instances need PostgreSQL (--db postgres://…)", path[:len(path)-len(".lock")], path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,131 @@
+package sql
+
+import (
+	"context"
+	stdsql "database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+)
+
+// PostgreSQL limits.
+const (
+	// PostgresConnectTimeoutSeconds bounds a connection attempt when the URL names none.
+	PostgresConnectTimeoutSeconds = 10
+	// PostgresStatementTimeoutMS bounds one statement (a billing run's statements included) when
+	// the URL sets no statement_timeout: a statement stuck behind a lock fails instead of
+	// stalling ingestion for ever.
+	PostgresStatementTimeoutMS = 300_000
+)
+
+// openPostgres connects to the PostgreSQL database named by url (postgres://…), through pgx's
+// database/sql driver wrapped so that the store's ? placeholders become $1, $2, ….
+func openPostgres(ctx context.Context, url string) (*sqlx.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx's message quotes the URL; ours names it without the password.
+		return nil, fmt.Errorf("--db %s: not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS])", redact(url))
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = PostgresConnectTimeoutSeconds * 1e9
+	}
+	if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
+		cfg.RuntimeParams["statement_timeout"] = fmt.Sprint(PostgresStatementTimeoutMS)
+	}
+	cfg.RuntimeParams["timezone"] = "UTC"
+	db := stdsql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(url), scrubPassword(err, cfg.Password))
+	}
+	return sqlx.NewDb(db, "pgx"), nil
+}
+
+// scrubPassword keeps a password out of an error that might quote it.
+func scrubPassword(err error, password string) error {
+	if password == "" {
+		return err
+	}
+	return redactedError{err, password}
+}
+
+type redactedError struct {
+	err      error
+	password string
+}
+
+func (e redactedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), e.password, "…")
+}
+func (e redactedError) Unwrap() error { return e.err }
+
+// pgConnector hands out connections that number placeholders.
+type pgConnector struct{ driver.Connector }
+
+func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pgConn{conn.(*stdlib.Conn)}, nil
+}
+
+// pgConn is a pgx connection whose statements are rebound from ? to $n; everything else
+// (transactions, value conversion, session reset) is pgx's own.
+type pgConn struct{ *stdlib.Conn }
+
+// rebound caches rebind's answers: the store sends the same few hundred statements for ever.
+var rebound sync.Map
+
+func rebindCached(query string) string {
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	q := rebind(query)
+	rebound.Store(query, q)
+	return q
+}
+
+func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.Prepare(rebindCached(query))
+}
+
+func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, rebindCached(query))
+}
+
+func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, rebindCached(query), args)
+}
+
+func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, rebindCached(query), args)
+}
+
+// pgxConn returns the native pgx connection under a database/sql connection of the store (for
+// CopyFrom and batches).
+func pgxConn(driverConn any) (*pgx.Conn, bool) {
+	c, ok := driverConn.(*pgConn)
+	if !ok {
+		return nil, false
+	}
+	return c.Conn.Conn(), true
+}
+
+// CheckNamedValue sends a Go bool as 0 or 1: the store's flags are integer columns on both
+// engines (SQLite has no boolean), and pgx would refuse to encode a bool into bigint.
+func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if b, ok := nv.Value.(bool); ok {
+		nv.Value = int64(0)
+		if b {
+			nv.Value = int64(1)
+		}
+		return nil
+	}
+	return c.Conn.CheckNamedValue(nv)
+}

@@ -1,0 +1,145 @@
+// Package storetest runs a package's tests against every store engine: always on SQLite, and
+// once more on PostgreSQL when LEDGER_TEST_POSTGRES names a server (postgres://USER@HOST/DB;
+// .ci/run sets it). Each test's database is a fresh PostgreSQL database that the run creates and
+// drops, so the tests see exactly what they see on a new SQLite file.
+//
+// A package opts in with
+//
+//	func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+//
+// and opens its databases with storetest.URL(path) where it used "sqlite://"+path.
+package storetest
+
+import (
+	"context"
+	stdsql "database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// EnvPostgres names the PostgreSQL server the tests may use.
+const EnvPostgres = "LEDGER_TEST_POSTGRES"
+
+var (
+	mu        sync.Mutex
+	engine    = "sqlite"
+	server    string                // LEDGER_TEST_POSTGRES
+	databases = map[string]string{} // sqlite path → the PostgreSQL database standing for it
+	admin     *stdsql.DB
+	runID     = fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+)
+
+// Main runs the package's tests on SQLite and then, when LEDGER_TEST_POSTGRES is set, on
+// PostgreSQL, and returns the exit code: non-zero if either run failed.
+func Main(m *testing.M) int {
+	code := m.Run()
+	server = os.Getenv(EnvPostgres)
+	if server == "" {
+		return code
+	}
+	fmt.Printf("=== the same tests on PostgreSQL (%s)\n", EnvPostgres)
+	mu.Lock()
+	engine = "postgres"
+	mu.Unlock()
+	if pg := m.Run(); pg != 0 {
+		code = pg
+	}
+	dropAll()
+	return code
+}
+
+// Engine is the engine the tests run on now: "sqlite" or "postgres".
+func Engine() string {
+	mu.Lock()
+	defer mu.Unlock()
+	return engine
+}
+
+// Postgres reports whether the tests run on PostgreSQL now.
+func Postgres() bool { return Engine() == "postgres" }
+
+// URL returns the --db URL of the database that stands for the SQLite file at path: that file,
+// or on PostgreSQL a database created for it on first use (the same one for the same path, so
+// a test that reopens its store finds its data).
+func URL(path string) string {
+	mu.Lock()
+	defer mu.Unlock()
+	if engine == "sqlite" {
+		return "sqlite://" + path
+	}
+	name, ok := databases[path]
+	if !ok {
+		name = fmt.Sprintf("ledgertest_%s_%d", runID, len(databases)+1)
+		if err := createDatabase(name); err != nil {
+			panic(fmt.Sprintf("storetest: create database %s on %s: %v", name, EnvPostgres, err))
+		}
+		databases[path] = name
+	}
+	return withDatabase(server, name)
+}
+
+// withDatabase returns the server URL naming database name.
+func withDatabase(server, name string) string {
+	u, err := url.Parse(server)
+	if err != nil {
+		panic(fmt.Sprintf("storetest: %s is not a URL: %v", EnvPostgres, err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func createDatabase(name string) error {
+	if admin == nil {
+		db, err := stdsql.Open("pgx", server)
+		if err != nil {
+			return err
+		}
+		db.SetMaxOpenConns(2)
+		admin = db
+	}
+	_, err := admin.Exec(`CREATE DATABASE ` + name)
+	return err
+}
+
+// dropAll drops the databases this run created.
+func dropAll() {
+	mu.Lock()
+	defer mu.Unlock()
+	if admin == nil {
+		return
+	}
+	for _, name := range databases {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// WITH (FORCE): a store a failed test left open must not keep its database.
+		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil && !strings.Contains(err.Error(), "does not exist") {
+			fmt.Fprintf(os.Stderr, "storetest: drop %s: %v\n", name, err)
+		}
+		cancel()
+	}
+	databases = map[string]string{}
+	admin.Close()
+	admin = nil
+}
+
+// OpenRaw opens the database standing for the SQLite file at path with database/sql, beside
+// the store, for a test that changes rows behind the store's back (to prove a check finds it).
+func OpenRaw(path string) (*stdsql.DB, error) {
+	u := URL(path)
+	if strings.HasPrefix(u, "sqlite://") {
+		return stdsql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	}
+	return stdsql.Open("pgx", u)
+}
+
+// IsCheckViolation reports whether err is a CHECK constraint failure on either engine.
+func IsCheckViolation(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "CHECK constraint failed") || strings.Contains(err.Error(), "SQLSTATE 23514"))
+}
