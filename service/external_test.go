@@ -78,14 +78,21 @@ func TestEmbeddedNATS_port_taken_names_the_flags(t *testing.T) {
 	}
 }
 
-// PostgreSQL comes with a later issue; until then --db postgres://… is refused, plainly.
-func TestDB_postgres_refused_plainly(t *testing.T) {
-	url := os.Getenv("LEDGER_TEST_POSTGRES")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test"
+// A PostgreSQL server that does not answer stops the start with a message that names the
+// server and never the password.
+func TestDB_postgres_unreachable_said_plainly(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, err := service.Start(context.Background(), service.Config{Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
-	if err == nil || !strings.Contains(err.Error(), "PostgreSQL is not supported yet") || !strings.Contains(err.Error(), "sqlite://") {
-		t.Fatalf("start with --db %s: %v, want a plain refusal naming sqlite://", url, err)
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	url := "postgres://ledger:s3cret-pw@" + addr + "/ledger?connect_timeout=2"
+	_, err = service.Start(context.Background(), service.Config{Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
+	if err == nil || !strings.Contains(err.Error(), "connect to PostgreSQL at postgres://ledger:…@"+addr) {
+		t.Fatalf("start with --db on a closed port: %v, want it to name the server without the password", err)
+	}
+	if strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("the error shows the password: %v", err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/service"
+	"ledger/sql/storetest"
 )
 
 // testTariffs are the tariff files the integration tests run on (the conformance defaults).
@@ -91,6 +92,7 @@ func start(t *testing.T, opts ...option) *env {
 	if testing.Verbose() {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	cfg.DB = storetest.URL(filepath.Join(cfg.Data, "ledger.db"))
 	for _, o := range opts {
 		o(&cfg)
 	}

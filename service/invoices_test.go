@@ -233,7 +233,7 @@ func TestInvoices_catch_up_after_downtime(t *testing.T) {
 	e.waitUnbilled("acme", "75.000000")
 	e.stop()
 	// While it is down, time passes: the test clock as a restart finds it.
-	store, err := sql.Open(context.Background(), "sqlite://"+filepath.Join(e.cfg.Data, "ledger.db"))
+	store, err := sql.Open(context.Background(), e.cfg.DB)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -312,7 +312,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			log.Error("HTTP server", "err", err)
 		}
 	}()
-	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", cfg.DB, "accounts", s.Credit.Len(),
+	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", sql.Redact(cfg.DB), "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
 }
