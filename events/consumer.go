@@ -28,8 +28,10 @@ const (
 	MaxBatchSize     = 10_000
 	// DefaultBatchWait is how long a batch waits for more messages once it has one.
 	DefaultBatchWait = 5 * time.Millisecond
-	// CommitRetryBackoff is the pause before a failed batch commit is tried again.
-	CommitRetryBackoff = time.Second
+	// CommitRetryBackoff is the pause before a failed batch commit is tried again; it doubles
+	// with each failure up to CommitRetryBackoffMax (a database that is away is not hammered).
+	CommitRetryBackoff    = 250 * time.Millisecond
+	CommitRetryBackoffMax = 4 * time.Second
 	// DrainTimeout bounds how long stopping may take to finish the batch in flight.
 	DrainTimeout = 30 * time.Second
 	// PendingInterval is how often ledger_ingest_pending_messages is refreshed.
@@ -200,6 +202,7 @@ func (in *Ingestor) commit(b batch) (committedBatch, bool) {
 		}
 		return committedBatch{}, false
 	}
+	backoff := CommitRetryBackoff
 	for attempt := 1; ; attempt++ {
 		_, err := in.Charger.Commit(ctx, b.planned)
 		if err == nil {
@@ -215,8 +218,9 @@ func (in *Ingestor) commit(b batch) (committedBatch, bool) {
 				_ = m.Nak()
 			}
 			return committedBatch{}, false
-		case <-time.After(CommitRetryBackoff):
+		case <-time.After(backoff):
 		}
+		backoff = min(2*backoff, CommitRetryBackoffMax)
 	}
 	if in.AfterCommit != nil && !in.AfterCommit(len(b.msgs)) {
 		return committedBatch{}, false

@@ -43,6 +43,9 @@ type Store struct {
 	Path     string // the SQLite file; empty on PostgreSQL
 	engine   *engine
 	unlock   func() // releases the SQLite file's lock (Close)
+	// writerLost says why the writer connection is gone (PostgreSQL); the next write, or a
+	// readiness check, connects again. Guarded by writeMu.
+	writerLost error
 
 	// ledgerAccounts caches the chart of accounts (name → id) for the writer (guarded by
 	// writeMu). Only committed ledger accounts are in it.
@@ -233,7 +236,19 @@ func (s *Store) Close() error {
 }
 
 // Ping checks the database answers (readiness).
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return err
+	}
+	if s.writeMu.TryLock() {
+		defer s.writeMu.Unlock()
+		if s.writerLost != nil {
+			// Reconnect now rather than at the next write: readiness follows the database.
+			return s.reconnectWriter(ctx)
+		}
+	}
+	return nil
+}
 
 // migrate applies, in order and each in its own transaction, the migrations not yet applied.
 func (s *Store) migrate(ctx context.Context) error {
@@ -310,8 +325,25 @@ func (s *Store) inWrite(ctx context.Context, fn func() error) error {
 }
 
 func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) {
+	if s.writerLost != nil {
+		if err := s.reconnectWriter(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := s.write.ExecContext(ctx, s.engine.begin); err != nil {
+		s.checkWriter(err)
 		return fmt.Errorf("begin: %w", err)
+	}
+	// On PostgreSQL the transaction's id is read first: if the connection breaks during COMMIT,
+	// the server says afterwards whether it committed (pg_xact_status), so the writer's view of
+	// the journal follows what the database holds instead of guessing.
+	var xid string
+	if s.engine.xactID != "" {
+		if err := s.write.QueryRowContext(ctx, s.engine.xactID).Scan(&xid); err != nil {
+			s.checkWriter(err)
+			_, _ = s.write.ExecContext(context.Background(), "ROLLBACK")
+			return fmt.Errorf("begin: %w", err)
+		}
 	}
 	s.afterCommit = s.afterCommit[:0]
 	clear(s.pendingCredits)
@@ -322,18 +354,27 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 		if err != nil {
 			s.resetStagedPrepaid()
 			if _, rbErr := s.write.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
-				err = fmt.Errorf("%w (and rollback failed: %v)", err, rbErr)
+				s.checkWriter(rbErr)
+				if s.writerLost == nil {
+					err = fmt.Errorf("%w (and rollback failed: %v)", err, rbErr)
+				}
 			}
 		}
 	}()
 	if err := fn(); err != nil {
+		s.checkWriter(err)
 		return err
 	}
 	if err := s.flushPrepaid(ctx); err != nil {
+		s.checkWriter(err)
 		return err
 	}
 	if _, err := s.write.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		s.checkWriter(err)
+		if s.writerLost == nil || xid == "" || !s.committedElsewhere(ctx, xid) {
+			return fmt.Errorf("commit: %w", err)
+		}
+		// The connection broke after the server committed: the transaction stands.
 	}
 	for k, v := range s.journal.pending {
 		s.journal.heads[k] = v
@@ -346,6 +387,62 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	if s.wroteOutbox && s.OnOutbox != nil {
 		s.OnOutbox()
 	}
+	return nil
+}
+
+// WriterReconnectTimeout bounds one attempt to replace a lost writer connection.
+const WriterReconnectTimeout = 5 * time.Second
+
+// checkWriter marks the writer connection lost when err came with a broken connection (the
+// server restarted, the connection was terminated, the network went away). Only PostgreSQL's
+// connection can break under the store; SQLite's is a file.
+func (s *Store) checkWriter(err error) {
+	if err == nil || s.engine == sqliteEngine || s.writerLost != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), WriterReconnectTimeout)
+	defer cancel()
+	if pingErr := s.write.PingContext(ctx); pingErr != nil {
+		s.writerLost = fmt.Errorf("the database connection was lost (%v); reconnecting", err)
+	}
+}
+
+// committedElsewhere asks, on a new connection, whether the transaction xid committed.
+func (s *Store) committedElsewhere(ctx context.Context, xid string) bool {
+	ctx, cancel := context.WithTimeout(ctx, WriterReconnectTimeout)
+	defer cancel()
+	var status stdsql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT pg_xact_status(CAST(? AS xid8))`, xid).Scan(&status); err != nil {
+		return false
+	}
+	return status.String == "committed"
+}
+
+// reconnectWriter replaces a lost writer connection: a new one, the statements prepared on it
+// again. The writer's view of the journal is exact (a commit in doubt was resolved by
+// committedElsewhere), so nothing else is reloaded.
+func (s *Store) reconnectWriter(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, WriterReconnectTimeout)
+	defer cancel()
+	conn, err := s.db.Conn(ctx)
+	if err == nil {
+		err = conn.PingContext(ctx)
+	}
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		return fmt.Errorf("%w: %v", s.writerLost, err)
+	}
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.write.Close()
+	s.write, s.stmts = conn, map[string]*stdsql.Stmt{}
+	if err := s.prepare(ctx); err != nil {
+		return fmt.Errorf("%w: %v", s.writerLost, err)
+	}
+	s.writerLost = nil
 	return nil
 }
 

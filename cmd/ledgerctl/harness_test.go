@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/service"
+	"ledger/sql/storetest"
 )
 
 // testTariffs are the tariffs the tests run on: 1000 NL SMS parts at 0.075 make 75.00 EUR.
@@ -59,6 +60,7 @@ func startLedgerd(t *testing.T, apiTokens map[string]string) *ledgerd {
 	start, _ := time.Parse(time.RFC3339, testClockStart)
 	cfg := service.Config{Data: filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
 		Tariffs: tariffs, TestClock: true, TestClockStart: start, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg.DB = storetest.URL(filepath.Join(cfg.Data, "ledger.db"))
 	if len(apiTokens) > 0 {
 		var lines strings.Builder
 		for token, role := range apiTokens {

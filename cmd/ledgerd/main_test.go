@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/sql"
+	"ledger/sql/storetest"
 )
 
 // The real binary, built once for these tests.
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build ledgerd: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := storetest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -83,7 +84,7 @@ func (d *daemon) start() {
 	d.t.Helper()
 	// A short ack wait: after a SIGKILL, what was delivered and not acknowledged comes back in
 	// 2 s instead of a minute.
-	d.cmd = exec.Command(binary, "--data", d.data, "--http", d.http, "--nats-listen", d.natsAt, "--log-level", "warn", "--ack-wait", "2s")
+	d.cmd = exec.Command(binary, "--data", d.data, "--db", storetest.URL(filepath.Join(d.data, "ledger.db")), "--http", d.http, "--nats-listen", d.natsAt, "--log-level", "warn", "--ack-wait", "2s")
 	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
@@ -226,7 +227,7 @@ func TestLedgerd_SIGKILL_under_load_charges_exactly_once(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.stop()
-	store, err := sql.Open(context.Background(), "sqlite://"+filepath.Join(d.data, "ledger.db"))
+	store, err := sql.Open(context.Background(), storetest.URL(filepath.Join(d.data, "ledger.db")))
 	if err != nil {
 		t.Fatal(err)
 	}
