@@ -21,6 +21,9 @@ type engine struct {
 	begin string
 	// statements replaces, by name, the engine-neutral statements of the same name.
 	statements map[string]string
+	// copyCharges: a batch's charges go in by COPY (PostgreSQL) instead of INSERT … SELECT over
+	// one JSON parameter (SQLite, where that is the cheapest way in).
+	copyCharges bool
 	// xactID, when set, reads the id of the transaction in progress (see inWriteLocked).
 	xactID string
 	// uniqueViolation reports whether err is a unique or primary-key violation.
@@ -70,9 +73,10 @@ var sqliteEngine = &engine{
 // postgresEngine: the JSON arrays a batch travels in are unpacked by jsonb_array_elements, with
 // each field cast to its column's type (PostgreSQL does not cast text to bigint on its own).
 var postgresEngine = &engine{
-	name:   "postgres",
-	begin:  "BEGIN ISOLATION LEVEL READ COMMITTED",
-	xactID: "SELECT CAST(pg_current_xact_id() AS text)",
+	name:        "postgres",
+	begin:       "BEGIN ISOLATION LEVEL READ COMMITTED",
+	xactID:      "SELECT CAST(pg_current_xact_id() AS text)",
+	copyCharges: true,
 	statements: map[string]string{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges
 		WHERE event_id IN (SELECT jsonb_array_elements_text(?::jsonb))`,

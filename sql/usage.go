@@ -1,11 +1,14 @@
 package sql
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
 
 	"ledger/ledger"
 	"ledger/money"
@@ -26,6 +29,9 @@ type PlannedBatch struct {
 type encodedRows struct {
 	charges         string
 	invalidCallerID map[string]int
+	// copy holds the same charges as rows for PostgreSQL's COPY (engine postgres; charges is
+	// then empty): the transaction id, column 3, is filled in when the batch is written.
+	copy [][]any
 }
 
 // PlanBatch plans a batch as if none of its ids were known to the database. It reads no table,
@@ -213,7 +219,7 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 		if err := s.writeNewSpecs(ctx); err != nil {
 			return err
 		}
-		if _, err := s.stmts["insertCharges"].ExecContext(ctx, txID, pb.rows.charges); err != nil {
+		if err := s.insertCharges(ctx, txID, pb.rows); err != nil {
 			return fmt.Errorf("insert charges: %w", err)
 		}
 		lines := pb.lines
@@ -256,6 +262,27 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 	return nil
 }
 
+// insertCharges writes the batch's charges: one INSERT … SELECT over the JSON rows, or on
+// PostgreSQL one COPY (binary rows, no JSON for the server to parse: measured, the INSERT spent
+// a third of its time binding the JSON parameter).
+func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows) error {
+	if rows.copy == nil {
+		_, err := s.stmts["insertCharges"].ExecContext(ctx, txID, rows.charges)
+		return err
+	}
+	for _, r := range rows.copy {
+		r[3] = txID
+	}
+	return s.write.Raw(func(driverConn any) error {
+		conn, ok := pgxConn(driverConn)
+		if !ok {
+			return fmt.Errorf("COPY needs a pgx connection, have %T", driverConn)
+		}
+		_, err := conn.CopyFrom(ctx, pgx.Identifier{"charges"}, chargeColumns, pgx.CopyFromRows(rows.copy))
+		return err
+	})
+}
+
 // encodePlan writes the plan's charges as a JSON array of rows, each naming its invoice lines,
 // and adds them up per open line.
 func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
@@ -265,10 +292,15 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	}
 	lines := make(lineDelta, len(plan.Charges)/2+1)
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
+	copyRows := s.engine.copyCharges
 	rows := make([]byte, 0, 160*len(plan.Charges))
+	if copyRows {
+		rows = make([]byte, 0, 256)
+		out.copy = make([][]any, 0, len(plan.Charges))
+	}
 	rows = append(rows, '[')
 	for i, c := range plan.Charges {
-		if i > 0 {
+		if i > 0 && !copyRows {
 			rows = append(rows, ',')
 		}
 		e := c.Event
@@ -314,6 +346,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			rows = strconv.AppendInt(rows, overtime.Quantity, 10)
 		}
 		rows = append(rows, ']')
+		ratingEnd := len(rows)
 		ids := s.lines.chargeLines(&cache, e, c.Rating)
 		period := cache.periodOf(e.OccurredAt)
 		if !c.Prepaid { // R9: prepaid usage is paid from lots, not invoiced
@@ -340,9 +373,30 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			rows = strconv.AppendInt(rows, overtimeMicros, 10)
 		}
 		rows = append(rows, ']')
+		if copyRows {
+			// The rating, [channel, …], is the array that ends at ratingEnd.
+			ratingStart := bytes.LastIndex(rows[:ratingEnd], []byte(",[\""))
+			out.copy = append(out.copy, []any{e.ID, int64(c.Hash), e.Account, nil, int64(c.BaseMicros),
+				int64(c.SurchargeMicros), e.OccurredAt.UnixNano(), string(rows[ratingStart+1 : ratingEnd]),
+				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros})
+			rows = rows[:1]
+		}
 	}
-	out.charges = string(append(rows, ']'))
+	if !copyRows {
+		out.charges = string(append(rows, ']'))
+	}
 	return out, lines
+}
+
+// chargeColumns are the columns of charges in the order of encodedRows.copy.
+var chargeColumns = []string{"event_id", "content_hash", "account_id", "transaction_id", "amount_micros",
+	"surcharge_micros", "occurred_at_ns", "rating", "line_id", "surcharge_line_id", "overtime_line_id", "overtime_micros"}
+
+func nullableID(id uint32) any {
+	if id == 0 {
+		return nil
+	}
+	return int64(id)
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD (ids are checked

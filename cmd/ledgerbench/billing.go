@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"ledger/api"
@@ -35,10 +36,30 @@ import (
 //
 // with the peak memory of each.
 func runBilling(c config) error {
+	for n, spec := range strings.Split(c.db, ",") {
+		run := c
+		run.dir = filepath.Join(c.dir, fmt.Sprintf("run%d", n+1))
+		if err := os.MkdirAll(run.dir, 0o755); err != nil {
+			return err
+		}
+		if err := billingOn(run, strings.TrimSpace(spec)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// billingOn measures charging a month, the billing run and the exports on the store spec names.
+func billingOn(c config, spec string) error {
 	ctx := context.Background()
-	fmt.Printf("ledgerbench -billing: %d events over %d accounts, batch %d, %d CPUs, %s\n",
-		c.events, c.accounts, c.batch, runtime.NumCPU(), runtime.Version())
-	store, err := sql.Open(ctx, "sqlite://"+filepath.Join(c.dir, "ledger.db"))
+	db, err := openBenchDB(ctx, spec, c.dir, c.keep)
+	if err != nil {
+		return err
+	}
+	defer db.drop()
+	fmt.Printf("ledgerbench -billing: %d events over %d accounts, batch %d, %d CPUs, %s, store %s\n",
+		c.events, c.accounts, c.batch, runtime.NumCPU(), runtime.Version(), db.Engine)
+	store, err := sql.Open(ctx, db.URL)
 	if err != nil {
 		return err
 	}

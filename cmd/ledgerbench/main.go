@@ -54,6 +54,7 @@ type config struct {
 	prepaidShare            float64
 	lots                    int
 	dir                     string
+	db                      string
 	keep                    bool
 	cpuProfile, memProfile  string
 	authorize               bool
@@ -72,6 +73,7 @@ func run() error {
 	flag.IntVar(&c.batch, "batch", events.DefaultBatchSize, "events per database transaction")
 	flag.Float64Var(&c.prepaidShare, "prepaid", 0, "share of the accounts that are prepaid (0…1), each with -lots top-ups usable before the events")
 	flag.IntVar(&c.lots, "lots", 3, "top-ups (lots) per prepaid account")
+	flag.StringVar(&c.db, "db", "sqlite", "the store: sqlite (a file in -dir) or postgres://USER@HOST/DATABASE (a database created on that server for the run and dropped after it); several, comma-separated, run one after the other and are printed side by side")
 	flag.StringVar(&c.dir, "dir", "", "working directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
@@ -119,87 +121,127 @@ func run() error {
 	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, %d CPUs, %s\n",
 		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version())
 
+	var results []ingestResult
+	for n, spec := range strings.Split(c.db, ",") {
+		run := c
+		run.dir = filepath.Join(c.dir, fmt.Sprintf("run%d", n+1))
+		if err := os.MkdirAll(run.dir, 0o755); err != nil {
+			return err
+		}
+		r, err := ingestOn(ctx, run, strings.TrimSpace(spec))
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
+	if len(results) > 1 {
+		fmt.Printf("\nside by side (each against the raw ceiling measured in its own run):\n")
+		fmt.Printf("  %-10s %12s %12s %7s %12s %14s\n", "store", "events/s", "ceiling/s", "ratio", "peak RSS", "written/event")
+		for _, r := range results {
+			fmt.Printf("  %-10s %12.0f %12.0f %7.2f %12s %11.1f KiB\n", r.engine, r.rate, r.ceiling, r.rate/r.ceiling, mib(r.rss), r.writtenPerEvent/1024)
+		}
+	}
+	return nil
+}
+
+// ingestResult is one store's figures.
+type ingestResult struct {
+	engine                         string
+	rate, ceiling, writtenPerEvent float64
+	rss                            uint64
+}
+
+// ingestOn measures the raw ceiling and the pipeline on the store spec names.
+func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) {
+	var res ingestResult
+	db, err := openBenchDB(ctx, spec, c.dir, c.keep)
+	if err != nil {
+		return res, err
+	}
+	defer db.drop()
+	res.engine = db.Engine
+	fmt.Printf("store: %s\n", sql.Redact(db.URL))
 	ns, err := events.StartEmbedded("127.0.0.1:0", filepath.Join(c.dir, "jetstream"))
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer ns.Shutdown()
 	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return err
+		return res, err
 	}
 	if err := events.EnsureStreams(ctx, js, events.DefaultUsageMaxAge); err != nil {
-		return err
+		return res, err
 	}
-	store, err := sql.Open(ctx, "sqlite://"+filepath.Join(c.dir, "ledger.db"))
+	store, err := sql.Open(ctx, db.URL)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer store.Close()
 	t, err := benchTariffs(c)
 	if err != nil {
-		return err
+		return res, err
 	}
 	if err := createAccounts(ctx, store, c); err != nil {
-		return err
+		return res, err
 	}
 	// Credit control, as ledgerd runs it: every batch re-evaluates the credit of its customers.
 	policy, err := ledger.NewCreditPolicy(ledger.DefaultThresholds)
 	if err != nil {
-		return err
+		return res, err
 	}
 	book := ledger.NewCreditBook()
 	if err := store.UseCredit(ctx, book, policy); err != nil {
-		return err
+		return res, err
 	}
 	if err := store.UsePricing(ctx, t); err != nil {
-		return err
+		return res, err
 	}
 	if err := createAgreements(ctx, store, c); err != nil {
-		return err
+		return res, err
 	}
 	// Start measuring with the write-ahead log copied into the database, as a running ledger's
 	// checkpoints keep it: the setup's writes are not the pipeline's.
 	if err := store.Checkpoint(ctx); err != nil {
-		return err
+		return res, err
 	}
 
 	start := time.Now()
 	if err := fill(ctx, js, c); err != nil {
-		return err
+		return res, err
 	}
 	fill := time.Since(start)
 	fmt.Printf("filled the stream: %d events in %.1f s (%.0f events/s published)\n", c.events, fill.Seconds(), float64(c.events)/fill.Seconds())
 
 	raw, err := rawCeiling(ctx, js, c)
 	if err != nil {
-		return err
+		return res, err
 	}
 	rawRate := float64(c.events) / raw.Seconds()
 	fmt.Printf("(1) raw ceiling  fetch + ack                                 %9.0f events/s  (%.2f s)\n", rawRate, raw.Seconds())
 
 	runtime.GC()
-	writtenBefore := bytesWritten()
+	writtenBefore := bytesWritten() + db.walBytes(ctx)
 	resetPeakRSS()
 	stopSampling := sampleHeap()
 	if c.cpuProfile != "" {
 		f, err := os.Create(c.cpuProfile)
 		if err != nil {
-			return err
+			return res, err
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return res, err
 		}
 	}
 	var load *authorizeLoad
 	if c.authorize {
 		if load, err = startAuthorizeLoad(ctx, nc, store, book, t, c, ns.ClientURL()); err != nil {
-			return err
+			return res, err
 		}
 	}
 	pipe, charged, err := pipeline(ctx, js, store, book, t, c)
@@ -212,7 +254,7 @@ func run() error {
 	heapPeak := stopSampling()
 	rss := peakRSS()
 	if err != nil {
-		return err
+		return res, err
 	}
 	pipeRate := float64(c.events) / pipe.Seconds()
 	fmt.Printf("(2) pipeline     fetch, decode, validate, rate, commit, ack  %9.0f events/s  (%.2f s)  ratio (2)/(1) = %.2f\n",
@@ -221,23 +263,28 @@ func run() error {
 	if load != nil {
 		load.report()
 	}
-	fmt.Printf("    written to disk during the pipeline: %s (%.1f KiB per event)\n", mib(bytesWritten()-writtenBefore),
-		float64(bytesWritten()-writtenBefore)/1024/float64(c.events))
+	written := bytesWritten() + db.walBytes(ctx) - writtenBefore
+	what := "written to disk during the pipeline"
+	if db.Engine == "postgres" {
+		what = "written during the pipeline (this process's disk writes and the server's WAL)"
+	}
+	fmt.Printf("    %s: %s (%.1f KiB per event)\n", what, mib(written), float64(written)/1024/float64(c.events))
+	res.rate, res.ceiling, res.rss, res.writtenPerEvent = pipeRate, rawRate, rss, float64(written)/float64(c.events)
 
 	n, total, err := store.UsageTotals(ctx)
 	if err != nil {
-		return err
+		return res, err
 	}
 	if n != int64(c.events) || charged != int64(c.events) {
-		return fmt.Errorf("charged %d events (the database holds %d), want %d", charged, n, c.events)
+		return res, fmt.Errorf("charged %d events (the database holds %d), want %d", charged, n, c.events)
 	}
 	check := time.Now()
 	if err := store.CheckInvariants(ctx); err != nil {
-		return fmt.Errorf("invariants after the run: %w", err)
+		return res, fmt.Errorf("invariants after the run: %w", err)
 	}
 	fmt.Printf("check: %d charges in the database, %s EUR in all; invariants hold (checked in %.1f s)\n",
 		n, money.Micros(total), time.Since(check).Seconds())
-	return nil
+	return res, nil
 }
 
 // createAccounts creates the accounts; the first -prepaid share of them are prepaid, each with

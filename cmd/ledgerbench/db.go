@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	stdsql "database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"ledger/sql"
+)
+
+// benchDB is the database one run measures: a SQLite file in the working directory, or a
+// database created for the run on the PostgreSQL server -db names, dropped afterwards.
+type benchDB struct {
+	URL    string // for sql.Open
+	Engine string // "sqlite" or "postgres"
+	drop   func()
+	admin  *stdsql.DB // PostgreSQL: the server connection (WAL volume)
+}
+
+// openBenchDB prepares the database for spec: "" or "sqlite" (a file under dir), or a
+// postgres:// server URL.
+func openBenchDB(ctx context.Context, spec, dir string, keep bool) (*benchDB, error) {
+	if spec == "" || spec == "sqlite" {
+		return &benchDB{URL: "sqlite://" + filepath.Join(dir, "ledger.db"), Engine: "sqlite", drop: func() {}}, nil
+	}
+	if !strings.HasPrefix(spec, "postgres://") && !strings.HasPrefix(spec, "postgresql://") {
+		return nil, fmt.Errorf("-db %q: want sqlite or postgres://USER@HOST/DATABASE", sql.Redact(spec))
+	}
+	admin, err := stdsql.Open("pgx", spec)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("ledgerbench_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("create the benchmark database on %s: %w", sql.Redact(spec), err)
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	u.Path = "/" + name
+	b := &benchDB{URL: u.String(), Engine: "postgres", admin: admin}
+	b.drop = func() {
+		if keep {
+			fmt.Printf("kept database %s\n", sql.Redact(b.URL))
+		} else if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
+		}
+		admin.Close()
+	}
+	return b, nil
+}
+
+// walBytes is how much write-ahead log the PostgreSQL server has written so far (0 on SQLite,
+// whose writes bytesWritten counts in this process).
+func (b *benchDB) walBytes(ctx context.Context) uint64 {
+	if b.admin == nil {
+		return 0
+	}
+	var n float64
+	if err := b.admin.QueryRowContext(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')`).Scan(&n); err != nil {
+		return 0
+	}
+	return uint64(n)
+}
