@@ -217,6 +217,17 @@ func redact(raw string) string {
 	return raw
 }
 
+// SchemaVersion returns the newest migration applied to the database, and its file name.
+func (s *Store) SchemaVersion(ctx context.Context) (int, string, error) {
+	var version int
+	var name string
+	err := s.db.QueryRowContext(ctx, `SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1`).Scan(&version, &name)
+	if err != nil {
+		return 0, "", fmt.Errorf("read schema_migrations: %w", err)
+	}
+	return version, name, nil
+}
+
 // Close releases the database.
 func (s *Store) Close() error {
 	s.writeMu.Lock()

@@ -13,14 +13,17 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // Europe/Amsterdam must resolve on a machine without tzdata
 
 	"ledger/events"
 	"ledger/invoices"
 	"ledger/service"
+	"ledger/sql"
 )
 
 func main() {
@@ -41,10 +44,13 @@ func env(name, fallback string) string {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "migrate" {
+		return migrate(args[1:])
+	}
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
 	var cfg service.Config
 	fs.StringVar(&cfg.Data, "data", env("LEDGER_DATA", service.DefaultData), "where the SQLite file and the embedded JetStream store live (env LEDGER_DATA)")
-	fs.StringVar(&cfg.DB, "db", env("LEDGER_DB", ""), "sqlite://PATH (default sqlite://<data>/ledger.db) (env LEDGER_DB)")
+	fs.StringVar(&cfg.DB, "db", env("LEDGER_DB", ""), "the database: sqlite://PATH (default sqlite://<data>/ledger.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS] (env LEDGER_DB); the schema is brought up to date at start (or by 'ledgerd migrate')")
 	fs.StringVar(&cfg.NATS, "nats", env("LEDGER_NATS", ""), "external NATS URL; empty runs an embedded server (env LEDGER_NATS)")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", env("LEDGER_NATS_LISTEN", service.DefaultNATSListen), "where the embedded NATS server listens; 127.0.0.1:0 = any free port (env LEDGER_NATS_LISTEN)")
 	fs.StringVar(&cfg.HTTP, "http", env("LEDGER_HTTP", service.DefaultHTTP), "HTTP API and /metrics address (env LEDGER_HTTP)")
@@ -118,5 +124,36 @@ func run(args []string) error {
 		return err
 	}
 	cfg.Log.Info("stopped")
+	return nil
+}
+
+// migrate is 'ledgerd migrate': it brings the database's schema up to date and says where it
+// stands, without starting the service (for a deploy that migrates before it rolls out).
+func migrate(args []string) error {
+	fs := flag.NewFlagSet("ledgerd migrate", flag.ContinueOnError)
+	data := fs.String("data", env("LEDGER_DATA", service.DefaultData), "where the default SQLite file lives (env LEDGER_DATA)")
+	db := fs.String("db", env("LEDGER_DB", ""), "the database: sqlite://PATH or postgres://… (env LEDGER_DB; default sqlite://<data>/ledger.db)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("migrate: unexpected arguments %q", fs.Args())
+	}
+	url := *db
+	if url == "" {
+		url = "sqlite://" + filepath.Join(*data, "ledger.db")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	store, err := sql.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	version, name, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: schema at version %d (%s), up to date\n", sql.Redact(url), version, name)
 	return nil
 }
