@@ -14,6 +14,7 @@ import (
 
 	"ledger/events"
 	"ledger/service"
+	"ledger/sql/storetest"
 )
 
 // With LEDGER_TEST_NATS naming a NATS server with JetStream, ledgerd runs against it (--nats)
@@ -94,5 +95,24 @@ func TestDB_postgres_unreachable_said_plainly(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret-pw") {
 		t.Fatalf("the error shows the password: %v", err)
+	}
+}
+
+// A second ledgerd on the same SQLite file is refused at start, saying which file and why:
+// two writers, each with its own view of the journal in memory, would break the chains.
+func TestDB_second_ledgerd_on_one_sqlite_file_refused(t *testing.T) {
+	if storetest.Postgres() {
+		t.Skip("SQLite only")
+	}
+	e := start(t)
+	cfg := e.cfg
+	cfg.NATSListen, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0"
+	svc, err := service.Start(context.Background(), cfg)
+	if err == nil {
+		svc.Stop(context.Background())
+		t.Fatal("a second ledgerd started on the same SQLite file")
+	}
+	if !strings.Contains(err.Error(), "is in use by a running ledgerd") || !strings.Contains(err.Error(), "ledger.db.lock") {
+		t.Fatalf("second ledgerd: %v, want it to say the file is in use and name the lock", err)
 	}
 }

@@ -19,7 +19,7 @@ func lockFile(path string) (func(), error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("the SQLite database %s is in use by another ledgerd (it holds %s): stop that one first, or give this one its own --data or --db; several instances need PostgreSQL (--db postgres://…)", path[:len(path)-len(".lock")], path)
+			return nil, fmt.Errorf("the SQLite database %s is in use by a running ledgerd (it holds %s): stop it first, or give this ledgerd a database of its own (--data or --db); several instances on one ledger need PostgreSQL (--db postgres://…)", path[:len(path)-len(".lock")], path)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
