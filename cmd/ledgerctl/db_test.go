@@ -5,8 +5,6 @@ import (
 	stdsql "database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -186,19 +184,7 @@ func emptyLedger(t *testing.T) string {
 func buildLedger(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	tariffs := filepath.Join(dir, "tariffs")
-	if err := os.MkdirAll(tariffs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range testTariffs {
-		if err := os.WriteFile(filepath.Join(tariffs, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	start, _ := time.Parse(time.RFC3339, testClockStart)
-	cfg := service.Config{Data: filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
-		Tariffs: tariffs, TestClock: true, TestClockStart: start, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	cfg.DB = storetest.URL(filepath.Join(cfg.Data, "ledger.db"))
+	cfg := testConfig(t, dir)
 	svc, err := service.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start ledgerd: %v", err)

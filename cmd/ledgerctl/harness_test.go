@@ -43,11 +43,10 @@ type ledgerd struct {
 	js  jetstream.JetStream
 }
 
-// startLedgerd runs a ledgerd with the test clock; at cleanup it checks the ledger's
-// invariants and stops it.
-func startLedgerd(t *testing.T, apiTokens map[string]string) *ledgerd {
+// testConfig is a ledgerd's configuration under dir: the test tariffs, the test clock, free
+// ports, and the database storetest gives for dir/data/ledger.db.
+func testConfig(t *testing.T, dir string) service.Config {
 	t.Helper()
-	dir := t.TempDir()
 	tariffs := filepath.Join(dir, "tariffs")
 	if err := os.MkdirAll(tariffs, 0o755); err != nil {
 		t.Fatal(err)
@@ -61,6 +60,15 @@ func startLedgerd(t *testing.T, apiTokens map[string]string) *ledgerd {
 	cfg := service.Config{Data: filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
 		Tariffs: tariffs, TestClock: true, TestClockStart: start, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.DB = storetest.URL(filepath.Join(cfg.Data, "ledger.db"))
+	return cfg
+}
+
+// startLedgerd runs a ledgerd with the test clock; at cleanup it checks the ledger's
+// invariants and stops it.
+func startLedgerd(t *testing.T, apiTokens map[string]string) *ledgerd {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
 	if len(apiTokens) > 0 {
 		var lines strings.Builder
 		for token, role := range apiTokens {
