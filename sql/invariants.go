@@ -46,6 +46,12 @@ func (s *Store) CheckInvariants(ctx context.Context) error {
 			       JOIN ledger_accounts l ON l.id = e.ledger_account_id JOIN transactions t ON t.id = e.transaction_id
 			       WHERE t.kind = 'usage' AND l.account_id IS NOT NULL) AS parts
 			 GROUP BY transaction_id, account_id HAVING sum(x) != 0`},
+		{"every entry names a transaction and a ledger account that exist (PostgreSQL keeps no foreign keys on entries)",
+			`SELECT 'entry ' || e.id || ' names transaction ' || e.transaction_id || ', which does not exist' FROM entries e
+			 WHERE NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = e.transaction_id)
+			 UNION ALL
+			 SELECT 'entry ' || e.id || ' names ledger account ' || e.ledger_account_id || ', which does not exist' FROM entries e
+			 WHERE NOT EXISTS (SELECT 1 FROM ledger_account_names n WHERE n.id = e.ledger_account_id)`},
 		{"each ledger account's entries form one chain, newest at its head",
 			`SELECT 'entry ' || e.id || ' follows entry ' || p.id || ' of another account or a later one'
 			 FROM entries e JOIN entries p ON p.id = e.prev_id

@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"ledger/ledger"
 	"ledger/money"
 )
@@ -273,14 +271,7 @@ func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows)
 	for _, r := range rows.copy {
 		r[3] = txID
 	}
-	return s.write.Raw(func(driverConn any) error {
-		conn, ok := pgxConn(driverConn)
-		if !ok {
-			return fmt.Errorf("COPY needs a pgx connection, have %T", driverConn)
-		}
-		_, err := conn.CopyFrom(ctx, pgx.Identifier{"charges"}, chargeColumns, pgx.CopyFromRows(rows.copy))
-		return err
-	})
+	return s.copyInto(ctx, "charges", chargeColumns, rows.copy)
 }
 
 // encodePlan writes the plan's charges as a JSON array of rows, each naming its invoice lines,

@@ -45,10 +45,15 @@ CREATE TABLE transactions (
 );
 
 -- Entries are never edited (R14); prev_id chains an account's entries (see migrations/sqlite).
+-- No foreign keys here, unlike SQLite: PostgreSQL checks each by a trigger per row, and a usage
+-- batch writes an entry per customer it touches — measured, 5,000 entries took 83 ms to COPY
+-- with the two checks, the largest part of a batch's commit. The writer only ever names ids it
+-- has just created or read; CheckInvariants verifies that every entry's transaction and ledger
+-- account exist.
 CREATE TABLE entries (
   id                bigint PRIMARY KEY,
-  transaction_id    bigint NOT NULL REFERENCES transactions(id),
-  ledger_account_id bigint NOT NULL REFERENCES ledger_accounts(id),
+  transaction_id    bigint NOT NULL,
+  ledger_account_id bigint NOT NULL,
   amount_micros     bigint NOT NULL,
   event_count       bigint NOT NULL DEFAULT 0,
   prev_id           bigint
