@@ -13,25 +13,25 @@ import (
 )
 
 type accountRow struct {
-	Seq                  int64  `db:"seq"`
-	ID                   string `db:"id"`
-	Name                 string `db:"name"`
-	Type                 string `db:"type"`
-	Status               string `db:"status"`
-	Country              string `db:"country"`
-	VATID                string `db:"vat_id"`
-	Email                string `db:"email"`
-	CreditLimitMicros    int64  `db:"credit_limit_micros"`
-	PaymentTermsDays     int    `db:"payment_terms_days"`
-	Indexation           bool   `db:"indexation"`
-	RegisteredAt         string `db:"registered_at"`
-	CreatedAt            string `db:"created_at"`
-	CreatedBy            string `db:"created_by"`
-	InvalidCallerIDCalls int64  `db:"invalid_caller_id_calls"`
-	UnbilledMicros       int64  `db:"unbilled_micros"`
-	OutstandingMicros    int64  `db:"outstanding_micros"`
-	ClosedAt             string `db:"closed_at"`
-	ClosedReason         string `db:"closed_reason"`
+	Seq                  int64   `db:"seq"`
+	ID                   string  `db:"id"`
+	Name                 string  `db:"name"`
+	Type                 string  `db:"type"`
+	Status               string  `db:"status"`
+	Country              string  `db:"country"`
+	VATID                string  `db:"vat_id"`
+	Email                string  `db:"email"`
+	CreditLimitMicros    int64   `db:"credit_limit_micros"`
+	PaymentTermsDays     int     `db:"payment_terms_days"`
+	Indexation           bool    `db:"indexation"`
+	RegisteredAt         string  `db:"registered_at"`
+	CreatedAt            string  `db:"created_at"`
+	CreatedBy            string  `db:"created_by"`
+	InvalidCallerIDCalls int64   `db:"invalid_caller_id_calls"`
+	UnbilledMicros       int64   `db:"unbilled_micros"`
+	OutstandingMicros    int64   `db:"outstanding_micros"`
+	ClosedAt             instant `db:"closed_at"`
+	ClosedReason         string  `db:"closed_reason"`
 }
 
 // AccountView is an account with the balances the API shows.
@@ -49,7 +49,7 @@ const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, 
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
 	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros,
 	coalesce((SELECT r.balance_micros FROM ledger_accounts r WHERE r.name = 'customer:' || a.id || ':receivable'), 0) AS outstanding_micros,
-	coalesce(CAST(a.closed_at AS TEXT), '') AS closed_at, a.closed_reason
+	a.closed_at, a.closed_reason
 	FROM accounts a LEFT JOIN ledger_accounts b ON b.name = 'customer:' || a.id || ':unbilled'`
 
 func (r accountRow) view() (AccountView, error) {
@@ -61,14 +61,8 @@ func (r accountRow) view() (AccountView, error) {
 	if err != nil {
 		return AccountView{}, fmt.Errorf("account %s created_at: %w", r.ID, err)
 	}
-	var closed time.Time
-	if r.ClosedAt != "" {
-		if closed, err = parseTime(r.ClosedAt); err != nil {
-			return AccountView{}, fmt.Errorf("account %s closed_at: %w", r.ID, err)
-		}
-	}
 	return AccountView{
-		ClosedAt:     closed,
+		ClosedAt:     r.ClosedAt.Time,
 		ClosedReason: r.ClosedReason,
 		Account: ledger.Account{ID: r.ID, Name: r.Name, Type: ledger.AccountType(r.Type), Status: ledger.Status(r.Status),
 			Country: r.Country, VATID: r.VATID, Email: r.Email, CreditLimit: money.Micros(r.CreditLimitMicros).Decimal(),

@@ -583,25 +583,22 @@ func (s *Store) readTimeline(ctx context.Context, o *overdueInvoice) error {
 	// R7: a disputed amount bears no interest while the dispute is open, nor, when accepted,
 	// ever (its credit note settles it from the day it is resolved); rejected, it bears interest
 	// from the original due date, as if never disputed.
-	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, coalesce(CAST(resolved_at AS TEXT), '') FROM disputes
+	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, resolved_at FROM disputes
 		WHERE invoice_id = ? AND status != 'rejected'`, o.id)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var status, resolved string
+		var status string
+		var resolved instant
 		var d dated
 		if err := rows.Scan(&d.amount, &status, &resolved); err != nil {
 			return err
 		}
 		d.open = status == "open"
 		if !d.open {
-			t, err := parseTime(resolved)
-			if err != nil {
-				return err
-			}
-			d.on = clock.DateOf(t)
+			d.on = clock.DateOf(resolved.Time)
 		}
 		o.dispute = append(o.dispute, d)
 	}

@@ -118,34 +118,26 @@ func (s *Store) learnPrepaid(a ledger.Account) {
 func (s *Store) loadPrepaid(ctx context.Context) error {
 	accounts := map[string]*ledger.PrepaidCredit{}
 	s.prepaid.due = nil
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, coalesce(CAST(a.prepaid_zero_since AS TEXT), ''),
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.registered_at, a.status, a.prepaid_zero_since,
 		EXISTS (SELECT 1 FROM prepaid_lots l WHERE l.account_id = a.id),
 		coalesce((SELECT balance_micros FROM ledger_accounts WHERE name = 'customer:' || a.id || ':shortfall'), 0),
-		coalesce(CAST(a.closed_at AS TEXT), ''), a.closed_reason
+		a.closed_at, a.closed_reason
 		FROM accounts a WHERE a.type = 'prepaid'`)
 	if err != nil {
 		return fmt.Errorf("read prepaid accounts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, registered, status, zero, closedAt string
+		var id, registered, status string
+		var zero, closedAt instant
 		p := &ledger.PrepaidCredit{}
 		if err := rows.Scan(&id, &registered, &status, &zero, &p.ToppedUp, &p.Shortfall, &closedAt, &p.ClosedReason); err != nil {
-			return err
+			return fmt.Errorf("account %s: %w", id, err)
 		}
-		if closedAt != "" {
-			if p.ClosedAt, err = parseTime(closedAt); err != nil {
-				return fmt.Errorf("account %s closed_at: %w", id, err)
-			}
-		}
+		p.ClosedAt, p.ZeroSince = closedAt.Time, zero.Time
 		p.Account, p.Closed = id, status == string(ledger.Closed)
 		if p.RegisteredAt, err = parseTime(registered); err != nil {
 			return fmt.Errorf("account %s registered_at: %w", id, err)
-		}
-		if zero != "" {
-			if p.ZeroSince, err = parseTime(zero); err != nil {
-				return fmt.Errorf("account %s prepaid_zero_since: %w", id, err)
-			}
 		}
 		accounts[id] = p
 	}

@@ -470,9 +470,10 @@ func (s *Store) invoiceForUpdate(ctx context.Context, id string) (invoiceRow, er
 // Dispute reads one dispute.
 func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
 	var v DisputeView
-	var opened, resolved string
+	var opened string
+	var resolved instant
 	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, reason, status, opened_at,
-		coalesce(CAST(resolved_at AS TEXT), ''), coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
+		resolved_at, coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
 		&v.Amount, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
 	if errors.Is(err, stdsql.ErrNoRows) {
 		return DisputeView{}, ledger.Errorf(ledger.CodeNotFound, "dispute %q does not exist", id)
@@ -483,11 +484,7 @@ func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
 	if v.OpenedAt, err = parseTime(opened); err != nil {
 		return DisputeView{}, err
 	}
-	if resolved != "" {
-		if v.ResolvedAt, err = parseTime(resolved); err != nil {
-			return DisputeView{}, err
-		}
-	}
+	v.ResolvedAt = resolved.Time
 	return v, nil
 }
 

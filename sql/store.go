@@ -91,16 +91,34 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// pgTimeLayout is how PostgreSQL writes a timestamptz cast to text in the session's UTC zone.
-const pgTimeLayout = "2006-01-02 15:04:05.999999999-07"
+// parseTime reads an instant scanned into a string: SQLite's text, or a PostgreSQL timestamptz
+// (database/sql writes a time.Time into a string as RFC 3339).
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
-// parseTime reads an instant as either engine gives it back: RFC 3339 (SQLite's text, and a
-// timestamptz scanned into a string), or PostgreSQL's text form of a timestamptz.
-func parseTime(s string) (time.Time, error) {
-	if len(s) > 10 && s[10] == ' ' {
-		return time.Parse(pgTimeLayout, s)
+// instant scans a nullable instant column as either engine gives it (text on SQLite,
+// timestamptz on PostgreSQL); NULL is the zero time.
+type instant struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (t *instant) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		t.Time = time.Time{}
+	case time.Time:
+		t.Time = v.UTC()
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	default:
+		return fmt.Errorf("an instant cannot be %T", v)
 	}
-	return time.Parse(time.RFC3339Nano, s)
+	return nil
+}
+
+func (t *instant) parse(s string) (err error) {
+	t.Time, err = parseTime(s)
+	return err
 }
 
 // Open opens (creating it if needed) the database named by url and brings its schema up to date.
