@@ -248,12 +248,8 @@ func (s *Store) sameSchema(ctx context.Context, dst *Store) error {
 
 // tables lists the database's tables (not views, not the engine's own).
 func (s *Store) tables(ctx context.Context) ([]string, error) {
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`
-	if s.engine == postgresEngine {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
-	}
 	var out []string
-	if err := s.db.SelectContext(ctx, &out, q); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.engine.listTables); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,11 +22,18 @@ type engine struct {
 	begin string
 	// statements replaces, by name, the engine-neutral statements of the same name.
 	statements map[string]string
-	// copyCharges: a batch's charges go in by COPY (PostgreSQL) instead of INSERT … SELECT over
-	// one JSON parameter (SQLite, where that is the cheapest way in).
-	copyCharges bool
-	// xactID, when set, reads the id of the transaction in progress (see inWriteLocked).
+	// bulkCopy: a batch's charges and entries go in by COPY (PostgreSQL) instead of INSERT …
+	// SELECT over one JSON parameter (SQLite, where that is the cheapest way in).
+	bulkCopy bool
+	// xactID, when set, reads the id of the transaction in progress, so that a COMMIT whose
+	// connection broke can be looked up afterwards (see inWriteLocked); only such an engine
+	// replaces a lost writer connection. SQLite's connection is a file and never breaks.
 	xactID string
+	// checkpoint copies the write-ahead log into the database (SQLite, beside the writer); empty
+	// where the server does it by itself.
+	checkpoint string
+	// listTables lists the database's own tables (not views, not the engine's).
+	listTables string
 	// uniqueViolation reports whether err is a unique or primary-key violation.
 	uniqueViolation func(error) bool
 }
@@ -42,8 +50,10 @@ func (e *engine) q(name string) string {
 }
 
 var sqliteEngine = &engine{
-	name:  "sqlite",
-	begin: "BEGIN IMMEDIATE",
+	name:       "sqlite",
+	begin:      "BEGIN IMMEDIATE",
+	checkpoint: "PRAGMA wal_checkpoint(PASSIVE)",
+	listTables: `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`,
 	statements: map[string]string{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM jsonb_each(?))`,
 		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
@@ -73,10 +83,11 @@ var sqliteEngine = &engine{
 // postgresEngine: the JSON arrays a batch travels in are unpacked by jsonb_array_elements, with
 // each field cast to its column's type (PostgreSQL does not cast text to bigint on its own).
 var postgresEngine = &engine{
-	name:        "postgres",
-	begin:       "BEGIN ISOLATION LEVEL READ COMMITTED",
-	xactID:      "SELECT CAST(pg_current_xact_id() AS text)",
-	copyCharges: true,
+	name:       "postgres",
+	begin:      "BEGIN ISOLATION LEVEL READ COMMITTED",
+	xactID:     "SELECT CAST(pg_current_xact_id() AS text)",
+	bulkCopy:   true,
+	listTables: `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
 	statements: map[string]string{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges
 		WHERE event_id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
@@ -138,18 +149,11 @@ func rebind(query string) string {
 				i = j - 1
 			} else {
 				n++
-				b.WriteString(itoa(n))
+				b.WriteString(strconv.Itoa(n))
 			}
 			continue
 		}
 		b.WriteByte(c)
 	}
 	return b.String()
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

@@ -424,11 +424,14 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 const WriterReconnectTimeout = 5 * time.Second
 
 // checkWriter marks the writer connection lost when err came with a broken connection (the
-// server restarted, the connection was terminated, the network went away). Only PostgreSQL's
-// connection can break under the store; SQLite's is a file.
+// server restarted, the connection was terminated, the network went away). Only an engine whose
+// commits can be looked up afterwards (engine.xactID) replaces its writer.
 func (s *Store) checkWriter(err error) {
-	if err == nil || s.engine == sqliteEngine || s.writerLost != nil {
+	if err == nil || s.engine.xactID == "" || s.writerLost != nil {
 		return
+	}
+	if _, decided := errors.AsType[*ledger.Error](err); decided {
+		return // a rule refused the operation: the connection is not in question
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), WriterReconnectTimeout)
 	defer cancel()
@@ -644,7 +647,7 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 	rows := make([]byte, 0, 48*len(tx.Entries))
 	rows = append(rows, '[')
 	var copyRows [][]any
-	if s.engine.copyCharges {
+	if s.engine.bulkCopy {
 		copyRows = make([][]any, 0, len(tx.Entries))
 	}
 	seen := make(map[int64]bool, len(tx.Entries))
@@ -740,6 +743,9 @@ const (
 // until ctx is cancelled, on a reader connection: PASSIVE checkpoints never block the writer,
 // and commits stay durable (synchronous=FULL syncs the WAL itself at every commit).
 func (s *Store) RunCheckpoints(ctx context.Context) {
+	if s.engine.checkpoint == "" {
+		return // the server checkpoints by itself
+	}
 	t := time.NewTicker(CheckpointInterval)
 	defer t.Stop()
 	for {
@@ -757,11 +763,11 @@ func (s *Store) RunCheckpoints(ctx context.Context) {
 
 // Checkpoint runs one passive checkpoint.
 func (s *Store) Checkpoint(ctx context.Context) error {
-	if s.engine != sqliteEngine {
-		return nil // PostgreSQL checkpoints by itself
+	if s.engine.checkpoint == "" {
+		return nil // the server checkpoints by itself
 	}
 	var busy, logFrames, checkpointed int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+	if err := s.db.QueryRowContext(ctx, s.engine.checkpoint).Scan(&busy, &logFrames, &checkpointed); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

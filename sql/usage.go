@@ -283,7 +283,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	}
 	lines := make(lineDelta, len(plan.Charges)/2+1)
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
-	copyRows := s.engine.copyCharges
+	copyRows := s.engine.bulkCopy
 	rows := make([]byte, 0, 160*len(plan.Charges))
 	if copyRows {
 		rows = make([]byte, 0, 256)
