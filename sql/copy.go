@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,13 +80,17 @@ type CopyProgress func(table string, rows, total int64)
 // at url (0 when it holds no ledger schema) and the newest this binary knows. A SQLite file
 // that does not exist is an error: opening it would create an empty ledger.
 func SchemaVersion(ctx context.Context, url string) (applied, newest int, err error) {
-	var (
-		db  *sqlx.DB
-		eng string
-	)
-	switch {
-	case strings.HasPrefix(url, "sqlite://"):
-		eng = sqliteEngine.name
+	eng, err := engineOf(url)
+	if err != nil {
+		return 0, 0, err
+	}
+	files, err := migrationsOf(eng)
+	if err != nil || len(files) == 0 {
+		return 0, 0, err
+	}
+	newest = files[len(files)-1].version
+	var db *sqlx.DB
+	if eng == sqliteEngine {
 		path := strings.TrimPrefix(url, "sqlite://")
 		if _, err := os.Stat(path); err != nil {
 			return 0, 0, fmt.Errorf("no SQLite database at %s: %w", path, err)
@@ -95,51 +98,22 @@ func SchemaVersion(ctx context.Context, url string) (applied, newest int, err er
 		if db, err = sqlx.Open("sqlite3", fmt.Sprintf("file:%s?mode=ro&_busy_timeout=%d", path, BusyTimeoutMS)); err != nil {
 			return 0, 0, fmt.Errorf("open %s: %w", path, err)
 		}
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		eng = postgresEngine.name
-		if db, err = openPostgres(ctx, url); err != nil {
-			return 0, 0, err
-		}
-	default:
-		return 0, 0, fmt.Errorf("%q: want sqlite://PATH or postgres://USER@HOST/DATABASE", redact(url))
-	}
-	defer db.Close()
-	if newest, err = newestMigration(eng); err != nil {
+	} else if db, err = openPostgres(ctx, url); err != nil {
 		return 0, 0, err
 	}
-	exists := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
-	if eng == postgresEngine.name {
-		exists = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'`
+	defer db.Close()
+	var tables []string
+	if err := db.SelectContext(ctx, &tables, eng.listTables); err != nil {
+		return 0, 0, fmt.Errorf("read the schema of %s: %w", Redact(url), err)
 	}
-	var n int
-	if err := db.QueryRowContext(ctx, exists).Scan(&n); err != nil {
-		return 0, 0, fmt.Errorf("read the schema of %s: %w", redact(url), err)
-	}
-	if n == 0 {
+	if !slices.Contains(tables, "schema_migrations") {
 		return 0, newest, nil
 	}
 	var v stdsql.NullInt64
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
-		return 0, 0, fmt.Errorf("read schema_migrations of %s: %w", redact(url), err)
+		return 0, 0, fmt.Errorf("read schema_migrations of %s: %w", Redact(url), err)
 	}
 	return int(v.Int64), newest, nil
-}
-
-// newestMigration is the version of the last migration this binary has for engine.
-func newestMigration(engine string) (int, error) {
-	entries, err := migrations.ReadDir("migrations/" + engine)
-	if err != nil {
-		return 0, fmt.Errorf("migrations of %s: %w", engine, err)
-	}
-	newest := 0
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return 0, fmt.Errorf("migration %s: name must start with its version number", e.Name())
-		}
-		newest = max(newest, v)
-	}
-	return newest, nil
 }
 
 // CopyTo copies the whole ledger in s into dst, which must hold none (ErrTargetNotEmpty

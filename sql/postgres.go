@@ -29,7 +29,7 @@ func openPostgres(ctx context.Context, url string) (*sqlx.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		// pgx's message quotes the URL; ours names it without the password.
-		return nil, fmt.Errorf("--db %s: not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS])", redact(url))
+		return nil, fmt.Errorf("--db %s: not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS])", Redact(url))
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = PostgresConnectTimeoutSeconds * 1e9
@@ -41,7 +41,7 @@ func openPostgres(ctx context.Context, url string) (*sqlx.DB, error) {
 	db := stdsql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(url), scrubPassword(err, cfg.Password))
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(url), scrubPassword(err, cfg.Password))
 	}
 	return sqlx.NewDb(db, "pgx"), nil
 }

@@ -9,7 +9,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,26 +124,15 @@ func (t *instant) parse(s string) (err error) {
 // Open opens (creating it if needed) the database named by url and brings its schema up to date.
 // url is sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS].
 func Open(ctx context.Context, url string) (*Store, error) {
-	var (
-		s   *Store
-		err error
-	)
-	switch {
-	case strings.HasPrefix(url, "sqlite://"):
+	eng, err := engineOf(url)
+	if err != nil {
+		return nil, err
+	}
+	var s *Store
+	if eng == sqliteEngine {
 		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"), url)
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		var db *sqlx.DB
-		if db, err = openPostgres(ctx, url); err == nil {
-			s = &Store{db: db, engine: postgresEngine, stmts: map[string]*stdsql.Stmt{}}
-			db.SetMaxOpenConns(MaxReadConnections + 1)
-			db.SetMaxIdleConns(MaxReadConnections + 1)
-			if s.write, err = db.Conn(ctx); err != nil {
-				db.Close()
-				return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(url), err)
-			}
-		}
-	default:
-		return nil, fmt.Errorf("--db %q: want sqlite://PATH or postgres://USER@HOST/DATABASE", redact(url))
+	} else {
+		s, err = openPostgresStore(ctx, url)
 	}
 	if err != nil {
 		return nil, err
@@ -167,6 +156,33 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := s.loadLines(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	return s, nil
+}
+
+// engineOf returns the engine a --db URL names.
+func engineOf(url string) (*engine, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		return sqliteEngine, nil
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return postgresEngine, nil
+	}
+	return nil, fmt.Errorf("--db %q: want sqlite://PATH or postgres://USER@HOST/DATABASE", Redact(url))
+}
+
+// openPostgresStore connects to PostgreSQL: the readers' pool and the one writer connection.
+func openPostgresStore(ctx context.Context, url string) (*Store, error) {
+	db, err := openPostgres(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(MaxReadConnections + 1)
+	db.SetMaxIdleConns(MaxReadConnections + 1)
+	s := &Store{db: db, engine: postgresEngine, stmts: map[string]*stdsql.Stmt{}}
+	if s.write, err = db.Conn(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(url), err)
 	}
 	return s, nil
 }
@@ -212,9 +228,7 @@ func openSQLite(ctx context.Context, path, url string) (*Store, error) {
 }
 
 // Redact returns a database URL fit for a log line or an error: its password replaced by ….
-func Redact(url string) string { return redact(url) }
-
-func redact(raw string) string {
+func Redact(raw string) string {
 	u, err := neturl.Parse(raw)
 	if err != nil || u.User == nil {
 		if i := strings.LastIndex(raw, "@"); i > 0 {
@@ -234,17 +248,6 @@ func redact(raw string) string {
 		return strings.Replace(u.String(), "password=xxxxx", "password=…", 1)
 	}
 	return raw
-}
-
-// SchemaVersion returns the newest migration applied to the database, and its file name.
-func (s *Store) SchemaVersion(ctx context.Context) (int, string, error) {
-	var version int
-	var name string
-	err := s.db.QueryRowContext(ctx, `SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1`).Scan(&version, &name)
-	if err != nil {
-		return 0, "", fmt.Errorf("read schema_migrations: %w", err)
-	}
-	return version, name, nil
 }
 
 // Close releases the database.
@@ -280,22 +283,45 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// migrationFile is one embedded migration: NNNN_what.sql under migrations/<engine>/.
+type migrationFile struct {
+	version    int
+	name, path string
+}
+
+// migrationsOf returns the engine's migrations in version order.
+func migrationsOf(e *engine) ([]migrationFile, error) {
+	dir := "migrations/" + e.name
+	entries, err := migrations.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrations of %s: %w", e.name, err)
+	}
+	files := make([]migrationFile, 0, len(entries))
+	for _, entry := range entries {
+		version, err := strconv.Atoi(strings.SplitN(entry.Name(), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with its version number", entry.Name())
+		}
+		files = append(files, migrationFile{version: version, name: entry.Name(), path: dir + "/" + entry.Name()})
+	}
+	slices.SortFunc(files, func(a, b migrationFile) int { return a.version - b.version })
+	return files, nil
+}
+
 // migrate applies, in order and each in its own transaction, the migrations not yet applied.
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
-	dir := "migrations/" + s.engine.name
-	names, err := migrations.ReadDir(dir)
+	files, err := migrationsOf(s.engine)
 	if err != nil {
 		return err
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i].Name() < names[j].Name() })
-	if len(names) > 0 {
+	if len(files) > 0 {
 		// A database migrated by a newer ledgerd holds tables and rules this binary does not
 		// know: writing to it could break them, so it is refused.
-		newest, _ := strconv.Atoi(strings.SplitN(names[len(names)-1].Name(), "_", 2)[0])
+		newest := files[len(files)-1].version
 		var applied stdsql.NullInt64
 		if err := s.write.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&applied); err != nil {
 			return fmt.Errorf("read schema_migrations: %w", err)
@@ -306,12 +332,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("the database is at schema version %d (%s), newer than this ledgerd knows (%d): run the ledgerd that migrated it, or a newer one", applied.Int64, name, newest)
 		}
 	}
-	for _, entry := range names {
-		name := entry.Name()
-		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its version number", name)
-		}
+	for _, f := range files {
+		version, name := f.version, f.name
 		var applied int
 		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&applied); err != nil {
 			return err
@@ -319,7 +341,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if applied > 0 {
 			continue
 		}
-		body, err := migrations.ReadFile(dir + "/" + name)
+		body, err := migrations.ReadFile(f.path)
 		if err != nil {
 			return err
 		}

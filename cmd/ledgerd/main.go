@@ -149,11 +149,13 @@ func migrate(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	version, name, err := store.SchemaVersion(ctx)
+	if err := store.Close(); err != nil {
+		return err
+	}
+	applied, newest, err := sql.SchemaVersion(ctx, url)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: schema at version %d (%s), up to date\n", sql.Redact(url), version, name)
+	fmt.Printf("%s: schema at version %d of %d, up to date\n", sql.Redact(url), applied, newest)
 	return nil
 }
