@@ -5,6 +5,7 @@ import (
 	stdsql "database/sql"
 	"database/sql/driver"
 	"fmt"
+	neturl "net/url"
 	"strings"
 	"sync"
 
@@ -41,28 +42,53 @@ func openPostgres(ctx context.Context, url string) (*sqlx.DB, error) {
 	db := stdsql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(url), scrubPassword(err, cfg.Password))
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(url), ScrubPasswords(err, url))
 	}
 	return sqlx.NewDb(db, "pgx"), nil
 }
 
-// scrubPassword keeps a password out of an error that might quote it.
-func scrubPassword(err error, password string) error {
-	if password == "" {
+// ScrubPasswords returns err with the passwords the database URLs carry (user:password@ or
+// ?password=, plain or escaped) replaced by …: a driver's message may quote them.
+func ScrubPasswords(err error, urls ...string) error {
+	if err == nil {
+		return nil
+	}
+	var secrets []string
+	for _, raw := range urls {
+		u, perr := neturl.Parse(raw)
+		if perr != nil {
+			continue
+		}
+		if u.User != nil {
+			if pw, ok := u.User.Password(); ok && pw != "" {
+				secrets = append(secrets, u.User.String(), pw, neturl.QueryEscape(pw))
+			}
+		}
+		if pw := u.Query().Get("password"); pw != "" {
+			secrets = append(secrets, pw, neturl.QueryEscape(pw))
+		}
+	}
+	if len(secrets) == 0 {
 		return err
 	}
-	return redactedError{err, password}
+	return scrubbedError{err, secrets}
 }
 
-type redactedError struct {
-	err      error
-	password string
+// scrubbedError is an error whose message has secrets replaced by ….
+type scrubbedError struct {
+	err     error
+	secrets []string
 }
 
-func (e redactedError) Error() string {
-	return strings.ReplaceAll(e.err.Error(), e.password, "…")
+func (e scrubbedError) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secrets {
+		msg = strings.ReplaceAll(msg, s, "…")
+	}
+	return msg
 }
-func (e redactedError) Unwrap() error { return e.err }
+
+func (e scrubbedError) Unwrap() error { return e.err }
 
 // pgConnector hands out connections that number placeholders.
 type pgConnector struct{ driver.Connector }

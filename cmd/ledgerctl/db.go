@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	neturl "net/url"
-	"strings"
 	"time"
 
 	"ledger/sql"
@@ -38,7 +36,7 @@ func dbCopy(fs *flag.FlagSet) action {
 		}
 		err := copyLedger(ctx, *from, *to, inv)
 		// A driver's message might quote a URL whole: no password leaves this command.
-		return withoutPasswords(err, *from, *to)
+		return sql.ScrubPasswords(err, *from, *to)
 	}
 }
 
@@ -123,45 +121,3 @@ elapsed       %s
 		time.Duration(s.Elapsed*float64(time.Second)).Round(time.Millisecond))
 	return err
 }
-
-// withoutPasswords returns err with the passwords of the database URLs replaced by ….
-func withoutPasswords(err error, urls ...string) error {
-	if err == nil {
-		return nil
-	}
-	var secrets []string
-	for _, raw := range urls {
-		u, perr := neturl.Parse(raw)
-		if perr != nil || u == nil {
-			continue
-		}
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok && pw != "" {
-				secrets = append(secrets, u.User.String(), pw, neturl.QueryEscape(pw))
-			}
-		}
-		if pw := u.Query().Get("password"); pw != "" {
-			secrets = append(secrets, pw, neturl.QueryEscape(pw))
-		}
-	}
-	if len(secrets) == 0 {
-		return err
-	}
-	return scrubbedError{err, secrets}
-}
-
-// scrubbedError is an error whose message has secrets replaced by ….
-type scrubbedError struct {
-	err     error
-	secrets []string
-}
-
-func (e scrubbedError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, "…")
-	}
-	return msg
-}
-
-func (e scrubbedError) Unwrap() error { return e.err }
