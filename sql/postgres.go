@@ -155,3 +155,51 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 	}
 	return c.Conn.CheckNamedValue(nv)
 }
+
+// CreateDatabase creates the database name on the PostgreSQL server serverURL names (a copy of
+// the database template when it is not empty) and returns the URL of the new database. For the
+// tests, the benchmarks and a first setup: ledgerd itself never creates a database.
+func CreateDatabase(ctx context.Context, serverURL, name, template string) (string, error) {
+	url, err := DatabaseURL(serverURL, name)
+	if err != nil {
+		return "", err
+	}
+	q := `CREATE DATABASE ` + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		q += ` TEMPLATE ` + pgx.Identifier{template}.Sanitize()
+	}
+	if err := onServer(ctx, serverURL, q); err != nil {
+		return "", fmt.Errorf("create database %s on %s: %w", name, Redact(serverURL), err)
+	}
+	return url, nil
+}
+
+// DropDatabase drops the database name on the server serverURL names, closing the connections
+// still open to it (a store a failed test left open must not keep its database).
+func DropDatabase(ctx context.Context, serverURL, name string) error {
+	if err := onServer(ctx, serverURL, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
+		return fmt.Errorf("drop database %s on %s: %w", name, Redact(serverURL), err)
+	}
+	return nil
+}
+
+// DatabaseURL returns serverURL with its database replaced by name.
+func DatabaseURL(serverURL, name string) (string, error) {
+	u, err := neturl.Parse(serverURL)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a URL", Redact(serverURL))
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// onServer runs one statement on its own connection to the server.
+func onServer(ctx context.Context, serverURL, statement string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return ScrubPasswords(err, serverURL)
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, statement)
+	return err
+}

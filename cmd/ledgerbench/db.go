@@ -4,7 +4,6 @@ import (
 	"context"
 	stdsql "database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,21 +37,17 @@ func openBenchDB(ctx context.Context, spec, dir string, keep bool) (*benchDB, er
 		return nil, err
 	}
 	name := fmt.Sprintf("ledgerbench_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		return nil, fmt.Errorf("create the benchmark database on %s: %w", sql.Redact(spec), err)
-	}
-	u, err := url.Parse(spec)
+	url, err := sql.CreateDatabase(ctx, spec, name, "")
 	if err != nil {
+		admin.Close()
 		return nil, err
 	}
-	u.Path = "/" + name
-	b := &benchDB{URL: u.String(), Engine: "postgres", admin: admin}
+	b := &benchDB{URL: url, Engine: "postgres", admin: admin}
 	b.drop = func() {
 		if keep {
 			fmt.Printf("kept database %s\n", sql.Redact(b.URL))
-		} else if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			fmt.Fprintf(os.Stderr, "drop %s: %v\n", name, err)
+		} else if err := sql.DropDatabase(context.Background(), spec, name); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 		}
 		admin.Close()
 	}

@@ -5,10 +5,7 @@ import (
 	stdsql "database/sql"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -252,35 +249,15 @@ func buildLedger(t *testing.T) string {
 	return dbURL
 }
 
-// newPostgresDatabase creates an empty PostgreSQL database for the test, dropped at its end;
-// it skips the test without LEDGER_TEST_POSTGRES.
+// newPostgresDatabase is a PostgreSQL database for the test, holding no ledger, dropped at the
+// end of the run; it skips the test without LEDGER_TEST_POSTGRES.
 func newPostgresDatabase(t *testing.T) string {
 	t.Helper()
-	server := os.Getenv(storetest.EnvPostgres)
-	if server == "" {
+	u, ok := storetest.PostgresURL(filepath.Join(t.TempDir(), "target.db"))
+	if !ok {
 		t.Skip(storetest.EnvPostgres + " is not set")
 	}
-	admin, err := stdsql.Open("pgx", server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("ledgercopy_%d_%d", os.Getpid(), rand.Int64N(1_000_000_000))
-	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
-		admin.Close()
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return u
 }
 
 // sameLedger opens both databases as ledgerd does and compares what the store reads from them.

@@ -41,16 +41,15 @@ var (
 	engine    = "sqlite"
 	server    string                // LEDGER_TEST_POSTGRES
 	databases = map[string]string{} // sqlite path → the PostgreSQL database standing for it
-	admin     *stdsql.DB
-	template  string // the migrated database the others are copied from
+	template  string                // the migrated database the others are copied from
 	runID     = fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
 )
 
 // Main runs the package's tests on SQLite and then, when LEDGER_TEST_POSTGRES is set, on
 // PostgreSQL, and returns the exit code: non-zero if either run failed.
 func Main(m *testing.M) int {
-	code := m.Run()
 	server = os.Getenv(EnvPostgres)
+	code := m.Run()
 	if server == "" {
 		return code
 	}
@@ -90,6 +89,11 @@ func URL(path string) string {
 	if engine == "sqlite" {
 		return "sqlite://" + path
 	}
+	return postgresURL(path)
+}
+
+// postgresURL is URL on PostgreSQL (mu held).
+func postgresURL(path string) string {
 	name, ok := databases[path]
 	if !ok {
 		name = fmt.Sprintf("ledgertest_%s_%d", runID, len(databases)+1)
@@ -101,14 +105,14 @@ func URL(path string) string {
 	return withDatabase(server, name)
 }
 
-// withDatabase returns the server URL naming database name.
+// withDatabase returns the server URL naming database name, its commits not waiting for the
+// disk: nothing here survives a crash of the server.
 func withDatabase(server, name string) string {
-	u, err := url.Parse(server)
+	raw, err := sql.DatabaseURL(server, name)
 	if err != nil {
-		panic(fmt.Sprintf("storetest: %s is not a URL: %v", EnvPostgres, err))
+		panic(fmt.Sprintf("storetest: %s: %v", EnvPostgres, err))
 	}
-	u.Path = "/" + name
-	// Commits need not wait for the disk in a test: nothing here survives a crash of the server.
+	u, _ := url.Parse(raw)
 	q := u.Query()
 	if !q.Has("synchronous_commit") {
 		q.Set("synchronous_commit", "off")
@@ -117,28 +121,22 @@ func withDatabase(server, name string) string {
 	return u.String()
 }
 
+// createDatabase creates name as a copy of the run's template database, made and migrated by
+// the store on first use: copying it is cheaper than running every migration again.
 func createDatabase(name string) error {
-	if admin == nil {
-		db, err := stdsql.Open("pgx", server)
-		if err != nil {
-			return err
-		}
-		db.SetMaxOpenConns(2)
-		admin = db
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	if template == "" {
-		// The first database is migrated by the store and kept as the template of the rest:
-		// copying it is cheaper than running every migration again.
 		template = fmt.Sprintf("ledgertest_%s_template", runID)
-		if _, err := admin.Exec(`CREATE DATABASE ` + template); err != nil {
+		databases[""] = template
+		if _, err := sql.CreateDatabase(ctx, server, template, ""); err != nil {
 			return err
 		}
-		databases[""] = template
 		if err := migrate(withDatabase(server, template)); err != nil {
 			return fmt.Errorf("migrate the template database: %w", err)
 		}
 	}
-	_, err := admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template)
+	_, err := sql.CreateDatabase(ctx, server, name, template)
 	return err
 }
 
@@ -167,21 +165,27 @@ func migrate(url string) error {
 func dropAll() {
 	mu.Lock()
 	defer mu.Unlock()
-	if admin == nil {
-		return
-	}
 	for _, name := range databases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		// WITH (FORCE): a store a failed test left open must not keep its database.
-		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil && !strings.Contains(err.Error(), "does not exist") {
-			fmt.Fprintf(os.Stderr, "storetest: drop %s: %v\n", name, err)
+		if err := sql.DropDatabase(ctx, server, name); err != nil {
+			fmt.Fprintf(os.Stderr, "storetest: %v\n", err)
 		}
 		cancel()
 	}
 	databases = map[string]string{}
 	template = ""
-	admin.Close()
-	admin = nil
+}
+
+// PostgresURL returns, whatever engine the tests run on now, a new PostgreSQL database that
+// stands for the SQLite file at path (dropped at the end of the run), and false when
+// LEDGER_TEST_POSTGRES is not set.
+func PostgresURL(path string) (string, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	if server == "" {
+		return "", false
+	}
+	return postgresURL(path), true
 }
 
 // OpenRaw opens the database standing for the SQLite file at path with database/sql, beside
