@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"ledger/ledger"
 	"ledger/money"
+	"ledger/pricing"
 )
 
 // PlannedBatch is a batch of prepared deliveries planned and encoded for the database, ready to
@@ -283,61 +283,30 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	}
 	lines := make(lineDelta, len(plan.Charges)/2+1)
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
-	copyRows := s.engine.bulkCopy
-	rows := make([]byte, 0, 160*len(plan.Charges))
-	if copyRows {
-		rows = make([]byte, 0, 256)
+	bulk := s.engine.bulkCopy
+	var rows []byte // the JSON rows (not with COPY)
+	if bulk {
 		out.copy = make([][]any, 0, len(plan.Charges))
+	} else {
+		rows = make([]byte, 0, 160*len(plan.Charges))
+		rows = append(rows, '[')
 	}
-	rows = append(rows, '[')
+	rating := make([]byte, 0, 128)
 	for i, c := range plan.Charges {
-		if i > 0 && !copyRows {
-			rows = append(rows, ',')
-		}
 		e := c.Event
-		var prefix, country string
-		if len(c.Rating.Charges) > 0 {
-			prefix, country = c.Rating.Charges[0].Prefix, c.Rating.Charges[0].Country
-		}
-		invalid := 0
 		if c.Rating.InvalidCallerID {
-			invalid = 1
 			if out.invalidCallerID == nil {
 				out.invalidCallerID = map[string]int{}
 			}
 			out.invalidCallerID[e.Account]++
-		}
-		rows = append(rows, '[')
-		rows = appendJSONString(rows, e.ID)
-		rows = append(rows, ',')
-		rows = strconv.AppendInt(rows, int64(c.Hash), 10)
-		rows = append(rows, ',')
-		rows = appendJSONString(rows, e.Account)
-		for _, n := range [...]int64{int64(c.BaseMicros), int64(c.SurchargeMicros), e.OccurredAt.UnixNano()} {
-			rows = append(rows, ',')
-			rows = strconv.AppendInt(rows, n, 10)
-		}
-		rows = append(rows, ",["...)
-		for i, f := range [...]string{e.Channel, e.Product, e.Direction, prefix, country} {
-			if i > 0 {
-				rows = append(rows, ',')
-			}
-			rows = appendJSONString(rows, f)
-		}
-		for _, n := range [...]int64{e.Quantity, c.Rating.BilledQuantity, int64(invalid)} {
-			rows = append(rows, ',')
-			rows = strconv.AppendInt(rows, n, 10)
 		}
 		// A booking across working time (SST 9.1): its overtime part has a line of its own.
 		var overtimeMicros int64
 		overtime, split := c.Rating.Overtime()
 		if split {
 			overtimeMicros = int64(money.MustMicros(overtime.Amount))
-			rows = append(rows, ',')
-			rows = strconv.AppendInt(rows, overtime.Quantity, 10)
 		}
-		rows = append(rows, ']')
-		ratingEnd := len(rows)
+		rating = appendRating(rating[:0], c, overtime, split)
 		ids := s.lines.chargeLines(&cache, e, c.Rating)
 		period := cache.periodOf(e.OccurredAt)
 		if !c.Prepaid { // R9: prepaid usage is paid from lots, not invoiced
@@ -349,6 +318,27 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 				lines.add(e.Account, period, ids.surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
 			}
 		}
+		if bulk {
+			out.copy = append(out.copy, []any{e.ID, int64(c.Hash), e.Account, nil, int64(c.BaseMicros),
+				int64(c.SurchargeMicros), e.OccurredAt.UnixNano(), string(rating),
+				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros})
+			continue
+		}
+		if i > 0 {
+			rows = append(rows, ',')
+		}
+		rows = append(rows, '[')
+		rows = appendJSONString(rows, e.ID)
+		rows = append(rows, ',')
+		rows = strconv.AppendInt(rows, int64(c.Hash), 10)
+		rows = append(rows, ',')
+		rows = appendJSONString(rows, e.Account)
+		for _, n := range [...]int64{int64(c.BaseMicros), int64(c.SurchargeMicros), e.OccurredAt.UnixNano()} {
+			rows = append(rows, ',')
+			rows = strconv.AppendInt(rows, n, 10)
+		}
+		rows = append(rows, ',')
+		rows = append(rows, rating...)
 		for _, id := range [...]uint32{ids.base, ids.surcharge} {
 			rows = append(rows, ',')
 			if id == 0 {
@@ -364,19 +354,42 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			rows = strconv.AppendInt(rows, overtimeMicros, 10)
 		}
 		rows = append(rows, ']')
-		if copyRows {
-			// The rating, [channel, …], is the array that ends at ratingEnd.
-			ratingStart := bytes.LastIndex(rows[:ratingEnd], []byte(",[\""))
-			out.copy = append(out.copy, []any{e.ID, int64(c.Hash), e.Account, nil, int64(c.BaseMicros),
-				int64(c.SurchargeMicros), e.OccurredAt.UnixNano(), string(rows[ratingStart+1 : ratingEnd]),
-				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros})
-			rows = rows[:1]
-		}
 	}
-	if !copyRows {
+	if !bulk {
 		out.charges = string(append(rows, ']'))
 	}
 	return out, lines
+}
+
+// appendRating appends how the charge was rated, the charges.rating column: [channel, product,
+// direction, prefix, country, quantity, billed_quantity, invalid_caller_id] and, for a booking
+// split across working time, its overtime minutes.
+func appendRating(b []byte, c ledger.Charge, overtime pricing.Charge, split bool) []byte {
+	e := c.Event
+	var prefix, country string
+	if len(c.Rating.Charges) > 0 {
+		prefix, country = c.Rating.Charges[0].Prefix, c.Rating.Charges[0].Country
+	}
+	invalid := int64(0)
+	if c.Rating.InvalidCallerID {
+		invalid = 1
+	}
+	b = append(b, '[')
+	for i, f := range [...]string{e.Channel, e.Product, e.Direction, prefix, country} {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, f)
+	}
+	for _, n := range [...]int64{e.Quantity, c.Rating.BilledQuantity, invalid} {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, n, 10)
+	}
+	if split {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, overtime.Quantity, 10)
+	}
+	return append(b, ']')
 }
 
 // chargeColumns are the columns of charges in the order of encodedRows.copy.
