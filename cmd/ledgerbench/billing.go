@@ -9,11 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"time"
 
 	"ledger/api"
@@ -35,19 +33,7 @@ import (
 //  3. the CSV export;
 //
 // with the peak memory of each.
-func runBilling(c config) error {
-	for n, spec := range strings.Split(c.db, ",") {
-		run := c
-		run.dir = filepath.Join(c.dir, fmt.Sprintf("run%d", n+1))
-		if err := os.MkdirAll(run.dir, 0o755); err != nil {
-			return err
-		}
-		if err := billingOn(run, strings.TrimSpace(spec)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func runBilling(c config) error { return forEachStore(c, billingOn) }
 
 // billingOn measures charging a month, the billing run and the exports on the store spec names.
 func billingOn(c config, spec string) error {

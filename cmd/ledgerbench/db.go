@@ -23,6 +23,21 @@ type benchDB struct {
 	admin  *stdsql.DB // PostgreSQL: the server connection (WAL volume)
 }
 
+// forEachStore runs measure once per store -db names, each in a working directory of its own.
+func forEachStore(c config, measure func(run config, spec string) error) error {
+	for n, spec := range strings.Split(c.db, ",") {
+		run := c
+		run.dir = filepath.Join(c.dir, fmt.Sprintf("run%d", n+1))
+		if err := os.MkdirAll(run.dir, 0o755); err != nil {
+			return err
+		}
+		if err := measure(run, strings.TrimSpace(spec)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // openBenchDB prepares the database for spec: "" or "sqlite" (a file under dir), or a
 // postgres:// server URL.
 func openBenchDB(ctx context.Context, spec, dir string, keep bool) (*benchDB, error) {

@@ -122,17 +122,13 @@ func run() error {
 		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version())
 
 	var results []ingestResult
-	for n, spec := range strings.Split(c.db, ",") {
-		run := c
-		run.dir = filepath.Join(c.dir, fmt.Sprintf("run%d", n+1))
-		if err := os.MkdirAll(run.dir, 0o755); err != nil {
-			return err
-		}
-		r, err := ingestOn(ctx, run, strings.TrimSpace(spec))
-		if err != nil {
-			return err
-		}
+	err := forEachStore(c, func(run config, spec string) error {
+		r, err := ingestOn(ctx, run, spec)
 		results = append(results, r)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if len(results) > 1 {
 		fmt.Printf("\nside by side (each against the raw ceiling measured in its own run):\n")
