@@ -198,7 +198,7 @@ func openSQLite(ctx context.Context, path, url string) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	unlock, err := lockFile(path + ".lock")
+	unlock, err := lockDatabase(path)
 	if err != nil {
 		return nil, err
 	}
