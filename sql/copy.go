@@ -504,23 +504,10 @@ func (s *Store) copySequences(ctx context.Context, src *sqlx.Tx, dst *Store, tx 
 // usedIDs returns, per table, the highest id its sequence has given in s (the table's own id
 // column; on PostgreSQL not the rowid column, which only orders).
 func (s *Store) usedIDs(ctx context.Context, src *sqlx.Tx) (map[string]int64, error) {
-	used := map[string]int64{}
 	if s.engine == sqliteEngine {
-		rows, err := src.QueryContext(ctx, `SELECT name, seq FROM sqlite_sequence`)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var name string
-			var seq int64
-			if err := rows.Scan(&name, &seq); err != nil {
-				return nil, err
-			}
-			used[name] = seq
-		}
-		return used, rows.Err()
+		return int64sByName(ctx, src, `SELECT name, seq FROM sqlite_sequence`)
 	}
+	used := map[string]int64{}
 	idents, err := identityColumns(ctx, src)
 	if err != nil {
 		return nil, err
@@ -597,11 +584,11 @@ func (s *Store) VerifyCopy(ctx context.Context, dst *Store) (CopyReport, error) 
 
 	const balances = `SELECT coalesce(account_id, ''), CAST(sum(balance_micros) AS BIGINT) FROM ledger_accounts
 		GROUP BY coalesce(account_id, '') ORDER BY 1`
-	a, err := balancesOf(ctx, s.db, balances)
+	a, err := int64sByName(ctx, s.db, balances)
 	if err != nil {
 		return r, fmt.Errorf("verify: the source's balances: %w", err)
 	}
-	b, err := balancesOf(ctx, dst.db, balances)
+	b, err := int64sByName(ctx, dst.db, balances)
 	if err != nil {
 		return r, fmt.Errorf("verify: the target's balances: %w", err)
 	}
@@ -651,7 +638,8 @@ func (s *Store) VerifyCopy(ctx context.Context, dst *Store) (CopyReport, error) 
 	return r, errors.Join(diffs...)
 }
 
-func balancesOf(ctx context.Context, db *sqlx.DB, q string) (map[string]int64, error) {
+// int64sByName reads the rows (name, number) that q selects into a map.
+func int64sByName(ctx context.Context, db sqlx.QueryerContext, q string) (map[string]int64, error) {
 	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err

@@ -137,25 +137,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.prepare(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.loadLedgerAccounts(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.loadPrepaid(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	if err := s.loadLines(ctx); err != nil {
-		s.Close()
-		return nil, err
+	// The schema first, then the writer's statements and its view of the journal, lots and lines.
+	for _, step := range []func(context.Context) error{s.migrate, s.prepare, s.loadLedgerAccounts, s.loadPrepaid, s.loadLines} {
+		if err := step(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
