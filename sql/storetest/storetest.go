@@ -37,12 +37,12 @@ const PostgresPropertyChecks = 25
 const EnvPostgres = "LEDGER_TEST_POSTGRES"
 
 var (
-	mu        sync.Mutex
-	engine    = "sqlite"
-	server    string                // LEDGER_TEST_POSTGRES
-	databases = map[string]string{} // sqlite path → the PostgreSQL database standing for it
-	template  string                // the migrated database the others are copied from
-	runID     = fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	mu         sync.Mutex
+	onPostgres bool                  // the second run
+	server     string                // LEDGER_TEST_POSTGRES
+	databases  = map[string]string{} // sqlite path → the PostgreSQL database standing for it
+	template   string                // the migrated database the others are copied from
+	runID      = fmt.Sprintf("%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
 )
 
 // Main runs the package's tests on SQLite and then, when LEDGER_TEST_POSTGRES is set, on
@@ -55,7 +55,7 @@ func Main(m *testing.M) int {
 	}
 	fmt.Printf("=== the same tests on PostgreSQL (%s)\n", EnvPostgres)
 	mu.Lock()
-	engine = "postgres"
+	onPostgres = true
 	mu.Unlock()
 	// Property tests open a database per case; on PostgreSQL each is a CREATE DATABASE. The
 	// rules they check are the engine-neutral code's, run in full on SQLite above: here a
@@ -70,15 +70,12 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// Engine is the engine the tests run on now: "sqlite" or "postgres".
-func Engine() string {
+// Postgres reports whether the tests run on PostgreSQL now.
+func Postgres() bool {
 	mu.Lock()
 	defer mu.Unlock()
-	return engine
+	return onPostgres
 }
-
-// Postgres reports whether the tests run on PostgreSQL now.
-func Postgres() bool { return Engine() == "postgres" }
 
 // URL returns the --db URL of the database that stands for the SQLite file at path: that file,
 // or on PostgreSQL a database created for it on first use (the same one for the same path, so
@@ -86,7 +83,7 @@ func Postgres() bool { return Engine() == "postgres" }
 func URL(path string) string {
 	mu.Lock()
 	defer mu.Unlock()
-	if engine == "sqlite" {
+	if !onPostgres {
 		return "sqlite://" + path
 	}
 	return postgresURL(path)
