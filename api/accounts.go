@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 type prepaidJSON struct {
@@ -44,8 +44,8 @@ type accountJSON struct {
 	CreatedBy            string      `json:"created_by"`
 }
 
-func (s *Server) accountJSON(ctx context.Context, v sql.AccountView) (accountJSON, error) {
-	now := s.Clock.Now()
+func (s *Server) accountJSON(ctx context.Context, v billing.AccountView) (accountJSON, error) {
+	now := s.Billing.Now()
 	// R4: exposure = unbilled usage + outstanding invoices (interest and costs are invoiced),
 	// less the customer's credit; the credit book keeps it.
 	exposure := v.Unbilled + v.Outstanding
@@ -88,11 +88,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	a, err := req.Open(s.Clock.Now(), who.Name)
-	if err != nil {
-		return err
-	}
-	view, created, err := s.Store.CreateAccount(r.Context(), a, req.RegisteredAt != nil)
+	view, created, err := s.Billing.CreateAccount(r.Context(), req, who.Name)
 	if err != nil {
 		return err
 	}
@@ -105,7 +101,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request, _ principal) error {
-	v, err := s.Store.Account(r.Context(), r.PathValue("id"))
+	v, err := s.Billing.Accounts.Account(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -122,7 +118,7 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, _ principa
 	if err != nil {
 		return err
 	}
-	views, err := s.Store.Accounts(r.Context(), after, limit)
+	views, err := s.Billing.Accounts.Accounts(r.Context(), after, limit)
 	if err != nil {
 		return err
 	}
@@ -152,7 +148,7 @@ type entryJSON struct {
 // listEntries lists an account's journal entries, ?from= and ?to= bounding the transaction time.
 func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, _ principal) error {
 	id := r.PathValue("id")
-	if _, err := s.Store.Account(r.Context(), id); err != nil {
+	if _, err := s.Billing.Accounts.Account(r.Context(), id); err != nil {
 		return err
 	}
 	after, limit, err := page(r)
@@ -170,7 +166,7 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, _ principal
 			return err
 		}
 	}
-	entries, err := s.Store.Entries(r.Context(), id, from, to, after, limit)
+	entries, err := s.Billing.Accounts.Entries(r.Context(), id, from, to, after, limit)
 	if err != nil {
 		return err
 	}

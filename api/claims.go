@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 // claimJSON is a claim and the answer it got (CONTRACT 3.5): granted, and the liability as the
@@ -34,7 +34,7 @@ type claimJSON struct {
 // amountEUR formats an amount of a claim or the liability: 2 decimals, as invoice amounts.
 func amountEUR(m money.Micros) string { return money.FormatInvoice(m.Decimal()) }
 
-func claimOf(v sql.ClaimView) claimJSON {
+func claimOf(v billing.ClaimView) claimJSON {
 	out := claimJSON{ID: v.ID, Account: v.Account, Amount: amountEUR(v.Amount), IncidentAt: v.IncidentAt.Format(time.RFC3339Nano),
 		Reason: v.Reason, Granted: amountEUR(v.Granted), Refused: amountEUR(v.Refused()), Cap: amountEUR(v.Liability.Cap),
 		Paid12m: amountEUR(v.Liability.Paid12m), GrantedTotal: amountEUR(v.Liability.Granted), Remaining: amountEUR(v.Liability.Remaining()),
@@ -65,14 +65,13 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request, who principal
 	if c.Amount, err = ledger.ParseAmount("amount", req.Amount); err != nil {
 		return err
 	}
-	if req.IncidentAt == "" {
-		return ledger.Errorf(ledger.CodeInvalid, "incident_at is required: when the event giving rise to the claim happened (T&C 8.4)")
-	}
-	if c.IncidentAt, err = parseInstant("incident_at", req.IncidentAt); err != nil {
-		return err
+	if req.IncidentAt != "" {
+		if c.IncidentAt, err = parseInstant("incident_at", req.IncidentAt); err != nil {
+			return err
+		}
 	}
 	id := r.PathValue("id")
-	v, created, err := s.Store.FileClaim(r.Context(), id, c, who.Name, s.Clock.Now())
+	v, created, err := s.Billing.FileClaim(r.Context(), id, c, who.Name)
 	if err != nil {
 		return err
 	}
@@ -88,7 +87,7 @@ func (s *Server) listClaims(w http.ResponseWriter, r *http.Request, _ principal)
 	if err != nil {
 		return err
 	}
-	views, err := s.Store.Claims(r.Context(), r.PathValue("id"), after, limit)
+	views, err := s.Billing.Claims.Claims(r.Context(), r.PathValue("id"), after, limit)
 	if err != nil {
 		return err
 	}
@@ -118,7 +117,7 @@ type liabilityJSON struct {
 // getLiability answers an account's liability cap, what was paid in its window, what was
 // granted and what remains (CONTRACT 3.5; R12, T&C 8.4).
 func (s *Server) getLiability(w http.ResponseWriter, r *http.Request, _ principal) error {
-	v, err := s.Store.Liability(r.Context(), r.PathValue("id"), s.Clock.Now())
+	v, err := s.Billing.Liability(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -17,15 +17,12 @@ func (s *Server) setCreditLimit(w http.ResponseWriter, r *http.Request, who prin
 		return err
 	}
 	amount, err := money.Parse(body.Amount)
-	if err != nil || amount.IsNegative() {
+	if err != nil {
 		return ledger.Errorf(ledger.CodeInvalid, "amount %q must be an amount ≥ 0 (0 cancels the credit, T&C 3.6)", body.Amount)
 	}
-	limit, err := money.ToMicros(money.RoundInvoice(amount))
-	if err != nil {
-		return ledger.Errorf(ledger.CodeInvalid, "amount %q: %v", body.Amount, err)
-	}
 	id := r.PathValue("id")
-	if err := s.Store.SetCreditLimit(r.Context(), id, limit, who.Name, s.Clock.Now()); err != nil {
+	limit, err := s.Billing.SetCreditLimit(r.Context(), id, amount, who.Name)
+	if err != nil {
 		return err
 	}
 	if s.Log != nil {

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"ledger/billing"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 // Limits of the exports (GET /v1/exports/invoices).
@@ -103,7 +103,7 @@ func notesOf(notes []string) []string {
 	return notes
 }
 
-func invoiceOf(v sql.InvoiceView) invoiceJSON {
+func invoiceOf(v billing.InvoiceView) invoiceJSON {
 	return invoiceJSON{ID: v.Number, Account: v.Account, Customer: v.Customer.Name, Period: v.Period.String(),
 		IssueDate: v.IssueDate.String(), DueDate: v.DueDate.String(), DueNow: v.DueNow, Status: v.Status, Currency: v.Currency,
 		Lines: linesJSON(v.Lines, v.VAT), Net: money.FormatInvoice(v.Net), VATRate: v.VAT.Rate.String(), VATCategory: v.VAT.Category,
@@ -135,22 +135,7 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principa
 	if err != nil {
 		return err
 	}
-	now := s.Clock.Now()
-	if _, err := s.Store.RunDue(r.Context(), now); err != nil {
-		return err
-	}
-	runs, err := s.Store.RunBilling(r.Context(), period, now, who.Name)
-	ranBefore := false
-	if ledger.ErrorCode(err) == ledger.CodeConflict {
-		run, ok, lookupErr := s.Store.BillingRunOf(r.Context(), period)
-		if lookupErr != nil {
-			return lookupErr
-		}
-		if !ok {
-			return err // not ended yet
-		}
-		runs, err, ranBefore = []sql.BillingRun{run}, nil, true
-	}
+	runs, ranBefore, err := s.Billing.RunBilling(r.Context(), period, who.Name)
 	if err != nil {
 		return err
 	}
@@ -159,7 +144,7 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principa
 		rj := billingRunJSON{Period: run.Period.String(), RanAt: run.RanAt.Format(time.RFC3339), By: run.By, RanBefore: ranBefore,
 			Invoices: []invoiceJSON{}}
 		for _, id := range run.Invoices {
-			v, err := s.Store.Invoice(r.Context(), id)
+			v, err := s.Billing.Receivables.Invoice(r.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -184,7 +169,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principa
 		return err
 	}
 	q := r.URL.Query()
-	f := sql.InvoiceFilter{Account: q.Get("account"), Period: q.Get("period"), Status: q.Get("status")}
+	f := billing.InvoiceFilter{Account: q.Get("account"), Period: q.Get("period"), Status: q.Get("status")}
 	if f.Period != "" {
 		if _, err := invoices.ParsePeriod(f.Period); err != nil {
 			return err
@@ -193,7 +178,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principa
 	if f.Status != "" && !invoiceStatuses[f.Status] {
 		return ledger.Errorf(ledger.CodeInvalid, "status %q is not one of open, paid, overdue, disputed, credited", f.Status)
 	}
-	views, err := s.Store.Invoices(r.Context(), f, after, limit)
+	views, err := s.Billing.Receivables.Invoices(r.Context(), f, after, limit)
 	if err != nil {
 		return err
 	}
@@ -209,7 +194,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principa
 // getInvoice answers an invoice as JSON, or with .xml as its UBL 2.1 document (PEPPOL BIS 3.0).
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request, _ principal) error {
 	id, xml := strings.CutSuffix(r.PathValue("id"), ".xml")
-	v, err := s.Store.Invoice(r.Context(), id)
+	v, err := s.Billing.Receivables.Invoice(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -261,7 +246,7 @@ func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ princ
 	if err != nil {
 		return err
 	}
-	views, err := s.Store.CreditNotes(r.Context(), r.URL.Query().Get("account"), after, limit)
+	views, err := s.Billing.Receivables.CreditNotes(r.Context(), r.URL.Query().Get("account"), after, limit)
 	if err != nil {
 		return err
 	}
@@ -276,7 +261,7 @@ func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ princ
 
 func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ principal) error {
 	id, xml := strings.CutSuffix(r.PathValue("id"), ".xml")
-	v, err := s.Store.CreditNote(r.Context(), id)
+	v, err := s.Billing.Receivables.CreditNote(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -304,7 +289,7 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 	}
 	name := "invoices-" + period.String()
 	if format == "csv" {
-		views, err := s.Store.Invoices(r.Context(), sql.InvoiceFilter{Period: period.String()}, "", MaxExportInvoices+1)
+		views, err := s.Billing.Receivables.Invoices(r.Context(), billing.InvoiceFilter{Period: period.String()}, "", MaxExportInvoices+1)
 		if err != nil {
 			return err
 		}
@@ -321,7 +306,7 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".csv"))
 		return invoices.WriteCSV(w, docs, standing)
 	}
-	notes, err := s.Store.CreditNotesIssuedIn(r.Context(), period)
+	notes, err := s.Billing.Receivables.CreditNotesIssuedIn(r.Context(), period)
 	if err != nil {
 		return err
 	}
@@ -332,7 +317,7 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".zip"))
 	z := zip.NewWriter(w)
 	for after := ""; ; {
-		views, err := s.Store.Invoices(r.Context(), sql.InvoiceFilter{Period: period.String()}, after, ExportPage)
+		views, err := s.Billing.Receivables.Invoices(r.Context(), billing.InvoiceFilter{Period: period.String()}, after, ExportPage)
 		if err != nil {
 			return err
 		}
@@ -374,8 +359,7 @@ func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principa
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	now := s.Clock.Now()
-	p := sql.NewPayment{ID: req.ID, Invoice: req.InvoiceID, ReceivedAt: now, SEPA: true}
+	p := billing.NewPayment{ID: req.ID, Invoice: req.InvoiceID, SEPA: true}
 	var err error
 	if p.Amount, err = ledger.ParseAmount("amount", req.Amount); err != nil {
 		return err
@@ -389,7 +373,7 @@ func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principa
 		p.SEPA = *req.SEPA
 	}
 	id := r.PathValue("id")
-	v, created, err := s.Store.AddPayment(r.Context(), id, p, who.Name, now)
+	v, created, err := s.Billing.AddPayment(r.Context(), id, p, who.Name)
 	if err != nil {
 		return err
 	}
@@ -420,7 +404,7 @@ type disputeJSON struct {
 	CreditNote string `json:"credit_note_id,omitempty"`
 }
 
-func disputeOf(v sql.DisputeView) disputeJSON {
+func disputeOf(v billing.DisputeView) disputeJSON {
 	out := disputeJSON{ID: v.ID, Invoice: v.Invoice, Account: v.Account, Amount: money.FormatInvoice(v.Amount.Decimal()),
 		Reason: v.Reason, Status: v.Status,
 		OpenedAt: v.OpenedAt.Format(time.RFC3339Nano), CreditNote: v.CreditNote}
@@ -441,11 +425,7 @@ func (s *Server) openDispute(w http.ResponseWriter, r *http.Request, who princip
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	now := s.Clock.Now()
-	d := sql.NewDispute{ID: req.ID, Reason: strings.TrimSpace(req.Reason), At: now}
-	if d.Reason == "" {
-		return ledger.Errorf(ledger.CodeInvalid, "reason is required: a dispute is made in writing, saying why (T&C 3.11)")
-	}
+	d := billing.NewDispute{ID: req.ID, Reason: req.Reason}
 	var err error
 	if d.Amount, err = ledger.ParseAmount("amount", req.Amount); err != nil {
 		return err
@@ -455,7 +435,7 @@ func (s *Server) openDispute(w http.ResponseWriter, r *http.Request, who princip
 			return err
 		}
 	}
-	v, created, err := s.Store.OpenDispute(r.Context(), r.PathValue("id"), d, now)
+	v, created, err := s.Billing.OpenDispute(r.Context(), r.PathValue("id"), d)
 	if err != nil {
 		return err
 	}
@@ -465,7 +445,7 @@ func (s *Server) openDispute(w http.ResponseWriter, r *http.Request, who princip
 }
 
 func (s *Server) getDispute(w http.ResponseWriter, r *http.Request, _ principal) error {
-	v, err := s.Store.Dispute(r.Context(), r.PathValue("id"))
+	v, err := s.Billing.Receivables.Dispute(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -481,7 +461,7 @@ func (s *Server) resolveDispute(w http.ResponseWriter, r *http.Request, who prin
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	v, err := s.Store.ResolveDispute(r.Context(), r.PathValue("id"), req.Outcome, who.Name, s.Clock.Now())
+	v, err := s.Billing.ResolveDispute(r.Context(), r.PathValue("id"), req.Outcome, who.Name)
 	if err != nil {
 		return err
 	}
@@ -502,8 +482,7 @@ func (s *Server) terminate(w http.ResponseWriter, r *http.Request, who principal
 			return err
 		}
 	}
-	now := s.Clock.Now()
-	at := now
+	var at time.Time // zero: now
 	if req.At != "" {
 		var err error
 		if at, err = parseInstant("at", req.At); err != nil {
@@ -511,7 +490,7 @@ func (s *Server) terminate(w http.ResponseWriter, r *http.Request, who principal
 		}
 	}
 	id := r.PathValue("id")
-	if err := s.Store.Terminate(r.Context(), id, at, who.Name, now); err != nil {
+	if err := s.Billing.Terminate(r.Context(), id, at, who.Name); err != nil {
 		return err
 	}
 	if s.Log != nil {

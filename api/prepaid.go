@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 type lotJSON struct {
@@ -24,7 +24,7 @@ type lotJSON struct {
 	Expired     string `json:"expired"`
 }
 
-func lotOf(v sql.LotView) lotJSON {
+func lotOf(v billing.LotView) lotJSON {
 	return lotJSON{ID: v.ID, Amount: money.FormatInvoice(v.Amount.Decimal()), Remaining: v.Remaining.String(),
 		ReceivedAt: v.ReceivedAt.Format(time.RFC3339Nano), UsableFrom: v.UsableFrom.Format(time.RFC3339),
 		ExpiresAt: v.ExpiresAt.Format(time.RFC3339), State: string(v.State), Method: v.Method,
@@ -32,12 +32,12 @@ func lotOf(v sql.LotView) lotJSON {
 }
 
 // prepaidOf reads the prepaid block of an account (CONTRACT 3.1); postpaid accounts show zeros.
-func (s *Server) prepaidOf(ctx context.Context, v sql.AccountView) (prepaidJSON, error) {
+func (s *Server) prepaidOf(ctx context.Context, v billing.AccountView) (prepaidJSON, error) {
 	out := prepaidJSON{Usable: "0.00", Pending: "0.00", Shortfall: "0.00", ChargebacksOwed: "0.00", Lots: []lotJSON{}}
 	if v.Type != ledger.Prepaid {
 		return out, nil
 	}
-	p, err := s.Store.Prepaid(ctx, v.ID)
+	p, err := s.Billing.Lots.Prepaid(ctx, v.ID)
 	if err != nil {
 		return out, err
 	}
@@ -55,17 +55,12 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request, who principal) er
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	now := s.Clock.Now()
-	t, err := req.Validate(now)
-	if err != nil {
-		return err
-	}
 	id := r.PathValue("id")
-	lot, created, err := s.Store.TopUp(r.Context(), id, t, who.Name, now)
+	lot, created, err := s.Billing.TopUp(r.Context(), id, req, who.Name)
 	if err != nil {
 		return err
 	}
-	s.written(w, r, created, lotOf(lot), slog.LevelInfo, "top-up booked", "account", id, "topup", t.ID,
+	s.written(w, r, created, lotOf(lot), slog.LevelInfo, "top-up booked", "account", id, "topup", lot.ID,
 		"amount", lot.Amount.String(), "usable_from", lot.UsableFrom, "by", who.Name)
 	return nil
 }
@@ -73,10 +68,10 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request, who principal) er
 // listTopUps lists an account's lots, oldest first.
 func (s *Server) listTopUps(w http.ResponseWriter, r *http.Request, _ principal) error {
 	id := r.PathValue("id")
-	if _, err := s.Store.Account(r.Context(), id); err != nil {
+	if _, err := s.Billing.Accounts.Account(r.Context(), id); err != nil {
 		return err
 	}
-	lots, err := s.Store.Lots(r.Context(), id)
+	lots, err := s.Billing.Lots.Lots(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -105,13 +100,8 @@ func (s *Server) chargeback(w http.ResponseWriter, r *http.Request, who principa
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	now := s.Clock.Now()
-	c, err := req.Validate(now)
-	if err != nil {
-		return err
-	}
 	id := r.PathValue("id")
-	v, created, err := s.Store.Chargeback(r.Context(), id, c, who.Name, now)
+	v, created, err := s.Billing.Chargeback(r.Context(), id, req, who.Name)
 	if err != nil {
 		return err
 	}
@@ -124,12 +114,5 @@ func (s *Server) chargeback(w http.ResponseWriter, r *http.Request, who principa
 
 // refund refuses: prepaid balances are non-refundable (R9, T&C 3.13).
 func (s *Server) refund(w http.ResponseWriter, r *http.Request, _ principal) error {
-	v, err := s.Store.Account(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if v.Type == ledger.Prepaid {
-		return ledger.Refusef("T&C 3.13", "prepaid balances are non-refundable: account %q's credit can only be used for services, or expires 12 months after each top-up", v.ID)
-	}
-	return ledger.Refusef("T&C 3.7, 3.10", "account %q is postpaid: what it paid beyond its invoices is set off against the next ones, not refunded", v.ID)
+	return s.Billing.Refund(r.Context(), r.PathValue("id"))
 }

@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/ledger"
 	"ledger/pricing"
-	"ledger/sql"
 )
 
 type priceJSON struct {
@@ -60,7 +60,7 @@ type surchargeJSON struct {
 // prices that account pays: its agreed prices first (T&C 2.7), and no indexation if it opted
 // out (T&C 3.4).
 func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) error {
-	at := s.Clock.Now()
+	at := s.Billing.Now()
 	if v := r.URL.Query().Get("at"); v != "" {
 		var err error
 		if at, err = parseInstant("at", v); err != nil {
@@ -78,7 +78,7 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 	var terms pricing.Terms
 	account := r.URL.Query().Get("account")
 	if account != "" {
-		if _, err := s.Store.Account(r.Context(), account); err != nil {
+		if _, err := s.Billing.Accounts.Account(r.Context(), account); err != nil {
 			return err
 		}
 		terms = s.Credit.Terms(account) // what rating uses
@@ -130,7 +130,7 @@ type agreementJSON struct {
 	Items      []priceJSON `json:"items"`
 }
 
-func writeAgreement(w http.ResponseWriter, v sql.AgreementView) {
+func writeAgreement(w http.ResponseWriter, v billing.AgreementView) {
 	items := make([]priceJSON, len(v.Rows))
 	for i, p := range v.Rows {
 		items[i] = priceRowJSON(p)
@@ -152,7 +152,7 @@ func (s *Server) putAgreement(w http.ResponseWriter, r *http.Request, who princi
 		return ledger.Errorf(ledger.CodeInvalid, "request body: %v", err)
 	}
 	id := r.PathValue("id")
-	v, created, err := s.Store.PutAgreement(r.Context(), id, string(body), who.Name, s.Clock.Now())
+	v, created, err := s.Billing.PutAgreement(r.Context(), id, string(body), who.Name)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *Server) putAgreement(w http.ResponseWriter, r *http.Request, who princi
 
 // getAgreement answers the account's agreed prices in force; 404 when it pays the list prices.
 func (s *Server) getAgreement(w http.ResponseWriter, r *http.Request, _ principal) error {
-	v, err := s.Store.Agreement(r.Context(), r.PathValue("id"))
+	v, err := s.Billing.Agreements.Agreement(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

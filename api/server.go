@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,11 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"ledger/clock"
+	"ledger/billing"
 	"ledger/events"
 	"ledger/invoices"
 	"ledger/ledger"
-	"ledger/sql"
 )
 
 // Request limits.
@@ -31,22 +29,12 @@ const (
 	ReadHeaderTimeout = 10 * time.Second
 )
 
-// Scheduler runs whatever has come due up to now (expiries, billing runs, …); the test clock
-// calls it when moved.
-type Scheduler interface {
-	RunDue(ctx context.Context, now time.Time) error
-}
-
 // Server serves the HTTP API.
 type Server struct {
-	Store     *sql.Store
-	Charger   *events.Charger
-	Clock     clock.Clock
-	TestClock *clock.Test // nil unless --test-clock
-	// SaveClock persists the test clock's time, so that a restart keeps it.
-	SaveClock func(ctx context.Context, now time.Time) error
-	Scheduler Scheduler // may be nil
-	Tokens    Tokens    // nil: loopback only
+	// Billing runs the use cases; the handlers decode, call it and encode.
+	Billing *billing.Service
+	Charger *events.Charger
+	Tokens  Tokens // nil: loopback only
 	// Credit and Authorizer serve credit control; Credit may be nil.
 	Credit     *ledger.CreditBook
 	Authorizer *events.Authorizer
@@ -225,17 +213,18 @@ func parseInstant(name, v string) (time.Time, error) {
 }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request, _ principal) error {
-	if s.TestClock == nil {
-		return ledger.Errorf(ledger.CodeNotFound, "the clock can be read and set only with --test-clock")
+	now, err := s.Billing.TestNow()
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"now": s.TestClock.Now().Format(time.RFC3339Nano)})
+	writeJSON(w, http.StatusOK, map[string]string{"now": now.Format(time.RFC3339Nano)})
 	return nil
 }
 
 // setClock moves the test clock forward and returns once everything due up to then has run.
 func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) error {
-	if s.TestClock == nil {
-		return ledger.Errorf(ledger.CodeNotFound, "the clock can be read and set only with --test-clock")
+	if _, err := s.Billing.TestNow(); err != nil {
+		return err
 	}
 	var body struct {
 		Now string `json:"now"`
@@ -247,22 +236,13 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) e
 	if err != nil {
 		return err
 	}
-	if err := s.TestClock.Set(t); err != nil {
-		if errors.Is(err, clock.ErrBackwards) {
-			return ledger.Errorf(ledger.CodeConflict, "%v", err)
-		}
+	if err := s.Billing.SetClock(r.Context(), t); err != nil {
 		return err
 	}
-	if s.SaveClock != nil {
-		if err := s.SaveClock(r.Context(), t); err != nil {
-			return fmt.Errorf("save the test clock: %w", err)
-		}
+	now, err := s.Billing.TestNow()
+	if err != nil {
+		return err
 	}
-	if s.Scheduler != nil {
-		if err := s.Scheduler.RunDue(r.Context(), t); err != nil {
-			return fmt.Errorf("run what is due at %s: %w", body.Now, err)
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"now": s.TestClock.Now().Format(time.RFC3339Nano)})
+	writeJSON(w, http.StatusOK, map[string]string{"now": now.Format(time.RFC3339Nano)})
 	return nil
 }

@@ -41,7 +41,7 @@ func (s *Server) listRejected(w http.ResponseWriter, r *http.Request, _ principa
 	if err != nil {
 		return err
 	}
-	views, err := s.Store.Rejected(r.Context(), reason, after, limit)
+	views, err := s.Billing.Parked.Rejected(r.Context(), reason, after, limit)
 	if err != nil {
 		return err
 	}

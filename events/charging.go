@@ -5,22 +5,20 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/ledger"
 	"ledger/pricing"
-	"ledger/sql"
 )
 
 // ReplayPageSize bounds how many parked events one replay transaction takes.
 const ReplayPageSize = 500
 
-// BatchStore plans and commits batches; *sql.Store is one.
+// BatchStore plans and commits batches and gives back parked events for replay.
 type BatchStore interface {
-	PlanBatch(items []ledger.Prepared, at time.Time) (*sql.PlannedBatch, error)
-	Commit(ctx context.Context, pb *sql.PlannedBatch) (ledger.BatchPlan, error)
-	ParkedDeliveries(ctx context.Context, reason string, afterID int64, limit int) ([]ledger.Delivery, int64, error)
+	billing.ChargeStore
+	billing.ParkedStore
 }
 
 // Charger turns deliveries into charges: the part of ingestion that does not depend on where the
@@ -42,7 +40,7 @@ func (c *Charger) SetTariffs(t *pricing.Tariffs) { c.tariffs.Store(t) }
 func (c *Charger) Tariffs() *pricing.Tariffs { return c.tariffs.Load() }
 
 // Prepare decodes, validates, rates and plans deliveries as one batch (no database).
-func (c *Charger) Prepare(ds []ledger.Delivery) (*sql.PlannedBatch, error) {
+func (c *Charger) Prepare(ds []ledger.Delivery) (*billing.PlannedBatch, error) {
 	rater := c.tariffs.Load()
 	items := make([]ledger.Prepared, len(ds))
 	c.Accounts.View(func(accounts ledger.AccountDirectory) {
@@ -54,7 +52,7 @@ func (c *Charger) Prepare(ds []ledger.Delivery) (*sql.PlannedBatch, error) {
 }
 
 // Commit charges a planned batch in one transaction and counts the outcomes.
-func (c *Charger) Commit(ctx context.Context, pb *sql.PlannedBatch) (ledger.BatchPlan, error) {
+func (c *Charger) Commit(ctx context.Context, pb *billing.PlannedBatch) (ledger.BatchPlan, error) {
 	plan, err := c.Store.Commit(ctx, pb)
 	if err != nil {
 		return plan, err

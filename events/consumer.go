@@ -11,8 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ledger/billing"
 	"ledger/ledger"
-	"ledger/sql"
 )
 
 // Ingestion limits and defaults.
@@ -58,7 +58,7 @@ func (in *Ingestor) Running() bool { return in.running.Load() }
 
 type batch struct {
 	msgs    []jetstream.Msg
-	planned *sql.PlannedBatch
+	planned *billing.PlannedBatch
 	err     error // planning failed (a bug): the batch is not acknowledged and comes again
 }
 

@@ -2,13 +2,12 @@ package events
 
 import (
 	"context"
+	"ledger/billing"
 	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"ledger/sql"
 )
 
 // Relay limits.
@@ -20,7 +19,7 @@ const (
 
 // OutboxStore is what the relay needs of the store.
 type OutboxStore interface {
-	PendingOutbox(ctx context.Context, limit int) ([]sql.OutboxMessage, error)
+	PendingOutbox(ctx context.Context, limit int) ([]billing.OutboxMessage, error)
 	DeleteOutbox(ctx context.Context, ids []int64) error
 }
 

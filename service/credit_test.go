@@ -11,6 +11,7 @@ import (
 
 	"ledger/events"
 	"ledger/money"
+	"ledger/sql"
 )
 
 // notices reads every event of subject for account from the BILLING stream itself (not a live
@@ -152,7 +153,7 @@ func TestCredit_R4_suspension_resume_and_limit_changes(t *testing.T) {
 	e.waitNotices("billing.credit.threshold", "sus", 4)
 
 	e.setLimit("sus", "0") // cancelled: no credit at all
-	changes, err := e.svc.Store.CreditLimitChanges(context.Background(), "sus")
+	changes, err := e.svc.Store.(*sql.Store).CreditLimitChanges(context.Background(), "sus")
 	if err != nil {
 		t.Fatal(err)
 	}

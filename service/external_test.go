@@ -14,6 +14,7 @@ import (
 
 	"ledger/events"
 	"ledger/service"
+	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
@@ -89,7 +90,7 @@ func TestDB_postgres_unreachable_said_plainly(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 	url := "postgres://ledger:s3cret-pw@" + addr + "/ledger?connect_timeout=2"
-	_, err = service.Start(context.Background(), service.Config{Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
+	_, err = service.Start(context.Background(), service.Config{OpenStore: service.Opener(sql.Open), Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
 	if err == nil || !strings.Contains(err.Error(), "connect to PostgreSQL at postgres://ledger:…@"+addr) {
 		t.Fatalf("start with --db on a closed port: %v, want it to name the server without the password", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/service"
+	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
@@ -85,7 +86,8 @@ func start(t *testing.T, opts ...option) *env {
 	writeTariffs(t, filepath.Join(dir, "tariffs"), nil)
 	start, _ := time.Parse(time.RFC3339, testStart)
 	cfg := service.Config{
-		Data: filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
+		OpenStore: service.Opener(sql.Open),
+		Data:      filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
 		Tariffs: filepath.Join(dir, "tariffs"), TestClock: true, TestClockStart: start,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -346,7 +348,7 @@ func (e *env) eventually(timeout time.Duration, cond func() error) {
 // countCharges counts the charged usage events of an account.
 func (e *env) countCharges(account string) int {
 	e.t.Helper()
-	n, _, err := e.svc.Store.AccountUsage(context.Background(), account)
+	n, _, err := e.svc.Store.(*sql.Store).AccountUsage(context.Background(), account)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -24,13 +24,14 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ledger/api"
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/events"
 	"ledger/invoices"
 	"ledger/ledger"
+	"ledger/money"
 	"ledger/notify"
 	"ledger/pricing"
-	"ledger/sql"
 	"ledger/tariffs"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	Seller invoices.Party
 	// CollectionCosts per overdue invoice (R6; default invoices.CollectionCosts, €40).
 	CollectionCosts decimal.Decimal
+	// OpenStore opens the store DB names; cmd/ledgerd passes the sql adapter's.
+	OpenStore func(ctx context.Context, url string) (Store, error)
 	// AfterCommit is the ingestor's test hook (see events.Ingestor.AfterCommit).
 	AfterCommit func(events int) (ack bool)
 	Log         *slog.Logger
@@ -80,10 +83,45 @@ const (
 	ShutdownTimeout   = 30 * time.Second
 )
 
+// Store is what a running ledgerd needs of its store: every aggregate the use cases keep, and
+// the adapter's own start-up and upkeep.
+type Store interface {
+	billing.Store
+	// UseCredit, UsePricing and UseInvoicing hand the store what the writer decides with; the
+	// first loads every account's terms and exposure into the credit book.
+	UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error
+	UsePricing(ctx context.Context, t *pricing.Tariffs) error
+	UseInvoicing(cfg billing.Invoicing)
+	// SetOnOutbox sets what is called after a commit that wrote outgoing events.
+	SetOnOutbox(wake func())
+	OverdueTotal(ctx context.Context) (money.Micros, error)
+	// RunUpkeep writes what the store keeps in memory and tidies its files until ctx ends.
+	RunUpkeep(ctx context.Context, log *slog.Logger)
+	// CheckInvariants checks the whole database against the invariants (RULES, STYLE 5).
+	CheckInvariants(ctx context.Context) error
+	// Location says where the store is, without a password.
+	Location() string
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Opener adapts a store's Open function to Config.OpenStore (a failed open is a nil Store, not
+// a Store holding a nil pointer).
+func Opener[S Store](open func(ctx context.Context, url string) (S, error)) func(ctx context.Context, url string) (Store, error) {
+	return func(ctx context.Context, url string) (Store, error) {
+		s, err := open(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
 // Service is a running ledgerd.
 type Service struct {
 	Config   Config
-	Store    *sql.Store
+	Store    Store
+	Billing  *billing.Service
 	NC       *nats.Conn
 	JS       jetstream.JetStream
 	Embedded *server.Server // nil with --nats
@@ -167,7 +205,10 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}()
 
-	if s.Store, err = sql.Open(ctx, cfg.DB); err != nil {
+	if cfg.OpenStore == nil {
+		return nil, errors.New("service: Config.OpenStore is not set (cmd/ledgerd sets it to sql.Open)")
+	}
+	if s.Store, err = cfg.OpenStore(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
 	if cfg.TestClock {
@@ -212,11 +253,12 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		cfg.Seller = DefaultSeller
 	}
 	s.Config = cfg
-	s.Store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
+	s.Billing = billing.New(billing.StoresOf(s.Store), s.Clock, s.Test)
+	s.Store.UseInvoicing(billing.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
 	s.checkCPI(t)
 	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
 	// closures, billing runs, overdue invoices), in time order, before any usage is charged.
-	if n, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil {
+	if n, err := s.Billing.RunDue(ctx, s.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("catch up with what fell due: %w", err)
 	} else if n > 0 {
 		log.Info("caught up with what fell due while stopped", "items", n)
@@ -253,7 +295,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}))
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
-	s.Store.OnOutbox = s.Relay.Wake
+	s.Store.SetOnOutbox(s.Relay.Wake)
 	s.Charger = &events.Charger{Store: s.Store, Accounts: s.Credit, Clock: s.Clock, Metrics: metrics, Log: log}
 	s.Charger.SetTariffs(t)
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Charger, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
@@ -261,9 +303,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	if cfg.SMTP.Addr != "" {
-		store := s.Store
+		store := s.Billing
 		mailer, err := notify.New(cfg.SMTP, s.JS, func(ctx context.Context, account string) (string, error) {
-			a, err := store.Account(ctx, account)
+			a, err := store.Accounts.Account(ctx, account)
 			return a.Email, err
 		}, log)
 		if err != nil {
@@ -293,7 +335,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			log.Error("billing.authorize", "err", err)
 		}
 	}()
-	go func() { defer s.wg.Done(); s.Store.RunCheckpoints(runCtx) }()
+	go func() { defer s.wg.Done(); s.Store.RunUpkeep(runCtx, log) }()
 	go func() {
 		defer s.wg.Done()
 		if err := s.Ingestor.Run(runCtx); err != nil {
@@ -304,7 +346,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{Seller: cfg.Seller, Scheduler: dueRunner{s.Store}, Credit: s.Credit, Authorizer: authorizer, SaveClock: s.Store.SaveTestClock, Store: s.Store, Charger: s.Charger, Clock: s.Clock, TestClock: s.Test,
+	apiServer := &api.Server{Seller: cfg.Seller, Billing: s.Billing, Credit: s.Credit, Authorizer: authorizer, Charger: s.Charger,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
@@ -312,7 +354,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			log.Error("HTTP server", "err", err)
 		}
 	}()
-	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", sql.Redact(cfg.DB), "accounts", s.Credit.Len(),
+	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", s.Store.Location(), "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
 }
@@ -321,34 +363,24 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 // at 00:00 Amsterdam, expiries, closures): things run at most this late.
 const ClockInterval = time.Second
 
-// runClock runs what falls due on the clock until ctx is cancelled, and writes the open invoice
-// lines every sql.LinesFlushInterval (and once more on the way out). With the test clock,
+// runClock runs what falls due on the clock until ctx is cancelled. With the test clock,
 // moving it runs what is due at once (POST /v1/clock); this loop then finds nothing more.
 func (s *Service) runClock(ctx context.Context) {
 	t := time.NewTicker(ClockInterval)
 	defer t.Stop()
-	lastFlush, lastCPICheck := time.Now(), time.Now()
+	lastCPICheck := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := s.Store.FlushLines(context.Background()); err != nil {
-				s.Config.Log.Error("write the open invoice lines", "err", err)
-			}
 			return
 		case <-t.C:
 		}
-		if _, err := s.Store.RunDue(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
+		if _, err := s.Billing.RunDue(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
 			s.Config.Log.Error("run what fell due", "err", err)
 		}
 		if time.Since(lastCPICheck) >= 24*time.Hour {
 			lastCPICheck = time.Now()
 			s.checkCPI(s.Charger.Tariffs())
-		}
-		if time.Since(lastFlush) >= sql.LinesFlushInterval {
-			lastFlush = time.Now()
-			if err := s.Store.FlushLines(ctx); err != nil && ctx.Err() == nil {
-				s.Config.Log.Error("write the open invoice lines", "err", err)
-			}
 		}
 	}
 }
@@ -370,14 +402,6 @@ func (s *Service) checkCPI(t *pricing.Tariffs) {
 		s.Config.Log.Warn("R3: the CPI change of a year is needed for the indexation soon and cpi.csv lacks it; from then on events are parked as missing_cpi until it is added",
 			"cpi_year", year, "from", due.Format(time.RFC3339))
 	}
-}
-
-// dueRunner adapts the store to api.Scheduler.
-type dueRunner struct{ store *sql.Store }
-
-func (d dueRunner) RunDue(ctx context.Context, now time.Time) error {
-	_, err := d.store.RunDue(ctx, now)
-	return err
 }
 
 func tariffSource(dir string) string {

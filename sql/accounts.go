@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
@@ -34,17 +35,6 @@ type accountRow struct {
 	ClosedReason         string  `db:"closed_reason"`
 }
 
-// AccountView is an account with the balances the API shows.
-type AccountView struct {
-	ledger.Account
-	Seq                  int64
-	Unbilled             money.Micros
-	Outstanding          money.Micros // what its invoices leave unpaid (R4, R5)
-	InvalidCallerIDCalls int64
-	ClosedAt             time.Time // zero unless closed
-	ClosedReason         string
-}
-
 const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, a.vat_id, a.email,
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
 	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros,
@@ -52,16 +42,16 @@ const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, 
 	a.closed_at, a.closed_reason
 	FROM accounts a LEFT JOIN ledger_accounts b ON b.name = 'customer:' || a.id || ':unbilled'`
 
-func (r accountRow) view() (AccountView, error) {
+func (r accountRow) view() (billing.AccountView, error) {
 	registered, err := parseTime(r.RegisteredAt)
 	if err != nil {
-		return AccountView{}, fmt.Errorf("account %s registered_at: %w", r.ID, err)
+		return billing.AccountView{}, fmt.Errorf("account %s registered_at: %w", r.ID, err)
 	}
 	created, err := parseTime(r.CreatedAt)
 	if err != nil {
-		return AccountView{}, fmt.Errorf("account %s created_at: %w", r.ID, err)
+		return billing.AccountView{}, fmt.Errorf("account %s created_at: %w", r.ID, err)
 	}
-	return AccountView{
+	return billing.AccountView{
 		ClosedAt:     r.ClosedAt.Time,
 		ClosedReason: r.ClosedReason,
 		Account: ledger.Account{ID: r.ID, Name: r.Name, Type: ledger.AccountType(r.Type), Status: ledger.Status(r.Status),
@@ -79,10 +69,10 @@ func (r accountRow) view() (AccountView, error) {
 // the stored one with created=false; the same id with other terms is a conflict. registeredGiven
 // says whether the request named registered_at; when it did not, the time it defaulted to is not
 // a term (a retry a second later is the same request).
-func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredGiven bool) (view AccountView, created bool, err error) {
+func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredGiven bool) (view billing.AccountView, created bool, err error) {
 	limit, err := money.ToMicros(a.CreditLimit)
 	if err != nil {
-		return AccountView{}, false, ledger.Errorf(ledger.CodeInvalid, "credit_limit: %v", err)
+		return billing.AccountView{}, false, ledger.Errorf(ledger.CodeInvalid, "credit_limit: %v", err)
 	}
 	err = s.inWrite(ctx, func() error {
 		if err := s.insertAccount(ctx, a, limit); err != nil {
@@ -96,18 +86,18 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredG
 		return nil
 	})
 	if err != nil && !s.isUniqueViolation(err) {
-		return AccountView{}, false, fmt.Errorf("create account %s: %w", a.ID, err)
+		return billing.AccountView{}, false, fmt.Errorf("create account %s: %w", a.ID, err)
 	}
 	created = err == nil
 	view, err = s.Account(ctx, a.ID)
 	if err != nil {
-		return AccountView{}, false, err
+		return billing.AccountView{}, false, err
 	}
 	if !registeredGiven {
 		a.RegisteredAt = view.RegisteredAt
 	}
 	if !created && !sameTerms(view.Account, a) {
-		return AccountView{}, false, ledger.Errorf(ledger.CodeConflict, "account %q exists with other terms", a.ID)
+		return billing.AccountView{}, false, ledger.Errorf(ledger.CodeConflict, "account %q exists with other terms", a.ID)
 	}
 	return view, created, nil
 }
@@ -120,25 +110,25 @@ func sameTerms(stored, asked ledger.Account) bool {
 }
 
 // Account reads one account; ledger.CodeNotFound when there is none.
-func (s *Store) Account(ctx context.Context, id string) (AccountView, error) {
+func (s *Store) Account(ctx context.Context, id string) (billing.AccountView, error) {
 	var r accountRow
 	err := s.db.GetContext(ctx, &r, accountSelect+` WHERE a.id = ?`, id)
 	if errors.Is(err, stdsql.ErrNoRows) {
-		return AccountView{}, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", id)
+		return billing.AccountView{}, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", id)
 	}
 	if err != nil {
-		return AccountView{}, fmt.Errorf("read account %s: %w", id, err)
+		return billing.AccountView{}, fmt.Errorf("read account %s: %w", id, err)
 	}
 	return r.view()
 }
 
 // Accounts lists accounts in creation order, after the cursor seq.
-func (s *Store) Accounts(ctx context.Context, afterSeq int64, limit int) ([]AccountView, error) {
+func (s *Store) Accounts(ctx context.Context, afterSeq int64, limit int) ([]billing.AccountView, error) {
 	var rows []accountRow
 	if err := s.db.SelectContext(ctx, &rows, accountSelect+` WHERE a.seq > ? ORDER BY a.seq LIMIT ?`, afterSeq, limit); err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	out := make([]AccountView, 0, len(rows))
+	out := make([]billing.AccountView, 0, len(rows))
 	for _, r := range rows {
 		v, err := r.view()
 		if err != nil {
@@ -149,23 +139,11 @@ func (s *Store) Accounts(ctx context.Context, afterSeq int64, limit int) ([]Acco
 	return out, nil
 }
 
-// EntryView is one journal entry on a customer's account, with its transaction.
-type EntryView struct {
-	ID            int64
-	TransactionID int64
-	Kind          string
-	At            time.Time
-	LedgerAccount string
-	Amount        money.Micros
-	Events        int
-	Memo          string
-}
-
 // Entries lists an account's journal entries whose transaction time is in [from, to), after
 // the cursor id, oldest first. Each ledger account's entries form a chain from its newest entry
 // back (entries.prev_id); the walk stops at the cursor or at from, so a page costs the entries
 // newer than the cursor within the window, not a scan of the journal.
-func (s *Store) Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]EntryView, error) {
+func (s *Store) Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]billing.EntryView, error) {
 	rows, err := s.db.QueryContext(ctx, `WITH RECURSIVE chain(id) AS (
 			SELECT last_entry_id FROM ledger_accounts WHERE account_id = ? AND last_entry_id IS NOT NULL
 			UNION ALL
@@ -181,9 +159,9 @@ func (s *Store) Entries(ctx context.Context, account string, from, to time.Time,
 		return nil, fmt.Errorf("list entries of %s: %w", account, err)
 	}
 	defer rows.Close()
-	var out []EntryView
+	var out []billing.EntryView
 	for rows.Next() {
-		var e EntryView
+		var e billing.EntryView
 		var at string
 		if err := rows.Scan(&e.ID, &e.TransactionID, &e.Kind, &at, &e.LedgerAccount, &e.Amount, &e.Events, &e.Memo); err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
@@ -22,18 +23,6 @@ const MaxAgreementBytes = 1 << 20
 
 // AgreementFile is the name agreement errors give the uploaded list: "prices.csv:3:6 (unit_price): …".
 const AgreementFile = "prices.csv"
-
-// AgreementView is the agreement in force for an account: its newest version.
-type AgreementView struct {
-	Account   string
-	Version   int
-	Rows      []pricing.PriceRow
-	CreatedAt time.Time
-	CreatedBy string
-	// Indexation is the account's: false exempts the agreed prices (and the list prices the
-	// account pays) from R3 (T&C 3.4).
-	Indexation bool
-}
 
 // UsePricing gives the store the tariffs in use and puts every account's agreement in force for
 // rating (in the credit book, which UseCredit gave). Agreements are built again from what was
@@ -100,17 +89,17 @@ func buildAgreement(t *pricing.Tariffs, body string) (*pricing.Agreement, []pric
 // the version in force again changes nothing (created false); a list of the header alone ends
 // the agreement. A list that does not parse is refused whole, with the line and column of what
 // is wrong.
-func (s *Store) PutAgreement(ctx context.Context, account, body, by string, now time.Time) (AgreementView, bool, error) {
+func (s *Store) PutAgreement(ctx context.Context, account, body, by string, now time.Time) (billing.AgreementView, bool, error) {
 	t := s.tariffs.Load()
 	if t == nil {
-		return AgreementView{}, false, errors.New("agreements: no tariffs in use (UsePricing)")
+		return billing.AgreementView{}, false, errors.New("agreements: no tariffs in use (UsePricing)")
 	}
 	if len(body) > MaxAgreementBytes {
-		return AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "the price list is larger than %d bytes", MaxAgreementBytes)
+		return billing.AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "the price list is larger than %d bytes", MaxAgreementBytes)
 	}
 	agreement, rows, err := buildAgreement(t, body)
 	if err != nil {
-		return AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "agreed prices (T&C 2.7) refused: %v", err)
+		return billing.AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "agreed prices (T&C 2.7) refused: %v", err)
 	}
 	created := false
 	err = s.inWrite(ctx, func() error {
@@ -148,33 +137,33 @@ func (s *Store) PutAgreement(ctx context.Context, account, body, by string, now 
 		return nil
 	})
 	if err != nil {
-		return AgreementView{}, false, err
+		return billing.AgreementView{}, false, err
 	}
 	v, err := s.Agreement(ctx, account)
 	return v, created, err
 }
 
 // Agreement returns the agreement in force for an account; 404 when it has none.
-func (s *Store) Agreement(ctx context.Context, account string) (AgreementView, error) {
-	v := AgreementView{Account: account}
+func (s *Store) Agreement(ctx context.Context, account string) (billing.AgreementView, error) {
+	v := billing.AgreementView{Account: account}
 	var body, created string
 	err := s.db.QueryRowContext(ctx, `SELECT p.version, p.body, p.created_at, p.created_by, a.indexation
 		FROM price_agreements p JOIN accounts a ON a.id = p.account_id
 		WHERE p.account_id = ? ORDER BY p.version DESC LIMIT 1`, account).Scan(&v.Version, &body, &created, &v.CreatedBy, &v.Indexation)
 	if errors.Is(err, stdsql.ErrNoRows) {
 		if _, err := s.Account(ctx, account); err != nil {
-			return AgreementView{}, err
+			return billing.AgreementView{}, err
 		}
-		return AgreementView{}, ledger.Errorf(ledger.CodeNotFound, "account %q has no agreed prices: it pays the list prices (T&C 3.1)", account)
+		return billing.AgreementView{}, ledger.Errorf(ledger.CodeNotFound, "account %q has no agreed prices: it pays the list prices (T&C 3.1)", account)
 	}
 	if err != nil {
-		return AgreementView{}, err
+		return billing.AgreementView{}, err
 	}
 	if v.CreatedAt, err = parseTime(created); err != nil {
-		return AgreementView{}, err
+		return billing.AgreementView{}, err
 	}
 	if v.Rows, err = pricing.ParsePrices(AgreementFile, strings.NewReader(body)); err != nil {
-		return AgreementView{}, fmt.Errorf("agreement of %s: %w", account, err)
+		return billing.AgreementView{}, fmt.Errorf("agreement of %s: %w", account, err)
 	}
 	return v, nil
 }

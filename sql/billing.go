@@ -11,22 +11,16 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
 )
 
-// Invoicing is what billing runs need beyond the database: the late-payment rates (R6) and the
-// collection costs per overdue invoice.
-type Invoicing struct {
-	Rates           []invoices.Rate
-	CollectionCosts decimal.Decimal
-}
-
 // UseInvoicing turns on the clock-driven side of invoicing: billing runs at the start of each
 // month and invoices becoming overdue (RunDue). Without it RunDue does prepaid credit only.
-func (s *Store) UseInvoicing(cfg Invoicing) {
+func (s *Store) UseInvoicing(cfg billing.Invoicing) {
 	s.writeMu.Lock()
 	s.invoicing = &cfg
 	s.writeMu.Unlock()
@@ -143,24 +137,16 @@ func (s *Store) nextPeriod(ctx context.Context) (invoices.Period, bool, error) {
 	return invoices.Period{}, false, nil
 }
 
-// BillingRun is one period invoiced.
-type BillingRun struct {
-	Period   invoices.Period
-	RanAt    time.Time
-	By       string
-	Invoices []string // the numbers issued, in order
-}
-
 // RunBilling invoices a period on request (POST /v1/billing-runs): the periods before it that
 // have not run yet run first, in order. A period runs once (409 after), and only once it has
 // ended.
-func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]BillingRun, error) {
+func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]billing.BillingRun, error) {
 	if now.Before(period.End()) {
 		return nil, ledger.Errorf(ledger.CodeConflict, "period %s has not ended: it is invoiced from %s (R5, T&C 3.2)",
 			period, period.End().In(clock.Amsterdam).Format(time.RFC3339))
 	}
 	// A period that ran already is after the last run or was run alone: runPeriod refuses it.
-	var runs []BillingRun
+	var runs []billing.BillingRun
 	for {
 		next, ok, err := s.nextPeriod(ctx)
 		if err != nil {
@@ -183,18 +169,18 @@ func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time
 }
 
 // BillingRunOf reads the run of a period, if it ran.
-func (s *Store) BillingRunOf(ctx context.Context, period invoices.Period) (BillingRun, bool, error) {
+func (s *Store) BillingRunOf(ctx context.Context, period invoices.Period) (billing.BillingRun, bool, error) {
 	var ranAt, by string
 	err := s.db.QueryRowContext(ctx, `SELECT ran_at, run_by FROM billing_runs WHERE period = ?`, period.String()).Scan(&ranAt, &by)
 	if errors.Is(err, stdsql.ErrNoRows) {
-		return BillingRun{}, false, nil
+		return billing.BillingRun{}, false, nil
 	}
 	if err != nil {
-		return BillingRun{}, false, err
+		return billing.BillingRun{}, false, err
 	}
-	run := BillingRun{Period: period, By: by}
+	run := billing.BillingRun{Period: period, By: by}
 	if run.RanAt, err = parseTime(ranAt); err != nil {
-		return BillingRun{}, false, err
+		return billing.BillingRun{}, false, err
 	}
 	err = s.db.SelectContext(ctx, &run.Invoices, `SELECT id FROM invoices WHERE period = ? AND issued_by_run = 1 ORDER BY year, seq`, period.String())
 	return run, true, err
@@ -298,8 +284,8 @@ func (s *Store) usageTotals(lines []openLine) ([]invoices.UsageTotal, money.Micr
 // runPeriod issues the invoices of one period in one transaction: every postpaid account with
 // open usage of the period or before (late events included, R5), or with interest or collection
 // costs to charge (R6), gets one, numbered in account order.
-func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string) (BillingRun, error) {
-	run := BillingRun{Period: period, RanAt: period.End(), By: by}
+func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string) (billing.BillingRun, error) {
+	run := billing.BillingRun{Period: period, RanAt: period.End(), By: by}
 	err := s.inWrite(ctx, func() error {
 		run.Invoices = run.Invoices[:0]
 		var exists int

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"ledger/billing"
 	"ledger/ledger"
-	"ledger/sql"
 )
 
 // R7 + R6: a dispute of an invoice that holds only interest and collection costs (no VAT, category
@@ -23,7 +23,7 @@ func TestBilling_R7_dispute_of_interest_and_costs_holds_back_no_VAT(t *testing.T
 	f.wantInvoice(late, "40.25", "0.00", "40.25", "40.25", "open")
 	// The customer disputes 10.00 of the costs within the term. Nothing on this invoice bears VAT,
 	// so 10.00 is held back, and an accepted dispute credits 10.00: outstanding 40.25 − 10.00 = 30.25.
-	d, _, err := f.store.OpenDispute(f.ctx, late.Number, sql.NewDispute{ID: "d-1", Amount: eur("10"), Reason: "costs",
+	d, _, err := f.store.OpenDispute(f.ctx, late.Number, billing.NewDispute{ID: "d-1", Amount: eur("10"), Reason: "costs",
 		At: at("2026-05-05T10:00:00Z")}, at("2026-05-05T10:00:00Z"))
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestBilling_payment_retried_concurrently_is_booked_once(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				_, _, errs[i] = f.store.AddPayment(f.ctx, "acme", sql.NewPayment{ID: id, Amount: eur("1.00"),
+				_, _, errs[i] = f.store.AddPayment(f.ctx, "acme", billing.NewPayment{ID: id, Amount: eur("1.00"),
 					ReceivedAt: at("2026-04-10T10:00:00Z"), SEPA: true}, "test", at("2026-04-10T10:00:00Z"))
 			}(i)
 		}
@@ -83,7 +83,7 @@ func TestBilling_payment_retried_concurrently_is_booked_once(t *testing.T) {
 func TestBilling_R8_rejected_dispute_set_off_against_credit(t *testing.T) {
 	f := newBillingFixture(t)
 	inv := f.marchInvoice() // 90.75, due 15 April
-	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
+	if _, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestBilling_R6_interest_given_back_for_a_payment_booked_late(t *testing.T) 
 func TestBilling_R7_overdue_total_leaves_out_what_is_disputed(t *testing.T) {
 	f := newBillingFixture(t)
 	inv := f.marchInvoice() // 90.75, due 15 April
-	if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
+	if _, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestBilling_R7_disputes_in_parts_add_up_to_the_total(t *testing.T) {
 	f.wantInvoice(inv, "0.15", "0.03", "0.18", "0.18", "open")
 	// 0.04 disputed: 0.03 net, 0.01 VAT; then the other 0.14: 0.12 net, 0.02 VAT (0.12 × 0.21 =
 	// 0.0252 on its own would be 0.03 and the parts 0.19).
-	for _, d := range []sql.NewDispute{{ID: "d-1", Amount: eur("0.04"), Reason: "a", At: at("2026-04-10T10:00:00Z")},
+	for _, d := range []billing.NewDispute{{ID: "d-1", Amount: eur("0.04"), Reason: "a", At: at("2026-04-10T10:00:00Z")},
 		{ID: "d-2", Amount: eur("0.14"), Reason: "b", At: at("2026-04-10T10:00:00Z")}} {
 		if _, _, err := f.store.OpenDispute(f.ctx, inv.Number, d, at("2026-04-10T10:00:00Z")); err != nil {
 			t.Errorf("dispute %s of %s: %v", d.ID, d.Amount, err)

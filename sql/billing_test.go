@@ -7,11 +7,11 @@ import (
 	"sync"
 	"testing"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 func newBillingFixture(t *testing.T) *fixture {
@@ -34,16 +34,16 @@ func (f *fixture) marchInvoice() string {
 	return f.invoices("acme")[0].Number
 }
 
-func (f *fixture) invoices(account string) []sql.InvoiceView {
+func (f *fixture) invoices(account string) []billing.InvoiceView {
 	f.t.Helper()
-	list, err := f.store.Invoices(f.ctx, sql.InvoiceFilter{Account: account}, "", 1000)
+	list, err := f.store.Invoices(f.ctx, billing.InvoiceFilter{Account: account}, "", 1000)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return list
 }
 
-func (f *fixture) invoice(id string) sql.InvoiceView {
+func (f *fixture) invoice(id string) billing.InvoiceView {
 	f.t.Helper()
 	v, err := f.store.Invoice(f.ctx, id)
 	if err != nil {
@@ -52,9 +52,9 @@ func (f *fixture) invoice(id string) sql.InvoiceView {
 	return v
 }
 
-func (f *fixture) pay(account, id, amount, received, invoice, now string) sql.PaymentView {
+func (f *fixture) pay(account, id, amount, received, invoice, now string) billing.PaymentView {
 	f.t.Helper()
-	v, _, err := f.store.AddPayment(f.ctx, account, sql.NewPayment{ID: id, Amount: eur(amount), ReceivedAt: at(received),
+	v, _, err := f.store.AddPayment(f.ctx, account, billing.NewPayment{ID: id, Amount: eur(amount), ReceivedAt: at(received),
 		Invoice: invoice, SEPA: true}, "test", at(now))
 	if err != nil {
 		f.t.Fatalf("payment %s: %v", id, err)
@@ -63,7 +63,7 @@ func (f *fixture) pay(account, id, amount, received, invoice, now string) sql.Pa
 }
 
 // wantInvoice checks an invoice's amounts (EUR) and status.
-func (f *fixture) wantInvoice(v sql.InvoiceView, net, vat, total, outstanding, status string) {
+func (f *fixture) wantInvoice(v billing.InvoiceView, net, vat, total, outstanding, status string) {
 	f.t.Helper()
 	if !v.Net.Equal(eur(net).Decimal()) || !v.Tax.Equal(eur(vat).Decimal()) || !v.Total.Equal(eur(total).Decimal()) ||
 		v.Outstanding != eur(outstanding) || v.Status != status {
@@ -75,7 +75,7 @@ func (f *fixture) wantInvoice(v sql.InvoiceView, net, vat, total, outstanding, s
 	}
 }
 
-func lineOf(v sql.InvoiceView, kind string) []invoices.Line {
+func lineOf(v billing.InvoiceView, kind string) []invoices.Line {
 	var out []invoices.Line
 	for _, l := range v.Lines {
 		if l.Kind == kind {
@@ -231,12 +231,12 @@ func TestBilling_R7_disputes(t *testing.T) {
 			f := newBillingFixture(t)
 			inv := f.marchInvoice()
 			// On the due date, 23:00 CEST: in time. 30.25 of the 90.75 is held back.
-			if _, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many", At: at("2026-04-15T21:00:00Z")}, at("2026-04-15T21:00:00Z")); err != nil {
+			if _, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many", At: at("2026-04-15T21:00:00Z")}, at("2026-04-15T21:00:00Z")); err != nil {
 				t.Fatal(err)
 			}
 			f.pay("acme", "pay-1", "60.50", "2026-04-14T10:00:00Z", inv, "2026-04-15T21:00:00Z")
 			// The day after the due date (00:00 CEST on 16 April) is too late.
-			_, _, err := f.store.OpenDispute(f.ctx, inv, sql.NewDispute{ID: "d-late", Amount: eur("1"), Reason: "too many", At: at("2026-04-15T22:00:00Z")}, at("2026-04-15T22:00:00Z"))
+			_, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-late", Amount: eur("1"), Reason: "too many", At: at("2026-04-15T22:00:00Z")}, at("2026-04-15T22:00:00Z"))
 			var le *ledger.Error
 			if !errors.As(err, &le) || le.Code != ledger.CodeRefused || le.Clause != "T&C 3.11" {
 				t.Fatalf("dispute the day after the due date: %v, want refused under T&C 3.11", err)
@@ -377,7 +377,7 @@ func TestBilling_numbers_gap_free_under_concurrent_runs(t *testing.T) {
 			t.Errorf("termination %d: %v", i, err)
 		}
 	}
-	list, err := f.store.Invoices(f.ctx, sql.InvoiceFilter{}, "", 1000)
+	list, err := f.store.Invoices(f.ctx, billing.InvoiceFilter{}, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func TestBilling_numbers_gap_free_under_concurrent_runs(t *testing.T) {
 // turn.
 func TestBilling_R6_interest_across_a_rate_change(t *testing.T) {
 	f := newBillingFixture(t)
-	f.store.UseInvoicing(sql.Invoicing{CollectionCosts: invoices.CollectionCosts, Rates: []invoices.Rate{
+	f.store.UseInvoicing(billing.Invoicing{CollectionCosts: invoices.CollectionCosts, Rates: []invoices.Rate{
 		{From: date("2026-01-01"), Annual: eur("0.10").Decimal()}, {From: date("2026-07-01"), Annual: eur("0.12").Decimal()}}})
 	f.account("acme", "postpaid", "2026-05-01T00:00:00Z")
 	f.sms("acme", 1000, "2026-05-10T08:00:00Z", "2026-05-10T08:00:01Z")

@@ -7,29 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 )
-
-// ClaimView is a filed claim and the answer it got (R12, T&C 8.4).
-type ClaimView struct {
-	ledger.Claim
-	Account string
-	Granted money.Micros // 0 ≤ Granted ≤ Amount
-	// Liability is the account's liability as this claim left it: the window and cap the first
-	// claim fixed, and what the claims up to this one were granted in total.
-	Liability     ledger.Liability
-	TransactionID int64 // the credit of what was granted; 0 when nothing was
-	CreatedAt     time.Time
-	CreatedBy     string
-}
-
-// Refused returns what was not granted of the claim.
-func (v ClaimView) Refused() money.Micros { return v.Amount - v.Granted }
-
-// Refusal returns the refusal of what was not granted, naming T&C 8.4, the cap, the granted
-// total and what remains; nil when the claim was granted in full.
-func (v ClaimView) Refusal() error { return v.Liability.Refusal(v.Amount, v.Granted) }
 
 // FileClaim files a claim for damages and grants what the liability cap leaves of it (R12,
 // T&C 8.4): the first claim filed fixes the window — the 12 months before its incident — and
@@ -48,17 +29,17 @@ func (v ClaimView) Refusal() error { return v.Liability.Refusal(v.Amount, v.Gran
 // created=false; the same id with other terms is a conflict. The claim is decided and booked in
 // one write transaction, under the writer's lock, so copies of one request arriving together
 // are booked once and concurrent claims of an account see each other's grants.
-func (s *Store) FileClaim(ctx context.Context, account string, c ledger.Claim, by string, now time.Time) (ClaimView, bool, error) {
+func (s *Store) FileClaim(ctx context.Context, account string, c ledger.Claim, by string, now time.Time) (billing.ClaimView, bool, error) {
 	if err := c.Validate(); err != nil {
-		return ClaimView{}, false, err
+		return billing.ClaimView{}, false, err
 	}
 	if c.IncidentAt.After(now) {
-		return ClaimView{}, false, ledger.Errorf(ledger.CodeInvalid, "claim %s: incident_at %s is in the future", c.ID, c.IncidentAt.Format(time.RFC3339))
+		return billing.ClaimView{}, false, ledger.Errorf(ledger.CodeInvalid, "claim %s: incident_at %s is in the future", c.ID, c.IncidentAt.Format(time.RFC3339))
 	}
 	c.IncidentAt = c.IncidentAt.UTC()
 	// Invoices that fell due up to now are issued first, so that the credit finds them (R8).
 	if _, err := s.RunDue(ctx, now); err != nil {
-		return ClaimView{}, false, err
+		return billing.ClaimView{}, false, err
 	}
 	created := false
 	err := s.inWrite(ctx, func() error {
@@ -120,11 +101,11 @@ func (s *Store) FileClaim(ctx context.Context, account string, c ledger.Claim, b
 		return s.setOffCredit(ctx, account, now)
 	})
 	if err != nil {
-		return ClaimView{}, false, err
+		return billing.ClaimView{}, false, err
 	}
 	v, err := s.Claim(ctx, c.ID)
 	if err == nil && !created && (v.Account != account || v.Amount != c.Amount || !v.IncidentAt.Equal(c.IncidentAt) || v.Reason != c.Reason) {
-		return ClaimView{}, false, ledger.Errorf(ledger.CodeConflict, "claim %q exists with other terms (account %s, %s EUR, incident %s)",
+		return billing.ClaimView{}, false, ledger.Errorf(ledger.CodeConflict, "claim %q exists with other terms (account %s, %s EUR, incident %s)",
 			c.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.IncidentAt.Format(time.RFC3339))
 	}
 	return v, created, err
@@ -225,15 +206,15 @@ const claimSelect = `SELECT c.id, c.account_id, c.amount_micros, c.granted_micro
 	FROM claims c JOIN liabilities l ON l.account_id = c.account_id `
 
 // queryClaims reads the claims a query selects, each with the liability as it left it.
-func (s *Store) queryClaims(ctx context.Context, where string, args ...any) ([]ClaimView, error) {
+func (s *Store) queryClaims(ctx context.Context, where string, args ...any) ([]billing.ClaimView, error) {
 	rows, err := s.db.QueryContext(ctx, claimSelect+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read claims: %w", err)
 	}
 	defer rows.Close()
-	var out []ClaimView
+	var out []billing.ClaimView
 	for rows.Next() {
-		var v ClaimView
+		var v billing.ClaimView
 		var incident, created, first string
 		if err := rows.Scan(&v.ID, &v.Account, &v.Amount, &v.Granted, &incident, &v.Reason, &v.TransactionID, &created,
 			&v.CreatedBy, &first, &v.Liability.Paid12m, &v.Liability.Cap, &v.Liability.Granted); err != nil {
@@ -253,20 +234,20 @@ func (s *Store) queryClaims(ctx context.Context, where string, args ...any) ([]C
 }
 
 // Claim reads one claim; ledger.CodeNotFound when there is none.
-func (s *Store) Claim(ctx context.Context, id string) (ClaimView, error) {
+func (s *Store) Claim(ctx context.Context, id string) (billing.ClaimView, error) {
 	claims, err := s.queryClaims(ctx, `WHERE c.id = ?`, id)
 	if err != nil {
-		return ClaimView{}, err
+		return billing.ClaimView{}, err
 	}
 	if len(claims) == 0 {
-		return ClaimView{}, ledger.Errorf(ledger.CodeNotFound, "claim %q does not exist", id)
+		return billing.ClaimView{}, ledger.Errorf(ledger.CodeNotFound, "claim %q does not exist", id)
 	}
 	return claims[0], nil
 }
 
 // Claims lists an account's claims in the order they were filed, after the one named by after
 // (a cursor naming no claim is an error, not the start of the list).
-func (s *Store) Claims(ctx context.Context, account, after string, limit int) ([]ClaimView, error) {
+func (s *Store) Claims(ctx context.Context, account, after string, limit int) ([]billing.ClaimView, error) {
 	if _, err := accountType(ctx, s.db, account); err != nil {
 		return nil, err
 	}
@@ -277,33 +258,20 @@ func (s *Store) Claims(ctx context.Context, account, after string, limit int) ([
 		ORDER BY c.seq LIMIT ?`, account, after, limit)
 }
 
-// LiabilityView is an account's liability as the API shows it (CONTRACT 3.5).
-type LiabilityView struct {
-	// FirstIncident is the incident of the first claim filed, which fixed the window; zero
-	// before any claim.
-	FirstIncident time.Time
-	// From and To are the window Paid12m counts (ledger.LiabilityWindow): the 12 months before
-	// the first incident; before any claim, the 12 months before now — what the cap would be
-	// for an incident now, fixed only by the first claim.
-	From, To                         time.Time
-	Cap, Paid12m, Granted, Remaining money.Micros
-	Claims                           int
-}
-
 // Liability reads an account's liability (R12, T&C 8.4): the cap, what was paid in its window,
 // what all claims were granted and what remains. Before any claim it shows the cap an incident
 // at now would fix, over the 12 months before now.
-func (s *Store) Liability(ctx context.Context, account string, now time.Time) (LiabilityView, error) {
+func (s *Store) Liability(ctx context.Context, account string, now time.Time) (billing.LiabilityView, error) {
 	if _, err := accountType(ctx, s.db, account); err != nil {
-		return LiabilityView{}, err
+		return billing.LiabilityView{}, err
 	}
 	l, err := fixedLiability(ctx, s.db, account)
 	if err != nil {
-		return LiabilityView{}, err
+		return billing.LiabilityView{}, err
 	}
-	var v LiabilityView
+	var v billing.LiabilityView
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM claims WHERE account_id = ?`, account).Scan(&v.Claims); err != nil {
-		return LiabilityView{}, err
+		return billing.LiabilityView{}, err
 	}
 	if l.Fixed() {
 		v.FirstIncident = l.FirstIncident
@@ -313,7 +281,7 @@ func (s *Store) Liability(ctx context.Context, account string, now time.Time) (L
 	}
 	paid, err := paidIn(ctx, s.db, account, now)
 	if err != nil {
-		return LiabilityView{}, err
+		return billing.LiabilityView{}, err
 	}
 	v.From, v.To = ledger.LiabilityWindow(now)
 	v.Cap, v.Paid12m = ledger.LiabilityCap(paid, now)

@@ -8,9 +8,9 @@ import (
 
 	"pgregory.net/rapid"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 )
 
 // TestClaimsProperties drives random payments, usage and invoices of a postpaid account,
@@ -56,7 +56,7 @@ func TestClaimsProperties(t *testing.T) {
 				received := m.now.Add(-time.Duration(rapid.Int64Range(0, 400*24*3600).Draw(t, "pay_seconds_ago")) * time.Second)
 				m.seq++
 				id := fmt.Sprintf("p%d", m.seq)
-				if _, _, err := f.store.AddPayment(f.ctx, "post", sql.NewPayment{ID: id, Amount: amount, ReceivedAt: received, SEPA: true},
+				if _, _, err := f.store.AddPayment(f.ctx, "post", billing.NewPayment{ID: id, Amount: amount, ReceivedAt: received, SEPA: true},
 					"test", m.now); err != nil {
 					t.Fatalf("payment %s: %v", id, err)
 				}
@@ -181,7 +181,7 @@ type claimsAccount struct {
 	fixed                 bool
 	firstIncident         time.Time
 	paid12m, cap, granted money.Micros
-	claims                []sql.ClaimView
+	claims                []billing.ClaimView
 }
 
 type claimsModel struct {

@@ -5,20 +5,20 @@ import (
 	"testing"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
 // claim files a claim of amount for an incident, at now.
-func (f *fixture) claim(account, id, amount, incident, now string) (sql.ClaimView, bool, error) {
+func (f *fixture) claim(account, id, amount, incident, now string) (billing.ClaimView, bool, error) {
 	f.t.Helper()
 	return f.store.FileClaim(f.ctx, account, ledger.Claim{ID: id, Amount: eur(amount), IncidentAt: at(incident),
 		Reason: "messages not delivered"}, "test", at(now))
 }
 
-func (f *fixture) mustClaim(account, id, amount, incident, now string) sql.ClaimView {
+func (f *fixture) mustClaim(account, id, amount, incident, now string) billing.ClaimView {
 	f.t.Helper()
 	v, created, err := f.claim(account, id, amount, incident, now)
 	if err != nil || !created {
@@ -27,7 +27,7 @@ func (f *fixture) mustClaim(account, id, amount, incident, now string) sql.Claim
 	return v
 }
 
-func (f *fixture) liability(account, now string) sql.LiabilityView {
+func (f *fixture) liability(account, now string) billing.LiabilityView {
 	f.t.Helper()
 	v, err := f.store.Liability(f.ctx, account, at(now))
 	if err != nil {
@@ -37,7 +37,7 @@ func (f *fixture) liability(account, now string) sql.LiabilityView {
 }
 
 // wantClaim checks what a claim was granted and the liability it left (EUR).
-func wantClaim(t *testing.T, v sql.ClaimView, granted, cap, total, remaining string) {
+func wantClaim(t *testing.T, v billing.ClaimView, granted, cap, total, remaining string) {
 	t.Helper()
 	if v.Granted != eur(granted) || v.Liability.Cap != eur(cap) || v.Liability.Granted != eur(total) || v.Liability.Remaining() != eur(remaining) {
 		t.Errorf("claim %s of %s: granted %s, cap %s, granted total %s, remaining %s; want %s, %s, %s, %s", v.ID, v.Amount, v.Granted,

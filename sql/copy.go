@@ -550,9 +550,9 @@ func identityColumns(ctx context.Context, q sqlx.QueryerContext) ([][2]string, e
 
 // CopyReport is what VerifyCopy found equal at both ends.
 type CopyReport struct {
-	Tables      int              // tables compared
-	Rows        int64            // rows in them, all together
-	Accounts    int              // customer accounts whose ledger balances were compared
+	Tables      int   // tables compared
+	Rows        int64 // rows in them, all together
+	Accounts    int   // customer accounts whose ledger balances were compared
 	Invoices    int
 	CreditNotes int
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
@@ -191,24 +192,17 @@ func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.
 	})
 }
 
-// CreditLimitChange is one recorded change of a credit limit.
-type CreditLimitChange struct {
-	Old, New money.Micros
-	At       time.Time
-	By       string
-}
-
 // CreditLimitChanges lists an account's credit limit changes, oldest first.
-func (s *Store) CreditLimitChanges(ctx context.Context, account string) ([]CreditLimitChange, error) {
+func (s *Store) CreditLimitChanges(ctx context.Context, account string) ([]billing.CreditLimitChange, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT old_micros, new_micros, at, changed_by FROM credit_limit_changes
 		WHERE account_id = ? ORDER BY id`, account)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []CreditLimitChange
+	var out []billing.CreditLimitChange
 	for rows.Next() {
-		var c CreditLimitChange
+		var c billing.CreditLimitChange
 		var at string
 		if err := rows.Scan(&c.Old, &c.New, &at, &c.By); err != nil {
 			return nil, err

@@ -5,16 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"ledger/billing"
 	"ledger/ledger"
 )
-
-// OutboxMessage is an outgoing event waiting to be relayed.
-type OutboxMessage struct {
-	ID      int64
-	MsgID   string // the Nats-Msg-Id: stable across relays, unique across databases
-	Subject string
-	Payload []byte
-}
 
 func (s *Store) appendOutbox(ctx context.Context, n ledger.Notice, now string) error {
 	if _, err := s.stmts["insertOutbox"].ExecContext(ctx, n.Subject, n.Payload, now); err != nil {
@@ -25,15 +18,15 @@ func (s *Store) appendOutbox(ctx context.Context, n ledger.Notice, now string) e
 }
 
 // PendingOutbox returns up to limit outgoing events in the order they were written.
-func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]OutboxMessage, error) {
+func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]billing.OutboxMessage, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, subject, payload FROM outbox ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
 	defer rows.Close()
-	var out []OutboxMessage
+	var out []billing.OutboxMessage
 	for rows.Next() {
-		var m OutboxMessage
+		var m billing.OutboxMessage
 		if err := rows.Scan(&m.ID, &m.Subject, &m.Payload); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 )
@@ -191,7 +192,7 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 // drawn and per shortfall, as it keeps one per postpaid customer. It returns what follows the
 // usage transaction: the set-off of a shortfall from lots usable now (a late event can find
 // its time's lots spent while a newer lot is usable).
-func (s *Store) settlePrepaid(pb *PlannedBatch) (pre, follow []ledger.Transaction) {
+func (s *Store) settlePrepaid(pb *billing.PlannedBatch) (pre, follow []ledger.Transaction) {
 	tx := pb.Plan.Transaction
 	if tx == nil || len(s.prepaid.slots) == 0 {
 		return nil, nil
@@ -533,35 +534,21 @@ func (s *Store) prepaidFor(ctx context.Context, account, what string) (*ledger.P
 		Message: fmt.Sprintf("account %q is %s: %s apply to prepaid accounts", account, typ, what)}
 }
 
-// LotView is a lot as stored, with what became of it.
-type LotView struct {
-	ledger.Lot
-	Account     string
-	Method      string
-	Amount      money.Micros // topped up
-	Reversed    money.Micros // charged back against this top-up (R10)
-	Seq         int64
-	ChargedBack money.Micros // set off against this lot by chargebacks (R10)
-	Expired     money.Micros // forfeited at expiry (R9)
-	CreatedAt   time.Time
-	CreatedBy   string
-}
-
 const lotSelect = `SELECT l.seq, l.id, l.account_id, l.method, l.amount_micros, -la.balance_micros,
 	coalesce((SELECT sum(c.amount_micros) FROM chargebacks c WHERE c.topup_id = l.id), 0),
 	l.charged_back_micros, l.expired_micros, l.received_at, l.usable_from, l.expires_at, l.state, la.name,
 	l.created_at, l.created_by
 	FROM prepaid_lots l JOIN ledger_accounts la ON la.id = l.ledger_account_id `
 
-func (s *Store) queryLots(ctx context.Context, where string, args ...any) ([]LotView, error) {
+func (s *Store) queryLots(ctx context.Context, where string, args ...any) ([]billing.LotView, error) {
 	rows, err := s.db.QueryContext(ctx, lotSelect+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read lots: %w", err)
 	}
 	defer rows.Close()
-	var out []LotView
+	var out []billing.LotView
 	for rows.Next() {
-		var v LotView
+		var v billing.LotView
 		var received, usable, expires, state, created string
 		if err := rows.Scan(&v.Seq, &v.ID, &v.Account, &v.Method, &v.Amount, &v.Remaining, &v.Reversed, &v.ChargedBack,
 			&v.Expired, &received, &usable, &expires, &state, &v.LedgerAccount, &created, &v.CreatedBy); err != nil {
@@ -582,32 +569,25 @@ func (s *Store) queryLots(ctx context.Context, where string, args ...any) ([]Lot
 }
 
 // Lots lists an account's lots, oldest first, expired ones included.
-func (s *Store) Lots(ctx context.Context, account string) ([]LotView, error) {
+func (s *Store) Lots(ctx context.Context, account string) ([]billing.LotView, error) {
 	return s.queryLots(ctx, `WHERE l.account_id = ? ORDER BY l.seq`, account)
 }
 
 // Lot reads one lot by its top-up id; ledger.CodeNotFound when there is none.
-func (s *Store) Lot(ctx context.Context, id string) (LotView, error) {
+func (s *Store) Lot(ctx context.Context, id string) (billing.LotView, error) {
 	lots, err := s.queryLots(ctx, `WHERE l.id = ?`, id)
 	if err != nil {
-		return LotView{}, err
+		return billing.LotView{}, err
 	}
 	if len(lots) == 0 {
-		return LotView{}, ledger.Errorf(ledger.CodeNotFound, "top-up %q does not exist", id)
+		return billing.LotView{}, ledger.Errorf(ledger.CodeNotFound, "top-up %q does not exist", id)
 	}
 	return lots[0], nil
 }
 
-// PrepaidView is an account's prepaid balances as the API shows them.
-type PrepaidView struct {
-	Usable, Pending, Shortfall money.Micros
-	ChargebacksOwed            money.Micros // charged back beyond the balance (R10)
-	Lots                       []LotView
-}
-
 // Prepaid reads an account's prepaid balances and lots.
-func (s *Store) Prepaid(ctx context.Context, account string) (PrepaidView, error) {
-	var v PrepaidView
+func (s *Store) Prepaid(ctx context.Context, account string) (billing.PrepaidView, error) {
+	var v billing.PrepaidView
 	var err error
 	if v.Lots, err = s.Lots(ctx, account); err != nil {
 		return v, err
@@ -632,30 +612,30 @@ func (s *Store) Prepaid(ctx context.Context, account string) (PrepaidView, error
 // idempotent on the top-up id: the same top-up again returns the lot with created=false; the
 // same id with other terms is a conflict. Whatever was due up to now runs first (a closure
 // refuses the top-up) and after (a top-up received before today is usable at once).
-func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (LotView, bool, error) {
+func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (billing.LotView, bool, error) {
 	// What fell due before the money was received runs first; what fell due after it, after it
 	// is booked (it may have prevented a closure).
 	if _, err := s.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
-		return LotView{}, false, err
+		return billing.LotView{}, false, err
 	}
 	if v, err := s.Lot(ctx, t.ID); err == nil {
 		return v, false, sameTopUp(v, account, t)
 	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return LotView{}, false, err
+		return billing.LotView{}, false, err
 	}
 	err := s.inWrite(ctx, func() error { return s.bookTopUp(ctx, account, t, by, now) })
 	if s.isUniqueViolation(err) { // the same id, booked concurrently
 		v, err := s.Lot(ctx, t.ID)
 		if err != nil {
-			return LotView{}, false, err
+			return billing.LotView{}, false, err
 		}
 		return v, false, sameTopUp(v, account, t)
 	}
 	if err != nil {
-		return LotView{}, false, err
+		return billing.LotView{}, false, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
-		return LotView{}, false, err
+		return billing.LotView{}, false, err
 	}
 	v, err := s.Lot(ctx, t.ID)
 	return v, true, err
@@ -701,15 +681,9 @@ func (s *Store) bookTopUp(ctx context.Context, account string, t ledger.TopUp, b
 	return nil
 }
 
-// AccountTopUp is a top-up of an account, for bulk loads.
-type AccountTopUp struct {
-	Account string
-	ledger.TopUp
-}
-
 // TopUps books many new top-ups in one transaction (imports of balances kept elsewhere,
 // benchmarks): all or none. Unlike TopUp it is not idempotent: a known id fails the load.
-func (s *Store) TopUps(ctx context.Context, topUps []AccountTopUp, by string, now time.Time) error {
+func (s *Store) TopUps(ctx context.Context, topUps []billing.AccountTopUp, by string, now time.Time) error {
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return err
 	}
@@ -728,7 +702,7 @@ func (s *Store) TopUps(ctx context.Context, topUps []AccountTopUp, by string, no
 	return err
 }
 
-func sameTopUp(v LotView, account string, t ledger.TopUp) error {
+func sameTopUp(v billing.LotView, account string, t ledger.TopUp) error {
 	// received_at left out defaults to now: a retry a moment later is the same top-up.
 	if v.Account != account || v.Amount != t.Amount || (t.ReceivedGiven && !v.ReceivedAt.Equal(t.ReceivedAt)) || v.Method != t.Method {
 		return ledger.Errorf(ledger.CodeConflict, "top-up %q exists with other terms (account %s, %s EUR, received %s, %s)",
@@ -737,40 +711,32 @@ func sameTopUp(v LotView, account string, t ledger.TopUp) error {
 	return nil
 }
 
-// ChargebackView is a booked chargeback and what it did.
-type ChargebackView struct {
-	ID, Account, TopUpID string
-	Amount, SetOff, Owed money.Micros
-	At                   time.Time
-	Closed               bool // the account was closed: no balance remained (T&C 3.14)
-}
-
 // Chargeback books a reversed top-up (R10, T&C 3.14): the customer is in default; the amount
 // is set off against the balance — the reversed lot's remainder first, then the other lots by
 // earliest expiry — and what the balance cannot cover is owed. When no balance remains the
 // account is closed (reason chargeback). Idempotent on the chargeback id.
-func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeback, by string, now time.Time) (ChargebackView, bool, error) {
+func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeback, by string, now time.Time) (billing.ChargebackView, bool, error) {
 	amount, at := n.Amount, n.At
 	if _, err := s.RunDue(ctx, now); err != nil {
-		return ChargebackView{}, false, err
+		return billing.ChargebackView{}, false, err
 	}
 	if v, err := s.chargeback(ctx, n.ID); err == nil {
 		return v, false, sameChargeback(v, account, n)
 	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return ChargebackView{}, false, err
+		return billing.ChargebackView{}, false, err
 	}
 	lot, err := s.Lot(ctx, n.TopUpID)
 	if err != nil && ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return ChargebackView{}, false, err
+		return billing.ChargebackView{}, false, err
 	}
 	if err != nil || lot.Account != account {
-		return ChargebackView{}, false, ledger.Errorf(ledger.CodeNotFound, "account %q has no top-up %q", account, n.TopUpID)
+		return billing.ChargebackView{}, false, ledger.Errorf(ledger.CodeNotFound, "account %q has no top-up %q", account, n.TopUpID)
 	}
 	if at.Before(lot.ReceivedAt) {
-		return ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
+		return billing.ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
 			at.Format(time.RFC3339), n.TopUpID, lot.ReceivedAt.Format(time.RFC3339))
 	}
-	var view ChargebackView
+	var view billing.ChargebackView
 	err = s.inWrite(ctx, func() error {
 		p, err := s.prepaidFor(ctx, account, "chargebacks")
 		if err != nil {
@@ -803,7 +769,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 		}
 		p.Touch(at)
 		usable, pending := p.Balance()
-		view = ChargebackView{ID: n.ID, Account: account, TopUpID: n.TopUpID, Amount: amount, SetOff: amount - owed, Owed: owed, At: at}
+		view = billing.ChargebackView{ID: n.ID, Account: account, TopUpID: n.TopUpID, Amount: amount, SetOff: amount - owed, Owed: owed, At: at}
 		if usable+pending == 0 && !p.Closed {
 			view.Closed = true
 			if err := s.closePrepaid(ctx, p, ledger.ClosedChargeback, at); err != nil {
@@ -822,7 +788,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 	if s.isUniqueViolation(err) { // the same id, booked concurrently
 		v, err := s.chargeback(ctx, n.ID)
 		if err != nil {
-			return ChargebackView{}, false, err
+			return billing.ChargebackView{}, false, err
 		}
 		return v, false, sameChargeback(v, account, n)
 	}
@@ -831,7 +797,7 @@ func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeb
 
 // sameChargeback says whether a chargeback booked before under n's id is n (a retry) or not (a
 // conflict).
-func sameChargeback(v ChargebackView, account string, n ledger.Chargeback) error {
+func sameChargeback(v billing.ChargebackView, account string, n ledger.Chargeback) error {
 	if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != n.Amount {
 		return ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms (account %s, top-up %s, %s EUR)",
 			n.ID, v.Account, v.TopUpID, money.FormatInvoice(v.Amount.Decimal()))
@@ -839,8 +805,8 @@ func sameChargeback(v ChargebackView, account string, n ledger.Chargeback) error
 	return nil
 }
 
-func (s *Store) chargeback(ctx context.Context, id string) (ChargebackView, error) {
-	var v ChargebackView
+func (s *Store) chargeback(ctx context.Context, id string) (billing.ChargebackView, error) {
+	var v billing.ChargebackView
 	var at string
 	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, topup_id, amount_micros, set_off_micros, owed_micros, at, closed
 		FROM chargebacks WHERE id = ?`, id).Scan(&v.ID, &v.Account, &v.TopUpID, &v.Amount, &v.SetOff, &v.Owed, &at, &v.Closed)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
-	"ledger/sql"
 )
 
 // BenchmarkRunDueCatchUp: a ledger down for two years catches up, in time order, with 10,000
@@ -21,7 +21,7 @@ func BenchmarkRunDueCatchUp(b *testing.B) {
 		b.StopTimer()
 		f := openFixture(b, filepath.Join(b.TempDir(), "ledger.db"))
 		list := make([]ledger.Account, accounts)
-		var topUps []sql.AccountTopUp
+		var topUps []billing.AccountTopUp
 		for a := range list {
 			id := "acct-" + strconv.Itoa(a)
 			list[a] = ledger.Account{ID: id, Name: id, Type: ledger.Prepaid, Status: ledger.Active, Country: "NL",
@@ -33,7 +33,7 @@ func BenchmarkRunDueCatchUp(b *testing.B) {
 		for l := 0; l < lots; l++ {
 			for a := 0; a < accounts; a++ {
 				id := "acct-" + strconv.Itoa(a)
-				topUps = append(topUps, sql.AccountTopUp{Account: id, TopUp: ledger.TopUp{ID: fmt.Sprintf("%s-%d", id, l),
+				topUps = append(topUps, billing.AccountTopUp{Account: id, TopUp: ledger.TopUp{ID: fmt.Sprintf("%s-%d", id, l),
 					Amount: 10_000_000, ReceivedAt: registered.Add(time.Duration(l+1) * 24 * time.Hour), Method: ledger.MethodBank}})
 			}
 		}

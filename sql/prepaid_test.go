@@ -11,6 +11,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"ledger/billing"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
@@ -85,7 +86,7 @@ func (f *fixture) open() {
 
 // useInvoicing turns on the clock-driven side of invoicing with the example interest rates.
 func (f *fixture) useInvoicing() {
-	f.store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(f.tariffs.Interest()), CollectionCosts: invoices.CollectionCosts})
+	f.store.UseInvoicing(billing.Invoicing{Rates: invoices.RatesOf(f.tariffs.Interest()), CollectionCosts: invoices.CollectionCosts})
 }
 
 // reopen closes the store and opens it again, as a restart does.
@@ -132,7 +133,7 @@ func (f *fixture) newAccount(id, typ, registered string, indexation bool) {
 	}
 }
 
-func (f *fixture) topUp(account, id, amount, received, now string) (sql.LotView, error) {
+func (f *fixture) topUp(account, id, amount, received, now string) (billing.LotView, error) {
 	f.t.Helper()
 	t, err := ledger.NewTopUp{ID: id, Amount: amount, ReceivedAt: received, Method: "card"}.Validate(at(now))
 	if err != nil {
@@ -142,7 +143,7 @@ func (f *fixture) topUp(account, id, amount, received, now string) (sql.LotView,
 	return v, err
 }
 
-func (f *fixture) mustTopUp(account, id, amount, received, now string) sql.LotView {
+func (f *fixture) mustTopUp(account, id, amount, received, now string) billing.LotView {
 	f.t.Helper()
 	v, err := f.topUp(account, id, amount, received, now)
 	if err != nil {
@@ -167,10 +168,10 @@ func (f *fixture) sms(account string, parts int, occurred, now string) ledger.Ou
 }
 
 // chargeback validates a chargeback at now, as the API does, and books it.
-func (f *fixture) chargeback(account string, n ledger.NewChargeback, now time.Time) (sql.ChargebackView, bool, error) {
+func (f *fixture) chargeback(account string, n ledger.NewChargeback, now time.Time) (billing.ChargebackView, bool, error) {
 	c, err := n.Validate(now)
 	if err != nil {
-		return sql.ChargebackView{}, false, err
+		return billing.ChargebackView{}, false, err
 	}
 	return f.store.Chargeback(f.ctx, account, c, "test", now)
 }
@@ -184,7 +185,7 @@ func (f *fixture) runDue(now string) int {
 	return n
 }
 
-func (f *fixture) prepaid(account string) sql.PrepaidView {
+func (f *fixture) prepaid(account string) billing.PrepaidView {
 	f.t.Helper()
 	v, err := f.store.Prepaid(f.ctx, account)
 	if err != nil {

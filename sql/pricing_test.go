@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"ledger/billing"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/pricing"
-	"ledger/sql"
 	"ledger/tariffs"
 )
 
@@ -66,7 +66,7 @@ func (f *fixture) event(account, fields, now string) ledger.Prepared {
 	return p
 }
 
-func (f *fixture) agree(account, csv string, now string) (sql.AgreementView, bool, error) {
+func (f *fixture) agree(account, csv string, now string) (billing.AgreementView, bool, error) {
 	return f.store.PutAgreement(f.ctx, account,
 		"channel,product,direction,prefix,country,unit_price,min_seconds,increment_seconds,valid_from,description\n"+csv, "test", at(now))
 }
@@ -82,7 +82,7 @@ func (f *fixture) unbilled(account string) string {
 
 // usageLines are an invoice's usage and professional-services lines as "description: quantity
 // × unit price = amount".
-func usageLines(v sql.InvoiceView) []string {
+func usageLines(v billing.InvoiceView) []string {
 	var out []string
 	for _, l := range v.Lines {
 		if l.Kind == invoices.LineUsage || l.Kind == invoices.LineProfessionalServices || l.Kind == invoices.LineSurcharge {
@@ -92,7 +92,7 @@ func usageLines(v sql.InvoiceView) []string {
 	return out
 }
 
-func wantLines(t *testing.T, v sql.InvoiceView, want ...string) {
+func wantLines(t *testing.T, v billing.InvoiceView, want ...string) {
 	t.Helper()
 	got := usageLines(v)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

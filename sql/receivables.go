@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
@@ -116,36 +117,16 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 	return nil
 }
 
-// NewPayment is a payment received (CONTRACT 3.2).
-type NewPayment struct {
-	ID         string
-	Amount     money.Micros
-	ReceivedAt time.Time
-	Invoice    string // the invoice it names, if any
-	SEPA       bool
-}
-
-// PaymentView is a recorded payment and where it went.
-type PaymentView struct {
-	ID, Account string
-	Amount      money.Micros
-	ReceivedAt  time.Time
-	Invoice     string
-	SEPA        bool
-	Allocations []invoices.Allocation
-	Credit      money.Micros // what was left over: the customer's credit (R8)
-}
-
 // AddPayment records a payment (T&C 3.7, 3.9; R5): allocated to the invoice it names, then to
 // the oldest due; a partial payment leaves the rest open, and a non-SEPA payment settles only
 // what was received. What is left over is the customer's credit, set off against the next
 // invoices (R8). Idempotent on the payment id.
-func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by string, now time.Time) (PaymentView, bool, error) {
+func (s *Store) AddPayment(ctx context.Context, account string, p billing.NewPayment, by string, now time.Time) (billing.PaymentView, bool, error) {
 	if err := checkRecord(p.ID, p.Amount, "received_at", p.ReceivedAt, now); err != nil {
-		return PaymentView{}, false, err
+		return billing.PaymentView{}, false, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
-		return PaymentView{}, false, err
+		return billing.PaymentView{}, false, err
 	}
 	created := false
 	err := s.inWrite(ctx, func() error {
@@ -217,11 +198,11 @@ func (s *Store) AddPayment(ctx context.Context, account string, p NewPayment, by
 		return s.evaluateCredit(ctx, &tx, now)
 	})
 	if err != nil {
-		return PaymentView{}, false, err
+		return billing.PaymentView{}, false, err
 	}
 	v, err := s.Payment(ctx, account, p.ID)
 	if err == nil && !created && (v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA) {
-		return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
+		return billing.PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
 	}
 	return v, created, err
 }
@@ -253,31 +234,31 @@ func (s *Store) postpaidAccount(ctx context.Context, account, what string) error
 }
 
 // Payment reads one payment with its allocation.
-func (s *Store) Payment(ctx context.Context, account, id string) (PaymentView, error) {
-	var v PaymentView
+func (s *Store) Payment(ctx context.Context, account, id string) (billing.PaymentView, error) {
+	var v billing.PaymentView
 	var received string
 	var txID int64
 	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, amount_micros, received_at, invoice_id, sepa, transaction_id
 		FROM payments WHERE account_id = ? AND id = ?`, account, id).Scan(&v.ID, &v.Account, &v.Amount, &received, &v.Invoice, &v.SEPA, &txID)
 	if errors.Is(err, stdsql.ErrNoRows) {
-		return PaymentView{}, ledger.Errorf(ledger.CodeNotFound, "account %q has no payment %q", account, id)
+		return billing.PaymentView{}, ledger.Errorf(ledger.CodeNotFound, "account %q has no payment %q", account, id)
 	}
 	if err != nil {
-		return PaymentView{}, err
+		return billing.PaymentView{}, err
 	}
 	if v.ReceivedAt, err = parseTime(received); err != nil {
-		return PaymentView{}, err
+		return billing.PaymentView{}, err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT invoice_id, amount_micros FROM settlements WHERE transaction_id = ? ORDER BY id`, txID)
 	if err != nil {
-		return PaymentView{}, err
+		return billing.PaymentView{}, err
 	}
 	defer rows.Close()
 	allocated := money.Micros(0)
 	for rows.Next() {
 		var a invoices.Allocation
 		if err := rows.Scan(&a.Invoice, &a.Amount); err != nil {
-			return PaymentView{}, err
+			return billing.PaymentView{}, err
 		}
 		v.Allocations = append(v.Allocations, a)
 		allocated += a.Amount
@@ -286,48 +267,33 @@ func (s *Store) Payment(ctx context.Context, account, id string) (PaymentView, e
 	return v, rows.Err()
 }
 
-// InvoiceView is an issued invoice with where it stands.
-type InvoiceView struct {
-	invoices.Invoice
-	Status       string
-	Outstanding  money.Micros // total − payments − credits (invariant 4)
-	Disputed     money.Micros
-	OverdueSince string // date, "" unless overdue
-	DueNow       string // date it became due at once on termination, if it did
-}
-
 const invoiceSelect = `SELECT document, ` + invoiceStatus + `, total_micros - settled_micros, disputed_micros,
 	coalesce(overdue_since, ''), coalesce(due_now, '') FROM invoices`
 
-func scanInvoice(scan func(...any) error) (InvoiceView, error) {
-	var v InvoiceView
+func scanInvoice(scan func(...any) error) (billing.InvoiceView, error) {
+	var v billing.InvoiceView
 	var doc []byte
 	if err := scan(&doc, &v.Status, &v.Outstanding, &v.Disputed, &v.OverdueSince, &v.DueNow); err != nil {
-		return InvoiceView{}, err
+		return billing.InvoiceView{}, err
 	}
 	if err := json.Unmarshal(doc, &v.Invoice); err != nil {
-		return InvoiceView{}, fmt.Errorf("invoice document: %w", err)
+		return billing.InvoiceView{}, fmt.Errorf("invoice document: %w", err)
 	}
 	return v, nil
 }
 
 // Invoice reads one invoice.
-func (s *Store) Invoice(ctx context.Context, id string) (InvoiceView, error) {
+func (s *Store) Invoice(ctx context.Context, id string) (billing.InvoiceView, error) {
 	v, err := scanInvoice(s.db.QueryRowContext(ctx, invoiceSelect+` WHERE id = ?`, id).Scan)
 	if errors.Is(err, stdsql.ErrNoRows) {
-		return InvoiceView{}, ledger.Errorf(ledger.CodeNotFound, "invoice %q does not exist", id)
+		return billing.InvoiceView{}, ledger.Errorf(ledger.CodeNotFound, "invoice %q does not exist", id)
 	}
 	return v, err
 }
 
-// InvoiceFilter narrows a list of invoices; empty fields match all.
-type InvoiceFilter struct {
-	Account, Period, Status string
-}
-
 // Invoices lists invoices in the order they were issued, after the invoice named by after (a
 // cursor naming no invoice is an error, not the start of the list).
-func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, after string, limit int) ([]InvoiceView, error) {
+func (s *Store) Invoices(ctx context.Context, f billing.InvoiceFilter, after string, limit int) ([]billing.InvoiceView, error) {
 	if err := s.checkCursor(ctx, "invoices", after); err != nil {
 		return nil, err
 	}
@@ -350,7 +316,7 @@ func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, after string, lim
 		return nil, fmt.Errorf("list invoices: %w", err)
 	}
 	defer rows.Close()
-	var out []InvoiceView
+	var out []billing.InvoiceView
 	for rows.Next() {
 		v, err := scanInvoice(rows.Scan)
 		if err != nil {
@@ -370,33 +336,15 @@ func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
 	return m, err
 }
 
-// NewDispute is a dispute of an invoice (CONTRACT 3.3): Amount is part of what the invoice asks
-// to be paid, with VAT, as its total is; that much is held back while the dispute is open.
-type NewDispute struct {
-	ID     string
-	Amount money.Micros
-	Reason string
-	At     time.Time
-}
-
-// DisputeView is a dispute and where it stands.
-type DisputeView struct {
-	ID, Invoice, Account string
-	Amount               money.Micros // of the amount owed, with VAT
-	Reason, Status       string
-	OpenedAt, ResolvedAt time.Time
-	CreditNote           string
-}
-
 // OpenDispute records a dispute of an invoice (R7, T&C 3.11): only within the payment term, on
 // or before the due date; the disputed amount with its VAT is then neither overdue nor
 // interest-bearing while the dispute is open. Idempotent on the dispute id.
-func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, now time.Time) (DisputeView, bool, error) {
+func (s *Store) OpenDispute(ctx context.Context, invoice string, d billing.NewDispute, now time.Time) (billing.DisputeView, bool, error) {
 	if err := checkRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
-		return DisputeView{}, false, err
+		return billing.DisputeView{}, false, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
-		return DisputeView{}, false, err
+		return billing.DisputeView{}, false, err
 	}
 	created := false
 	err := s.inWrite(ctx, func() error {
@@ -435,11 +383,11 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d NewDispute, n
 		return err
 	})
 	if err != nil {
-		return DisputeView{}, false, err
+		return billing.DisputeView{}, false, err
 	}
 	v, err := s.Dispute(ctx, d.ID)
 	if err == nil && !created && (v.Invoice != invoice || v.Amount != d.Amount || v.Reason != d.Reason) {
-		return DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
+		return billing.DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
 	}
 	return v, created, err
 }
@@ -468,21 +416,21 @@ func (s *Store) invoiceForUpdate(ctx context.Context, id string) (invoiceRow, er
 }
 
 // Dispute reads one dispute.
-func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
-	var v DisputeView
+func (s *Store) Dispute(ctx context.Context, id string) (billing.DisputeView, error) {
+	var v billing.DisputeView
 	var opened string
 	var resolved instant
 	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, reason, status, opened_at,
 		resolved_at, coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
 		&v.Amount, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
 	if errors.Is(err, stdsql.ErrNoRows) {
-		return DisputeView{}, ledger.Errorf(ledger.CodeNotFound, "dispute %q does not exist", id)
+		return billing.DisputeView{}, ledger.Errorf(ledger.CodeNotFound, "dispute %q does not exist", id)
 	}
 	if err != nil {
-		return DisputeView{}, err
+		return billing.DisputeView{}, err
 	}
 	if v.OpenedAt, err = parseTime(opened); err != nil {
-		return DisputeView{}, err
+		return billing.DisputeView{}, err
 	}
 	v.ResolvedAt = resolved.Time
 	return v, nil
@@ -490,22 +438,22 @@ func (s *Store) Dispute(ctx context.Context, id string) (DisputeView, error) {
 
 // ResolveDispute closes a dispute (R7): accepted, a credit note for the disputed amount settles
 // it; rejected, the amount is due at once, with interest from the original due date.
-func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (DisputeView, error) {
+func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (billing.DisputeView, error) {
 	if outcome != "accepted" && outcome != "rejected" {
-		return DisputeView{}, ledger.Errorf(ledger.CodeInvalid, "outcome must be accepted (a credit note) or rejected (due at once), not %q (R7)", outcome)
+		return billing.DisputeView{}, ledger.Errorf(ledger.CodeInvalid, "outcome must be accepted (a credit note) or rejected (due at once), not %q (R7)", outcome)
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
-		return DisputeView{}, err
+		return billing.DisputeView{}, err
 	}
 	v, err := s.Dispute(ctx, id)
 	if err != nil {
-		return DisputeView{}, err
+		return billing.DisputeView{}, err
 	}
 	if v.Status != "open" {
 		if v.Status == outcome {
 			return v, nil
 		}
-		return DisputeView{}, ledger.Errorf(ledger.CodeConflict, "dispute %q was %s already", id, v.Status)
+		return billing.DisputeView{}, ledger.Errorf(ledger.CodeConflict, "dispute %q was %s already", id, v.Status)
 	}
 	err = s.inWrite(ctx, func() error {
 		inv, err := s.invoiceForUpdate(ctx, v.Invoice)
@@ -533,7 +481,7 @@ func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now 
 		return s.markOverdue(ctx, now)
 	})
 	if err != nil {
-		return DisputeView{}, err
+		return billing.DisputeView{}, err
 	}
 	return s.Dispute(ctx, id)
 }
@@ -541,7 +489,7 @@ func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now 
 // issueCreditNote issues the credit note of an accepted dispute: one credit line of the disputed
 // amount with the invoice's VAT. It settles the invoice; what the invoice no longer owed is the
 // customer's credit.
-func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d DisputeView, now time.Time) (string, error) {
+func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d billing.DisputeView, now time.Time) (string, error) {
 	today := clock.DateOf(now)
 	seq, err := s.nextNumber(ctx, "credit_note", today.Year)
 	if err != nil {

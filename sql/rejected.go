@@ -3,26 +3,13 @@ package sql
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"ledger/billing"
 	"ledger/ledger"
 )
 
-// RejectedView is one parked event.
-type RejectedView struct {
-	ID       int64
-	EventID  string
-	Account  string
-	Reason   string
-	Detail   string
-	Subject  string
-	Payload  []byte
-	ParkedAt time.Time
-	Replays  int
-}
-
 // Rejected lists the open parked events, oldest first, optionally of one reason, after a cursor.
-func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]RejectedView, error) {
+func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]billing.RejectedView, error) {
 	q := `SELECT id, event_key, account_id, reason, detail, subject, payload, parked_at, replays FROM rejected
 		WHERE resolved_at IS NULL AND id > ?`
 	args := []any{afterID}
@@ -37,9 +24,9 @@ func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limi
 		return nil, fmt.Errorf("list parked events: %w", err)
 	}
 	defer rows.Close()
-	var out []RejectedView
+	var out []billing.RejectedView
 	for rows.Next() {
-		var r RejectedView
+		var r billing.RejectedView
 		var at string
 		if err := rows.Scan(&r.ID, &r.EventID, &r.Account, &r.Reason, &r.Detail, &r.Subject, &r.Payload, &at, &r.Replays); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	neturl "net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/pricing"
 )
@@ -66,7 +68,8 @@ type Store struct {
 	// OnOutbox, when set, is called after a commit that wrote outgoing events (the relay's
 	// wake-up); it must not block.
 	OnOutbox    func()
-	wroteOutbox bool // in the transaction in progress (guarded by writeMu)
+	url         string // as opened; Location redacts it
+	wroteOutbox bool   // in the transaction in progress (guarded by writeMu)
 
 	// Credit control (UseCredit); nil: none. Guarded by writeMu for writes.
 	credit *ledger.CreditBook
@@ -83,7 +86,7 @@ type Store struct {
 	// from (UsePricing).
 	tariffs atomic.Pointer[pricing.Tariffs]
 	// Invoicing (UseInvoicing); nil: no clock-driven billing (guarded by writeMu).
-	invoicing *Invoicing
+	invoicing *billing.Invoicing
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.
@@ -137,6 +140,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.url = url
 	// The schema first, then the writer's statements and its view of the journal, lots and lines.
 	for _, step := range []func(context.Context) error{s.migrate, s.prepare, s.loadLedgerAccounts, s.loadPrepaid, s.loadLines} {
 		if err := step(ctx); err != nil {
@@ -723,27 +727,49 @@ const (
 	WALTruncateBytes = 64 << 20
 )
 
-// RunCheckpoints copies the write-ahead log into the database file every CheckpointInterval
-// until ctx is cancelled, on a reader connection: PASSIVE checkpoints never block the writer,
-// and commits stay durable (synchronous=FULL syncs the WAL itself at every commit).
-func (s *Store) RunCheckpoints(ctx context.Context) {
-	if s.engine.checkpoint == "" {
-		return // the server checkpoints by itself
+// RunUpkeep keeps the store in shape until ctx is cancelled: it writes the open invoice lines
+// that changed every LinesFlushInterval (and once more on the way out), and on SQLite copies
+// the write-ahead log into the database file every CheckpointInterval, on a reader connection
+// (PASSIVE checkpoints never block the writer, and commits stay durable: synchronous=FULL syncs
+// the WAL itself at every commit). Errors go to log (nil: dropped); each is tried again on the
+// next tick.
+func (s *Store) RunUpkeep(ctx context.Context, log *slog.Logger) {
+	flush := time.NewTicker(LinesFlushInterval)
+	defer flush.Stop()
+	var checkpoint <-chan time.Time
+	if s.engine.checkpoint != "" { // PostgreSQL checkpoints by itself
+		t := time.NewTicker(CheckpointInterval)
+		defer t.Stop()
+		checkpoint = t.C
 	}
-	t := time.NewTicker(CheckpointInterval)
-	defer t.Stop()
+	report := func(what string, err error) {
+		if err != nil && log != nil {
+			log.Error(what, "err", err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			report("write the open invoice lines", s.FlushLines(context.Background()))
 			return
-		case <-t.C:
-		}
-		if err := s.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+		case <-flush.C:
+			if err := s.FlushLines(ctx); ctx.Err() == nil {
+				report("write the open invoice lines", err)
+			}
+		case <-checkpoint:
 			// A busy checkpoint is tried again on the next tick.
-			continue
+			if err := s.Checkpoint(ctx); ctx.Err() == nil {
+				report("checkpoint", err)
+			}
 		}
 	}
 }
+
+// SetOnOutbox sets what is called after a commit that wrote outgoing events (the relay's wake).
+func (s *Store) SetOnOutbox(wake func()) { s.OnOutbox = wake }
+
+// Location says where the store is, fit for a log line: its URL with any password redacted.
+func (s *Store) Location() string { return Redact(s.url) }
 
 // Checkpoint runs one passive checkpoint.
 func (s *Store) Checkpoint(ctx context.Context) error {
@@ -756,3 +782,6 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Store keeps every aggregate the use cases need.
+var _ billing.Store = (*Store)(nil)

@@ -7,20 +7,30 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
 )
 
-// PlannedBatch is a batch of prepared deliveries planned and encoded for the database, ready to
-// commit. Planning needs no database: it assumes, as is almost always true, that none of the
-// batch's ids was charged or parked before; Commit checks that assumption inside the transaction.
-type PlannedBatch struct {
-	Items []ledger.Prepared
-	At    time.Time
-	Plan  ledger.BatchPlan
+// encodedBatch is the store's part of a billing.PlannedBatch (its Encoded): the batch's rows
+// encoded for the database while the previous batch commits, and what it adds to the open
+// invoice lines (lines.go). Planning needs no database: it assumes, as is almost always true,
+// that none of the batch's ids was charged or parked before; Commit checks that assumption
+// inside the transaction.
+type encodedBatch struct {
 	rows  encodedRows
-	lines lineDelta // what the batch adds to the open invoice lines (lines.go)
+	lines lineDelta
+}
+
+// encoded returns the store's encoding of a planned batch; a batch not planned by this store
+// is a programming error.
+func encoded(pb *billing.PlannedBatch) *encodedBatch {
+	e, ok := pb.Encoded.(*encodedBatch)
+	if !ok {
+		panic(fmt.Sprintf("sql: batch planned elsewhere (Encoded is %T)", pb.Encoded))
+	}
+	return e
 }
 
 // encodedRows are the batch's charges as one JSON array of rows (jsonb_each).
@@ -34,20 +44,20 @@ type encodedRows struct {
 
 // PlanBatch plans a batch as if none of its ids were known to the database. It reads no table,
 // so it runs while the previous batch commits.
-func (s *Store) PlanBatch(items []ledger.Prepared, at time.Time) (*PlannedBatch, error) {
+func (s *Store) PlanBatch(items []ledger.Prepared, at time.Time) (*billing.PlannedBatch, error) {
 	// The open invoice lines of committed batches are merged here, beside the writer, rather
 	// than in its commit (measured: a third of the commit stage's CPU).
 	s.lines.drain()
 	return s.planWith(items, ledger.Existing{}, at)
 }
 
-func (s *Store) planWith(items []ledger.Prepared, existing ledger.Existing, at time.Time) (*PlannedBatch, error) {
+func (s *Store) planWith(items []ledger.Prepared, existing ledger.Existing, at time.Time) (*billing.PlannedBatch, error) {
 	plan, err := ledger.PlanBatch(items, existing, at)
 	if err != nil {
 		return nil, err
 	}
 	rows, lines := s.encodePlan(plan)
-	return &PlannedBatch{Items: items, At: at, Plan: plan, rows: rows, lines: lines}, nil
+	return &billing.PlannedBatch{Items: items, At: at, Plan: plan, Encoded: &encodedBatch{rows: rows, lines: lines}}, nil
 }
 
 // ChargeBatch plans and commits one batch (replays use it; ingestion plans ahead and commits).
@@ -68,7 +78,7 @@ func (s *Store) ChargeBatch(ctx context.Context, items []ledger.Prepared, at tim
 // charges refuses it, inside a savepoint. Either way the batch is then planned again knowing
 // what the database holds. Exactly once rests on that key (R1, invariant 2); the optimism only
 // saves a lookup per event.
-func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan, error) {
+func (s *Store) Commit(ctx context.Context, pb *billing.PlannedBatch) (ledger.BatchPlan, error) {
 	err := s.inWrite(ctx, func() error {
 		if err := s.writeBatch(ctx, pb); err != nil {
 			return err
@@ -83,7 +93,7 @@ func (s *Store) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan,
 
 // writeBatch writes the batch as planned when none of its ids can be known to the database,
 // and plans it again knowing them otherwise (see Commit).
-func (s *Store) writeBatch(ctx context.Context, pb *PlannedBatch) error {
+func (s *Store) writeBatch(ctx context.Context, pb *billing.PlannedBatch) error {
 	var anyParked bool
 	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
 		return fmt.Errorf("look for parked events: %w", err)
@@ -123,7 +133,7 @@ func (s *Store) writeBatch(ctx context.Context, pb *PlannedBatch) error {
 
 // replanAndWrite plans the batch again knowing which of its ids were charged or parked before;
 // parked is what is already known of the latter (nil: look it up).
-func (s *Store) replanAndWrite(ctx context.Context, pb *PlannedBatch, parked map[ledger.ParkKey]int64) error {
+func (s *Store) replanAndWrite(ctx context.Context, pb *billing.PlannedBatch, parked map[ledger.ParkKey]int64) error {
 	existing := ledger.Existing{Parked: parked}
 	var err error
 	if existing.Charged, err = s.lookupCharged(ctx, pb.Items); err != nil {
@@ -195,7 +205,7 @@ func (s *Store) lookupParked(ctx context.Context, items []ledger.Prepared) (map[
 	return parked, rows.Err()
 }
 
-func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
+func (s *Store) writePlan(ctx context.Context, pb *billing.PlannedBatch) error {
 	pre, follow := s.settlePrepaid(pb)
 	plan, at := pb.Plan, pb.At
 	now := fmtTime(at)
@@ -217,13 +227,13 @@ func (s *Store) writePlan(ctx context.Context, pb *PlannedBatch) error {
 		if err := s.writeNewSpecs(ctx); err != nil {
 			return err
 		}
-		if err := s.insertCharges(ctx, txID, pb.rows); err != nil {
+		if err := s.insertCharges(ctx, txID, encoded(pb).rows); err != nil {
 			return fmt.Errorf("insert charges: %w", err)
 		}
-		lines := pb.lines
+		lines := encoded(pb).lines
 		s.onCommit(func() { s.lines.enqueue(lines) })
 		// SST 6.3: calls without a correct caller ID are counted per account.
-		for account, n := range pb.rows.invalidCallerID {
+		for account, n := range encoded(pb).rows.invalidCallerID {
 			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, n, account); err != nil {
 				return fmt.Errorf("count invalid caller IDs: %w", err)
 			}

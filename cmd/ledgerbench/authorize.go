@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ledger/api"
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/events"
 	"ledger/ledger"
@@ -52,7 +53,7 @@ func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, bo
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Store: store, Charger: charger, Clock: clock.System{}, Credit: book,
+	srv := &api.Server{Billing: billing.New(billing.StoresOf(store), clock.System{}, nil), Charger: charger, Credit: book,
 		Authorizer: authorizer, Gatherer: prometheus.NewRegistry(), Log: quiet}
 	load := &authorizeLoad{server: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go load.server.Serve(l)

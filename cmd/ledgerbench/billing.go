@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"ledger/api"
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
@@ -83,7 +84,7 @@ func billingOn(c config, spec string) error {
 	if err := store.UsePricing(ctx, t); err != nil { // as ledgerd: invoices look for indexation notes
 		return err
 	}
-	store.UseInvoicing(sql.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: invoices.CollectionCosts})
+	store.UseInvoicing(billing.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: invoices.CollectionCosts})
 
 	start := time.Now()
 	if err := chargeMonth(ctx, store, book, t, c); err != nil {
@@ -131,7 +132,7 @@ func billingOn(c config, spec string) error {
 		return fmt.Errorf("issued %d invoices, want one per account (%d)", issued, c.accounts)
 	}
 
-	srv := &api.Server{Store: store, Clock: clock.System{}, Seller: service.DefaultSeller}
+	srv := &api.Server{Billing: billing.New(billing.StoresOf(store), clock.System{}, nil), Seller: service.DefaultSeller}
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	for _, format := range []string{"ubl", "csv"} {
@@ -187,7 +188,7 @@ func chargeMonth(ctx context.Context, store *sql.Store, book *ledger.CreditBook,
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, clock.Amsterdam)
 	month := time.Date(2026, 4, 1, 0, 0, 0, 0, clock.Amsterdam).Sub(base)
 	step := month / time.Duration(c.events)
-	planned := make(chan *sql.PlannedBatch, 1)
+	planned := make(chan *billing.PlannedBatch, 1)
 	errs := make(chan error, 1)
 	go func() {
 		defer close(planned)

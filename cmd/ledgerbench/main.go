@@ -32,6 +32,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ledger/billing"
 	"ledger/clock"
 	"ledger/events"
 	"ledger/ledger"
@@ -302,11 +303,11 @@ func createAccounts(ctx context.Context, store *sql.Store, c config) error {
 	}
 	// In the order they are received, as they would be booked: each account's first top-up on
 	// 2 March, its second on 3 March, …
-	var topUps []sql.AccountTopUp
+	var topUps []billing.AccountTopUp
 	for l := 0; l < c.lots; l++ {
 		for i := 0; i < prepaid; i++ {
 			id := accountID(i)
-			topUps = append(topUps, sql.AccountTopUp{Account: id, TopUp: ledger.TopUp{ID: id + "-lot-" + strconv.Itoa(l),
+			topUps = append(topUps, billing.AccountTopUp{Account: id, TopUp: ledger.TopUp{ID: id + "-lot-" + strconv.Itoa(l),
 				Amount: 10_000_000, ReceivedAt: registered.Add(time.Duration(l+1) * 24 * time.Hour), Method: ledger.MethodBank}})
 		}
 	}
@@ -472,7 +473,7 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 	in := &events.Ingestor{Consumer: cons, Charger: charger, BatchSize: c.batch, Log: charger.Log,
 		AfterCommit: func(n int) bool { committed.Add(int64(n)); return true }}
 	runCtx, cancel := context.WithCancel(ctx)
-	go store.RunCheckpoints(runCtx)
+	go store.RunUpkeep(runCtx, nil)
 	stopped := make(chan error, 1)
 	start := time.Now()
 	go func() { stopped <- in.Run(runCtx) }()

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ledger/billing"
 	"ledger/service"
 	"ledger/sql"
 	"ledger/sql/storetest"
@@ -283,7 +284,7 @@ func sameLedger(t *testing.T, from, to string) {
 		}
 		accounts, err := s.Accounts(ctx, 0, 100)
 		add("accounts", accounts, err)
-		invoices, err := s.Invoices(ctx, sql.InvoiceFilter{}, "", 100)
+		invoices, err := s.Invoices(ctx, billing.InvoiceFilter{}, "", 100)
 		add("invoices", invoices, err)
 		notes, err := s.CreditNotes(ctx, "", "", 100)
 		add("credit notes", notes, err)

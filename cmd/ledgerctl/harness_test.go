@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/service"
+	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
@@ -57,7 +58,7 @@ func testConfig(t *testing.T, dir string) service.Config {
 		}
 	}
 	start, _ := time.Parse(time.RFC3339, testClockStart)
-	cfg := service.Config{Data: filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
+	cfg := service.Config{OpenStore: service.Opener(sql.Open), Data: filepath.Join(dir, "data"), NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0",
 		Tariffs: tariffs, TestClock: true, TestClockStart: start, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.DB = storetest.URL(filepath.Join(cfg.Data, "ledger.db"))
 	return cfg

@@ -48,7 +48,7 @@ func run(args []string) error {
 		return migrate(args[1:])
 	}
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
-	var cfg service.Config
+	cfg := service.Config{OpenStore: service.Opener(sql.Open)}
 	fs.StringVar(&cfg.Data, "data", env("LEDGER_DATA", service.DefaultData), "where the SQLite file and the embedded JetStream store live (env LEDGER_DATA)")
 	fs.StringVar(&cfg.DB, "db", env("LEDGER_DB", ""), "the database: sqlite://PATH (default sqlite://<data>/ledger.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS] (env LEDGER_DB); the schema is brought up to date at start (or by 'ledgerd migrate')")
 	fs.StringVar(&cfg.NATS, "nats", env("LEDGER_NATS", ""), "external NATS URL; empty runs an embedded server (env LEDGER_NATS)")

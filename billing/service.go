@@ -1,0 +1,78 @@
+package billing
+
+import (
+	"context"
+	"time"
+
+	"ledger/clock"
+	"ledger/ledger"
+)
+
+// Stores are the aggregates' stores a Service uses. One adapter (sql.Store) implements them
+// all today; they are separate so that each use case names what it touches.
+type Stores struct {
+	Accounts    AccountStore
+	Agreements  AgreementStore
+	Lots        LotStore
+	Receivables ReceivableStore
+	Claims      ClaimStore
+	Runs        BillingRunStore
+	Charges     ChargeStore
+	Parked      ParkedStore
+	Outbox      OutboxStore
+	SavedClock  ClockStore
+}
+
+// Store is every aggregate's store in one value, as an adapter that keeps them all provides it.
+type Store interface {
+	AccountStore
+	AgreementStore
+	LotStore
+	ReceivableStore
+	ClaimStore
+	BillingRunStore
+	ChargeStore
+	ParkedStore
+	OutboxStore
+	ClockStore
+}
+
+// StoresOf returns the aggregates' stores of an adapter that keeps them all.
+func StoresOf(s Store) Stores {
+	return Stores{Accounts: s, Agreements: s, Lots: s, Receivables: s, Claims: s, Runs: s, Charges: s,
+		Parked: s, Outbox: s, SavedClock: s}
+}
+
+// Service runs the use cases against the stores, with the time from Clock.
+type Service struct {
+	Stores
+	Clock clock.Clock
+	// TestClock is the clock when it is the test clock (--test-clock), nil otherwise: SetClock
+	// moves it.
+	TestClock *clock.Test
+}
+
+// New returns the use cases over the stores.
+func New(stores Stores, c clock.Clock, test *clock.Test) *Service {
+	return &Service{Stores: stores, Clock: c, TestClock: test}
+}
+
+// Now is the ledger's time: the wall clock, or the test clock.
+func (s *Service) Now() time.Time { return s.Clock.Now() }
+
+// ErrNoTestClock refuses reading or moving the clock of a ledger on the wall clock.
+var ErrNoTestClock = ledger.Errorf(ledger.CodeNotFound, "the clock can be read and set only with --test-clock")
+
+// TestNow returns the test clock's time.
+func (s *Service) TestNow() (time.Time, error) {
+	if s.TestClock == nil {
+		return time.Time{}, ErrNoTestClock
+	}
+	return s.TestClock.Now(), nil
+}
+
+// ClockStore keeps the test clock's time across restarts.
+type ClockStore interface {
+	TestClock(ctx context.Context) (now time.Time, ok bool, err error)
+	SaveTestClock(ctx context.Context, now time.Time) error
+}
