@@ -3,7 +3,7 @@ package api
 import (
 	"net/http"
 
-	"ledger/events"
+	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 )
@@ -33,11 +33,11 @@ func (s *Server) setCreditLimit(w http.ResponseWriter, r *http.Request, who prin
 
 // authorize answers whether an account may send (CONTRACT 3.4), from memory.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, _ principal) error {
-	var req events.AuthorizeRequest
+	var req billing.AuthorizeRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	resp, err := s.Authorizer.Authorize(req)
+	resp, err := s.Billing.Charging.Authorize(req)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 			at = d.Start().UTC()
 		}
 	}
-	t := s.Charger.Tariffs()
+	t := s.Billing.Charging.Tariffs()
 	if t == nil {
 		return fmt.Errorf("no tariffs loaded")
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"ledger/billing"
-	"ledger/events"
 	"ledger/invoices"
 	"ledger/ledger"
 )
@@ -33,12 +32,10 @@ const (
 type Server struct {
 	// Billing runs the use cases; the handlers decode, call it and encode.
 	Billing *billing.Service
-	Charger *events.Charger
 	Tokens  Tokens // nil: loopback only
-	// Credit and Authorizer serve credit control; Credit may be nil.
-	Credit     *ledger.CreditBook
-	Authorizer *events.Authorizer
-	Gatherer   prometheus.Gatherer
+	// Credit serves credit control; it may be nil.
+	Credit   *ledger.CreditBook
+	Gatherer prometheus.Gatherer
 	// Seller is the provider as its e-invoices name it (UBL exports).
 	Seller invoices.Party
 	Ready  func(ctx context.Context) error

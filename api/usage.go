@@ -73,7 +73,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, who principal) e
 	if err := validReason(body.Reason); err != nil {
 		return err
 	}
-	res, err := s.Charger.Replay(r.Context(), body.Reason)
+	res, err := s.Billing.Charging.Replay(r.Context(), body.Reason)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,12 @@ package billing
 
 import (
 	"context"
+	"fmt"
+	"ledger/clock"
 	"ledger/ledger"
+	"ledger/pricing"
+	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,4 +49,109 @@ type ChargeStore interface {
 type ParkedStore interface {
 	Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]RejectedView, error)
 	ParkedDeliveries(ctx context.Context, reason string, afterID int64, limit int) ([]ledger.Delivery, int64, error)
+}
+
+// ReplayPageSize bounds how many parked events one replay transaction takes.
+const ReplayPageSize = 500
+
+// BatchStore plans and commits batches and gives back parked events for replay.
+type BatchStore interface {
+	ChargeStore
+	ParkedStore
+}
+
+// Charging turns deliveries into charges (R1, R2): decode, validate, rate with the tariffs in
+// use and plan against the credit book, then commit in one transaction. The consumer of the
+// usage stream and replay share it; authorisation (Authorize) answers from the same book and
+// tariffs.
+type Charging struct {
+	Store    BatchStore
+	Accounts *ledger.CreditBook
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// Observe, when set, is told of every committed batch (the driver's metrics).
+	Observe func(items []ledger.Prepared, plan ledger.BatchPlan)
+
+	tariffs atomic.Pointer[pricing.Tariffs]
+}
+
+// SetTariffs installs the tariffs used from the next event on.
+func (c *Charging) SetTariffs(t *pricing.Tariffs) { c.tariffs.Store(t) }
+
+// Tariffs returns the tariffs in use.
+func (c *Charging) Tariffs() *pricing.Tariffs { return c.tariffs.Load() }
+
+// Prepare decodes, validates, rates and plans deliveries as one batch (no database).
+func (c *Charging) Prepare(ds []ledger.Delivery) (*PlannedBatch, error) {
+	rater := c.tariffs.Load()
+	items := make([]ledger.Prepared, len(ds))
+	c.Accounts.View(func(accounts ledger.AccountDirectory) {
+		for i, d := range ds {
+			items[i] = ledger.Prepare(d, accounts, rater)
+		}
+	})
+	return c.Store.PlanBatch(items, c.Clock.Now())
+}
+
+// Commit charges a planned batch in one transaction. Nothing may be acknowledged before it
+// returns without error.
+func (c *Charging) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan, error) {
+	plan, err := c.Store.Commit(ctx, pb)
+	if err != nil {
+		return plan, err
+	}
+	if c.Observe != nil {
+		c.Observe(pb.Items, plan)
+	}
+	return plan, nil
+}
+
+// ReplayResult counts what a replay did.
+type ReplayResult struct {
+	Replayed   int            `json:"replayed"`
+	Charged    int            `json:"charged"`
+	Duplicates int            `json:"duplicates"`
+	StillOpen  int            `json:"still_parked"`
+	ByReason   map[string]int `json:"still_parked_by_reason"`
+}
+
+// Replay charges the parked events (of one reason, or all) whose cause has been fixed; the
+// others stay parked with their current reason. R1: parked events are replayable.
+func (c *Charging) Replay(ctx context.Context, reason string) (ReplayResult, error) {
+	res := ReplayResult{ByReason: map[string]int{}}
+	after := int64(0)
+	for {
+		ds, last, err := c.Store.ParkedDeliveries(ctx, reason, after, ReplayPageSize)
+		if err != nil {
+			return res, err
+		}
+		if len(ds) == 0 {
+			return res, nil
+		}
+		after = last
+		pb, err := c.Prepare(ds)
+		if err != nil {
+			return res, fmt.Errorf("replay: %w", err)
+		}
+		plan, err := c.Commit(ctx, pb)
+		if err != nil {
+			return res, fmt.Errorf("replay: %w", err)
+		}
+		res.Replayed += len(ds)
+		for _, o := range plan.Outcomes {
+			switch o {
+			case ledger.OutcomeCharged:
+				res.Charged++
+			case ledger.OutcomeDuplicate:
+				res.Duplicates++
+			}
+		}
+		for _, p := range plan.Parked {
+			res.StillOpen++
+			res.ByReason[string(p.Reason)]++
+		}
+		if c.Log != nil {
+			c.Log.Info("replayed parked events", "page", len(ds), "charged", res.Charged, "still_parked", res.StillOpen)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"ledger/clock"
 	"ledger/ledger"
+	"ledger/pricing"
 )
 
 // Stores are the aggregates' stores a Service uses. One adapter (sql.Store) implements them
@@ -50,11 +51,19 @@ type Service struct {
 	// TestClock is the clock when it is the test clock (--test-clock), nil otherwise: SetClock
 	// moves it.
 	TestClock *clock.Test
+	// Charging charges usage and answers authorisations, from the credit book.
+	Charging *Charging
 }
 
-// New returns the use cases over the stores.
-func New(stores Stores, c clock.Clock, test *clock.Test) *Service {
-	return &Service{Stores: stores, Clock: c, TestClock: test}
+// New returns the use cases over the stores, charging against the credit book with the
+// tariffs t.
+func New(stores Stores, c clock.Clock, test *clock.Test, book *ledger.CreditBook, t *pricing.Tariffs) *Service {
+	charging := &Charging{Store: struct {
+		ChargeStore
+		ParkedStore
+	}{stores.Charges, stores.Parked}, Accounts: book, Clock: c}
+	charging.SetTariffs(t)
+	return &Service{Stores: stores, Clock: c, TestClock: test, Charging: charging}
 }
 
 // Now is the ledger's time: the wall clock, or the test clock.

@@ -41,7 +41,8 @@ const (
 // Ingestor consumes USAGE and charges it, batch by batch.
 type Ingestor struct {
 	Consumer  jetstream.Consumer
-	Charger   *Charger
+	Charger   *billing.Charging
+	Metrics   *Metrics // may be nil
 	BatchSize int
 	BatchWait time.Duration
 	Log       *slog.Logger
@@ -110,7 +111,7 @@ func (in *Ingestor) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		for c := range committed {
-			c.acknowledge(in.Charger.Metrics)
+			c.acknowledge(in.Metrics)
 		}
 	}()
 	for b := range prepared {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"ledger/billing"
 	"ledger/events"
 )
 
@@ -106,7 +107,7 @@ func TestPrepaid_through_the_pipeline(t *testing.T) {
 	e.publish(nil, smsAt("pp-2", "pp", 100, "2026-03-11T07:00:00Z")) // 7.50
 	e.wantPrepaid("pp", "2.350000", "0.000000", "0.000000")
 	// 40 parts = 3.00 > 2.35: refused, over NATS as over HTTP.
-	body, _ := json.Marshal(events.AuthorizeRequest{Account: "pp", Channel: "sms", Destination: "+31612345678", Quantity: 40})
+	body, _ := json.Marshal(billing.AuthorizeRequest{Account: "pp", Channel: "sms", Destination: "+31612345678", Quantity: 40})
 	msg, err := e.nc.Request(events.AuthorizeSubject, body, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

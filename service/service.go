@@ -125,7 +125,6 @@ type Service struct {
 	NC       *nats.Conn
 	JS       jetstream.JetStream
 	Embedded *server.Server // nil with --nats
-	Charger  *events.Charger
 	Ingestor *events.Ingestor
 	Relay    *events.Relay
 	Credit   *ledger.CreditBook
@@ -253,7 +252,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		cfg.Seller = DefaultSeller
 	}
 	s.Config = cfg
-	s.Billing = billing.New(billing.StoresOf(s.Store), s.Clock, s.Test)
+	s.Billing = billing.New(billing.StoresOf(s.Store), s.Clock, s.Test, s.Credit, t)
 	s.Store.UseInvoicing(billing.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
 	s.checkCPI(t)
 	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
@@ -296,9 +295,8 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 
 	s.Relay = events.NewRelay(s.Store, s.JS, log)
 	s.Store.SetOnOutbox(s.Relay.Wake)
-	s.Charger = &events.Charger{Store: s.Store, Accounts: s.Credit, Clock: s.Clock, Metrics: metrics, Log: log}
-	s.Charger.SetTariffs(t)
-	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Charger, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
+	s.Billing.Charging.Log, s.Billing.Charging.Observe = log, metrics.ObserveBatch
+	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -320,7 +318,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			}
 		}()
 	}
-	authorizer := &events.Authorizer{Book: s.Credit, Charger: s.Charger, Clock: s.Clock, Log: log}
+	authorizer := &events.Authorizer{Charging: s.Billing.Charging, Log: log}
 	// Authorisation answers on a connection of its own: on the consuming connection a request
 	// would wait behind batches of usage deliveries.
 	if s.authNC, err = s.dial("ledgerd-authorize"); err != nil {
@@ -346,7 +344,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{Seller: cfg.Seller, Billing: s.Billing, Credit: s.Credit, Authorizer: authorizer, Charger: s.Charger,
+	apiServer := &api.Server{Seller: cfg.Seller, Billing: s.Billing, Credit: s.Credit,
 		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
@@ -380,7 +378,7 @@ func (s *Service) runClock(ctx context.Context) {
 		}
 		if time.Since(lastCPICheck) >= 24*time.Hour {
 			lastCPICheck = time.Now()
-			s.checkCPI(s.Charger.Tariffs())
+			s.checkCPI(s.Billing.Charging.Tariffs())
 		}
 	}
 }

@@ -45,16 +45,14 @@ type authorizeLoad struct {
 }
 
 func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config, natsURL string) (*authorizeLoad, error) {
-	charger := &events.Charger{Store: store, Accounts: book, Clock: clock.System{}}
-	charger.SetTariffs(t)
+	uses := billing.New(billing.StoresOf(store), clock.System{}, nil, book, t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	authorizer := &events.Authorizer{Book: book, Charger: charger, Clock: clock.System{}, Log: quiet}
+	authorizer := &events.Authorizer{Charging: uses.Charging, Log: quiet}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Billing: billing.New(billing.StoresOf(store), clock.System{}, nil), Charger: charger, Credit: book,
-		Authorizer: authorizer, Gatherer: prometheus.NewRegistry(), Log: quiet}
+	srv := &api.Server{Billing: uses, Credit: book, Gatherer: prometheus.NewRegistry(), Log: quiet}
 	load := &authorizeLoad{server: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go load.server.Serve(l)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -165,7 +163,7 @@ func runLoad(natsURL, httpURL string, rate, accounts int) error {
 						return
 					case <-tick.C:
 					}
-					body, _ := json.Marshal(events.AuthorizeRequest{Account: accountID(rng.IntN(accounts)), Channel: "sms",
+					body, _ := json.Marshal(billing.AuthorizeRequest{Account: accountID(rng.IntN(accounts)), Channel: "sms",
 						Destination: destinations[rng.IntN(len(destinations))], Quantity: 1 + int64(rng.IntN(3))})
 					began := time.Now()
 					err := do(body)

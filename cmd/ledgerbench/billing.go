@@ -132,7 +132,7 @@ func billingOn(c config, spec string) error {
 		return fmt.Errorf("issued %d invoices, want one per account (%d)", issued, c.accounts)
 	}
 
-	srv := &api.Server{Billing: billing.New(billing.StoresOf(store), clock.System{}, nil), Seller: service.DefaultSeller}
+	srv := &api.Server{Billing: billing.New(billing.StoresOf(store), clock.System{}, nil, ledger.NewCreditBook(), t), Seller: service.DefaultSeller}
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	for _, format := range []string{"ubl", "csv"} {

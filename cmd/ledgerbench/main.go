@@ -466,11 +466,10 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 	if err != nil {
 		return 0, 0, err
 	}
-	charger := &events.Charger{Store: store, Accounts: book, Clock: clock.System{},
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	charger.SetTariffs(t)
+	charging := billing.New(billing.StoresOf(store), clock.System{}, nil, book, t).Charging
+	charging.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	var committed atomic.Int64
-	in := &events.Ingestor{Consumer: cons, Charger: charger, BatchSize: c.batch, Log: charger.Log,
+	in := &events.Ingestor{Consumer: cons, Charger: charging, BatchSize: c.batch, Log: charging.Log,
 		AfterCommit: func(n int) bool { committed.Add(int64(n)); return true }}
 	runCtx, cancel := context.WithCancel(ctx)
 	go store.RunUpkeep(runCtx, nil)
