@@ -123,3 +123,13 @@ func VATFor(country, vatID string) (VAT, error) {
 // LineAmount is what a line shows for the charges it groups: their sum, rounded to cents half
 // away from zero (R5: line amount = sum of its charges rounded to 2 decimals).
 func LineAmount(charges money.Micros) decimal.Decimal { return money.RoundInvoice(charges.Decimal()) }
+
+// CheckEnded refuses to invoice a period before it has ended (R5, T&C 3.2): a month is
+// invoiced from 00:00 Amsterdam on the first day of the next.
+func (p Period) CheckEnded(now time.Time) error {
+	if now.Before(p.End()) {
+		return ledger.Errorf(ledger.CodeConflict, "period %s has not ended: it is invoiced from %s (R5, T&C 3.2)",
+			p, p.End().In(clock.Amsterdam).Format(time.RFC3339))
+	}
+	return nil
+}

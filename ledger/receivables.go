@@ -1,5 +1,11 @@
 package ledger
 
+import (
+	"ledger/clock"
+	"ledger/money"
+	"time"
+)
+
 // Ledger accounts of invoicing (R5–R8).
 
 // CustomerReceivable is the ledger account of a customer's issued invoices not yet settled (an
@@ -39,3 +45,55 @@ const (
 	KindSetOff     = "set_off" // R8: the customer's credit applied to an invoice
 	KindCreditNote = "credit_note"
 )
+
+// AdmitDispute decides whether a dispute of amount, made on day, may be opened against an
+// invoice due on due that has open outstanding and not yet disputed (R7, T&C 3.11): in writing
+// within the payment term — on or before the due date — and for no more than is open. The
+// disputed amount is then held back: neither overdue nor bearing interest while open.
+func AdmitDispute(invoice string, due, day clock.LocalDate, open, amount money.Micros) error {
+	if amount <= 0 {
+		return Errorf(CodeInvalid, "a dispute of invoice %s must be of an amount > 0 (R7)", invoice)
+	}
+	if due.Before(day) {
+		return Refusef("T&C 3.11", "invoice %s was due on %s: it can be disputed only within the payment term, on or before the due date (disputed on %s)",
+			invoice, due, day)
+	}
+	if amount > open {
+		return Errorf(CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR exceeds it (R7)",
+			invoice, money.FormatInvoice(open.Decimal()), money.FormatInvoice(amount.Decimal()))
+	}
+	return nil
+}
+
+// Outcomes of a dispute (R7): accepted, a credit note for the disputed amount; rejected, the
+// amount is due at once, with interest from the original due date.
+const (
+	DisputeAccepted = "accepted"
+	DisputeRejected = "rejected"
+)
+
+// CheckDisputeOutcome refuses an outcome other than accepted or rejected (R7).
+func CheckDisputeOutcome(outcome string) error {
+	if outcome != DisputeAccepted && outcome != DisputeRejected {
+		return Errorf(CodeInvalid, "outcome must be accepted (a credit note) or rejected (due at once), not %q (R7)", outcome)
+	}
+	return nil
+}
+
+// RequirePostpaid refuses what only a postpaid account can have (what: "payments",
+// "disputes", …): postpaid accounts are invoiced (R5); prepaid accounts pay by top-up (R9).
+func RequirePostpaid(account string, typ AccountType, what string) error {
+	if typ != Postpaid {
+		return Errorf(CodeConflict, "account %q is %s: %s are for postpaid accounts, which are invoiced (R5); prepaid accounts pay by top-up (R9)", account, typ, what)
+	}
+	return nil
+}
+
+// CheckTermination refuses a termination dated after now (R13, T&C 10.7): an agreement is
+// terminated on the day it ends, not ahead of it.
+func CheckTermination(at, now time.Time) error {
+	if at.After(now) {
+		return Errorf(CodeInvalid, "at %s is in the future: terminate on the day the agreement ends (R13, T&C 10.7)", at.Format(time.RFC3339))
+	}
+	return nil
+}

@@ -141,9 +141,8 @@ func (s *Store) nextPeriod(ctx context.Context) (invoices.Period, bool, error) {
 // have not run yet run first, in order. A period runs once (409 after), and only once it has
 // ended.
 func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]billing.BillingRun, error) {
-	if now.Before(period.End()) {
-		return nil, ledger.Errorf(ledger.CodeConflict, "period %s has not ended: it is invoiced from %s (R5, T&C 3.2)",
-			period, period.End().In(clock.Amsterdam).Format(time.RFC3339))
+	if err := period.CheckEnded(now); err != nil {
+		return nil, err
 	}
 	// A period that ran already is after the last run or was run alone: runPeriod refuses it.
 	var runs []billing.BillingRun

@@ -227,10 +227,7 @@ func (s *Store) postpaidAccount(ctx context.Context, account, what string) error
 	if err != nil {
 		return err
 	}
-	if typ != ledger.Postpaid {
-		return ledger.Errorf(ledger.CodeConflict, "account %q is %s: %s are for postpaid accounts, which are invoiced (R5); prepaid accounts pay by top-up (R9)", account, typ, what)
-	}
-	return nil
+	return ledger.RequirePostpaid(account, typ, what)
 }
 
 // Payment reads one payment with its allocation.
@@ -364,16 +361,9 @@ func (s *Store) OpenDispute(ctx context.Context, invoice string, d billing.NewDi
 		if err != nil {
 			return err
 		}
-		// R7, T&C 3.11: within the payment term only.
-		if day := clock.DateOf(d.At); due.Before(day) {
-			return ledger.Refusef("T&C 3.11", "invoice %s was due on %s: it can be disputed only within the payment term, on or before the due date (disputed on %s)",
-				invoice, due, day)
-		}
-		// R7: the disputed part of what is owed is held back, not more than is outstanding and
-		// not disputed already.
-		if open := inv.total - inv.settled - inv.disputed; int64(d.Amount) > open {
-			return ledger.Errorf(ledger.CodeConflict, "invoice %s has %s EUR outstanding and not disputed: a dispute of %s EUR exceeds it (R7)",
-				invoice, money.FormatInvoice(money.Micros(open).Decimal()), money.FormatInvoice(d.Amount.Decimal()))
+		open := money.Micros(inv.total - inv.settled - inv.disputed)
+		if err := ledger.AdmitDispute(invoice, due, clock.DateOf(d.At), open, d.Amount); err != nil {
+			return err
 		}
 		if _, err := s.write.ExecContext(ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, reason, opened_at, status)
 			VALUES (?, ?, ?, ?, ?, ?, 'open')`, d.ID, invoice, inv.account, int64(d.Amount), d.Reason, fmtTime(d.At)); err != nil {
@@ -439,8 +429,8 @@ func (s *Store) Dispute(ctx context.Context, id string) (billing.DisputeView, er
 // ResolveDispute closes a dispute (R7): accepted, a credit note for the disputed amount settles
 // it; rejected, the amount is due at once, with interest from the original due date.
 func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (billing.DisputeView, error) {
-	if outcome != "accepted" && outcome != "rejected" {
-		return billing.DisputeView{}, ledger.Errorf(ledger.CodeInvalid, "outcome must be accepted (a credit note) or rejected (due at once), not %q (R7)", outcome)
+	if err := ledger.CheckDisputeOutcome(outcome); err != nil {
+		return billing.DisputeView{}, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return billing.DisputeView{}, err
@@ -464,7 +454,7 @@ func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now 
 			return err
 		}
 		creditNote := ""
-		if outcome == "accepted" {
+		if outcome == ledger.DisputeAccepted {
 			if creditNote, err = s.issueCreditNote(ctx, inv, v, now); err != nil {
 				return err
 			}
@@ -632,8 +622,8 @@ func (s *Store) queryCreditNotes(ctx context.Context, query string, args ...any)
 // unbilled usage is invoiced at once, due on issue. Either way the account is closed, so that
 // later traffic is parked. Terminating again changes nothing.
 func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by string, now time.Time) error {
-	if at.After(now) {
-		return ledger.Errorf(ledger.CodeInvalid, "at %s is in the future: terminate on the day the agreement ends (R13, T&C 10.7)", at.Format(time.RFC3339))
+	if err := ledger.CheckTermination(at, now); err != nil {
+		return err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return err
