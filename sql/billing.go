@@ -314,6 +314,10 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 			}
 		}
 		sort.Strings(ids)
+		// The invoices' writes are pipelined (pipeline.go): nothing in the loop reads them back
+		// but set-off, whose reads send what is queued first.
+		s.startPipeline()
+		defer s.stopPipeline()
 		for _, id := range ids {
 			c := customers[id]
 			number, err := s.issue(ctx, invoices.Draft{Account: id, Customer: c.party, Period: period, IssueDate: issue,
@@ -322,6 +326,9 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 				return fmt.Errorf("invoice %s for %s: %w", period, id, err)
 			}
 			run.Invoices = append(run.Invoices, number)
+		}
+		if err := s.endPipeline(ctx); err != nil {
+			return err
 		}
 		_, err = s.write.ExecContext(ctx, `INSERT INTO billing_runs(period, ran_at, invoices, run_by) VALUES (?, ?, ?, ?)`,
 			period.String(), fmtTime(run.RanAt), len(run.Invoices), by)
@@ -332,10 +339,35 @@ func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string
 
 // nextNumber takes the next number of a kind of document in a year, inside the transaction
 // that issues it: numbers have no gaps (R5).
+//
+// The first number of a kind and year in a transaction is taken from the table (which locks
+// its row until the transaction ends); while pipelined, the next ones are counted on from it
+// and the row is set to the last one later, so issuing waits for no answer.
 func (s *Store) nextNumber(ctx context.Context, kind string, year int) (int64, error) {
+	key := numberKey{kind, year}
+	if last, ok := s.numbers[key]; ok && s.pipelined() {
+		s.numbers[key] = last + 1
+		if s.numbersTaken == nil {
+			s.numbersTaken = map[numberKey]bool{}
+		}
+		s.numbersTaken[key] = true // written by endPipeline
+		return last + 1, nil
+	}
 	var seq int64
-	err := s.stmts["nextNumber"].QueryRowContext(ctx, kind, year).Scan(&seq)
-	return seq, err
+	if err := s.stmts["nextNumber"].QueryRowContext(ctx, kind, year).Scan(&seq); err != nil {
+		return 0, err
+	}
+	if s.numbers == nil {
+		s.numbers = map[numberKey]int64{}
+	}
+	s.numbers[key] = seq
+	return seq, nil
+}
+
+// numberKey names a series of document numbers.
+type numberKey struct {
+	kind string
+	year int
 }
 
 // issue issues one invoice: its number, the document, its posting, the usage it bills leaving
@@ -375,13 +407,13 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 	if d.DueOnIssue {
 		dueNow = inv.DueDate.String()
 	}
-	if _, err := s.stmts["insertInvoice"].ExecContext(ctx,
+	if err := s.later(ctx, "insertInvoice",
 		inv.Number, d.IssueDate.Year, seq, d.Account, d.Period.String(), inv.IssueDate.String(), inv.DueDate.String(), dueNow,
 		int64(money.MustMicros(inv.Total)), doc, txID, fmtTime(at), byRun); err != nil {
 		return "", fmt.Errorf("record invoice: %w", err)
 	}
 	if len(usage) > 0 {
-		if _, err := s.stmts["deleteInvoicedLines"].ExecContext(ctx, d.Account, periodKey(d.Period)); err != nil {
+		if err := s.later(ctx, "deleteInvoicedLines", d.Account, periodKey(d.Period)); err != nil {
 			return "", fmt.Errorf("invoiced usage lines: %w", err)
 		}
 		// Nothing of the account can be charged while this transaction holds the writer, so the
@@ -395,7 +427,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 		})
 	}
 	for _, u := range updates {
-		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET interest_micros = ?, interest_through = ?,
+		if err := s.laterSQL(ctx, `UPDATE invoices SET interest_micros = ?, interest_through = ?,
 			costs_charged = CASE WHEN costs_charged <> 0 OR ? <> 0 THEN 1 ELSE 0 END,
 			interest_seen = (SELECT coalesce(max(id), 0) FROM settlements WHERE invoice_id = invoices.id) WHERE id = ?`,
 			u.interestMicros, u.through.String(), u.costs, u.invoice); err != nil {

@@ -119,7 +119,7 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 // recordCredit writes what Evaluate changed: status, notified thresholds, notices.
 func (s *Store) recordCredit(ctx context.Context, before, after ledger.Credit, notices []ledger.Notice, now string) error {
 	if after.Status != before.Status || after.Notified != before.Notified {
-		if _, err := s.stmts["updateCredit"].ExecContext(ctx, string(after.Status), s.policy.NotifiedThresholds(after.Notified), after.Account); err != nil {
+		if err := s.later(ctx, "updateCredit", string(after.Status), s.policy.NotifiedThresholds(after.Notified), after.Account); err != nil {
 			return fmt.Errorf("credit of %s: %w", after.Account, err)
 		}
 	}

@@ -39,6 +39,9 @@ type engine struct {
 	listTables string
 	// uniqueViolation reports whether err is a unique or primary-key violation.
 	uniqueViolation func(error) bool
+	// reserveIDs takes ids of a table (its first parameter) from its sequence ahead of need, as
+	// many as the second says, for the write pipeline (pipeline.go); empty: no pipeline.
+	reserveIDs string
 }
 
 // q returns the statement name for this engine.
@@ -90,6 +93,7 @@ var postgresEngine = &engine{
 	begin:      "BEGIN ISOLATION LEVEL READ COMMITTED",
 	xactID:     "SELECT CAST(pg_current_xact_id() AS text)",
 	bulkCopy:   true,
+	reserveIDs: `SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)`,
 	listTables: `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
 	statements: map[string]string{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges

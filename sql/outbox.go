@@ -10,7 +10,7 @@ import (
 )
 
 func (s *Store) appendOutbox(ctx context.Context, n ledger.Notice, now string) error {
-	if _, err := s.stmts["insertOutbox"].ExecContext(ctx, n.Subject, n.Payload, now); err != nil {
+	if err := s.later(ctx, "insertOutbox", n.Subject, n.Payload, now); err != nil {
 		return fmt.Errorf("outbox %s: %w", n.Subject, err)
 	}
 	s.wroteOutbox = true

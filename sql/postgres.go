@@ -6,8 +6,10 @@ import (
 	"database/sql/driver"
 	"fmt"
 	neturl "net/url"
+	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -98,12 +100,137 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{conn.(*stdlib.Conn)}, nil
+	return &pgConn{Conn: conn.(*stdlib.Conn)}, nil
 }
 
 // pgConn is a pgx connection whose statements are rebound from ? to $n; everything else
-// (transactions, value conversion, session reset) is pgx's own.
-type pgConn struct{ *stdlib.Conn }
+// (transactions, value conversion, session reset) is pgx's own, but for the pipeline.
+//
+// The pipeline holds statements the store sends later (Store.later: writes whose results the
+// transaction does not read back, while a billing run issues invoices). They go to the server
+// together, in one round trip, before anything else runs on the connection — a query, a
+// statement, COMMIT — so the transaction reads its own writes as if each had been sent at once.
+// ROLLBACK drops them: they belonged to what is rolled back. A full pipeline is sent without
+// waiting for its results (send), so that the server runs it while the store prepares the next;
+// the results are read before anything else runs on the connection.
+type pgConn struct {
+	*stdlib.Conn
+	pipe        *pgx.Batch
+	piped       []string // the statements queued, for the error of one that fails
+	inflight    pgx.BatchResults
+	inflightSQL []string
+	pipeErr     error // a queued statement's failure, until the transaction ends
+}
+
+// enqueue adds a statement to the pipeline.
+func (c *pgConn) enqueue(query string, args []any) {
+	if c.pipe == nil {
+		c.pipe = &pgx.Batch{}
+	}
+	c.pipe.Queue(query, args...)
+	c.piped = append(c.piped, query)
+}
+
+// queued is how many statements wait in the pipeline.
+func (c *pgConn) queued() int { return len(c.piped) }
+
+// send sends the queued statements in one round trip, after reading the results of those sent
+// before, and returns without waiting for theirs.
+func (c *pgConn) send(ctx context.Context) error {
+	if err := c.wait(); err != nil {
+		return err
+	}
+	if len(c.piped) == 0 {
+		return nil
+	}
+	c.inflight, c.inflightSQL = c.Conn.Conn().SendBatch(ctx, c.pipe), c.piped
+	c.pipe, c.piped = nil, nil
+	return nil
+}
+
+// wait reads the results of the statements sent and returns the first failure.
+func (c *pgConn) wait() error {
+	if c.pipeErr != nil {
+		return c.pipeErr
+	}
+	if c.inflight == nil {
+		return nil
+	}
+	results, piped := c.inflight, c.inflightSQL
+	c.inflight, c.inflightSQL = nil, nil
+	for _, q := range piped {
+		if _, err := results.Exec(); err != nil {
+			results.Close()
+			c.pipeErr = fmt.Errorf("pipelined statement %q: %w", firstLine(q), err)
+			return c.pipeErr
+		}
+	}
+	if err := results.Close(); err != nil {
+		c.pipeErr = fmt.Errorf("pipelined statements: %w", err)
+	}
+	return c.pipeErr
+}
+
+// flush sends the pipeline's statements and waits for them: afterwards the connection is free
+// and the transaction's reads see every write queued.
+func (c *pgConn) flush(ctx context.Context) error {
+	if err := c.send(ctx); err != nil {
+		return err
+	}
+	return c.wait()
+}
+
+// discard drops the pipeline and its failure (the transaction ended); results still on their
+// way are read and dropped, so that the connection is free.
+func (c *pgConn) discard() {
+	if c.inflight != nil {
+		c.inflight.Close()
+	}
+	c.pipe, c.piped, c.inflight, c.inflightSQL, c.pipeErr = nil, nil, nil, nil, nil
+}
+
+func firstLine(q string) string {
+	if i := strings.IndexByte(q, '\n'); i > 0 {
+		return q[:i] + " …"
+	}
+	return q
+}
+
+// pipeArg converts a value as the connection's CheckNamedValue and database/sql would: bools to
+// 0 or 1, named integer and string types to their kinds, driver.Valuers to their values.
+func pipeArg(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, string, int64, []byte, time.Time:
+		return v, nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case int:
+		return int64(x), nil
+	case driver.Valuer:
+		return x.Value()
+	}
+	r := reflect.ValueOf(v)
+	switch r.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return r.Int(), nil
+	case reflect.String:
+		return r.String(), nil
+	}
+	return nil, fmt.Errorf("pipeline: cannot send a %T", v)
+}
+
+func (c *pgConn) ResetSession(ctx context.Context) error {
+	c.discard()
+	return c.Conn.ResetSession(ctx)
+}
+
+func (c *pgConn) Close() error {
+	c.discard()
+	return c.Conn.Close()
+}
 
 // rebound caches rebind's answers: the store sends the same few hundred statements for ever.
 var rebound sync.Map
@@ -118,19 +245,54 @@ func rebindCached(query string) string {
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.Prepare(rebindCached(query))
+	return c.PrepareContext(context.Background(), query)
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, rebindCached(query))
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
+	st, err := c.Conn.PrepareContext(ctx, rebindCached(query))
+	if err != nil {
+		return nil, err
+	}
+	return &pgStmt{st, c}, nil
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if strings.HasPrefix(query, "ROLLBACK") {
+		c.discard()
+	} else if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	return c.Conn.ExecContext(ctx, rebindCached(query), args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if err := c.flush(ctx); err != nil {
+		return nil, err
+	}
 	return c.Conn.QueryContext(ctx, rebindCached(query), args)
+}
+
+// pgStmt is a prepared statement of a pgConn: the pipeline goes first.
+type pgStmt struct {
+	driver.Stmt
+	conn *pgConn
+}
+
+func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	if err := s.conn.flush(ctx); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	if err := s.conn.flush(ctx); err != nil {
+		return nil, err
+	}
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 // pgxConn returns the native pgx connection under a database/sql connection of the store (for

@@ -64,6 +64,18 @@ type Store struct {
 	}
 	// afterCommit runs once the transaction in progress has committed (guarded by writeMu).
 	afterCommit []func()
+	// pipelining queues writes (later, pipeline.go) during a billing run; reservedIDs are ids
+	// taken from the sequences ahead of need; numbers are the document numbers the transaction
+	// in progress took, by kind and year (guarded by writeMu).
+	pipelining  bool
+	reservedIDs map[string][]int64
+	numbers     map[numberKey]int64
+	// balanceDeltas are what the pipelined transactions add to each ledger account's balance,
+	// written once (writeBalances): PostgreSQL slows down on a row updated thousands of times
+	// in one transaction (each update walks the row's versions), and revenue and VAT are in
+	// every invoice. numbersTaken are the series nextNumber counted on in memory.
+	balanceDeltas map[int64]int64
+	numbersTaken  map[numberKey]bool
 
 	// OnOutbox, when set, is called after a commit that wrote outgoing events (the relay's
 	// wake-up); it must not block.
@@ -393,6 +405,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	s.wroteOutbox = false
 	s.resetPendingJournal()
 	s.resetStagedPrepaid()
+	clear(s.numbers)
 	defer func() {
 		if err != nil {
 			s.resetStagedPrepaid()
@@ -514,12 +527,16 @@ func (s *Store) isUniqueViolation(err error) bool { return s.engine.uniqueViolat
 // sharedStatements are the statements both engines run as written (engine.statements holds
 // the rest); all are prepared once on the writer.
 var sharedStatements = map[string]string{
-	"anyParked":            `SELECT EXISTS (SELECT 1 FROM rejected WHERE resolved_at IS NULL)`,
-	"insertTransaction":    `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-	"insertLedgerAccount":  `INSERT INTO ledger_account_names(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
-	"ledgerAccountID":      `SELECT id FROM ledger_account_names WHERE name = ?`,
-	"insertBalance":        `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
-	"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
+	"anyParked":           `SELECT EXISTS (SELECT 1 FROM rejected WHERE resolved_at IS NULL)`,
+	"insertTransaction":   `INSERT INTO transactions(kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+	"insertLedgerAccount": `INSERT INTO ledger_account_names(name, account_id) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+	// The pipelined forms (pipeline.go), with ids reserved ahead.
+	"insertTransactionWithID":   `INSERT INTO transactions(id, kind, at, event_count, memo, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
+	"insertLedgerAccountWithID": `INSERT INTO ledger_account_names(id, name, account_id) VALUES (?, ?, ?)`,
+	"setNumber":                 `UPDATE document_numbers SET last = ? WHERE kind = ? AND year = ?`,
+	"ledgerAccountID":           `SELECT id FROM ledger_account_names WHERE name = ?`,
+	"insertBalance":             `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
+	"countInvalidCallerID":      `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
 	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	"reparkRejected":  `UPDATE rejected SET reason = ?, detail = ?, replays = replays + 1 WHERE id = ?`,
@@ -627,14 +644,26 @@ func (s *Store) ensureLedgerAccount(ctx context.Context, name, accountID string)
 	if accountID != "" {
 		customer = accountID
 	}
-	if _, err := s.stmts["insertLedgerAccount"].ExecContext(ctx, name, customer); err != nil {
-		return 0, fmt.Errorf("ledger account %s: %w", name, err)
-	}
 	var id int64
-	if err := s.stmts["ledgerAccountID"].QueryRowContext(ctx, name).Scan(&id); err != nil {
-		return 0, fmt.Errorf("ledger account %s: %w", name, err)
+	if s.pipelined() {
+		// The writer knows every committed name (ledgerAccounts.ids), so the name is new: it
+		// gets a reserved id, and a plain INSERT fails loudly should it not be.
+		var err error
+		if id, err = s.reserveID(ctx, "ledger_account_names"); err != nil {
+			return 0, err
+		}
+		if err := s.later(ctx, "insertLedgerAccountWithID", id, name, customer); err != nil {
+			return 0, fmt.Errorf("ledger account %s: %w", name, err)
+		}
+	} else {
+		if _, err := s.stmts["insertLedgerAccount"].ExecContext(ctx, name, customer); err != nil {
+			return 0, fmt.Errorf("ledger account %s: %w", name, err)
+		}
+		if err := s.stmts["ledgerAccountID"].QueryRowContext(ctx, name).Scan(&id); err != nil {
+			return 0, fmt.Errorf("ledger account %s: %w", name, err)
+		}
 	}
-	if _, err := s.stmts["insertBalance"].ExecContext(ctx, id); err != nil {
+	if err := s.later(ctx, "insertBalance", id); err != nil {
 		return 0, fmt.Errorf("ledger account %s: %w", name, err)
 	}
 	if s.ledgerAccounts.pending == nil {
@@ -654,7 +683,15 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 		return 0, err
 	}
 	var txID int64
-	if err := s.stmts["insertTransaction"].QueryRowContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy).Scan(&txID); err != nil {
+	if s.pipelined() {
+		var err error
+		if txID, err = s.reserveID(ctx, "transactions"); err != nil {
+			return 0, err
+		}
+		if err := s.later(ctx, "insertTransactionWithID", txID, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy); err != nil {
+			return 0, fmt.Errorf("insert transaction: %w", err)
+		}
+	} else if err := s.stmts["insertTransaction"].QueryRowContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy).Scan(&txID); err != nil {
 		return 0, fmt.Errorf("insert transaction: %w", err)
 	}
 	rows := make([]byte, 0, 48*len(tx.Entries))
@@ -669,6 +706,12 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 			return 0, fmt.Errorf("%s transaction names ledger account %s twice; entries must be aggregated per account", tx.Kind, e.LedgerAccount)
 		}
 		seen[la] = true
+		if s.pipelined() {
+			if s.balanceDeltas == nil {
+				s.balanceDeltas = map[int64]int64{}
+			}
+			s.balanceDeltas[la] += int64(e.Amount)
+		}
 		id := s.journal.pendingNext
 		s.journal.pendingNext++
 		prev, ok := s.journal.pending[la]
@@ -696,11 +739,14 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 		rows = append(rows, ']')
 	}
 	rows = append(rows, ']')
-	if _, err := s.stmts["insertEntries"].ExecContext(ctx, txID, string(rows)); err != nil {
+	if err := s.later(ctx, "insertEntries", txID, string(rows)); err != nil {
 		return 0, fmt.Errorf("insert entries: %w", err)
 	}
+	if s.pipelined() {
+		return txID, nil // the balances are written once, by endPipeline
+	}
 	// The same rows: each ledger account appears once per transaction, so its last entry is its head.
-	if _, err := s.stmts["addBalances"].ExecContext(ctx, string(rows)); err != nil {
+	if err := s.later(ctx, "addBalances", string(rows)); err != nil {
 		return 0, fmt.Errorf("update balances: %w", err)
 	}
 	return txID, nil
@@ -713,6 +759,9 @@ func (s *Store) copyInto(ctx context.Context, table string, columns []string, ro
 		conn, ok := pgxConn(driverConn)
 		if !ok {
 			return fmt.Errorf("COPY needs a pgx connection, have %T", driverConn)
+		}
+		if err := driverConn.(*pgConn).flush(ctx); err != nil {
+			return err
 		}
 		_, err := conn.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
 		return err

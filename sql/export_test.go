@@ -1,0 +1,22 @@
+package sql
+
+import (
+	"context"
+	stdsql "database/sql"
+)
+
+// PipelinedWrite runs fn in a write transaction with the write pipeline on, as a billing run's
+// loop runs: later queues a statement (PostgreSQL) or runs it (SQLite); read reads through the
+// writer. The pipeline is ended (endPipeline) before the commit when fn succeeds.
+func (s *Store) PipelinedWrite(ctx context.Context, fn func(later func(query string, args ...any) error, read func(query string, args ...any) *stdsql.Row) error) error {
+	return s.inWrite(ctx, func() error {
+		s.startPipeline()
+		defer s.stopPipeline()
+		later := func(query string, args ...any) error { return s.laterSQL(ctx, query, args...) }
+		read := func(query string, args ...any) *stdsql.Row { return s.write.QueryRowContext(ctx, query, args...) }
+		if err := fn(later, read); err != nil {
+			return err
+		}
+		return s.endPipeline(ctx)
+	})
+}
