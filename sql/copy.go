@@ -5,7 +5,6 @@ import (
 	stdsql "database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -89,21 +88,13 @@ func SchemaVersion(ctx context.Context, url string) (applied, newest int, err er
 		return 0, 0, err
 	}
 	newest = files[len(files)-1].version
-	var db *sqlx.DB
-	if eng == sqliteEngine {
-		path := strings.TrimPrefix(url, "sqlite://")
-		if _, err := os.Stat(path); err != nil {
-			return 0, 0, fmt.Errorf("no SQLite database at %s: %w", path, err)
-		}
-		if db, err = sqlx.Open("sqlite3", fmt.Sprintf("file:%s?mode=ro&_busy_timeout=%d", path, BusyTimeoutMS)); err != nil {
-			return 0, 0, fmt.Errorf("open %s: %w", path, err)
-		}
-	} else if db, err = openPostgres(ctx, url); err != nil {
+	db, err := eng.OpenReadOnly(ctx, url)
+	if err != nil {
 		return 0, 0, err
 	}
 	defer db.Close()
 	var tables []string
-	if err := db.SelectContext(ctx, &tables, eng.listTables); err != nil {
+	if err := db.SelectContext(ctx, &tables, eng.ListTables); err != nil {
 		return 0, 0, fmt.Errorf("read the schema of %s: %w", Redact(url), err)
 	}
 	if !slices.Contains(tables, "schema_migrations") {
@@ -154,7 +145,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress CopyProgress) (
 		store *Store
 		tx    *sqlx.Tx
 	}{{s, src}, {dst, tx}} {
-		if end.store.engine == postgresEngine {
+		if end.store.engine.Name == "postgres" {
 			if _, err := end.tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 				return fmt.Errorf("copy: %w", err)
 			}
@@ -180,7 +171,7 @@ func (s *Store) CopyTo(ctx context.Context, dst *Store, progress CopyProgress) (
 // readOptions: a PostgreSQL source is read in one read-only snapshot; SQLite's read
 // transaction is one by itself (and the file is locked by the store).
 func (s *Store) readOptions() *stdsql.TxOptions {
-	if s.engine == postgresEngine {
+	if s.engine.Name == "postgres" {
 		return &stdsql.TxOptions{Isolation: stdsql.LevelRepeatableRead, ReadOnly: true}
 	}
 	return nil
@@ -223,7 +214,7 @@ func (s *Store) sameSchema(ctx context.Context, dst *Store) error {
 // tables lists the database's tables (not views, not the engine's own).
 func (s *Store) tables(ctx context.Context) ([]string, error) {
 	var out []string
-	if err := s.db.SelectContext(ctx, &out, s.engine.listTables); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.engine.ListTables); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -395,12 +386,12 @@ func (s *Store) copyTable(ctx context.Context, src *sqlx.Tx, dst *Store, tx *sql
 // converter returns how a value of column (table.column) read from the engine from becomes
 // the value written to the engine to, whose declared type of the column is kind. Between
 // databases of one engine values pass unchanged.
-func converter(from, to *engine, column, kind string) func(any) (any, error) {
+func converter(from, to *Engine, column, kind string) func(any) (any, error) {
 	same := func(v any) (any, error) { return v, nil }
 	if from == to {
 		return same
 	}
-	if to == postgresEngine {
+	if to.Name == "postgres" {
 		switch kind {
 		case "TIMESTAMPTZ":
 			// SQLite's fixed-width UTC text.
@@ -461,7 +452,7 @@ func (s *Store) copySequences(ctx context.Context, src *sqlx.Tx, dst *Store, tx 
 	if err != nil {
 		return fmt.Errorf("read the source's: %w", err)
 	}
-	if dst.engine == postgresEngine {
+	if dst.engine.Name == "postgres" {
 		idents, err := identityColumns(ctx, tx)
 		if err != nil {
 			return err
@@ -504,7 +495,7 @@ func (s *Store) copySequences(ctx context.Context, src *sqlx.Tx, dst *Store, tx 
 // usedIDs returns, per table, the highest id its sequence has given in s (the table's own id
 // column; on PostgreSQL not the rowid column, which only orders).
 func (s *Store) usedIDs(ctx context.Context, src *sqlx.Tx) (map[string]int64, error) {
-	if s.engine == sqliteEngine {
+	if s.engine.Name == "sqlite" {
 		return int64sByName(ctx, src, `SELECT name, seq FROM sqlite_sequence`)
 	}
 	used := map[string]int64{}

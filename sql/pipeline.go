@@ -10,7 +10,7 @@ import (
 // each costs a round trip, and the round trips were the run (10,000 invoices took over a
 // minute). While s.pipelining, such writes go through later: queued on the writer connection
 // and sent together, in one round trip per PipelineDepth statements, or before anything else
-// runs on the connection (pgConn). The ids they need are taken from the sequences ahead
+// runs on the connection (a Pipeline: the PostgreSQL adapter's connection). The ids they need are taken from the sequences ahead
 // (reserveID) and the document numbers counted in the transaction (nextNumber), so nothing in
 // the loop waits for an answer. On SQLite every statement runs at once: it is a function call.
 
@@ -21,7 +21,7 @@ const PipelineDepth = 2000
 const ReservedIDs = 1000
 
 // pipelined reports whether writes are queued now.
-func (s *Store) pipelined() bool { return s.pipelining && s.engine.reserveIDs != "" }
+func (s *Store) pipelined() bool { return s.pipelining && s.engine.ReserveIDs != "" }
 
 // later runs the named statement now, or queues it while pipelined.
 func (s *Store) later(ctx context.Context, name string, args ...any) error {
@@ -38,24 +38,16 @@ func (s *Store) laterSQL(ctx context.Context, query string, args ...any) error {
 		_, err := s.write.ExecContext(ctx, query, args...)
 		return err
 	}
-	values := make([]any, len(args))
-	for i, a := range args {
-		v, err := pipeArg(a)
-		if err != nil {
-			return err
-		}
-		values[i] = v
-	}
 	return s.write.Raw(func(driverConn any) error {
-		c, ok := driverConn.(*pgConn)
+		p, ok := driverConn.(Pipeline)
 		if !ok {
-			return fmt.Errorf("pipeline needs a pgx connection, have %T", driverConn)
+			return fmt.Errorf("the %s engine reserves ids but its connection (%T) is no Pipeline", s.engine.Name, driverConn)
 		}
-		c.enqueue(rebindCached(query), values)
-		if c.queued() >= PipelineDepth {
-			return c.send(ctx) // the server runs these while the next are prepared
+		queued, err := p.Enqueue(query, args)
+		if err == nil && queued >= PipelineDepth {
+			err = p.Send(ctx) // the server runs these while the next are prepared
 		}
-		return nil
+		return err
 	})
 }
 
@@ -65,7 +57,7 @@ func (s *Store) laterSQL(ctx context.Context, query string, args ...any) error {
 func (s *Store) reserveID(ctx context.Context, table string) (int64, error) {
 	pool := s.reservedIDs[table]
 	if len(pool) == 0 {
-		rows, err := s.write.QueryContext(ctx, s.engine.reserveIDs, table, ReservedIDs)
+		rows, err := s.write.QueryContext(ctx, s.engine.ReserveIDs, table, ReservedIDs)
 		if err != nil {
 			return 0, fmt.Errorf("reserve %s ids: %w", table, err)
 		}
@@ -121,8 +113,8 @@ func (s *Store) endPipeline(ctx context.Context) error {
 	}
 	clear(s.numbersTaken)
 	return s.write.Raw(func(driverConn any) error {
-		if c, ok := driverConn.(*pgConn); ok {
-			return c.flush(ctx)
+		if p, ok := driverConn.(Pipeline); ok {
+			return p.Flush(ctx)
 		}
 		return nil
 	})

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	neturl "net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jmoiron/sqlx"
 
 	"ledger/billing"
@@ -44,7 +41,7 @@ type Store struct {
 	stmts    map[string]*stdsql.Stmt
 	instance string // random id of this database, for outgoing message ids
 	Path     string // the SQLite file; empty on PostgreSQL
-	engine   *engine
+	engine   *Engine
 	unlock   func() // releases the SQLite file's lock (Close)
 	// writerLost says why the writer connection is gone (PostgreSQL); the next write, or a
 	// readiness check, connects again. Guarded by writeMu.
@@ -143,88 +140,29 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s *Store
-	if eng == sqliteEngine {
-		s, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"), url)
-	} else {
-		s, err = openPostgresStore(ctx, url)
-	}
+	conn, err := eng.Connect(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	s.url = url
+	conn.DB.SetMaxOpenConns(MaxReadConnections + 1)
+	conn.DB.SetMaxIdleConns(MaxReadConnections + 1)
+	conn.DB.SetConnMaxLifetime(0)
+	s := &Store{db: conn.DB, Path: conn.Path, engine: eng, stmts: map[string]*stdsql.Stmt{}, unlock: conn.Unlock, url: url}
+	if s.write, err = conn.DB.Conn(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", Redact(url), ScrubPasswords(err, url))
+	}
+	for _, statement := range eng.WriterSetup {
+		if _, err := s.write.ExecContext(ctx, statement); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open %s: %s: %w", Redact(url), statement, err)
+		}
+	}
 	// The schema first, then the writer's statements and its view of the journal, lots and lines.
 	for _, step := range []func(context.Context) error{s.migrate, s.prepare, s.loadLedgerAccounts, s.loadPrepaid, s.loadLines} {
 		if err := step(ctx); err != nil {
 			s.Close()
 			return nil, err
-		}
-	}
-	return s, nil
-}
-
-// engineOf returns the engine a --db URL names.
-func engineOf(url string) (*engine, error) {
-	switch {
-	case strings.HasPrefix(url, "sqlite://"):
-		return sqliteEngine, nil
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgresEngine, nil
-	}
-	return nil, fmt.Errorf("--db %q: want sqlite://PATH or postgres://USER@HOST/DATABASE", Redact(url))
-}
-
-// openPostgresStore connects to PostgreSQL: the readers' pool and the one writer connection.
-func openPostgresStore(ctx context.Context, url string) (*Store, error) {
-	db, err := openPostgres(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(MaxReadConnections + 1)
-	db.SetMaxIdleConns(MaxReadConnections + 1)
-	s := &Store{db: db, engine: postgresEngine, stmts: map[string]*stdsql.Stmt{}}
-	if s.write, err = db.Conn(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(url), err)
-	}
-	return s, nil
-}
-
-// openSQLite opens the SQLite file at path: WAL, durable commits, one writer connection, and an
-// exclusive lock on PATH.lock so that a second ledgerd on the same file is refused.
-func openSQLite(ctx context.Context, path, url string) (*Store, error) {
-	if path == "" {
-		return nil, fmt.Errorf("--db %q: the sqlite path is empty", url)
-	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("create database directory: %w", err)
-		}
-	}
-	unlock, err := lockDatabase(path)
-	if err != nil {
-		return nil, err
-	}
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192", path, BusyTimeoutMS)
-	db, err := sqlx.Open("sqlite3", dsn)
-	if err != nil {
-		unlock()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(MaxReadConnections + 1)
-	db.SetMaxIdleConns(MaxReadConnections + 1)
-	db.SetConnMaxLifetime(0)
-	s := &Store{db: db, Path: path, engine: sqliteEngine, stmts: map[string]*stdsql.Stmt{}, unlock: unlock}
-	if s.write, err = db.Conn(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	// Checkpoints run beside the writer (Checkpointer), not inside its commits: an automatic
-	// checkpoint in COMMIT copies the WAL into a growing file while ingestion waits.
-	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", WALTruncateBytes)} {
-		if _, err := s.write.ExecContext(ctx, pragma); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("open %s: %s: %w", path, pragma, err)
 		}
 	}
 	return s, nil
@@ -293,11 +231,11 @@ type migrationFile struct {
 }
 
 // migrationsOf returns the engine's migrations in version order.
-func migrationsOf(e *engine) ([]migrationFile, error) {
-	dir := "migrations/" + e.name
+func migrationsOf(e *Engine) ([]migrationFile, error) {
+	dir := "migrations/" + e.Name
 	entries, err := migrations.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("migrations of %s: %w", e.name, err)
+		return nil, fmt.Errorf("migrations of %s: %w", e.Name, err)
 	}
 	files := make([]migrationFile, 0, len(entries))
 	for _, entry := range entries {
@@ -385,7 +323,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 			return err
 		}
 	}
-	if _, err := s.write.ExecContext(ctx, s.engine.begin); err != nil {
+	if _, err := s.write.ExecContext(ctx, s.engine.Begin); err != nil {
 		s.checkWriter(err)
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -393,8 +331,8 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	// the server says afterwards whether it committed (pg_xact_status), so the writer's view of
 	// the journal follows what the database holds instead of guessing.
 	var xid string
-	if s.engine.xactID != "" {
-		if err := s.write.QueryRowContext(ctx, s.engine.xactID).Scan(&xid); err != nil {
+	if s.engine.XactID != "" {
+		if err := s.write.QueryRowContext(ctx, s.engine.XactID).Scan(&xid); err != nil {
 			s.checkWriter(err)
 			_, _ = s.write.ExecContext(context.Background(), "ROLLBACK")
 			return fmt.Errorf("begin: %w", err)
@@ -453,7 +391,7 @@ const WriterReconnectTimeout = 5 * time.Second
 // server restarted, the connection was terminated, the network went away). Only an engine whose
 // commits can be looked up afterwards (engine.xactID) replaces its writer.
 func (s *Store) checkWriter(err error) {
-	if err == nil || s.engine.xactID == "" || s.writerLost != nil {
+	if err == nil || s.engine.XactID == "" || s.writerLost != nil {
 		return
 	}
 	if _, decided := errors.AsType[*ledger.Error](err); decided {
@@ -522,7 +460,7 @@ func (s *Store) pendingLedgerAccount(name string) (int64, bool) {
 	return id, ok
 }
 
-func (s *Store) isUniqueViolation(err error) bool { return s.engine.uniqueViolation(err) }
+func (s *Store) isUniqueViolation(err error) bool { return s.engine.UniqueViolation(err) }
 
 // sharedStatements are the statements both engines run as written (engine.statements holds
 // the rest); all are prepared once on the writer.
@@ -557,11 +495,11 @@ var sharedStatements = map[string]string{
 }
 
 func (s *Store) prepare(ctx context.Context) error {
-	names := make([]string, 0, len(sharedStatements)+len(s.engine.statements))
+	names := make([]string, 0, len(sharedStatements)+len(s.engine.Statements))
 	for name := range sharedStatements {
 		names = append(names, name)
 	}
-	for name := range s.engine.statements {
+	for name := range s.engine.Statements {
 		if _, shared := sharedStatements[name]; !shared {
 			names = append(names, name)
 		}
@@ -752,19 +690,15 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 	return txID, nil
 }
 
-// copyInto writes rows into table by COPY on the writer's connection, inside its transaction
-// (PostgreSQL only).
+// copyInto writes rows into table in bulk on the writer's connection, inside its transaction
+// (an engine with BulkCopy, whose connection is a BulkCopier).
 func (s *Store) copyInto(ctx context.Context, table string, columns []string, rows [][]any) error {
 	return s.write.Raw(func(driverConn any) error {
-		conn, ok := pgxConn(driverConn)
+		c, ok := driverConn.(BulkCopier)
 		if !ok {
-			return fmt.Errorf("COPY needs a pgx connection, have %T", driverConn)
+			return fmt.Errorf("the %s engine copies in bulk but its connection (%T) is no BulkCopier", s.engine.Name, driverConn)
 		}
-		if err := driverConn.(*pgConn).flush(ctx); err != nil {
-			return err
-		}
-		_, err := conn.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
-		return err
+		return c.CopyRows(ctx, table, columns, rows)
 	})
 }
 
@@ -786,7 +720,7 @@ func (s *Store) RunUpkeep(ctx context.Context, log *slog.Logger) {
 	flush := time.NewTicker(LinesFlushInterval)
 	defer flush.Stop()
 	var checkpoint <-chan time.Time
-	if s.engine.checkpoint != "" { // PostgreSQL checkpoints by itself
+	if s.engine.Checkpoint != "" { // PostgreSQL checkpoints by itself
 		t := time.NewTicker(CheckpointInterval)
 		defer t.Stop()
 		checkpoint = t.C
@@ -822,11 +756,11 @@ func (s *Store) Location() string { return Redact(s.url) }
 
 // Checkpoint runs one passive checkpoint.
 func (s *Store) Checkpoint(ctx context.Context) error {
-	if s.engine.checkpoint == "" {
+	if s.engine.Checkpoint == "" {
 		return nil // the server checkpoints by itself
 	}
 	var busy, logFrames, checkpointed int
-	if err := s.db.QueryRowContext(ctx, s.engine.checkpoint).Scan(&busy, &logFrames, &checkpointed); err != nil {
+	if err := s.db.QueryRowContext(ctx, s.engine.Checkpoint).Scan(&busy, &logFrames, &checkpointed); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

@@ -293,7 +293,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	}
 	lines := make(lineDelta, len(plan.Charges)/2+1)
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
-	bulk := s.engine.bulkCopy
+	bulk := s.engine.BulkCopy
 	var rows []byte // the JSON rows (not with COPY)
 	if bulk {
 		out.copy = make([][]any, 0, len(plan.Charges))

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"ledger/sql/postgres"
 
 	"ledger/sql"
 )
@@ -47,12 +47,12 @@ func openBenchDB(ctx context.Context, spec, dir string, keep bool) (*benchDB, er
 	if !strings.HasPrefix(spec, "postgres://") && !strings.HasPrefix(spec, "postgresql://") {
 		return nil, fmt.Errorf("-db %q: want sqlite or postgres://USER@HOST/DATABASE", sql.Redact(spec))
 	}
-	admin, err := stdsql.Open("pgx", spec)
+	admin, err := stdsql.Open("pgx", spec) // pgx registered by ledger/sql/postgres
 	if err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("ledgerbench_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
-	url, err := sql.CreateDatabase(ctx, spec, name, "")
+	url, err := postgres.CreateDatabase(ctx, spec, name, "")
 	if err != nil {
 		admin.Close()
 		return nil, err
@@ -61,7 +61,7 @@ func openBenchDB(ctx context.Context, spec, dir string, keep bool) (*benchDB, er
 	b.drop = func() {
 		if keep {
 			fmt.Printf("kept database %s\n", sql.Redact(b.URL))
-		} else if err := sql.DropDatabase(context.Background(), spec, name); err != nil {
+		} else if err := postgres.DropDatabase(context.Background(), spec, name); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
 		admin.Close()

@@ -40,6 +40,8 @@ import (
 	"ledger/pricing"
 	"ledger/service"
 	"ledger/sql"
+	_ "ledger/sql/postgres" // the engines --db can name
+	_ "ledger/sql/sqlite"
 	"ledger/tariffs"
 )
 

@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "ledger/sql/postgres" // the engines db copy can name
+	_ "ledger/sql/sqlite"
 )
 
 func main() {

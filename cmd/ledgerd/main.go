@@ -4,8 +4,6 @@
 package main
 
 import (
-	"github.com/shopspring/decimal"
-
 	"context"
 	"errors"
 	"flag"
@@ -20,10 +18,14 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Amsterdam must resolve on a machine without tzdata
 
+	"github.com/shopspring/decimal"
+
 	"ledger/events"
 	"ledger/invoices"
 	"ledger/service"
 	"ledger/sql"
+	_ "ledger/sql/postgres" // the engines --db can name
+	_ "ledger/sql/sqlite"
 )
 
 func main() {

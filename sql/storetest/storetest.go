@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/mattn/go-sqlite3"
+	"ledger/sql/postgres"
+	_ "ledger/sql/sqlite" // the engines a test can name
 
 	"ledger/sql"
 )
@@ -105,7 +105,7 @@ func postgresURL(path string) string {
 // withDatabase returns the server URL naming database name, its commits not waiting for the
 // disk: nothing here survives a crash of the server.
 func withDatabase(server, name string) string {
-	raw, err := sql.DatabaseURL(server, name)
+	raw, err := postgres.DatabaseURL(server, name)
 	if err != nil {
 		panic(fmt.Sprintf("storetest: %s: %v", EnvPostgres, err))
 	}
@@ -126,14 +126,14 @@ func createDatabase(name string) error {
 	if template == "" {
 		template = fmt.Sprintf("ledgertest_%s_template", runID)
 		databases[""] = template
-		if _, err := sql.CreateDatabase(ctx, server, template, ""); err != nil {
+		if _, err := postgres.CreateDatabase(ctx, server, template, ""); err != nil {
 			return err
 		}
 		if err := migrate(withDatabase(server, template)); err != nil {
 			return fmt.Errorf("migrate the template database: %w", err)
 		}
 	}
-	_, err := sql.CreateDatabase(ctx, server, name, template)
+	_, err := postgres.CreateDatabase(ctx, server, name, template)
 	return err
 }
 
@@ -164,7 +164,7 @@ func dropAll() {
 	defer mu.Unlock()
 	for _, name := range databases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := sql.DropDatabase(ctx, server, name); err != nil {
+		if err := postgres.DropDatabase(ctx, server, name); err != nil {
 			fmt.Fprintf(os.Stderr, "storetest: %v\n", err)
 		}
 		cancel()

@@ -1,20 +1,74 @@
-package sql
+// Package postgres is the store's PostgreSQL adapter: importing it registers the engine that
+// sql.Open uses for postgres:// URLs. It connects through pgx's database/sql driver, wrapped
+// so that the store's ? placeholders become $1, $2, …; its connections add what database/sql
+// lacks: a pipeline of statements sent together (sql.Pipeline) and COPY (sql.BulkCopier).
+package postgres
 
 import (
 	"context"
 	stdsql "database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	neturl "net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"ledger/sql"
+
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 )
+
+func init() { sql.Register(Engine) }
+
+// Engine is PostgreSQL: the JSON arrays a batch travels in are unpacked by jsonb_array_elements, with
+// each field cast to its column's type (PostgreSQL does not cast text to bigint on its own).
+var Engine = &sql.Engine{
+	Name:         "postgres",
+	Schemes:      []string{"postgres://", "postgresql://"},
+	Connect:      connect,
+	OpenReadOnly: open,
+	Begin:        "BEGIN ISOLATION LEVEL READ COMMITTED",
+	XactID:       "SELECT CAST(pg_current_xact_id() AS text)",
+	BulkCopy:     true,
+	ReserveIDs:   `SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)`,
+	ListTables:   `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+	Statements: map[string]string{
+		"lookupCharged": `SELECT event_id, content_hash FROM charges
+		WHERE event_id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
+		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
+		WHERE resolved_at IS NULL AND event_key IN (SELECT jsonb_array_elements_text(?::jsonb))`,
+		"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
+		SELECT (value->>0)::bigint, ?, (value->>1)::bigint, (value->>2)::bigint, (value->>3)::bigint, (value->>4)::bigint
+		FROM jsonb_array_elements(?::jsonb)`,
+		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
+		FROM (SELECT (value->>0)::bigint AS entry, (value->>1)::bigint AS id, (value->>2)::bigint AS amount
+		      FROM jsonb_array_elements(?::jsonb)) AS d
+		WHERE balances.ledger_account_id = d.id`,
+		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
+		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, overtime_line_id, overtime_micros)
+		SELECT value->>0, (value->>1)::bigint, value->>2, ?, (value->>3)::bigint, (value->>4)::bigint,
+		(value->>5)::bigint, value->6, (value->>7)::bigint, (value->>8)::bigint,
+		(value->>9)::bigint, coalesce((value->>10)::bigint, 0) FROM jsonb_array_elements(?::jsonb)`,
+		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
+			SELECT value->>0, (value->>1)::bigint, (value->>2)::bigint, (value->>3)::bigint, (value->>4)::bigint,
+			(value->>5)::bigint FROM jsonb_array_elements(?::jsonb)
+			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
+			micros = excluded.micros, events = excluded.events`,
+		"deleteOutbox": `DELETE FROM outbox WHERE id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)`,
+		"newInstance":  `INSERT INTO meta(key, value) VALUES ('instance', substr(md5(random()::text || clock_timestamp()::text), 1, 16)) ON CONFLICT(key) DO NOTHING`,
+	},
+	UniqueViolation: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505"
+	},
+}
 
 // PostgreSQL limits.
 const (
@@ -26,13 +80,13 @@ const (
 	PostgresStatementTimeoutMS = 300_000
 )
 
-// openPostgres connects to the PostgreSQL database named by url (postgres://…), through pgx's
+// open connects to the PostgreSQL database named by url (postgres://…), through pgx's
 // database/sql driver wrapped so that the store's ? placeholders become $1, $2, ….
-func openPostgres(ctx context.Context, url string) (*sqlx.DB, error) {
+func open(ctx context.Context, url string) (*sqlx.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		// pgx's message quotes the URL; ours names it without the password.
-		return nil, fmt.Errorf("--db %s: not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS])", Redact(url))
+		return nil, fmt.Errorf("--db %s: not a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS])", sql.Redact(url))
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = PostgresConnectTimeoutSeconds * 1e9
@@ -44,55 +98,20 @@ func openPostgres(ctx context.Context, url string) (*sqlx.DB, error) {
 	db := stdsql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", Redact(url), ScrubPasswords(err, url))
+		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", sql.Redact(url), sql.ScrubPasswords(err, url))
 	}
 	return sqlx.NewDb(db, "pgx"), nil
 }
 
-// ScrubPasswords returns err with the passwords the database URLs carry (user:password@ or
-// ?password=, plain or escaped) replaced by …: a driver's message may quote them.
-func ScrubPasswords(err error, urls ...string) error {
-	if err == nil {
-		return nil
+// connect opens the pool of a postgres:// URL.
+func connect(ctx context.Context, url string) (sql.Connection, error) {
+	db, err := open(ctx, url)
+	if err != nil {
+		return sql.Connection{}, err
 	}
-	var secrets []string
-	for _, raw := range urls {
-		u, perr := neturl.Parse(raw)
-		if perr != nil {
-			continue
-		}
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok && pw != "" {
-				secrets = append(secrets, u.User.String(), pw, neturl.QueryEscape(pw))
-			}
-		}
-		if pw := u.Query().Get("password"); pw != "" {
-			secrets = append(secrets, pw, neturl.QueryEscape(pw))
-		}
-	}
-	if len(secrets) == 0 {
-		return err
-	}
-	return scrubbedError{err, secrets}
+	return sql.Connection{DB: db}, nil
 }
 
-// scrubbedError is an error whose message has secrets replaced by ….
-type scrubbedError struct {
-	err     error
-	secrets []string
-}
-
-func (e scrubbedError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, "…")
-	}
-	return msg
-}
-
-func (e scrubbedError) Unwrap() error { return e.err }
-
-// pgConnector hands out connections that number placeholders.
 type pgConnector struct{ driver.Connector }
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -106,8 +125,8 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // pgConn is a pgx connection whose statements are rebound from ? to $n; everything else
 // (transactions, value conversion, session reset) is pgx's own, but for the pipeline.
 //
-// The pipeline holds statements the store sends later (Store.later: writes whose results the
-// transaction does not read back, while a billing run issues invoices). They go to the server
+// The pipeline (sql.Pipeline) holds statements the store sends later (writes whose results
+// the transaction does not read back, while a billing run issues invoices). They go to the server
 // together, in one round trip, before anything else runs on the connection — a query, a
 // statement, COMMIT — so the transaction reads its own writes as if each had been sent at once.
 // ROLLBACK drops them: they belonged to what is rolled back. A full pipeline is sent without
@@ -122,21 +141,29 @@ type pgConn struct {
 	pipeErr     error // a queued statement's failure, until the transaction ends
 }
 
-// enqueue adds a statement to the pipeline.
-func (c *pgConn) enqueue(query string, args []any) {
+// Enqueue adds a statement with ? placeholders to the pipeline, its arguments converted as
+// database/sql and CheckNamedValue would.
+func (c *pgConn) Enqueue(query string, args []any) (int, error) {
+	values := make([]any, len(args))
+	for i, a := range args {
+		v, err := pipeArg(a)
+		if err != nil {
+			return len(c.piped), err
+		}
+		values[i] = v
+	}
 	if c.pipe == nil {
 		c.pipe = &pgx.Batch{}
 	}
-	c.pipe.Queue(query, args...)
+	query = rebindCached(query)
+	c.pipe.Queue(query, values...)
 	c.piped = append(c.piped, query)
+	return len(c.piped), nil
 }
 
-// queued is how many statements wait in the pipeline.
-func (c *pgConn) queued() int { return len(c.piped) }
-
-// send sends the queued statements in one round trip, after reading the results of those sent
+// Send sends the queued statements in one round trip, after reading the results of those sent
 // before, and returns without waiting for theirs.
-func (c *pgConn) send(ctx context.Context) error {
+func (c *pgConn) Send(ctx context.Context) error {
 	if err := c.wait(); err != nil {
 		return err
 	}
@@ -171,10 +198,10 @@ func (c *pgConn) wait() error {
 	return c.pipeErr
 }
 
-// flush sends the pipeline's statements and waits for them: afterwards the connection is free
+// Flush sends the pipeline's statements and waits for them: afterwards the connection is free
 // and the transaction's reads see every write queued.
-func (c *pgConn) flush(ctx context.Context) error {
-	if err := c.send(ctx); err != nil {
+func (c *pgConn) Flush(ctx context.Context) error {
+	if err := c.Send(ctx); err != nil {
 		return err
 	}
 	return c.wait()
@@ -249,7 +276,7 @@ func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	if err := c.flush(ctx); err != nil {
+	if err := c.Flush(ctx); err != nil {
 		return nil, err
 	}
 	st, err := c.Conn.PrepareContext(ctx, rebindCached(query))
@@ -262,14 +289,14 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if strings.HasPrefix(query, "ROLLBACK") {
 		c.discard()
-	} else if err := c.flush(ctx); err != nil {
+	} else if err := c.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return c.Conn.ExecContext(ctx, rebindCached(query), args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	if err := c.flush(ctx); err != nil {
+	if err := c.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return c.Conn.QueryContext(ctx, rebindCached(query), args)
@@ -282,28 +309,33 @@ type pgStmt struct {
 }
 
 func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	if err := s.conn.flush(ctx); err != nil {
+	if err := s.conn.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	if err := s.conn.flush(ctx); err != nil {
+	if err := s.conn.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
-// pgxConn returns the native pgx connection under a database/sql connection of the store (for
-// CopyFrom and batches).
-func pgxConn(driverConn any) (*pgx.Conn, bool) {
-	c, ok := driverConn.(*pgConn)
-	if !ok {
-		return nil, false
+// CopyRows writes rows into table by COPY, inside the transaction in progress, after what the
+// pipeline holds (sql.BulkCopier).
+func (c *pgConn) CopyRows(ctx context.Context, table string, columns []string, rows [][]any) error {
+	if err := c.Flush(ctx); err != nil {
+		return err
 	}
-	return c.Conn.Conn(), true
+	_, err := c.Conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+	return err
 }
+
+var (
+	_ sql.Pipeline   = (*pgConn)(nil)
+	_ sql.BulkCopier = (*pgConn)(nil)
+)
 
 // CheckNamedValue sends a Go bool as 0 or 1: the store's flags are integer columns on both
 // engines (SQLite has no boolean), and pgx would refuse to encode a bool into bigint.
@@ -331,7 +363,7 @@ func CreateDatabase(ctx context.Context, serverURL, name, template string) (stri
 		q += ` TEMPLATE ` + pgx.Identifier{template}.Sanitize()
 	}
 	if err := onServer(ctx, serverURL, q); err != nil {
-		return "", fmt.Errorf("create database %s on %s: %w", name, Redact(serverURL), err)
+		return "", fmt.Errorf("create database %s on %s: %w", name, sql.Redact(serverURL), err)
 	}
 	return url, nil
 }
@@ -340,7 +372,7 @@ func CreateDatabase(ctx context.Context, serverURL, name, template string) (stri
 // still open to it (a store a failed test left open must not keep its database).
 func DropDatabase(ctx context.Context, serverURL, name string) error {
 	if err := onServer(ctx, serverURL, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`); err != nil {
-		return fmt.Errorf("drop database %s on %s: %w", name, Redact(serverURL), err)
+		return fmt.Errorf("drop database %s on %s: %w", name, sql.Redact(serverURL), err)
 	}
 	return nil
 }
@@ -349,7 +381,7 @@ func DropDatabase(ctx context.Context, serverURL, name string) error {
 func DatabaseURL(serverURL, name string) (string, error) {
 	u, err := neturl.Parse(serverURL)
 	if err != nil {
-		return "", fmt.Errorf("%s is not a URL", Redact(serverURL))
+		return "", fmt.Errorf("%s is not a URL", sql.Redact(serverURL))
 	}
 	u.Path = "/" + name
 	return u.String(), nil
@@ -359,9 +391,48 @@ func DatabaseURL(serverURL, name string) (string, error) {
 func onServer(ctx context.Context, serverURL, statement string) error {
 	conn, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
-		return ScrubPasswords(err, serverURL)
+		return sql.ScrubPasswords(err, serverURL)
 	}
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, statement)
 	return err
+}
+
+// rebind numbers the ? placeholders of query as PostgreSQL's $1, $2, … (outside quoted text).
+func rebind(query string) string {
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	quote := byte(0)
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			// ?NNN names a parameter by number (SQLite's form): $NNN; a bare ? is the next one.
+			j := i + 1
+			for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+				j++
+			}
+			b.WriteByte('$')
+			if j > i+1 {
+				b.WriteString(query[i+1 : j])
+				i = j - 1
+			} else {
+				n++
+				b.WriteString(strconv.Itoa(n))
+			}
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -1,0 +1,117 @@
+// Package sqlite is the store's SQLite adapter: importing it registers the engine that
+// sql.Open uses for sqlite:// URLs (mattn/go-sqlite3 under sqlx).
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"ledger/sql"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/mattn/go-sqlite3"
+)
+
+func init() { sql.Register(Engine) }
+
+// Engine is SQLite: one file, written by one connection, read by a pool beside it.
+var Engine = &sql.Engine{
+	Name:         "sqlite",
+	Schemes:      []string{"sqlite://"},
+	Connect:      connect,
+	OpenReadOnly: openReadOnly,
+	// Checkpoints run beside the writer (RunUpkeep), not inside its commits: an automatic
+	// checkpoint in COMMIT copies the WAL into a growing file while ingestion waits.
+	WriterSetup: []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", sql.WALTruncateBytes)},
+	Begin:       "BEGIN IMMEDIATE",
+	Checkpoint:  "PRAGMA wal_checkpoint(PASSIVE)",
+	ListTables:  `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`,
+	Statements: map[string]string{
+		"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM jsonb_each(?))`,
+		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
+		WHERE resolved_at IS NULL AND event_key IN (SELECT value FROM jsonb_each(?))`,
+		"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
+		SELECT value->>0, ?, value->>1, value->>2, value->>3, value->>4 FROM jsonb_each(?)`,
+		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
+		FROM (SELECT value->>0 AS entry, value->>1 AS id, value->>2 AS amount FROM jsonb_each(?)) AS d
+		WHERE balances.ledger_account_id = d.id`,
+		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
+		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, overtime_line_id, overtime_micros)
+		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
+		value->>9, coalesce(value->>10, 0) FROM jsonb_each(?)`,
+		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
+			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
+			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
+			micros = excluded.micros, events = excluded.events`,
+		"deleteOutbox": `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))`,
+		"newInstance":  `INSERT INTO meta(key, value) VALUES ('instance', lower(hex(randomblob(8)))) ON CONFLICT(key) DO NOTHING`,
+	},
+	UniqueViolation: func(err error) bool {
+		var se sqlite3.Error
+		return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+	},
+}
+
+// connect opens the SQLite file a sqlite://PATH URL names: WAL, durable commits, and an
+// exclusive lock on PATH.lock so that a second ledgerd on the same file is refused.
+func connect(ctx context.Context, url string) (sql.Connection, error) {
+	path := strings.TrimPrefix(url, "sqlite://")
+	if path == "" {
+		return sql.Connection{}, fmt.Errorf("--db %q: the sqlite path is empty", url)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return sql.Connection{}, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	unlock, err := lockDatabase(path)
+	if err != nil {
+		return sql.Connection{}, err
+	}
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192", path, sql.BusyTimeoutMS)
+	db, err := sqlx.Open("sqlite3", dsn)
+	if err != nil {
+		unlock()
+		return sql.Connection{}, fmt.Errorf("open %s: %w", path, err)
+	}
+	return sql.Connection{DB: db, Path: path, Unlock: unlock}, nil
+}
+
+// openReadOnly opens an existing SQLite file to read it; a file that does not exist is an
+// error (opening it would create an empty ledger).
+func openReadOnly(ctx context.Context, url string) (*sqlx.DB, error) {
+	path := strings.TrimPrefix(url, "sqlite://")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no SQLite database at %s: %w", path, err)
+	}
+	db, err := sqlx.Open("sqlite3", fmt.Sprintf("file:%s?mode=ro&_busy_timeout=%d", path, sql.BusyTimeoutMS))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// lockDatabase takes an exclusive, non-blocking lock on PATH.lock beside the SQLite file at
+// path (created if needed) for as long as the process lives or until the returned function is
+// called. SQLite would let a second ledgerd open the same file, and two writers with their own
+// in-memory journal heads would corrupt the chains: the lock refuses the second one at start.
+func lockDatabase(dbPath string) (func(), error) {
+	path := dbPath + ".lock"
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("the SQLite database %s is in use by a running ledgerd (it holds %s): stop it first, or give this ledgerd a database of its own (--data or --db); several instances on one ledger need PostgreSQL (--db postgres://…)", dbPath, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
