@@ -81,6 +81,10 @@ var commands = []command{
 		summary: "the account's liability cap, paid in its 12 months, granted and remaining (T&C 8.4)", setup: liabilityShow},
 	{words: "db copy", synopsis: "--from URL --to URL",
 		summary: "with ledgerd stopped, copy the whole ledger into an empty database (SQLite ⇄ PostgreSQL) and verify both ends", setup: dbCopy},
+	{words: "db status", synopsis: "[--db URL]",
+		summary: "the database's schema version against this release's, read only (--db or LEDGER_DB)", setup: dbStatus},
+	{words: "db check", synopsis: "[--db URL]",
+		summary: "with ledgerd stopped, check the ledger's invariants over the whole database (--db or LEDGER_DB)", setup: dbCheck},
 }
 
 // usageError is a wrong command line: exit 2 with the usage.

@@ -336,3 +336,47 @@ func nextOutboxID(t *testing.T, dbURL string) int64 {
 	}
 	return next
 }
+
+// TestDBStatusAndCheck: db status reads the schema version without changing anything; db check
+// finds a ledger whole, then names the invariant a tampered balance breaks, exit 1; a database
+// of another schema version is refused, not migrated.
+func TestDBStatusAndCheck(t *testing.T) {
+	url := buildLedger(t)
+	if r := ledgerctl(t, "db", "status", "--db", url); r.code != 0 || !strings.Contains(r.stdout, "up to date with this release") {
+		t.Fatalf("db status:\n%s", r)
+	}
+	if r := ledgerctl(t, "db", "check", "--db", url); r.code != 0 || !strings.Contains(r.stdout, "invariants  hold") {
+		t.Fatalf("db check of a whole ledger:\n%s", r)
+	}
+	raw, err := rawOpen(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE balances SET balance_micros = balance_micros + 7
+		WHERE ledger_account_id = (SELECT id FROM ledger_account_names WHERE name = 'customer:acme:credit')`); err != nil {
+		t.Fatal(err)
+	}
+	r := ledgerctl(t, "db", "check", "--db", url)
+	if r.code != 1 || !strings.Contains(r.stderr, "breaks the ledger's invariants") ||
+		!strings.Contains(r.stderr, "balances equal the sum of their entries: ledger account customer:acme:credit") {
+		t.Fatalf("db check of a tampered balance:\n%s", r)
+	}
+	if _, err := raw.Exec(`UPDATE schema_migrations SET version = version + 100 WHERE version = (SELECT max(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if r := ledgerctl(t, "db", "status", "--db", url, "--json"); r.code != 0 || !strings.Contains(r.stdout, `"state": "ahead"`) {
+		t.Fatalf("db status of a newer schema:\n%s", r)
+	}
+	if r := ledgerctl(t, "db", "check", "--db", url); r.code != 1 || !strings.Contains(r.stderr, "nothing was checked") {
+		t.Fatalf("db check of a newer schema:\n%s", r)
+	}
+}
+
+// rawOpen opens a ledger's database by its URL, beside the store, to change it behind its back.
+func rawOpen(url string) (*stdsql.DB, error) {
+	if path, ok := strings.CutPrefix(url, "sqlite://"); ok {
+		return stdsql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	}
+	return stdsql.Open("pgx", url)
+}
