@@ -36,7 +36,9 @@ func TestPipeline_R2_rating_through_NATS(t *testing.T) {
 func TestPipeline_SST6_3_invalid_caller_id_counted(t *testing.T) {
 	e := start(t)
 	e.createAccount("calls", nil)
+	e.createAccount("calls2", nil)
 	e.publish(nil,
+		event{ID: "d1", Account: "calls2", Channel: "voice", Destination: "+31612345678", Quantity: 60, OccurredAt: "2026-03-10T08:00:00Z"},
 		event{ID: "c1", Account: "calls", Channel: "voice", Destination: "+31612345678", Quantity: 61, OccurredAt: "2026-03-10T08:00:00Z"},                         // 0.24 + 0.10
 		event{ID: "c2", Account: "calls", Channel: "voice", Destination: "+31612345678", Quantity: 30, CallerID: "0201234567", OccurredAt: "2026-03-10T08:00:00Z"}, // 0.12 + 0.05
 		event{ID: "c3", Account: "calls", Channel: "voice", Direction: "inbound", Destination: "+31612345678", Quantity: 30, OccurredAt: "2026-03-10T08:00:00Z"},   // inbound: 30 × 0.01/60 = 0.005, no surcharge
@@ -44,6 +46,9 @@ func TestPipeline_SST6_3_invalid_caller_id_counted(t *testing.T) {
 	e.waitUnbilled("calls", "0.515000")
 	if n := e.account("calls").InvalidCallerIDCalls; n != 2 {
 		t.Errorf("invalid_caller_id_calls = %d, want 2", n)
+	}
+	if n := e.account("calls2").InvalidCallerIDCalls; n != 1 {
+		t.Errorf("calls2: invalid_caller_id_calls = %d, want 1 (counted per account in one statement)", n)
 	}
 }
 

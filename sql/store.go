@@ -474,7 +474,6 @@ var sharedStatements = map[string]string{
 	"setNumber":                 `UPDATE document_numbers SET last = ? WHERE kind = ? AND year = ?`,
 	"ledgerAccountID":           `SELECT id FROM ledger_account_names WHERE name = ?`,
 	"insertBalance":             `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
-	"countInvalidCallerID":      `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + ? WHERE id = ?`,
 	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 	"reparkRejected":  `UPDATE rejected SET reason = ?, detail = ?, replays = replays + 1 WHERE id = ?`,

@@ -233,8 +233,23 @@ func (s *Store) writePlan(ctx context.Context, pb *billing.PlannedBatch) error {
 		lines := encoded(pb).lines
 		s.onCommit(func() { s.lines.enqueue(lines) })
 		// SST 6.3: calls without a correct caller ID are counted per account.
-		for account, n := range encoded(pb).rows.invalidCallerID {
-			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, n, account); err != nil {
+		// One statement for the batch's accounts, not one round trip each (a batch of 5,000
+		// voice events named ~70 accounts: 15 % of PostgreSQL's commit stage).
+		if counts := encoded(pb).rows.invalidCallerID; len(counts) > 0 {
+			rows := make([]byte, 0, 32*len(counts))
+			rows = append(rows, '[')
+			for account, n := range counts {
+				if len(rows) > 1 {
+					rows = append(rows, ',')
+				}
+				rows = append(rows, '[')
+				rows = appendJSONString(rows, account)
+				rows = append(rows, ',')
+				rows = strconv.AppendInt(rows, int64(n), 10)
+				rows = append(rows, ']')
+			}
+			rows = append(rows, ']')
+			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, string(rows)); err != nil {
 				return fmt.Errorf("count invalid caller IDs: %w", err)
 			}
 		}

@@ -61,6 +61,9 @@ var Engine = &sql.Engine{
 			(value->>5)::bigint FROM jsonb_array_elements(?::jsonb)
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
 			micros = excluded.micros, events = excluded.events`,
+		"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + d.n
+			FROM (SELECT value->>0 AS id, (value->>1)::bigint AS n FROM jsonb_array_elements(?::jsonb)) AS d
+			WHERE accounts.id = d.id`,
 		"deleteOutbox": `DELETE FROM outbox WHERE id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)`,
 		"newInstance":  `INSERT INTO meta(key, value) VALUES ('instance', substr(md5(random()::text || clock_timestamp()::text), 1, 16)) ON CONFLICT(key) DO NOTHING`,
 	},

@@ -48,6 +48,8 @@ var Engine = &sql.Engine{
 			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
 			micros = excluded.micros, events = excluded.events`,
+		"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + d.n
+			FROM (SELECT value->>0 AS id, value->>1 AS n FROM json_each(?)) AS d WHERE accounts.id = d.id`,
 		"deleteOutbox": `DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))`,
 		"newInstance":  `INSERT INTO meta(key, value) VALUES ('instance', lower(hex(randomblob(8)))) ON CONFLICT(key) DO NOTHING`,
 	},
