@@ -9,106 +9,66 @@ import (
 
 	"ledger/billing"
 	"ledger/ledger"
-	"ledger/money"
 )
 
-// FileClaim files a claim for damages and grants what the liability cap leaves of it (R12,
-// T&C 8.4): the first claim filed fixes the window — the 12 months before its incident — and
-// with it the cap, what the customer paid in that window, at most €50,000 for all claims
-// together; later claims are granted what remains. What is granted is a credit to the customer
-// (ledger.ClaimTransaction), set off at once against its oldest open invoices, each application
-// its own set_off transaction (R8, T&C 3.10); what is left stays the customer's credit and is
-// set off against the next invoices as they are issued. What is not granted is refused: the
-// view says how much and why (ClaimView.Refusal), and the claim is recorded all the same — a
-// refusal is an answer, not an error.
-//
-// A prepaid account's claims are decided alike, its top-ups counting as paid; having no
-// invoices and no exposure (R9), its credit stays what the provider owes it.
-//
-// Idempotent on the claim id: the same claim again answers what the first request recorded,
-// created=false; the same id with other terms is a conflict. The claim is decided and booked in
-// one write transaction, under the writer's lock, so copies of one request arriving together
-// are booked once and concurrent claims of an account see each other's grants.
-func (s *Store) FileClaim(ctx context.Context, account string, c ledger.Claim, by string, now time.Time) (billing.ClaimView, bool, error) {
-	if err := c.Validate(); err != nil {
-		return billing.ClaimView{}, false, err
-	}
-	if c.IncidentAt.After(now) {
-		return billing.ClaimView{}, false, ledger.Errorf(ledger.CodeInvalid, "claim %s: incident_at %s is in the future", c.ID, c.IncidentAt.Format(time.RFC3339))
-	}
-	c.IncidentAt = c.IncidentAt.UTC()
-	// Invoices that fell due up to now are issued first, so that the credit finds them (R8).
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return billing.ClaimView{}, false, err
-	}
-	created := false
-	err := s.inWrite(ctx, func() error {
-		var exists int
-		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM claims WHERE id = ?`, c.ID).Scan(&exists); err != nil {
-			return err
-		}
-		if exists > 0 {
-			return nil // a retry: answered below with what the first request recorded
-		}
-		created = true
-		typ, err := accountType(ctx, s.write, account)
+// WithClaims runs fn in one write transaction, under the writer's lock (billing.ClaimStore).
+func (s *Store) WithClaims(ctx context.Context, fn func(tx billing.ClaimTx) error) error {
+	return s.inWrite(ctx, func() error { return fn(claimTx{s, ctx}) })
+}
+
+// claimTx is the write transaction in progress, as deciding a claim uses it.
+type claimTx struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (t claimTx) ClaimExists(id string) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM claims WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
+}
+
+func (t claimTx) AccountType(account string) (ledger.AccountType, error) {
+	return accountType(t.ctx, t.s.write, account)
+}
+
+func (t claimTx) FixedLiability(account string) (ledger.Liability, error) {
+	return fixedLiability(t.ctx, t.s.write, account)
+}
+
+func (t claimTx) PaidIn(account string, incident time.Time) ([]ledger.Paid, error) {
+	return paidIn(t.ctx, t.s.write, account, incident)
+}
+
+// SaveClaim books the credit granted (its journal transaction), records the claim and the
+// liability it leaves, and for a postpaid account evaluates credit control and sets the credit
+// off against the open invoices.
+func (t claimTx) SaveClaim(d billing.ClaimDecision) error {
+	s, ctx := t.s, t.ctx
+	var txID any
+	if d.Credit != nil {
+		id, err := s.postTransaction(ctx, *d.Credit, d.By)
 		if err != nil {
 			return err
 		}
-		before, err := fixedLiability(ctx, s.write, account)
-		if err != nil {
-			return err
-		}
-		// Only the first claim reads what was paid: after it the cap is fixed (R12).
-		var paid []ledger.Paid
-		if !before.Fixed() {
-			if paid, err = paidIn(ctx, s.write, account, c.IncidentAt); err != nil {
-				return err
-			}
-		}
-		after, granted, err := before.Decide(c, paid)
-		if err != nil {
-			return err
-		}
-		var tx ledger.Transaction
-		var txID any
-		if granted > 0 {
-			if tx, err = ledger.ClaimTransaction(account, c.ID, granted, now); err != nil {
-				return err
-			}
-			id, err := s.postTransaction(ctx, tx, by)
-			if err != nil {
-				return err
-			}
-			txID = id
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO claims(id, account_id, amount_micros, granted_micros, incident_at, reason,
-			transaction_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, account, int64(c.Amount), int64(granted),
-			fmtTime(c.IncidentAt), c.Reason, txID, fmtTime(now), by); err != nil {
-			return fmt.Errorf("record claim %s: %w", c.ID, err)
-		}
-		if err := s.recordLiability(ctx, account, c.ID, before, after); err != nil {
-			return err
-		}
-		if granted == 0 || typ != ledger.Postpaid {
-			return nil
-		}
-		// R4: the credit lowers the exposure at once (it may resume a suspended account); set off,
-		// it moves onto the invoices it settles.
-		if err := s.evaluateCredit(ctx, &tx, now); err != nil {
-			return err
-		}
-		return s.setOffCredit(ctx, account, now)
-	})
-	if err != nil {
-		return billing.ClaimView{}, false, err
+		txID = id
 	}
-	v, err := s.Claim(ctx, c.ID)
-	if err == nil && !created && (v.Account != account || v.Amount != c.Amount || !v.IncidentAt.Equal(c.IncidentAt) || v.Reason != c.Reason) {
-		return billing.ClaimView{}, false, ledger.Errorf(ledger.CodeConflict, "claim %q exists with other terms (account %s, %s EUR, incident %s)",
-			c.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.IncidentAt.Format(time.RFC3339))
+	c := d.Claim
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO claims(id, account_id, amount_micros, granted_micros, incident_at, reason,
+		transaction_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, d.Account, int64(c.Amount), int64(d.Granted),
+		fmtTime(c.IncidentAt), c.Reason, txID, fmtTime(d.At), d.By); err != nil {
+		return fmt.Errorf("record claim %s: %w", c.ID, err)
 	}
-	return v, created, err
+	if err := s.recordLiability(ctx, d.Account, c.ID, d.Before, d.After); err != nil {
+		return err
+	}
+	if !d.SetOff || d.Credit == nil {
+		return nil
+	}
+	if err := s.evaluateCredit(ctx, d.Credit, d.At); err != nil {
+		return err
+	}
+	return s.setOffCredit(ctx, d.Account, d.At)
 }
 
 // recordLiability stores the liability a claim left: the first claim fixes the window and the

@@ -137,7 +137,7 @@ func TestClaimsProperties(t *testing.T) {
 					a.cap = min(a.paid12m, ledger.MaxLiability)
 				}
 				wantGranted := min(c.Amount, a.cap-a.granted)
-				v, created, err := f.store.FileClaim(f.ctx, account, c, "test", m.now)
+				v, created, err := fileClaim(f.ctx, f.store, account, c, "test", m.now)
 				if err != nil || !created {
 					t.Fatalf("claim %s of %s: created %v, %v", c.ID, account, created, err)
 				}
@@ -160,7 +160,7 @@ func TestClaimsProperties(t *testing.T) {
 					t.Skip("no claim to retry")
 				}
 				first := a.claims[rapid.IntRange(0, len(a.claims)-1).Draw(t, "claim")]
-				v, created, err := f.store.FileClaim(f.ctx, account, first.Claim, "test", m.now)
+				v, created, err := fileClaim(f.ctx, f.store, account, first.Claim, "test", m.now)
 				if err != nil || created || v.Granted != first.Granted || v.Liability != first.Liability {
 					t.Fatalf("retry of claim %s: %+v, created %v, %v; want the first answer %+v", first.ID, v, created, err, first)
 				}

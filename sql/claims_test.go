@@ -1,20 +1,23 @@
 package sql_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"ledger/billing"
+	"ledger/clock"
 	"ledger/ledger"
 	"ledger/money"
+	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
 // claim files a claim of amount for an incident, at now.
 func (f *fixture) claim(account, id, amount, incident, now string) (billing.ClaimView, bool, error) {
 	f.t.Helper()
-	return f.store.FileClaim(f.ctx, account, ledger.Claim{ID: id, Amount: eur(amount), IncidentAt: at(incident),
+	return fileClaim(f.ctx, f.store, account, ledger.Claim{ID: id, Amount: eur(amount), IncidentAt: at(incident),
 		Reason: "messages not delivered"}, "test", at(now))
 }
 
@@ -219,7 +222,7 @@ func TestClaims_R12_several_claims_share_the_cap(t *testing.T) {
 		"incident": {ID: "c2", Amount: eur("2500.00"), IncidentAt: at("2026-09-02T10:00:00Z"), Reason: "messages not delivered"},
 		"reason":   {ID: "c2", Amount: eur("2500.00"), IncidentAt: at("2026-09-01T10:00:00Z"), Reason: "outage"},
 	} {
-		if _, _, err := f.store.FileClaim(f.ctx, "acme", retry, "test", at("2026-09-07T10:00:00Z")); ledger.ErrorCode(err) != ledger.CodeConflict {
+		if _, _, err := fileClaim(f.ctx, f.store, "acme", retry, "test", at("2026-09-07T10:00:00Z")); ledger.ErrorCode(err) != ledger.CodeConflict {
 			t.Errorf("c2 again with another %s: %v, want a conflict", name, err)
 		}
 	}
@@ -292,7 +295,7 @@ func TestClaims_R12_invalid_claims_change_nothing(t *testing.T) {
 		{"R12_unknown_account", "nobody", ledger.Claim{ID: "c1", Amount: eur("1"), IncidentAt: at("2026-02-10T10:00:00Z"), Reason: "x"}, ledger.CodeNotFound},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if v, _, err := f.store.FileClaim(f.ctx, c.account, c.claim, "test", now); ledger.ErrorCode(err) != c.code {
+			if v, _, err := fileClaim(f.ctx, f.store, c.account, c.claim, "test", now); ledger.ErrorCode(err) != c.code {
 				t.Errorf("%+v: %+v, %v; want %s", c.claim, v, err, c.code)
 			}
 		})
@@ -462,4 +465,12 @@ func TestClaims_R12_terminated_account_may_claim(t *testing.T) {
 	if status, _ := f.status("acme"); status != ledger.Closed {
 		t.Errorf("status %s, want closed: a claim does not reopen the account", status)
 	}
+}
+
+// fileClaim files a claim through the use case (billing.Service.FileClaim) on the store, at now:
+// the claim is decided there and booked here, in one of the store's transactions.
+func fileClaim(ctx context.Context, store *sql.Store, account string, c ledger.Claim, by string, now time.Time) (billing.ClaimView, bool, error) {
+	test := clock.NewTest(now, true)
+	uses := billing.New(billing.StoresOf(store), test, test, ledger.NewCreditBook(), nil)
+	return uses.FileClaim(ctx, account, c, by)
 }

@@ -139,7 +139,7 @@ func TestUpgradeFromInvoicingSchemaAddsClaims(t *testing.T) {
 		"test", at("2026-02-01T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
-	v, created, err := s.FileClaim(ctx, "acme", ledger.Claim{ID: "c1", Amount: eur("100.00"), IncidentAt: at("2026-03-01T10:00:00Z"),
+	v, created, err := fileClaim(ctx, s, "acme", ledger.Claim{ID: "c1", Amount: eur("100.00"), IncidentAt: at("2026-03-01T10:00:00Z"),
 		Reason: "outage"}, "test", at("2026-03-02T10:00:00Z"))
 	if err != nil || !created || v.Granted != eur("80.00") || v.Liability.Cap != eur("80.00") {
 		t.Fatalf("claim on the upgraded database: %+v, %v, %v; want 80.00 granted of the 80.00 cap", v, created, err)
