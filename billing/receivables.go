@@ -2,11 +2,13 @@ package billing
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"time"
+
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
-	"strings"
-	"time"
 )
 
 // NewPayment is a payment received (CONTRACT 3.2).
@@ -69,21 +71,103 @@ type ReceivableStore interface {
 	CreditNote(ctx context.Context, id string) (invoices.CreditNote, error)
 	CreditNotes(ctx context.Context, account, after string, limit int) ([]invoices.CreditNote, error)
 	CreditNotesIssuedIn(ctx context.Context, period invoices.Period) ([]invoices.CreditNote, error)
-	AddPayment(ctx context.Context, account string, p NewPayment, by string, now time.Time) (PaymentView, bool, error)
+	// WithReceivables runs fn in one write transaction: what fn reads through the tx sees the
+	// writes before it, and what it writes commits together or not at all. Transactions are
+	// serialised, so copies of one request arriving together are decided one after the other.
+	WithReceivables(ctx context.Context, fn func(tx ReceivableTx) error) error
+	Payment(ctx context.Context, account, id string) (PaymentView, error)
 	OpenDispute(ctx context.Context, invoice string, d NewDispute, now time.Time) (DisputeView, bool, error)
 	Dispute(ctx context.Context, id string) (DisputeView, error)
 	ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (DisputeView, error)
 }
 
-// AddPayment books a payment (R5, T&C 3.7, 3.9), received now unless it says when, and
-// allocates it to the invoice it names or else the oldest open ones; what is left is the
-// customer's credit. Idempotent on id.
+// ReceivableTx is what booking a payment reads and writes, inside one transaction.
+type ReceivableTx interface {
+	PaymentExists(account, id string) (bool, error)
+	// AccountType is ledger.CodeNotFound when there is no such account.
+	AccountType(account string) (ledger.AccountType, error)
+	// InvoiceAccount is the account an invoice was issued to; ledger.CodeNotFound when there is
+	// no such invoice.
+	InvoiceAccount(invoice string) (string, error)
+	// Payables are the account's invoices with an undisputed amount outstanding, oldest due
+	// first.
+	Payables(account string) ([]invoices.Payable, error)
+	// SavePayment books a decided payment: its journal transaction, the payment, the
+	// settlement of each invoice it pays (and the notice of one paid in full), credit control.
+	SavePayment(d PaymentDecision) error
+}
+
+// PaymentDecision is a payment as decided, for the store to record.
+type PaymentDecision struct {
+	Account     string
+	Payment     NewPayment
+	Allocations []invoices.Allocation
+	Transaction ledger.Transaction
+	By          string
+	At          time.Time
+}
+
+// AddPayment books a payment (R5, T&C 3.7, 3.9), received now unless it says when: allocated
+// to the invoice it names, then to the oldest due (invoices.Allocate); a partial payment leaves
+// the rest open, and a non-SEPA payment settles only what was received. What is left over is
+// the customer's credit, set off against the next invoices (R8). Idempotent on the payment id:
+// the same payment again answers what the first request booked (created false); the same id
+// with other terms is a conflict.
 func (s *Service) AddPayment(ctx context.Context, account string, p NewPayment, by string) (PaymentView, bool, error) {
 	now := s.Now()
 	if p.ReceivedAt.IsZero() {
 		p.ReceivedAt = now
 	}
-	return s.Receivables.AddPayment(ctx, account, p, by, now)
+	if err := ledger.CheckRecord(p.ID, p.Amount, "received_at", p.ReceivedAt, now); err != nil {
+		return PaymentView{}, false, err
+	}
+	// What fell due up to now first, so that the payment finds the invoices issued by then.
+	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+		return PaymentView{}, false, err
+	}
+	created := false
+	err := s.Receivables.WithReceivables(ctx, func(tx ReceivableTx) error {
+		if exists, err := tx.PaymentExists(account, p.ID); err != nil || exists {
+			return err // a retry: answered below with what the first request booked
+		}
+		created = true
+		typ, err := tx.AccountType(account)
+		if err != nil {
+			return err
+		}
+		if err := ledger.RequirePostpaid(account, typ, "payments"); err != nil {
+			return err
+		}
+		if p.Invoice != "" {
+			if owner, err := tx.InvoiceAccount(p.Invoice); ledger.ErrorCode(err) == ledger.CodeNotFound || (err == nil && owner != account) {
+				return ledger.Errorf(ledger.CodeNotFound, "account %q has no invoice %q", account, p.Invoice)
+			} else if err != nil {
+				return err
+			}
+		}
+		open, err := tx.Payables(account)
+		if err != nil {
+			return err
+		}
+		allocations, _ := invoices.Allocate(open, p.Invoice, p.Amount)
+		memo := fmt.Sprintf("payment %s of %s", p.ID, account)
+		if !p.SEPA {
+			memo += " (non-SEPA: settles what was received, T&C 3.9)"
+		}
+		posting, err := invoices.PaymentTransaction(account, p.Amount, allocations, p.ReceivedAt, memo)
+		if err != nil {
+			return err
+		}
+		return tx.SavePayment(PaymentDecision{Account: account, Payment: p, Allocations: allocations, Transaction: posting, By: by, At: now})
+	})
+	if err != nil {
+		return PaymentView{}, false, err
+	}
+	v, err := s.Receivables.Payment(ctx, account, p.ID)
+	if err == nil && !created && (v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA) {
+		return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
+	}
+	return v, created, err
 }
 
 // OpenDispute disputes (part of) an invoice, in writing and within its payment term (R7,

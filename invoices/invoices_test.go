@@ -1,6 +1,8 @@
 package invoices_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +144,39 @@ func TestTotals(t *testing.T) {
 	}
 	if got := invoices.LineAmount(money.Micros(-5_000)); got.StringFixed(2) != "-0.01" {
 		t.Errorf("a credit of 0.005 rounds away from zero: %s", got)
+	}
+}
+
+func TestAllocate(t *testing.T) {
+	open := []invoices.Payable{{"INV-1", 10_000_000}, {"INV-2", 20_000_000}, {"INV-3", 5_000_000}} // oldest due first
+	for _, tc := range []struct {
+		name, named string
+		amount      money.Micros
+		want        string
+		left        money.Micros
+	}{
+		{"R5_oldest_due_first", "", 15_000_000, "[{INV-1 10.00} {INV-2 5.00}]", 0},
+		{"R5_the_named_invoice_first", "INV-3", 15_000_000, "[{INV-3 5.00} {INV-1 10.00}]", 0},
+		{"T&C_3.7_partial_leaves_the_rest_open", "INV-2", 7_500_000, "[{INV-2 7.50}]", 0},
+		{"R8_overpayment_is_credit", "", 40_000_000, "[{INV-1 10.00} {INV-2 20.00} {INV-3 5.00}]", 5_000_000},
+		{"R8_nothing_open_all_credit", "", 1_000_000, "[]", 1_000_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := open
+			if tc.name == "R8_nothing_open_all_credit" {
+				in = nil
+			}
+			got, left := invoices.Allocate(in, tc.named, tc.amount)
+			s := make([]string, len(got))
+			for i, a := range got {
+				s[i] = fmt.Sprintf("{%s %s}", a.Invoice, money.FormatInvoice(a.Amount.Decimal()))
+			}
+			if "["+strings.Join(s, " ")+"]" != tc.want || left != tc.left {
+				t.Errorf("Allocate = %v, left %s; want %s, left %s", s, left, tc.want, tc.left)
+			}
+		})
+	}
+	if open[0].Invoice != "INV-1" || open[2].Invoice != "INV-3" {
+		t.Errorf("Allocate reordered its input: %v", open)
 	}
 }

@@ -96,3 +96,38 @@ func CreditNoteTransaction(cn CreditNote, toInvoice money.Micros, at time.Time) 
 	add(ledger.CustomerCredit(cn.Account), cn.Account, -(total - toInvoice))
 	return tx, tx.CheckBalanced()
 }
+
+// Payable is an invoice that can take money: what it has outstanding and not disputed.
+type Payable struct {
+	Invoice string
+	Open    money.Micros
+}
+
+// Allocate places a payment of amount on an account's payable invoices (R5, T&C 3.7): on the
+// invoice it names first (named, "" for none), then on the oldest due — open must be in that
+// order — each taking at most what it has open. What no invoice takes is left over, the
+// customer's credit (R8); Allocate returns it beside the allocations.
+func Allocate(open []Payable, named string, amount money.Micros) (allocations []Allocation, left money.Micros) {
+	order := open
+	if named != "" {
+		for i, p := range open {
+			if p.Invoice == named {
+				order = append(append([]Payable{p}, open[:i]...), open[i+1:]...)
+				break
+			}
+		}
+	}
+	left = amount
+	for _, p := range order {
+		if left == 0 {
+			break
+		}
+		a := min(left, p.Open)
+		if a <= 0 {
+			continue
+		}
+		allocations = append(allocations, Allocation{Invoice: p.Invoice, Amount: a})
+		left -= a
+	}
+	return allocations, left
+}

@@ -1,9 +1,10 @@
 package ledger
 
 import (
+	"time"
+
 	"ledger/clock"
 	"ledger/money"
-	"time"
 )
 
 // Ledger accounts of invoicing (R5–R8).
@@ -94,6 +95,20 @@ func RequirePostpaid(account string, typ AccountType, what string) error {
 func CheckTermination(at, now time.Time) error {
 	if at.After(now) {
 		return Errorf(CodeInvalid, "at %s is in the future: terminate on the day the agreement ends (R13, T&C 10.7)", at.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckRecord checks what a payment or a dispute is recorded under: its id, an amount above 0,
+// and a time (the named field) not after now.
+func CheckRecord(id string, amount money.Micros, field string, at, now time.Time) error {
+	switch {
+	case !ValidRecordID(id):
+		return Errorf(CodeInvalid, "id must be 1–%d printable characters", MaxRecordIDLength)
+	case amount <= 0:
+		return Errorf(CodeInvalid, "amount must be more than 0")
+	case at.After(now):
+		return Errorf(CodeInvalid, "%s %s is in the future", field, at.Format(time.RFC3339))
 	}
 	return nil
 }

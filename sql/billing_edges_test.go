@@ -64,7 +64,7 @@ func TestBilling_payment_retried_concurrently_is_booked_once(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				_, _, errs[i] = f.store.AddPayment(f.ctx, "acme", billing.NewPayment{ID: id, Amount: eur("1.00"),
+				_, _, errs[i] = addPayment(f.ctx, f.store, "acme", billing.NewPayment{ID: id, Amount: eur("1.00"),
 					ReceivedAt: at("2026-04-10T10:00:00Z"), SEPA: true}, "test", at("2026-04-10T10:00:00Z"))
 			}(i)
 		}

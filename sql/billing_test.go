@@ -54,7 +54,7 @@ func (f *fixture) invoice(id string) billing.InvoiceView {
 
 func (f *fixture) pay(account, id, amount, received, invoice, now string) billing.PaymentView {
 	f.t.Helper()
-	v, _, err := f.store.AddPayment(f.ctx, account, billing.NewPayment{ID: id, Amount: eur(amount), ReceivedAt: at(received),
+	v, _, err := addPayment(f.ctx, f.store, account, billing.NewPayment{ID: id, Amount: eur(amount), ReceivedAt: at(received),
 		Invoice: invoice, SEPA: true}, "test", at(now))
 	if err != nil {
 		f.t.Fatalf("payment %s: %v", id, err)

@@ -56,7 +56,7 @@ func TestClaimsProperties(t *testing.T) {
 				received := m.now.Add(-time.Duration(rapid.Int64Range(0, 400*24*3600).Draw(t, "pay_seconds_ago")) * time.Second)
 				m.seq++
 				id := fmt.Sprintf("p%d", m.seq)
-				if _, _, err := f.store.AddPayment(f.ctx, "post", billing.NewPayment{ID: id, Amount: amount, ReceivedAt: received, SEPA: true},
+				if _, _, err := addPayment(f.ctx, f.store, "post", billing.NewPayment{ID: id, Amount: amount, ReceivedAt: received, SEPA: true},
 					"test", m.now); err != nil {
 					t.Fatalf("payment %s: %v", id, err)
 				}

@@ -1,16 +1,13 @@
 package sql_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"ledger/billing"
-	"ledger/clock"
 	"ledger/ledger"
 	"ledger/money"
-	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
@@ -465,12 +462,4 @@ func TestClaims_R12_terminated_account_may_claim(t *testing.T) {
 	if status, _ := f.status("acme"); status != ledger.Closed {
 		t.Errorf("status %s, want closed: a claim does not reopen the account", status)
 	}
-}
-
-// fileClaim files a claim through the use case (billing.Service.FileClaim) on the store, at now:
-// the claim is decided there and booked here, in one of the store's transactions.
-func fileClaim(ctx context.Context, store *sql.Store, account string, c ledger.Claim, by string, now time.Time) (billing.ClaimView, bool, error) {
-	test := clock.NewTest(now, true)
-	uses := billing.New(billing.StoresOf(store), test, test, ledger.NewCreditBook(), nil)
-	return uses.FileClaim(ctx, account, c, by)
 }

@@ -135,7 +135,7 @@ func TestUpgradeFromInvoicingSchemaAddsClaims(t *testing.T) {
 		t.Fatalf("open the old database: %v", err)
 	}
 	defer s.Close()
-	if _, _, err := s.AddPayment(ctx, "acme", billing.NewPayment{ID: "p1", Amount: eur("80.00"), ReceivedAt: at("2026-02-01T10:00:00Z"), SEPA: true},
+	if _, _, err := addPayment(ctx, s, "acme", billing.NewPayment{ID: "p1", Amount: eur("80.00"), ReceivedAt: at("2026-02-01T10:00:00Z"), SEPA: true},
 		"test", at("2026-02-01T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}

@@ -44,25 +44,19 @@ func (s *Store) settle(ctx context.Context, invoice, kind, source string, amount
 	return nil
 }
 
-// payable is an invoice that can take money: what is outstanding and not disputed.
-type payable struct {
-	id   string
-	open money.Micros
-}
-
 // payables lists an account's invoices with an undisputed amount outstanding, oldest due first
 // (R5: payments go to the oldest due invoice first).
-func (s *Store) payables(ctx context.Context, account string) ([]payable, error) {
+func (s *Store) payables(ctx context.Context, account string) ([]invoices.Payable, error) {
 	rows, err := s.write.QueryContext(ctx, `SELECT id, total_micros - settled_micros - disputed_micros FROM invoices
 		WHERE account_id = ? AND total_micros - settled_micros - disputed_micros > 0 ORDER BY `+effectiveDue+`, year, seq`, account)
 	if err != nil {
 		return nil, fmt.Errorf("open invoices of %s: %w", account, err)
 	}
 	defer rows.Close()
-	var out []payable
+	var out []invoices.Payable
 	for rows.Next() {
-		var p payable
-		if err := rows.Scan(&p.id, &p.open); err != nil {
+		var p invoices.Payable
+		if err := rows.Scan(&p.Invoice, &p.Open); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -100,8 +94,8 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 		if credit == 0 {
 			break
 		}
-		amount := min(credit, p.open)
-		tx, err := invoices.SetOffTransaction(account, p.id, amount, at)
+		amount := min(credit, p.Open)
+		tx, err := invoices.SetOffTransaction(account, p.Invoice, amount, at)
 		if err != nil {
 			return err
 		}
@@ -109,7 +103,7 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 		if err != nil {
 			return err
 		}
-		if err := s.settle(ctx, p.id, "set_off", "credit", amount, clock.DateOf(at), txID, at); err != nil {
+		if err := s.settle(ctx, p.Invoice, "set_off", "credit", amount, clock.DateOf(at), txID, at); err != nil {
 			return err
 		}
 		if err := s.evaluateCredit(ctx, &tx, at); err != nil {
@@ -120,108 +114,60 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 	return nil
 }
 
-// AddPayment records a payment (T&C 3.7, 3.9; R5): allocated to the invoice it names, then to
-// the oldest due; a partial payment leaves the rest open, and a non-SEPA payment settles only
-// what was received. What is left over is the customer's credit, set off against the next
-// invoices (R8). Idempotent on the payment id.
-func (s *Store) AddPayment(ctx context.Context, account string, p billing.NewPayment, by string, now time.Time) (billing.PaymentView, bool, error) {
-	if err := checkRecord(p.ID, p.Amount, "received_at", p.ReceivedAt, now); err != nil {
-		return billing.PaymentView{}, false, err
-	}
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return billing.PaymentView{}, false, err
-	}
-	created := false
-	err := s.inWrite(ctx, func() error {
-		// A retry is answered with what the first request booked; looked up under the writer's
-		// lock, so that copies of one request arriving together book it once.
-		var exists int
-		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND id = ?`, account, p.ID).Scan(&exists); err != nil {
-			return err
-		}
-		if exists > 0 {
-			return nil
-		}
-		created = true
-		if err := s.postpaidAccount(ctx, account, "payments"); err != nil {
-			return err
-		}
-		open, err := s.payables(ctx, account)
-		if err != nil {
-			return err
-		}
-		if p.Invoice != "" {
-			var owner string
-			err := s.write.QueryRowContext(ctx, `SELECT account_id FROM invoices WHERE id = ?`, p.Invoice).Scan(&owner)
-			if errors.Is(err, stdsql.ErrNoRows) || owner != account {
-				return ledger.Errorf(ledger.CodeNotFound, "account %q has no invoice %q", account, p.Invoice)
-			}
-			if err != nil {
-				return err
-			}
-			for i, o := range open { // the named invoice first
-				if o.id == p.Invoice {
-					open = append(append([]payable{o}, open[:i]...), open[i+1:]...)
-					break
-				}
-			}
-		}
-		left := p.Amount
-		var allocations []invoices.Allocation
-		for _, o := range open {
-			if left == 0 {
-				break
-			}
-			a := min(left, o.open)
-			allocations = append(allocations, invoices.Allocation{Invoice: o.id, Amount: a})
-			left -= a
-		}
-		memo := fmt.Sprintf("payment %s of %s", p.ID, account)
-		if !p.SEPA {
-			memo += " (non-SEPA: settles what was received, T&C 3.9)"
-		}
-		tx, err := invoices.PaymentTransaction(account, p.Amount, allocations, p.ReceivedAt, memo)
-		if err != nil {
-			return err
-		}
-		txID, err := s.postTransaction(ctx, tx, by)
-		if err != nil {
-			return err
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO payments(id, account_id, amount_micros, received_at, invoice_id, sepa,
-			transaction_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, account, int64(p.Amount),
-			fmtTime(p.ReceivedAt), p.Invoice, p.SEPA, txID, fmtTime(now), by); err != nil {
-			return fmt.Errorf("record payment: %w", err)
-		}
-		for _, a := range allocations {
-			if err := s.settle(ctx, a.Invoice, "payment", p.ID, a.Amount, clock.DateOf(p.ReceivedAt), txID, now); err != nil {
-				return err
-			}
-		}
-		return s.evaluateCredit(ctx, &tx, now)
-	})
-	if err != nil {
-		return billing.PaymentView{}, false, err
-	}
-	v, err := s.Payment(ctx, account, p.ID)
-	if err == nil && !created && (v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA) {
-		return billing.PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
-	}
-	return v, created, err
+// WithReceivables runs fn in one write transaction, under the writer's lock
+// (billing.ReceivableStore).
+func (s *Store) WithReceivables(ctx context.Context, fn func(tx billing.ReceivableTx) error) error {
+	return s.inWrite(ctx, func() error { return fn(receivableTx{s, ctx}) })
 }
 
-// checkRecord checks what a payment or a dispute is recorded under: its id, an amount above 0,
-// and a time (named field) not after now.
-func checkRecord(id string, amount money.Micros, field string, at, now time.Time) error {
-	switch {
-	case !ledger.ValidRecordID(id):
-		return ledger.Errorf(ledger.CodeInvalid, "id must be 1–%d printable characters", ledger.MaxRecordIDLength)
-	case amount <= 0:
-		return ledger.Errorf(ledger.CodeInvalid, "amount must be more than 0")
-	case at.After(now):
-		return ledger.Errorf(ledger.CodeInvalid, "%s %s is in the future", field, at.Format(time.RFC3339))
+// receivableTx is the write transaction in progress, as booking a payment uses it.
+type receivableTx struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (t receivableTx) PaymentExists(account, id string) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND id = ?`, account, id).Scan(&n)
+	return n > 0, err
+}
+
+func (t receivableTx) AccountType(account string) (ledger.AccountType, error) {
+	return accountType(t.ctx, t.s.write, account)
+}
+
+func (t receivableTx) InvoiceAccount(invoice string) (string, error) {
+	var owner string
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT account_id FROM invoices WHERE id = ?`, invoice).Scan(&owner)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return "", ledger.Errorf(ledger.CodeNotFound, "invoice %q does not exist", invoice)
 	}
-	return nil
+	return owner, err
+}
+
+func (t receivableTx) Payables(account string) ([]invoices.Payable, error) {
+	return t.s.payables(t.ctx, account)
+}
+
+// SavePayment books the payment's journal transaction, the payment, each invoice's settlement
+// and credit control.
+func (t receivableTx) SavePayment(d billing.PaymentDecision) error {
+	s, ctx, p := t.s, t.ctx, d.Payment
+	txID, err := s.postTransaction(ctx, d.Transaction, d.By)
+	if err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO payments(id, account_id, amount_micros, received_at, invoice_id, sepa,
+		transaction_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, d.Account, int64(p.Amount),
+		fmtTime(p.ReceivedAt), p.Invoice, p.SEPA, txID, fmtTime(d.At), d.By); err != nil {
+		return fmt.Errorf("record payment: %w", err)
+	}
+	for _, a := range d.Allocations {
+		if err := s.settle(ctx, a.Invoice, "payment", p.ID, a.Amount, clock.DateOf(p.ReceivedAt), txID, d.At); err != nil {
+			return err
+		}
+	}
+	return s.evaluateCredit(ctx, &d.Transaction, d.At)
 }
 
 // postpaidAccount refuses what only a postpaid account can have.
@@ -340,7 +286,7 @@ func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
 // or before the due date; the disputed amount with its VAT is then neither overdue nor
 // interest-bearing while the dispute is open. Idempotent on the dispute id.
 func (s *Store) OpenDispute(ctx context.Context, invoice string, d billing.NewDispute, now time.Time) (billing.DisputeView, bool, error) {
-	if err := checkRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
+	if err := ledger.CheckRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
 		return billing.DisputeView{}, false, err
 	}
 	if _, err := s.RunDue(ctx, now); err != nil {

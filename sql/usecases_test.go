@@ -1,0 +1,31 @@
+package sql_test
+
+import (
+	"context"
+	"time"
+
+	"ledger/billing"
+	"ledger/clock"
+	"ledger/ledger"
+	"ledger/sql"
+)
+
+// The use cases that decide in package billing and save through the store's transactions are
+// driven here through billing.Service, at a given instant, on the store under test.
+
+// fileClaim files a claim through the use case (billing.Service.FileClaim) on the store, at now:
+// the claim is decided there and booked here, in one of the store's transactions.
+func fileClaim(ctx context.Context, store *sql.Store, account string, c ledger.Claim, by string, now time.Time) (billing.ClaimView, bool, error) {
+	return useCasesAt(store, now).FileClaim(ctx, account, c, by)
+}
+
+// addPayment books a payment through the use case (billing.Service.AddPayment) at now.
+func addPayment(ctx context.Context, store *sql.Store, account string, p billing.NewPayment, by string, now time.Time) (billing.PaymentView, bool, error) {
+	return useCasesAt(store, now).AddPayment(ctx, account, p, by)
+}
+
+// useCasesAt is the use cases over store, on a test clock standing at now.
+func useCasesAt(store *sql.Store, now time.Time) *billing.Service {
+	test := clock.NewTest(now, true)
+	return billing.New(billing.StoresOf(store), test, test, ledger.NewCreditBook(), nil)
+}
