@@ -228,6 +228,41 @@ func TestUseCases(t *testing.T) {
 		}
 	})
 
+	t.Run("R7_a_dispute_resolved_twice_at_once_is_credited_once", func(t *testing.T) {
+		b := newBooks(t, "2026-03-10T09:00:00Z")
+		b.open("acme", "postpaid")
+		b.sms("acme", 0, 10)
+		b.clock.Set(at("2026-04-01T08:00:00Z"))
+		runs, _, err := b.uses.RunBilling(b.ctx, invoices.Period{Year: 2026, Month: time.March}, "finance")
+		if err != nil || len(runs) != 1 || len(runs[0].Invoices) != 1 {
+			t.Fatalf("run: %+v, %v", runs, err)
+		}
+		invoice := runs[0].Invoices[0]
+		if _, _, err := b.uses.OpenDispute(b.ctx, invoice, billing.NewDispute{ID: "d1", Amount: money.Micros(100_000), Reason: "wrong count"}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 40
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := b.uses.ResolveDispute(b.ctx, "d1", ledger.DisputeAccepted, "finance")
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("resolve: %v; want every copy answered with the resolved dispute", err)
+			}
+		}
+		notes, err := b.uses.Receivables.CreditNotes(b.ctx, "acme", "", 100)
+		if err != nil || len(notes) != 1 {
+			t.Fatalf("%d credit notes, %v; want 1 for the one dispute", len(notes), err)
+		}
+		if _, err := b.uses.ResolveDispute(b.ctx, "d1", ledger.DisputeRejected, "finance"); ledger.ErrorCode(err) != ledger.CodeConflict {
+			t.Fatalf("rejecting an accepted dispute: %v; want a conflict", err)
+		}
+	})
+
 	t.Run("R1_replay_charges_what_was_parked_once_its_cause_is_fixed", func(t *testing.T) {
 		b := newBooks(t, "2026-03-10T09:00:00Z")
 		plan := b.sms("late", 0, 3) // no such account yet

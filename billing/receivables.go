@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
@@ -76,12 +77,11 @@ type ReceivableStore interface {
 	// serialised, so copies of one request arriving together are decided one after the other.
 	WithReceivables(ctx context.Context, fn func(tx ReceivableTx) error) error
 	Payment(ctx context.Context, account, id string) (PaymentView, error)
-	OpenDispute(ctx context.Context, invoice string, d NewDispute, now time.Time) (DisputeView, bool, error)
 	Dispute(ctx context.Context, id string) (DisputeView, error)
-	ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (DisputeView, error)
 }
 
-// ReceivableTx is what booking a payment reads and writes, inside one transaction.
+// ReceivableTx is what booking a payment and deciding a dispute read and write, inside one
+// transaction.
 type ReceivableTx interface {
 	PaymentExists(account, id string) (bool, error)
 	// AccountType is ledger.CodeNotFound when there is no such account.
@@ -95,6 +95,28 @@ type ReceivableTx interface {
 	// SavePayment books a decided payment: its journal transaction, the payment, the
 	// settlement of each invoice it pays (and the notice of one paid in full), credit control.
 	SavePayment(d PaymentDecision) error
+
+	DisputeExists(id string) (bool, error)
+	// InvoiceStanding is what an invoice owes, read to be changed; ledger.CodeNotFound when
+	// there is no such invoice.
+	InvoiceStanding(invoice string) (InvoiceStanding, error)
+	// SaveDispute records an admitted dispute and holds its amount back on the invoice.
+	SaveDispute(s InvoiceStanding, d NewDispute) error
+	// DisputeForUpdate reads a dispute to be resolved; ledger.CodeNotFound when there is none.
+	DisputeForUpdate(id string) (DisputeView, error)
+	// SaveResolution closes an open dispute: the amount no longer held back, and, accepted, a
+	// credit note for it (with the invoice's VAT, invoices.SplitDispute); then the customer's
+	// credit set off (R8) and what is now overdue marked so (R6).
+	SaveResolution(d DisputeView, outcome string, at time.Time) error
+}
+
+// InvoiceStanding is what an invoice owes, as deciding a dispute needs it.
+type InvoiceStanding struct {
+	Invoice, Account string
+	// Due is the date it is due: its due date, or the day its agreement ended (R13).
+	Due clock.LocalDate
+	// Open is what it has outstanding and not disputed.
+	Open money.Micros
 }
 
 // PaymentDecision is a payment as decided, for the store to record.
@@ -172,7 +194,8 @@ func (s *Service) AddPayment(ctx context.Context, account string, p NewPayment, 
 
 // OpenDispute disputes (part of) an invoice, in writing and within its payment term (R7,
 // T&C 3.11); the disputed amount is not due until the dispute is resolved. Made now unless it
-// says when. Idempotent on id.
+// says when. Idempotent on id: the same dispute again answers what was recorded (created
+// false); the same id with other terms is a conflict.
 func (s *Service) OpenDispute(ctx context.Context, invoice string, d NewDispute) (DisputeView, bool, error) {
 	d.Reason = strings.TrimSpace(d.Reason)
 	if d.Reason == "" {
@@ -182,11 +205,64 @@ func (s *Service) OpenDispute(ctx context.Context, invoice string, d NewDispute)
 	if d.At.IsZero() {
 		d.At = now
 	}
-	return s.Receivables.OpenDispute(ctx, invoice, d, now)
+	if err := ledger.CheckRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
+		return DisputeView{}, false, err
+	}
+	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+		return DisputeView{}, false, err
+	}
+	created := false
+	err := s.Receivables.WithReceivables(ctx, func(tx ReceivableTx) error {
+		if exists, err := tx.DisputeExists(d.ID); err != nil || exists {
+			return err // a retry: answered below with what the first request recorded
+		}
+		created = true
+		standing, err := tx.InvoiceStanding(invoice)
+		if err != nil {
+			return err
+		}
+		if err := ledger.AdmitDispute(invoice, standing.Due, clock.DateOf(d.At), standing.Open, d.Amount); err != nil {
+			return err
+		}
+		return tx.SaveDispute(standing, d)
+	})
+	if err != nil {
+		return DisputeView{}, false, err
+	}
+	v, err := s.Receivables.Dispute(ctx, d.ID)
+	if err == nil && !created && (v.Invoice != invoice || v.Amount != d.Amount || v.Reason != d.Reason) {
+		return DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
+	}
+	return v, created, err
 }
 
 // ResolveDispute closes a dispute (R7): accepted, a credit note for the disputed amount;
-// rejected, the amount is due at once.
+// rejected, the amount is due at once, with interest from the original due date. Resolving it
+// again the same way answers the dispute as it is; the other way is a conflict. The dispute is
+// read and closed in one transaction, so two resolutions arriving together close it once.
 func (s *Service) ResolveDispute(ctx context.Context, id, outcome, by string) (DisputeView, error) {
-	return s.Receivables.ResolveDispute(ctx, id, outcome, by, s.Now())
+	if err := ledger.CheckDisputeOutcome(outcome); err != nil {
+		return DisputeView{}, err
+	}
+	now := s.Now()
+	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+		return DisputeView{}, err
+	}
+	err := s.Receivables.WithReceivables(ctx, func(tx ReceivableTx) error {
+		v, err := tx.DisputeForUpdate(id)
+		if err != nil {
+			return err
+		}
+		switch v.Status {
+		case "open":
+			return tx.SaveResolution(v, outcome, now)
+		case outcome:
+			return nil
+		}
+		return ledger.Errorf(ledger.CodeConflict, "dispute %q was %s already", id, v.Status)
+	})
+	if err != nil {
+		return DisputeView{}, err
+	}
+	return s.Receivables.Dispute(ctx, id)
 }

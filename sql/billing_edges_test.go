@@ -23,7 +23,7 @@ func TestBilling_R7_dispute_of_interest_and_costs_holds_back_no_VAT(t *testing.T
 	f.wantInvoice(late, "40.25", "0.00", "40.25", "40.25", "open")
 	// The customer disputes 10.00 of the costs within the term. Nothing on this invoice bears VAT,
 	// so 10.00 is held back, and an accepted dispute credits 10.00: outstanding 40.25 − 10.00 = 30.25.
-	d, _, err := f.store.OpenDispute(f.ctx, late.Number, billing.NewDispute{ID: "d-1", Amount: eur("10"), Reason: "costs",
+	d, _, err := openDispute(f.ctx, f.store, late.Number, billing.NewDispute{ID: "d-1", Amount: eur("10"), Reason: "costs",
 		At: at("2026-05-05T10:00:00Z")}, at("2026-05-05T10:00:00Z"))
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestBilling_R7_dispute_of_interest_and_costs_holds_back_no_VAT(t *testing.T
 	if v := f.invoice(late.Number); d.Amount != eur("10") || v.Disputed != eur("10") {
 		t.Errorf("dispute of %s holds back %s, want 10.00", d.Amount, v.Disputed)
 	}
-	if _, err := f.store.ResolveDispute(f.ctx, "d-1", "accepted", "test", at("2026-05-06T10:00:00Z")); err != nil {
+	if _, err := resolveDispute(f.ctx, f.store, "d-1", "accepted", "test", at("2026-05-06T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	notes, err := f.store.CreditNotes(f.ctx, "acme", "", 10)
@@ -83,7 +83,7 @@ func TestBilling_payment_retried_concurrently_is_booked_once(t *testing.T) {
 func TestBilling_R8_rejected_dispute_set_off_against_credit(t *testing.T) {
 	f := newBillingFixture(t)
 	inv := f.marchInvoice() // 90.75, due 15 April
-	if _, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
+	if _, _, err := openDispute(f.ctx, f.store, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestBilling_R8_rejected_dispute_set_off_against_credit(t *testing.T) {
 	if p.Credit != eur("39.50") {
 		t.Fatalf("credit %s, want 39.50", p.Credit)
 	}
-	if _, err := f.store.ResolveDispute(f.ctx, "d-1", "rejected", "test", at("2026-04-20T10:00:00Z")); err != nil {
+	if _, err := resolveDispute(f.ctx, f.store, "d-1", "rejected", "test", at("2026-04-20T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	// The 30.25 is due at once; the 39.50 credit covers it: outstanding 0.00, credit 39.50 − 30.25 = 9.25.
@@ -138,7 +138,7 @@ func TestBilling_R6_interest_given_back_for_a_payment_booked_late(t *testing.T) 
 func TestBilling_R7_overdue_total_leaves_out_what_is_disputed(t *testing.T) {
 	f := newBillingFixture(t)
 	inv := f.marchInvoice() // 90.75, due 15 April
-	if _, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
+	if _, _, err := openDispute(f.ctx, f.store, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many",
 		At: at("2026-04-14T10:00:00Z")}, at("2026-04-14T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestBilling_R7_disputes_in_parts_add_up_to_the_total(t *testing.T) {
 	// 0.0252 on its own would be 0.03 and the parts 0.19).
 	for _, d := range []billing.NewDispute{{ID: "d-1", Amount: eur("0.04"), Reason: "a", At: at("2026-04-10T10:00:00Z")},
 		{ID: "d-2", Amount: eur("0.14"), Reason: "b", At: at("2026-04-10T10:00:00Z")}} {
-		if _, _, err := f.store.OpenDispute(f.ctx, inv.Number, d, at("2026-04-10T10:00:00Z")); err != nil {
+		if _, _, err := openDispute(f.ctx, f.store, inv.Number, d, at("2026-04-10T10:00:00Z")); err != nil {
 			t.Errorf("dispute %s of %s: %v", d.ID, d.Amount, err)
 		}
 	}
@@ -174,7 +174,7 @@ func TestBilling_R7_disputes_in_parts_add_up_to_the_total(t *testing.T) {
 		t.Errorf("disputed %s, want the whole 0.18", v.Disputed)
 	}
 	for _, id := range []string{"d-1", "d-2"} {
-		if _, err := f.store.ResolveDispute(f.ctx, id, "accepted", "test", at("2026-04-11T10:00:00Z")); err != nil {
+		if _, err := resolveDispute(f.ctx, f.store, id, "accepted", "test", at("2026-04-11T10:00:00Z")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -231,12 +231,12 @@ func TestBilling_R7_disputes(t *testing.T) {
 			f := newBillingFixture(t)
 			inv := f.marchInvoice()
 			// On the due date, 23:00 CEST: in time. 30.25 of the 90.75 is held back.
-			if _, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many", At: at("2026-04-15T21:00:00Z")}, at("2026-04-15T21:00:00Z")); err != nil {
+			if _, _, err := openDispute(f.ctx, f.store, inv, billing.NewDispute{ID: "d-1", Amount: eur("30.25"), Reason: "too many", At: at("2026-04-15T21:00:00Z")}, at("2026-04-15T21:00:00Z")); err != nil {
 				t.Fatal(err)
 			}
 			f.pay("acme", "pay-1", "60.50", "2026-04-14T10:00:00Z", inv, "2026-04-15T21:00:00Z")
 			// The day after the due date (00:00 CEST on 16 April) is too late.
-			_, _, err := f.store.OpenDispute(f.ctx, inv, billing.NewDispute{ID: "d-late", Amount: eur("1"), Reason: "too many", At: at("2026-04-15T22:00:00Z")}, at("2026-04-15T22:00:00Z"))
+			_, _, err := openDispute(f.ctx, f.store, inv, billing.NewDispute{ID: "d-late", Amount: eur("1"), Reason: "too many", At: at("2026-04-15T22:00:00Z")}, at("2026-04-15T22:00:00Z"))
 			var le *ledger.Error
 			if !errors.As(err, &le) || le.Code != ledger.CodeRefused || le.Clause != "T&C 3.11" {
 				t.Fatalf("dispute the day after the due date: %v, want refused under T&C 3.11", err)
@@ -246,7 +246,7 @@ func TestBilling_R7_disputes(t *testing.T) {
 			if n := len(f.notices("billing.invoice.overdue", "acme")); n != 0 {
 				t.Errorf("%d overdue notices while all that is left is disputed", n)
 			}
-			if _, err := f.store.ResolveDispute(f.ctx, "d-1", outcome, "test", at("2026-04-20T10:00:00Z")); err != nil {
+			if _, err := resolveDispute(f.ctx, f.store, "d-1", outcome, "test", at("2026-04-20T10:00:00Z")); err != nil {
 				t.Fatal(err)
 			}
 			if outcome == "accepted" {

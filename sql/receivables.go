@@ -282,55 +282,6 @@ func (s *Store) OverdueTotal(ctx context.Context) (money.Micros, error) {
 	return m, err
 }
 
-// OpenDispute records a dispute of an invoice (R7, T&C 3.11): only within the payment term, on
-// or before the due date; the disputed amount with its VAT is then neither overdue nor
-// interest-bearing while the dispute is open. Idempotent on the dispute id.
-func (s *Store) OpenDispute(ctx context.Context, invoice string, d billing.NewDispute, now time.Time) (billing.DisputeView, bool, error) {
-	if err := ledger.CheckRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
-		return billing.DisputeView{}, false, err
-	}
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return billing.DisputeView{}, false, err
-	}
-	created := false
-	err := s.inWrite(ctx, func() error {
-		var exists int
-		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM disputes WHERE id = ?`, d.ID).Scan(&exists); err != nil {
-			return err
-		}
-		if exists > 0 {
-			return nil // a retry: answered below with what the first request recorded
-		}
-		created = true
-		inv, err := s.invoiceForUpdate(ctx, invoice)
-		if err != nil {
-			return err
-		}
-		due, err := clock.ParseDate(inv.effectiveDue)
-		if err != nil {
-			return err
-		}
-		open := money.Micros(inv.total - inv.settled - inv.disputed)
-		if err := ledger.AdmitDispute(invoice, due, clock.DateOf(d.At), open, d.Amount); err != nil {
-			return err
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, reason, opened_at, status)
-			VALUES (?, ?, ?, ?, ?, ?, 'open')`, d.ID, invoice, inv.account, int64(d.Amount), d.Reason, fmtTime(d.At)); err != nil {
-			return fmt.Errorf("record dispute: %w", err)
-		}
-		_, err = s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros + ? WHERE id = ?`, int64(d.Amount), invoice)
-		return err
-	})
-	if err != nil {
-		return billing.DisputeView{}, false, err
-	}
-	v, err := s.Dispute(ctx, d.ID)
-	if err == nil && !created && (v.Invoice != invoice || v.Amount != d.Amount || v.Reason != d.Reason) {
-		return billing.DisputeView{}, false, ledger.Errorf(ledger.CodeConflict, "dispute %q exists with other terms", d.ID)
-	}
-	return v, created, err
-}
-
 // invoiceRow is what changing an invoice's standing needs.
 type invoiceRow struct {
 	id, account                string
@@ -356,10 +307,14 @@ func (s *Store) invoiceForUpdate(ctx context.Context, id string) (invoiceRow, er
 
 // Dispute reads one dispute.
 func (s *Store) Dispute(ctx context.Context, id string) (billing.DisputeView, error) {
+	return readDispute(ctx, s.db, id)
+}
+
+func readDispute(ctx context.Context, q rowQuerier, id string) (billing.DisputeView, error) {
 	var v billing.DisputeView
 	var opened string
 	var resolved instant
-	err := s.db.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, reason, status, opened_at,
+	err := q.QueryRowContext(ctx, `SELECT id, invoice_id, account_id, amount_micros, reason, status, opened_at,
 		resolved_at, coalesce(credit_note_id, '') FROM disputes WHERE id = ?`, id).Scan(&v.ID, &v.Invoice, &v.Account,
 		&v.Amount, &v.Reason, &v.Status, &opened, &resolved, &v.CreditNote)
 	if errors.Is(err, stdsql.ErrNoRows) {
@@ -375,54 +330,64 @@ func (s *Store) Dispute(ctx context.Context, id string) (billing.DisputeView, er
 	return v, nil
 }
 
-// ResolveDispute closes a dispute (R7): accepted, a credit note for the disputed amount settles
-// it; rejected, the amount is due at once, with interest from the original due date.
-func (s *Store) ResolveDispute(ctx context.Context, id, outcome, by string, now time.Time) (billing.DisputeView, error) {
-	if err := ledger.CheckDisputeOutcome(outcome); err != nil {
-		return billing.DisputeView{}, err
-	}
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return billing.DisputeView{}, err
-	}
-	v, err := s.Dispute(ctx, id)
+func (t receivableTx) DisputeExists(id string) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM disputes WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
+}
+
+func (t receivableTx) InvoiceStanding(invoice string) (billing.InvoiceStanding, error) {
+	inv, err := t.s.invoiceForUpdate(t.ctx, invoice)
 	if err != nil {
-		return billing.DisputeView{}, err
+		return billing.InvoiceStanding{}, err
 	}
-	if v.Status != "open" {
-		if v.Status == outcome {
-			return v, nil
-		}
-		return billing.DisputeView{}, ledger.Errorf(ledger.CodeConflict, "dispute %q was %s already", id, v.Status)
-	}
-	err = s.inWrite(ctx, func() error {
-		inv, err := s.invoiceForUpdate(ctx, v.Invoice)
-		if err != nil {
-			return err
-		}
-		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros - ? WHERE id = ?`, int64(v.Amount), v.Invoice); err != nil {
-			return err
-		}
-		creditNote := ""
-		if outcome == ledger.DisputeAccepted {
-			if creditNote, err = s.issueCreditNote(ctx, inv, v, now); err != nil {
-				return err
-			}
-		}
-		if _, err := s.write.ExecContext(ctx, `UPDATE disputes SET status = ?, resolved_at = ?, credit_note_id = nullif(?, '') WHERE id = ?`,
-			outcome, fmtTime(now), creditNote, id); err != nil {
-			return err
-		}
-		// Rejected: due at once. The customer's credit is set off against it first (R8); what is
-		// left after the due date is overdue at once, from the day after the original due date.
-		if err := s.setOffCredit(ctx, inv.account, now); err != nil {
-			return err
-		}
-		return s.markOverdue(ctx, now)
-	})
+	due, err := clock.ParseDate(inv.effectiveDue)
 	if err != nil {
-		return billing.DisputeView{}, err
+		return billing.InvoiceStanding{}, err
 	}
-	return s.Dispute(ctx, id)
+	return billing.InvoiceStanding{Invoice: inv.id, Account: inv.account, Due: due,
+		Open: money.Micros(inv.total - inv.settled - inv.disputed)}, nil
+}
+
+func (t receivableTx) SaveDispute(inv billing.InvoiceStanding, d billing.NewDispute) error {
+	if _, err := t.s.write.ExecContext(t.ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, reason, opened_at, status)
+		VALUES (?, ?, ?, ?, ?, ?, 'open')`, d.ID, inv.Invoice, inv.Account, int64(d.Amount), d.Reason, fmtTime(d.At)); err != nil {
+		return fmt.Errorf("record dispute: %w", err)
+	}
+	_, err := t.s.write.ExecContext(t.ctx, `UPDATE invoices SET disputed_micros = disputed_micros + ? WHERE id = ?`, int64(d.Amount), inv.Invoice)
+	return err
+}
+
+func (t receivableTx) DisputeForUpdate(id string) (billing.DisputeView, error) {
+	return readDispute(t.ctx, t.s.write, id)
+}
+
+// SaveResolution closes an open dispute, issuing its credit note when accepted; then the
+// customer's credit is set off (rejected: against the amount now due at once, R8) and what is
+// past its due date is overdue from the day after it.
+func (t receivableTx) SaveResolution(v billing.DisputeView, outcome string, now time.Time) error {
+	s, ctx := t.s, t.ctx
+	inv, err := s.invoiceForUpdate(ctx, v.Invoice)
+	if err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET disputed_micros = disputed_micros - ? WHERE id = ?`, int64(v.Amount), v.Invoice); err != nil {
+		return err
+	}
+	creditNote := ""
+	if outcome == ledger.DisputeAccepted {
+		if creditNote, err = s.issueCreditNote(ctx, inv, v, now); err != nil {
+			return err
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, `UPDATE disputes SET status = ?, resolved_at = ?, credit_note_id = nullif(?, '') WHERE id = ?`,
+		outcome, fmtTime(now), creditNote, v.ID); err != nil {
+		return err
+	}
+	if err := s.setOffCredit(ctx, inv.account, now); err != nil {
+		return err
+	}
+	return s.markOverdue(ctx, now)
 }
 
 // issueCreditNote issues the credit note of an accepted dispute: one credit line of the disputed

@@ -29,3 +29,13 @@ func useCasesAt(store *sql.Store, now time.Time) *billing.Service {
 	test := clock.NewTest(now, true)
 	return billing.New(billing.StoresOf(store), test, test, ledger.NewCreditBook(), nil)
 }
+
+// openDispute disputes an invoice through the use case at now.
+func openDispute(ctx context.Context, store *sql.Store, invoice string, d billing.NewDispute, now time.Time) (billing.DisputeView, bool, error) {
+	return useCasesAt(store, now).OpenDispute(ctx, invoice, d)
+}
+
+// resolveDispute resolves a dispute through the use case at now.
+func resolveDispute(ctx context.Context, store *sql.Store, id, outcome, by string, now time.Time) (billing.DisputeView, error) {
+	return useCasesAt(store, now).ResolveDispute(ctx, id, outcome, by)
+}
