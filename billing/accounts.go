@@ -54,9 +54,8 @@ type CreditLimitChange struct {
 
 // AccountStore keeps the accounts, their credit limits and their journals.
 type AccountStore interface {
-	// CreateAccount opens an account, or answers the one with its id when the terms are the
-	// same (created false); other terms under a known id are a conflict.
-	CreateAccount(ctx context.Context, a ledger.Account, registeredGiven bool) (view AccountView, created bool, err error)
+	// CreateAccount opens an account, or answers the one already under its id (created false).
+	CreateAccount(ctx context.Context, a ledger.Account) (view AccountView, created bool, err error)
 	Account(ctx context.Context, id string) (AccountView, error)
 	Accounts(ctx context.Context, afterSeq int64, limit int) ([]AccountView, error)
 	Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]EntryView, error)
@@ -73,13 +72,25 @@ type AgreementStore interface {
 }
 
 // CreateAccount opens an account on the terms asked (R4, T&C 3.6), registered now unless the
-// request says when.
+// request says when. Idempotent on the id: the same terms again answer the account (created
+// false; a request that does not say when it registered matches any registration); other terms
+// under a known id are a conflict.
 func (s *Service) CreateAccount(ctx context.Context, req ledger.NewAccount, by string) (AccountView, bool, error) {
 	a, err := req.Open(s.Now(), by)
 	if err != nil {
 		return AccountView{}, false, err
 	}
-	return s.Accounts.CreateAccount(ctx, a, req.RegisteredAt != nil)
+	view, created, err := s.Accounts.CreateAccount(ctx, a)
+	if err != nil || created {
+		return view, created, err
+	}
+	if req.RegisteredAt == nil {
+		a.RegisteredAt = view.RegisteredAt
+	}
+	if !view.Account.SameTerms(a) {
+		return AccountView{}, false, ledger.Errorf(ledger.CodeConflict, "account %q exists with other terms", a.ID)
+	}
+	return view, false, nil
 }
 
 // SetCreditLimit raises, lowers or cancels (0) an account's credit limit with immediate effect

@@ -129,6 +129,33 @@ func TestUseCases(t *testing.T) {
 		}
 	})
 
+	t.Run("accounts_are_created_once_on_their_terms", func(t *testing.T) {
+		b := newBooks(t, "2026-03-02T09:00:00Z")
+		limit := "5000.00"
+		req := ledger.NewAccount{ID: "acme", Name: "Acme", Type: "postpaid", Country: "NL", VATID: "NL123456789B01",
+			Email: "billing@acme.example", CreditLimit: &limit}
+		first, created, err := b.uses.CreateAccount(b.ctx, req, "admin")
+		if err != nil || !created {
+			t.Fatalf("create: %v, created %v", err, created)
+		}
+		b.clock.Set(at("2026-03-03T09:00:00Z")) // a retry a day later, registered_at not given: the same account
+		again, created, err := b.uses.CreateAccount(b.ctx, req, "admin")
+		if err != nil || created || !again.RegisteredAt.Equal(first.RegisteredAt) {
+			t.Fatalf("retry: %+v created %v, %v; want the first account", again, created, err)
+		}
+		other := req
+		other.Email = "finance@acme.example"
+		if _, _, err := b.uses.CreateAccount(b.ctx, other, "admin"); ledger.ErrorCode(err) != ledger.CodeConflict {
+			t.Fatalf("other terms under the same id: %v; want a conflict", err)
+		}
+		registered := "2026-01-01T00:00:00Z"
+		other = req
+		other.RegisteredAt = &registered
+		if _, _, err := b.uses.CreateAccount(b.ctx, other, "admin"); ledger.ErrorCode(err) != ledger.CodeConflict {
+			t.Fatalf("another registration date: %v; want a conflict", err)
+		}
+	})
+
 	t.Run("T&C_3.13_prepaid_never_refunded_T&C_3.10_postpaid_set_off", func(t *testing.T) {
 		b := newBooks(t, "2026-03-02T09:00:00Z")
 		b.open("pre", "prepaid")

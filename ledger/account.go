@@ -196,3 +196,11 @@ func (a Account) RenewalDate(now time.Time) clock.LocalDate {
 func (a Account) NoticeDeadline(now time.Time) clock.LocalDate {
 	return a.RenewalDate(now).AddMonthsClamped(-3)
 }
+
+// SameTerms reports whether two accounts were opened on the same terms: what a retry of an
+// account's creation must ask again to be answered with it rather than refused.
+func (a Account) SameTerms(b Account) bool {
+	return a.Name == b.Name && a.Type == b.Type && a.Country == b.Country && a.VATID == b.VATID && a.Email == b.Email &&
+		a.CreditLimit.Equal(b.CreditLimit) && a.PaymentTermsDays == b.PaymentTermsDays && a.Indexation == b.Indexation &&
+		a.RegisteredAt.Equal(b.RegisteredAt)
+}

@@ -69,7 +69,7 @@ func (r accountRow) view() (billing.AccountView, error) {
 // the stored one with created=false; the same id with other terms is a conflict. registeredGiven
 // says whether the request named registered_at; when it did not, the time it defaulted to is not
 // a term (a retry a second later is the same request).
-func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredGiven bool) (view billing.AccountView, created bool, err error) {
+func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) (view billing.AccountView, created bool, err error) {
 	limit, err := money.ToMicros(a.CreditLimit)
 	if err != nil {
 		return billing.AccountView{}, false, ledger.Errorf(ledger.CodeInvalid, "credit_limit: %v", err)
@@ -93,20 +93,7 @@ func (s *Store) CreateAccount(ctx context.Context, a ledger.Account, registeredG
 	if err != nil {
 		return billing.AccountView{}, false, err
 	}
-	if !registeredGiven {
-		a.RegisteredAt = view.RegisteredAt
-	}
-	if !created && !sameTerms(view.Account, a) {
-		return billing.AccountView{}, false, ledger.Errorf(ledger.CodeConflict, "account %q exists with other terms", a.ID)
-	}
 	return view, created, nil
-}
-
-func sameTerms(stored, asked ledger.Account) bool {
-	return stored.Name == asked.Name && stored.Type == asked.Type && stored.Country == asked.Country &&
-		stored.VATID == asked.VATID && stored.Email == asked.Email && stored.CreditLimit.Equal(asked.CreditLimit) &&
-		stored.PaymentTermsDays == asked.PaymentTermsDays && stored.Indexation == asked.Indexation &&
-		stored.RegisteredAt.Equal(asked.RegisteredAt)
 }
 
 // Account reads one account; ledger.CodeNotFound when there is none.

@@ -87,7 +87,7 @@ func TestUpgradeFromCreditControlSchema(t *testing.T) {
 	}
 	a := ledger.Account{ID: "pre", Name: "Pre", Type: ledger.Prepaid, Status: ledger.Active, Country: "NL",
 		CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, RegisteredAt: at("2026-03-01T00:00:00Z"), CreatedAt: at("2026-03-01T00:00:00Z"), CreatedBy: "test"}
-	if _, _, err := s.CreateAccount(ctx, a, true); err != nil {
+	if _, _, err := s.CreateAccount(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	top, _ := ledger.NewTopUp{ID: "t1", Amount: "10.00", ReceivedAt: "2026-03-02T10:00:00Z"}.Validate(at("2026-03-02T10:00:00Z"))

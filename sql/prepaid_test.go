@@ -128,7 +128,7 @@ func (f *fixture) newAccount(id, typ, registered string, indexation bool) {
 	a := ledger.Account{ID: id, Name: "Customer " + id, Type: ledger.AccountType(typ), Status: ledger.Active, Country: "NL",
 		CreditLimit: ledger.DefaultCreditLimit, PaymentTermsDays: 14, Indexation: indexation, RegisteredAt: at(registered),
 		CreatedAt: at(registered), CreatedBy: "test"}
-	if _, _, err := f.store.CreateAccount(f.ctx, a, true); err != nil {
+	if _, _, err := f.store.CreateAccount(f.ctx, a); err != nil {
 		f.t.Fatal(err)
 	}
 }
