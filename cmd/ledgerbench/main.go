@@ -60,6 +60,7 @@ type config struct {
 	db                      string
 	keep                    bool
 	cpuProfile, memProfile  string
+	memoryLimit, memoryNote string
 	authorize               bool
 	authorizeRate           int
 	loadNATS, loadHTTP      string
@@ -87,13 +88,18 @@ func run() error {
 	flag.IntVar(&c.agreements, "agreements", 0, "give this many of the accounts agreed prices of their own (T&C 2.7), which win over the list for them")
 	flag.BoolVar(&c.indexed, "indexed", false, "date the events in February 2027, so that every price is indexed by the CPI change of 2026 (R3); the example set lacks that figure, so 2 % is assumed for the run")
 	flag.BoolVar(&c.billing, "billing", false, "measure invoicing instead: charge -events over -accounts postpaid accounts in March 2026, then the billing run and the UBL and CSV exports")
+	flag.StringVar(&c.memoryLimit, "memory-limit", "", "the Go runtime's soft memory limit, as ledgerd's --memory-limit (200MiB, 1GiB, off); default as ledgerd: 90 % of a container's limit, else none")
 	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
 	flag.StringVar(&c.loadHTTP, "load-http", "", "load mode: the POST /v1/authorize URL")
 	flag.Parse()
 	if c.loadNATS != "" {
 		return runLoad(c.loadNATS, c.loadHTTP, c.authorizeRate, c.accounts)
 	}
-	service.TuneRuntime() // the runtime settings ledgerd runs with
+	memoryNote, err := service.TuneRuntime(c.memoryLimit) // the runtime settings ledgerd runs with
+	if err != nil {
+		return err
+	}
+	c.memoryNote = memoryNote
 	if c.dir == "" {
 		d, err := os.MkdirTemp("", "ledgerbench-")
 		if err != nil {
@@ -121,11 +127,11 @@ func run() error {
 	if c.indexed {
 		prepaid += ", prices indexed (R3)"
 	}
-	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, %d CPUs, %s\n",
-		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, %d CPUs, %s, memory limit %s\n",
+		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version(), c.memoryNote)
 
 	var results []ingestResult
-	err := forEachStore(c, func(run config, spec string) error {
+	err = forEachStore(c, func(run config, spec string) error {
 		r, err := ingestOn(ctx, run, spec)
 		results = append(results, r)
 		return err

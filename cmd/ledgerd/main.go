@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -85,6 +86,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Seller.IBAN, "seller-iban", env("LEDGER_SELLER_IBAN", seller.IBAN), "the provider's IBAN that invoices ask payment to (SEPA credit transfer); the default is a placeholder (env LEDGER_SELLER_IBAN)")
 	fs.StringVar(&cfg.Seller.Email, "seller-email", env("LEDGER_SELLER_EMAIL", seller.Email), "the provider's billing contact address (env LEDGER_SELLER_EMAIL)")
 	costs := fs.String("collection-costs", env("LEDGER_COLLECTION_COSTS", invoices.CollectionCosts.StringFixed(2)), "collection costs charged per overdue invoice, EUR (R6; Directive 2011/7/EU art. 6) (env LEDGER_COLLECTION_COSTS)")
+	memoryLimit := fs.String("memory-limit", env("LEDGER_MEMORY_LIMIT", ""), "soft memory limit of the Go runtime, such as 200MiB or 1GiB, or off (env LEDGER_MEMORY_LIMIT; GOMEMLIMIT wins); default 90 % of the container's memory limit, none outside a container")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -106,7 +108,11 @@ func run(args []string) error {
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	service.TuneRuntime()
+	limit, err := service.TuneRuntime(*memoryLimit)
+	if err != nil {
+		return err
+	}
+	cfg.Log.Info("runtime", "memory_limit", limit, "gomaxprocs", runtime.GOMAXPROCS(0))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	svc, err := service.Start(ctx, cfg)
