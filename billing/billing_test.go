@@ -105,6 +105,20 @@ func (b *books) sms(account string, from, n int) ledger.BatchPlan {
 	return plan
 }
 
+// marchInvoice opens acme, charges it ten SMS in March and runs March's billing on 1 April;
+// it returns the invoice's number.
+func (b *books) marchInvoice() string {
+	b.t.Helper()
+	b.open("acme", "postpaid")
+	b.sms("acme", 0, 10)
+	b.clock.Set(at("2026-04-01T08:00:00Z"))
+	runs, _, err := b.uses.RunBilling(b.ctx, invoices.Period{Year: 2026, Month: time.March}, "finance")
+	if err != nil || len(runs) != 1 || len(runs[0].Invoices) != 1 {
+		b.t.Fatalf("March's run: %+v, %v", runs, err)
+	}
+	return runs[0].Invoices[0]
+}
+
 // wantRefusal checks that err has the code and names the clause.
 func wantRefusal(t *testing.T, err error, code ledger.Code, clause string) {
 	t.Helper()
@@ -239,15 +253,8 @@ func TestUseCases(t *testing.T) {
 
 	t.Run("T&C_3.11_a_dispute_is_made_in_writing", func(t *testing.T) {
 		b := newBooks(t, "2026-03-10T09:00:00Z")
-		b.open("acme", "postpaid")
-		b.sms("acme", 0, 10)
-		b.clock.Set(at("2026-04-01T08:00:00Z"))
-		runs, _, err := b.uses.RunBilling(b.ctx, invoices.Period{Year: 2026, Month: time.March}, "finance")
-		if err != nil || len(runs) != 1 || len(runs[0].Invoices) != 1 {
-			t.Fatalf("run: %+v, %v", runs, err)
-		}
-		invoice := runs[0].Invoices[0]
-		_, _, err = b.uses.OpenDispute(b.ctx, invoice, billing.NewDispute{ID: "d1", Amount: money.Micros(100_000), Reason: "  "})
+		invoice := b.marchInvoice()
+		_, _, err := b.uses.OpenDispute(b.ctx, invoice, billing.NewDispute{ID: "d1", Amount: money.Micros(100_000), Reason: "  "})
 		wantRefusal(t, err, ledger.CodeInvalid, "T&C 3.11")
 		v, created, err := b.uses.OpenDispute(b.ctx, invoice, billing.NewDispute{ID: "d1", Amount: money.Micros(100_000), Reason: " wrong count "})
 		if err != nil || !created || v.Reason != "wrong count" || !v.OpenedAt.Equal(b.clock.Now()) {
@@ -257,14 +264,7 @@ func TestUseCases(t *testing.T) {
 
 	t.Run("R7_a_dispute_resolved_twice_at_once_is_credited_once", func(t *testing.T) {
 		b := newBooks(t, "2026-03-10T09:00:00Z")
-		b.open("acme", "postpaid")
-		b.sms("acme", 0, 10)
-		b.clock.Set(at("2026-04-01T08:00:00Z"))
-		runs, _, err := b.uses.RunBilling(b.ctx, invoices.Period{Year: 2026, Month: time.March}, "finance")
-		if err != nil || len(runs) != 1 || len(runs[0].Invoices) != 1 {
-			t.Fatalf("run: %+v, %v", runs, err)
-		}
-		invoice := runs[0].Invoices[0]
+		invoice := b.marchInvoice()
 		if _, _, err := b.uses.OpenDispute(b.ctx, invoice, billing.NewDispute{ID: "d1", Amount: money.Micros(100_000), Reason: "wrong count"}); err != nil {
 			t.Fatal(err)
 		}
