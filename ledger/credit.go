@@ -370,3 +370,19 @@ func CountsToExposure(ledgerAccount string) bool {
 	return strings.HasPrefix(ledgerAccount, "customer:") && (strings.HasSuffix(ledgerAccount, ":unbilled") ||
 		strings.HasSuffix(ledgerAccount, ":receivable") || strings.HasSuffix(ledgerAccount, ":credit"))
 }
+
+// SetLimit returns c with its credit limit set to limit, with immediate effect (T&C 3.6), or
+// refuses: a limit is an amount ≥ 0 (0 cancels the credit), and only an open postpaid account
+// has one (T&C 3.5). The caller evaluates the result against the policy.
+func (c Credit) SetLimit(limit money.Micros) (Credit, error) {
+	switch {
+	case limit < 0:
+		return c, Errorf(CodeInvalid, "a credit limit is an amount ≥ 0 (0 cancels the credit, T&C 3.6)")
+	case c.Type != Postpaid:
+		return c, Errorf(CodeConflict, "account %q is %s: a credit limit applies to postpaid accounts (T&C 3.5)", c.Account, c.Type)
+	case c.Status == Closed:
+		return c, Errorf(CodeConflict, "account %q is closed", c.Account)
+	}
+	c.Limit = limit
+	return c, nil
+}

@@ -156,9 +156,6 @@ func (s *Store) pendingCredit(account string) (ledger.Credit, bool) {
 // (T&C 3.6), recording who changed it and when, and re-evaluates the account at once: a lower
 // limit can suspend it, a higher one resume it.
 func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.Micros, by string, at time.Time) error {
-	if limit < 0 {
-		return ledger.Errorf(ledger.CodeInvalid, "a credit limit is an amount ≥ 0 (0 cancels the credit, T&C 3.6)")
-	}
 	return s.inWrite(ctx, func() error {
 		if s.credit == nil {
 			return fmt.Errorf("credit control is not set up")
@@ -167,11 +164,9 @@ func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.
 		if !ok {
 			return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
 		}
-		if c.Type != ledger.Postpaid {
-			return ledger.Errorf(ledger.CodeConflict, "account %q is %s: a credit limit applies to postpaid accounts (T&C 3.5)", account, c.Type)
-		}
-		if c.Status == ledger.Closed {
-			return ledger.Errorf(ledger.CodeConflict, "account %q is closed", account)
+		changed, err := c.SetLimit(limit)
+		if err != nil {
+			return err
 		}
 		now := fmtTime(at)
 		if _, err := s.write.ExecContext(ctx, `INSERT INTO credit_limit_changes(account_id, old_micros, new_micros, at, changed_by)
@@ -181,10 +176,8 @@ func (s *Store) SetCreditLimit(ctx context.Context, account string, limit money.
 		if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET credit_limit_micros = ? WHERE id = ?`, int64(limit), account); err != nil {
 			return fmt.Errorf("set the credit limit: %w", err)
 		}
-		before := c
-		c.Limit = limit
-		next, notices := s.policy.Evaluate(c, at)
-		if err := s.recordCredit(ctx, before, next, notices, now); err != nil {
+		next, notices := s.policy.Evaluate(changed, at)
+		if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
 			return err
 		}
 		s.afterCreditCommit([]ledger.Credit{next})
