@@ -2,9 +2,11 @@ package billing
 
 import (
 	"context"
+	"fmt"
+	"time"
+
 	"ledger/ledger"
 	"ledger/money"
-	"time"
 )
 
 // LotView is a lot as stored, with what became of it.
@@ -44,22 +46,129 @@ type ChargebackView struct {
 
 // LotStore keeps the prepaid lots, the top-ups that made them and the chargebacks against them.
 type LotStore interface {
+	// WithLots runs fn in one write transaction: what fn reads through the tx sees the writes
+	// before it, and what it writes commits together or not at all.
+	WithLots(ctx context.Context, fn func(tx LotTx) error) error
+	Lot(ctx context.Context, id string) (LotView, error)
 	Lots(ctx context.Context, account string) ([]LotView, error)
 	Prepaid(ctx context.Context, account string) (PrepaidView, error)
-	TopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (LotView, bool, error)
 	Chargeback(ctx context.Context, account string, n ledger.Chargeback, by string, now time.Time) (ChargebackView, bool, error)
+}
+
+// LotTx is what booking a top-up reads and writes, inside one transaction.
+type LotTx interface {
+	LotExists(id string) (bool, error)
+	// Prepaid is the account's prepaid credit as the transaction stages it: what is changed on
+	// it stays if the transaction commits. ledger.CodeNotFound for no such account, a conflict
+	// naming T&C 3.12 for a postpaid one (what names what was asked: "top-ups").
+	Prepaid(account, what string) (*ledger.PrepaidCredit, error)
+	// Reopen undoes the closure of an account for want of a top-up (T&C 3.15) and announces it.
+	Reopen(p *ledger.PrepaidCredit, t ledger.TopUp, at time.Time) error
+	// SaveTopUp books a top-up: the journal transaction that moves the money onto the lot, and
+	// the lot, added to the account's prepaid credit.
+	SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger.Transaction, method, by string, at time.Time) error
 }
 
 // TopUp books a top-up of a prepaid account (R9, T&C 3.13): a lot usable from 00:00 Amsterdam
 // the day after receipt, expiring 12 months after. Idempotent on the top-up's id: the same
 // top-up again answers the lot (created false); another under the same id is a conflict.
 func (s *Service) TopUp(ctx context.Context, account string, req ledger.NewTopUp, by string) (LotView, bool, error) {
-	now := s.Now()
-	t, err := req.Validate(now)
+	t, err := req.Validate(s.Now())
 	if err != nil {
 		return LotView{}, false, err
 	}
-	return s.Lots.TopUp(ctx, account, t, by, now)
+	return s.BookTopUp(ctx, account, t, by)
+}
+
+// BookTopUp books a validated top-up (TopUp).
+func (s *Service) BookTopUp(ctx context.Context, account string, t ledger.TopUp, by string) (LotView, bool, error) {
+	now := s.Now()
+	// What fell due before the money was received runs first; what fell due after it, after it
+	// is booked (it may have prevented a closure).
+	if _, err := s.Runs.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
+		return LotView{}, false, err
+	}
+	created := false
+	err := s.Lots.WithLots(ctx, func(tx LotTx) error {
+		if exists, err := tx.LotExists(t.ID); err != nil || exists {
+			return err // a retry: answered below with what the first request booked
+		}
+		created = true
+		return bookTopUp(tx, account, t, by, now)
+	})
+	if err != nil {
+		return LotView{}, false, err
+	}
+	if created {
+		if _, err := s.Runs.RunDue(ctx, now); err != nil {
+			return LotView{}, false, err
+		}
+	}
+	v, err := s.Lots.Lot(ctx, t.ID)
+	if err == nil && !created {
+		err = sameTopUp(v, account, t)
+	}
+	return v, created, err
+}
+
+// BookTopUps books many new top-ups in one transaction (imports of balances kept elsewhere,
+// benchmarks): all or none. Unlike TopUp it is not idempotent: a known id fails the load.
+func (s *Service) BookTopUps(ctx context.Context, topUps []AccountTopUp, by string) error {
+	now := s.Now()
+	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+		return err
+	}
+	return s.Lots.WithLots(ctx, func(tx LotTx) error {
+		for _, t := range topUps {
+			if err := bookTopUp(tx, t.Account, t.TopUp, by, now); err != nil {
+				return fmt.Errorf("top-up %s of %s: %w", t.ID, t.Account, err)
+			}
+		}
+		return nil
+	})
+}
+
+// bookTopUp decides one top-up inside the transaction: a closed account takes none, unless it
+// was closed for want of a top-up and this one was received before the closure — the money
+// came in time, the ledger heard of it late, and the closure is undone (T&C 3.15).
+func bookTopUp(tx LotTx, account string, t ledger.TopUp, by string, now time.Time) error {
+	p, err := tx.Prepaid(account, "top-ups")
+	if err != nil {
+		return err
+	}
+	if p.Closed {
+		if p.ClosedReason == ledger.ClosedChargeback || !t.ReceivedAt.Before(p.ClosedAt) {
+			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
+				Message: fmt.Sprintf("account %q is closed (%s, %s): it takes no top-ups", account, p.ClosedReason, p.ClosedAt.Format(time.RFC3339))}
+		}
+		if err := tx.Reopen(p, t, now); err != nil {
+			return err
+		}
+	}
+	lot := ledger.NewLot(account, t)
+	posting := ledger.Transaction{Kind: ledger.KindTopUp, At: t.ReceivedAt, Memo: "top-up " + t.ID + " (" + t.Method + ")",
+		Entries: []ledger.Entry{
+			{LedgerAccount: ledger.CashAccount(t.Method), Amount: t.Amount},
+			{LedgerAccount: lot.LedgerAccount, AccountID: account, Amount: -t.Amount},
+		}}
+	return tx.SaveTopUp(p, lot, posting, t.Method, by, now)
+}
+
+// sameTopUp refuses a top-up under a known id whose terms differ from the one booked.
+func sameTopUp(v LotView, account string, t ledger.TopUp) error {
+	// received_at left out defaults to now: a retry a moment later is the same top-up.
+	if v.Account != account || v.Amount != t.Amount || (t.ReceivedGiven && !v.ReceivedAt.Equal(t.ReceivedAt)) || v.Method != t.Method {
+		return ledger.Errorf(ledger.CodeConflict, "top-up %q exists with other terms (account %s, %s EUR, received %s, %s)",
+			t.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.ReceivedAt.Format(time.RFC3339), v.Method)
+	}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // Chargeback books a reversed card top-up (R10, T&C 3.14): the reversed amount is taken back

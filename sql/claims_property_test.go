@@ -77,7 +77,7 @@ func TestClaimsProperties(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				_, _, err = f.store.TopUp(f.ctx, "pre", tu, "test", m.now)
+				_, _, err = topUp(f.ctx, f.store, "pre", tu, "test", m.now)
 				if ledger.ErrorCode(err) == ledger.CodeConflict {
 					if v, aerr := f.store.Account(f.ctx, "pre"); aerr == nil && v.Status == ledger.Closed {
 						t.Skip("closed: it takes no top-ups (T&C 3.15)")

@@ -91,7 +91,7 @@ func TestUpgradeFromCreditControlSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	top, _ := ledger.NewTopUp{ID: "t1", Amount: "10.00", ReceivedAt: "2026-03-02T10:00:00Z"}.Validate(at("2026-03-02T10:00:00Z"))
-	if _, _, err := s.TopUp(ctx, "pre", top, "test", at("2026-03-02T10:00:00Z")); err != nil {
+	if _, _, err := topUp(ctx, s, "pre", top, "test", at("2026-03-02T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CheckInvariants(ctx); err != nil {

@@ -509,13 +509,6 @@ func (s *Store) reopenPrepaid(ctx context.Context, p *ledger.PrepaidCredit, t le
 		"closed_at": closedAt.Format(time.RFC3339Nano)}), fmtTime(now))
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
 // prepaidFor returns the staged prepaid credit of an account that can take money in, or the
 // error that says why it cannot.
 func (s *Store) prepaidFor(ctx context.Context, account, what string) (*ledger.PrepaidCredit, error) {
@@ -607,107 +600,49 @@ func (s *Store) Prepaid(ctx context.Context, account string) (billing.PrepaidVie
 	return v, err
 }
 
-// TopUp books a top-up as a new lot of a prepaid account (R9): cash debited, the lot's own
-// ledger account credited; pending until 00:00 Amsterdam the day after receipt. It is
-// idempotent on the top-up id: the same top-up again returns the lot with created=false; the
-// same id with other terms is a conflict. Whatever was due up to now runs first (a closure
-// refuses the top-up) and after (a top-up received before today is usable at once).
-func (s *Store) TopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (billing.LotView, bool, error) {
-	// What fell due before the money was received runs first; what fell due after it, after it
-	// is booked (it may have prevented a closure).
-	if _, err := s.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
-		return billing.LotView{}, false, err
-	}
-	if v, err := s.Lot(ctx, t.ID); err == nil {
-		return v, false, sameTopUp(v, account, t)
-	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return billing.LotView{}, false, err
-	}
-	err := s.inWrite(ctx, func() error { return s.bookTopUp(ctx, account, t, by, now) })
-	if s.isUniqueViolation(err) { // the same id, booked concurrently
-		v, err := s.Lot(ctx, t.ID)
-		if err != nil {
-			return billing.LotView{}, false, err
-		}
-		return v, false, sameTopUp(v, account, t)
-	}
-	if err != nil {
-		return billing.LotView{}, false, err
-	}
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return billing.LotView{}, false, err
-	}
-	v, err := s.Lot(ctx, t.ID)
-	return v, true, err
+// WithLots runs fn in one write transaction, under the writer's lock (billing.LotStore).
+func (s *Store) WithLots(ctx context.Context, fn func(tx billing.LotTx) error) error {
+	return s.inWrite(ctx, func() error { return fn(lotTx{s, ctx}) })
 }
 
-// bookTopUp writes one top-up inside the transaction in progress.
-func (s *Store) bookTopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) error {
-	p, err := s.prepaidFor(ctx, account, "top-ups")
+// lotTx is the write transaction in progress, as booking a top-up uses it.
+type lotTx struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (t lotTx) LotExists(id string) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM prepaid_lots WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
+}
+
+func (t lotTx) Prepaid(account, what string) (*ledger.PrepaidCredit, error) {
+	return t.s.prepaidFor(t.ctx, account, what)
+}
+
+func (t lotTx) Reopen(p *ledger.PrepaidCredit, top ledger.TopUp, at time.Time) error {
+	return t.s.reopenPrepaid(t.ctx, p, top, at)
+}
+
+// SaveTopUp posts the top-up's journal transaction, inserts the lot, and adds it to the staged
+// prepaid credit and to the clock's queue (it becomes usable, then expires).
+func (t lotTx) SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger.Transaction, method, by string, at time.Time) error {
+	s, ctx := t.s, t.ctx
+	la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, p.Account)
 	if err != nil {
 		return err
 	}
-	if p.Closed {
-		// Closed for want of a top-up, but this one was received before the closure: the money
-		// came in time (T&C 3.15), the ledger heard of it late. The closure is undone.
-		if p.ClosedReason == ledger.ClosedChargeback || !t.ReceivedAt.Before(p.ClosedAt) {
-			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
-				Message: fmt.Sprintf("account %q is closed (%s, %s): it takes no top-ups", account, p.ClosedReason, p.ClosedAt.Format(time.RFC3339))}
-		}
-		if err := s.reopenPrepaid(ctx, p, t, now); err != nil {
-			return err
-		}
-	}
-	lot := ledger.NewLot(account, t)
-	la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, account)
-	if err != nil {
+	if _, err := s.postTransaction(ctx, posting, by); err != nil {
 		return err
 	}
-	tx := ledger.Transaction{Kind: ledger.KindTopUp, At: t.ReceivedAt, Memo: "top-up " + t.ID + " (" + t.Method + ")",
-		Entries: []ledger.Entry{
-			{LedgerAccount: ledger.CashAccount(t.Method), Amount: t.Amount},
-			{LedgerAccount: lot.LedgerAccount, AccountID: account, Amount: -t.Amount},
-		}}
-	if _, err := s.postTransaction(ctx, tx, by); err != nil {
-		return err
-	}
-	if _, err := s.stmts["insertLot"].ExecContext(ctx, lot.ID, account, la, t.Method, int64(t.Amount),
-		fmtTime(lot.ReceivedAt), fmtTime(lot.UsableFrom), fmtTime(lot.ExpiresAt), fmtTime(now), by); err != nil {
+	if _, err := s.stmts["insertLot"].ExecContext(ctx, lot.ID, p.Account, la, method, int64(lot.Remaining),
+		fmtTime(lot.ReceivedAt), fmtTime(lot.UsableFrom), fmtTime(lot.ExpiresAt), fmtTime(at), by); err != nil {
 		return fmt.Errorf("insert lot %s: %w", lot.ID, err)
 	}
 	p.Add(lot)
-	p.Touch(t.ReceivedAt)
-	s.prepaid.newLots = append(s.prepaid.newLots, newLot{account, lot})
-	return nil
-}
-
-// TopUps books many new top-ups in one transaction (imports of balances kept elsewhere,
-// benchmarks): all or none. Unlike TopUp it is not idempotent: a known id fails the load.
-func (s *Store) TopUps(ctx context.Context, topUps []billing.AccountTopUp, by string, now time.Time) error {
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return err
-	}
-	err := s.inWrite(ctx, func() error {
-		for _, t := range topUps {
-			if err := s.bookTopUp(ctx, t.Account, t.TopUp, by, now); err != nil {
-				return fmt.Errorf("top-up %s of %s: %w", t.ID, t.Account, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	_, err = s.RunDue(ctx, now)
-	return err
-}
-
-func sameTopUp(v billing.LotView, account string, t ledger.TopUp) error {
-	// received_at left out defaults to now: a retry a moment later is the same top-up.
-	if v.Account != account || v.Amount != t.Amount || (t.ReceivedGiven && !v.ReceivedAt.Equal(t.ReceivedAt)) || v.Method != t.Method {
-		return ledger.Errorf(ledger.CodeConflict, "top-up %q exists with other terms (account %s, %s EUR, received %s, %s)",
-			t.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.ReceivedAt.Format(time.RFC3339), v.Method)
-	}
+	p.Touch(lot.ReceivedAt)
+	s.prepaid.newLots = append(s.prepaid.newLots, newLot{p.Account, lot})
 	return nil
 }
 

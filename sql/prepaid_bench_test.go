@@ -37,7 +37,7 @@ func BenchmarkRunDueCatchUp(b *testing.B) {
 					Amount: 10_000_000, ReceivedAt: registered.Add(time.Duration(l+1) * 24 * time.Hour), Method: ledger.MethodBank}})
 			}
 		}
-		if err := f.store.TopUps(f.ctx, topUps, "bench", registered.Add(5*24*time.Hour)); err != nil {
+		if err := bookTopUps(f.ctx, f.store, topUps, "bench", registered.Add(5*24*time.Hour)); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -139,7 +139,7 @@ func (f *fixture) topUp(account, id, amount, received, now string) (billing.LotV
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	v, _, err := f.store.TopUp(f.ctx, account, t, "test", at(now))
+	v, _, err := topUp(f.ctx, f.store, account, t, "test", at(now))
 	return v, err
 }
 
@@ -625,7 +625,7 @@ func TestTopUpRetryWithoutReceivedAt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.store.TopUp(f.ctx, "pre", top, "test", at(now)); err != nil {
+		if _, _, err := topUp(f.ctx, f.store, "pre", top, "test", at(now)); err != nil {
 			t.Fatalf("top-up at %s: %v", now, err)
 		}
 	}

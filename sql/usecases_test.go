@@ -39,3 +39,13 @@ func openDispute(ctx context.Context, store *sql.Store, invoice string, d billin
 func resolveDispute(ctx context.Context, store *sql.Store, id, outcome, by string, now time.Time) (billing.DisputeView, error) {
 	return useCasesAt(store, now).ResolveDispute(ctx, id, outcome, by)
 }
+
+// topUp books a validated top-up through the use case at now.
+func topUp(ctx context.Context, store *sql.Store, account string, t ledger.TopUp, by string, now time.Time) (billing.LotView, bool, error) {
+	return useCasesAt(store, now).BookTopUp(ctx, account, t, by)
+}
+
+// bookTopUps books top-ups in one transaction through the use case at now.
+func bookTopUps(ctx context.Context, store *sql.Store, list []billing.AccountTopUp, by string, now time.Time) error {
+	return useCasesAt(store, now).BookTopUps(ctx, list, by)
+}

@@ -327,7 +327,8 @@ func createAccounts(ctx context.Context, store *sql.Store, c config) error {
 	}
 	start := time.Now()
 	// Booked as of 6 March (before that the accounts were new), then the clock catches up.
-	if err := store.TopUps(ctx, topUps, "bench", registered.Add(5*24*time.Hour)); err != nil {
+	asOf := clock.NewTest(registered.Add(5*24*time.Hour), true)
+	if err := billing.New(billing.StoresOf(store), asOf, asOf, ledger.NewCreditBook(), nil).BookTopUps(ctx, topUps, "bench"); err != nil {
 		return err
 	}
 	if _, err := store.RunDue(ctx, time.Now()); err != nil {
