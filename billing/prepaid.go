@@ -52,7 +52,8 @@ type LotStore interface {
 	Lot(ctx context.Context, id string) (LotView, error)
 	Lots(ctx context.Context, account string) ([]LotView, error)
 	Prepaid(ctx context.Context, account string) (PrepaidView, error)
-	Chargeback(ctx context.Context, account string, n ledger.Chargeback, by string, now time.Time) (ChargebackView, bool, error)
+	// ChargebackOf reads a booked chargeback; ledger.CodeNotFound when there is none.
+	ChargebackOf(ctx context.Context, id string) (ChargebackView, error)
 }
 
 // LotTx is what booking a top-up reads and writes, inside one transaction.
@@ -67,6 +68,25 @@ type LotTx interface {
 	// SaveTopUp books a top-up: the journal transaction that moves the money onto the lot, and
 	// the lot, added to the account's prepaid credit.
 	SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger.Transaction, method, by string, at time.Time) error
+
+	ChargebackExists(id string) (bool, error)
+	// TopUpLot reads the lot a top-up made; ledger.CodeNotFound when there is none.
+	TopUpLot(id string) (LotView, error)
+	// ChargedBack is what chargebacks reversed of a top-up so far.
+	ChargedBack(topUpID string) (money.Micros, error)
+	// SaveChargeback books a decided chargeback: what each lot gave up, the journal
+	// transaction, the closure of an account left with nothing (T&C 3.14), the chargeback and
+	// its notice.
+	SaveChargeback(p *ledger.PrepaidCredit, d ChargebackDecision) error
+}
+
+// ChargebackDecision is a chargeback as decided, for the store to record.
+type ChargebackDecision struct {
+	View    ChargebackView
+	Draws   []ledger.Draw // set off against the lots, the reversed one's remainder first
+	Posting ledger.Transaction
+	By      string
+	At      time.Time // when it was booked
 }
 
 // TopUp books a top-up of a prepaid account (R9, T&C 3.13): a lot usable from 00:00 Amsterdam
@@ -171,15 +191,74 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// Chargeback books a reversed card top-up (R10, T&C 3.14): the reversed amount is taken back
-// from the lot and what it cannot cover is owed; the customer is in default. Idempotent on id.
+// Chargeback books a reversed top-up (R10, T&C 3.14): the customer is in default. The amount
+// is set off against the balance — the reversed lot's remainder first, then the other lots by
+// earliest expiry (ledger.PrepaidCredit.SetOff) — and what the balance cannot cover is owed;
+// when no balance remains the account is closed (reason chargeback). Idempotent on the
+// chargeback's id: the same again answers what was booked (created false); another under the
+// same id is a conflict.
 func (s *Service) Chargeback(ctx context.Context, account string, req ledger.NewChargeback, by string) (ChargebackView, bool, error) {
 	now := s.Now()
-	c, err := req.Validate(now)
+	n, err := req.Validate(now)
 	if err != nil {
 		return ChargebackView{}, false, err
 	}
-	return s.Lots.Chargeback(ctx, account, c, by, now)
+	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+		return ChargebackView{}, false, err
+	}
+	var view ChargebackView
+	created := false
+	err = s.Lots.WithLots(ctx, func(tx LotTx) error {
+		if exists, err := tx.ChargebackExists(n.ID); err != nil || exists {
+			return err // a retry: answered below with what was booked
+		}
+		lot, err := tx.TopUpLot(n.TopUpID)
+		if (err == nil && lot.Account != account) || ledger.ErrorCode(err) == ledger.CodeNotFound {
+			return ledger.Errorf(ledger.CodeNotFound, "account %q has no top-up %q", account, n.TopUpID)
+		} else if err != nil {
+			return err
+		}
+		if n.At.Before(lot.ReceivedAt) {
+			return ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
+				n.At.Format(time.RFC3339), n.TopUpID, lot.ReceivedAt.Format(time.RFC3339))
+		}
+		p, err := tx.Prepaid(account, "chargebacks")
+		if err != nil {
+			return err
+		}
+		reversed, err := tx.ChargedBack(n.TopUpID)
+		if err != nil {
+			return err
+		}
+		if left := lot.Amount - reversed; n.Amount > left {
+			return ledger.Errorf(ledger.CodeConflict, "top-up %q was %s EUR, of which %s EUR is charged back already: a chargeback of %s EUR exceeds it",
+				n.TopUpID, money.FormatInvoice(lot.Amount.Decimal()), money.FormatInvoice(reversed.Decimal()), money.FormatInvoice(n.Amount.Decimal()))
+		}
+		draws, owed := p.SetOff(n.TopUpID, n.Amount)
+		posting := ledger.Transaction{Kind: ledger.KindChargeback, At: n.At, Memo: "chargeback " + n.ID + " of top-up " + n.TopUpID + " (R10, T&C 3.14)",
+			Entries: []ledger.Entry{{LedgerAccount: ledger.CashAccount(lot.Method), Amount: -n.Amount}}}
+		for _, d := range draws {
+			posting.Entries = append(posting.Entries, ledger.Entry{LedgerAccount: d.LedgerAccount, AccountID: account, Amount: d.Amount})
+		}
+		if owed > 0 {
+			posting.Entries = append(posting.Entries, ledger.Entry{LedgerAccount: ledger.CustomerChargebacks(account), AccountID: account, Amount: owed})
+		}
+		p.Touch(n.At)
+		usable, pending := p.Balance()
+		view = ChargebackView{ID: n.ID, Account: account, TopUpID: n.TopUpID, Amount: n.Amount, SetOff: n.Amount - owed, Owed: owed, At: n.At,
+			Closed: usable+pending == 0 && !p.Closed}
+		created = true
+		return tx.SaveChargeback(p, ChargebackDecision{View: view, Draws: draws, Posting: posting, By: by, At: now})
+	})
+	if err != nil || created {
+		return view, created, err
+	}
+	v, err := s.Lots.ChargebackOf(ctx, n.ID)
+	if err == nil && (v.Account != account || v.TopUpID != n.TopUpID || v.Amount != n.Amount) {
+		return ChargebackView{}, false, ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms (account %s, top-up %s, %s EUR)",
+			n.ID, v.Account, v.TopUpID, money.FormatInvoice(v.Amount.Decimal()))
+	}
+	return v, false, err
 }
 
 // Refund refuses, naming the rule: a prepaid balance is non-refundable (R9, T&C 3.13), and what

@@ -646,101 +646,53 @@ func (t lotTx) SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger
 	return nil
 }
 
-// Chargeback books a reversed top-up (R10, T&C 3.14): the customer is in default; the amount
-// is set off against the balance — the reversed lot's remainder first, then the other lots by
-// earliest expiry — and what the balance cannot cover is owed. When no balance remains the
-// account is closed (reason chargeback). Idempotent on the chargeback id.
-func (s *Store) Chargeback(ctx context.Context, account string, n ledger.Chargeback, by string, now time.Time) (billing.ChargebackView, bool, error) {
-	amount, at := n.Amount, n.At
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return billing.ChargebackView{}, false, err
-	}
-	if v, err := s.chargeback(ctx, n.ID); err == nil {
-		return v, false, sameChargeback(v, account, n)
-	} else if ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return billing.ChargebackView{}, false, err
-	}
-	lot, err := s.Lot(ctx, n.TopUpID)
-	if err != nil && ledger.ErrorCode(err) != ledger.CodeNotFound {
-		return billing.ChargebackView{}, false, err
-	}
-	if err != nil || lot.Account != account {
-		return billing.ChargebackView{}, false, ledger.Errorf(ledger.CodeNotFound, "account %q has no top-up %q", account, n.TopUpID)
-	}
-	if at.Before(lot.ReceivedAt) {
-		return billing.ChargebackView{}, false, ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
-			at.Format(time.RFC3339), n.TopUpID, lot.ReceivedAt.Format(time.RFC3339))
-	}
-	var view billing.ChargebackView
-	err = s.inWrite(ctx, func() error {
-		p, err := s.prepaidFor(ctx, account, "chargebacks")
-		if err != nil {
-			return err
-		}
-		var reversed int64
-		if err := s.write.QueryRowContext(ctx, `SELECT coalesce(sum(amount_micros), 0) FROM chargebacks WHERE topup_id = ?`, n.TopUpID).Scan(&reversed); err != nil {
-			return err
-		}
-		if left := lot.Amount - money.Micros(reversed); amount > left {
-			return ledger.Errorf(ledger.CodeConflict, "top-up %q was %s EUR, of which %s EUR is charged back already: a chargeback of %s EUR exceeds it",
-				n.TopUpID, money.FormatInvoice(lot.Amount.Decimal()), money.FormatInvoice(money.Micros(reversed).Decimal()), money.FormatInvoice(amount.Decimal()))
-		}
-		draws, owed := p.SetOff(n.TopUpID, amount)
-		tx := ledger.Transaction{Kind: ledger.KindChargeback, At: at, Memo: "chargeback " + n.ID + " of top-up " + n.TopUpID + " (R10, T&C 3.14)",
-			Entries: []ledger.Entry{{LedgerAccount: ledger.CashAccount(lot.Method), Amount: -amount}}}
-		for _, d := range draws {
-			tx.Entries = append(tx.Entries, ledger.Entry{LedgerAccount: d.LedgerAccount, AccountID: account, Amount: d.Amount})
-			if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET charged_back_micros = charged_back_micros + ? WHERE id = ?`,
-				int64(d.Amount), d.LotID); err != nil {
-				return err
-			}
-		}
-		if owed > 0 {
-			tx.Entries = append(tx.Entries, ledger.Entry{LedgerAccount: ledger.CustomerChargebacks(account), AccountID: account, Amount: owed})
-		}
-		txID, err := s.postTransaction(ctx, tx, by)
-		if err != nil {
-			return err
-		}
-		p.Touch(at)
-		usable, pending := p.Balance()
-		view = billing.ChargebackView{ID: n.ID, Account: account, TopUpID: n.TopUpID, Amount: amount, SetOff: amount - owed, Owed: owed, At: at}
-		if usable+pending == 0 && !p.Closed {
-			view.Closed = true
-			if err := s.closePrepaid(ctx, p, ledger.ClosedChargeback, at); err != nil {
-				return err
-			}
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO chargebacks(id, account_id, topup_id, amount_micros, set_off_micros,
-			owed_micros, at, transaction_id, closed, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			n.ID, account, n.TopUpID, int64(amount), int64(view.SetOff), int64(owed), fmtTime(at), txID, view.Closed, fmtTime(now), by); err != nil {
-			return fmt.Errorf("record chargeback %s: %w", n.ID, err)
-		}
-		return s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectPrepaidChargedBack, account, at, map[string]any{
-			"topup_id": n.TopUpID, "chargeback_id": n.ID, "amount": amount.String(), "set_off": view.SetOff.String(),
-			"owed": owed.String(), "closed": view.Closed}), fmtTime(at))
-	})
-	if s.isUniqueViolation(err) { // the same id, booked concurrently
-		v, err := s.chargeback(ctx, n.ID)
-		if err != nil {
-			return billing.ChargebackView{}, false, err
-		}
-		return v, false, sameChargeback(v, account, n)
-	}
-	return view, err == nil, err
+func (t lotTx) ChargebackExists(id string) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM chargebacks WHERE id = ?`, id).Scan(&n)
+	return n > 0, err
 }
 
-// sameChargeback says whether a chargeback booked before under n's id is n (a retry) or not (a
-// conflict).
-func sameChargeback(v billing.ChargebackView, account string, n ledger.Chargeback) error {
-	if v.Account != account || v.TopUpID != n.TopUpID || v.Amount != n.Amount {
-		return ledger.Errorf(ledger.CodeConflict, "chargeback %q exists with other terms (account %s, top-up %s, %s EUR)",
-			n.ID, v.Account, v.TopUpID, money.FormatInvoice(v.Amount.Decimal()))
-	}
-	return nil
+// TopUpLot reads the lot as committed: nothing of it can be pending, the writer being this
+// transaction's.
+func (t lotTx) TopUpLot(id string) (billing.LotView, error) { return t.s.Lot(t.ctx, id) }
+
+func (t lotTx) ChargedBack(topUpID string) (money.Micros, error) {
+	var reversed int64
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT coalesce(sum(amount_micros), 0) FROM chargebacks WHERE topup_id = ?`, topUpID).Scan(&reversed)
+	return money.Micros(reversed), err
 }
 
-func (s *Store) chargeback(ctx context.Context, id string) (billing.ChargebackView, error) {
+// SaveChargeback lowers each lot by what it gave up, posts the chargeback's transaction, closes
+// an account left with nothing, and records the chargeback with its notice.
+func (t lotTx) SaveChargeback(p *ledger.PrepaidCredit, d billing.ChargebackDecision) error {
+	s, ctx, v := t.s, t.ctx, d.View
+	for _, draw := range d.Draws {
+		if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET charged_back_micros = charged_back_micros + ? WHERE id = ?`,
+			int64(draw.Amount), draw.LotID); err != nil {
+			return err
+		}
+	}
+	txID, err := s.postTransaction(ctx, d.Posting, d.By)
+	if err != nil {
+		return err
+	}
+	if v.Closed {
+		if err := s.closePrepaid(ctx, p, ledger.ClosedChargeback, v.At); err != nil {
+			return err
+		}
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO chargebacks(id, account_id, topup_id, amount_micros, set_off_micros,
+		owed_micros, at, transaction_id, closed, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		v.ID, v.Account, v.TopUpID, int64(v.Amount), int64(v.SetOff), int64(v.Owed), fmtTime(v.At), txID, v.Closed, fmtTime(d.At), d.By); err != nil {
+		return fmt.Errorf("record chargeback %s: %w", v.ID, err)
+	}
+	return s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectPrepaidChargedBack, v.Account, v.At, map[string]any{
+		"topup_id": v.TopUpID, "chargeback_id": v.ID, "amount": v.Amount.String(), "set_off": v.SetOff.String(),
+		"owed": v.Owed.String(), "closed": v.Closed}), fmtTime(v.At))
+}
+
+// ChargebackOf reads a booked chargeback; ledger.CodeNotFound when there is none.
+func (s *Store) ChargebackOf(ctx context.Context, id string) (billing.ChargebackView, error) {
 	var v billing.ChargebackView
 	var at string
 	err := s.db.QueryRowContext(ctx, `SELECT id, account_id, topup_id, amount_micros, set_off_micros, owed_micros, at, closed

@@ -167,13 +167,9 @@ func (f *fixture) sms(account string, parts int, occurred, now string) ledger.Ou
 	return plan.Outcomes[0]
 }
 
-// chargeback validates a chargeback at now, as the API does, and books it.
+// chargeback books a chargeback through the use case at now, as the API does.
 func (f *fixture) chargeback(account string, n ledger.NewChargeback, now time.Time) (billing.ChargebackView, bool, error) {
-	c, err := n.Validate(now)
-	if err != nil {
-		return billing.ChargebackView{}, false, err
-	}
-	return f.store.Chargeback(f.ctx, account, c, "test", now)
+	return useCasesAt(f.store, now).Chargeback(f.ctx, account, n, "test")
 }
 
 func (f *fixture) runDue(now string) int {
