@@ -2,10 +2,12 @@ package billing
 
 import (
 	"context"
+	"errors"
+	"time"
+
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
-	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -67,9 +69,37 @@ type AccountStore interface {
 
 // AgreementStore keeps each account's agreed prices, versioned.
 type AgreementStore interface {
-	PutAgreement(ctx context.Context, account, body, by string, now time.Time) (AgreementView, bool, error)
+	// WithAgreements runs fn in one write transaction.
+	WithAgreements(ctx context.Context, fn func(tx AgreementTx) error) error
 	Agreement(ctx context.Context, account string) (AgreementView, error)
 }
+
+// AgreementTx is what putting agreed prices reads and writes, inside one transaction.
+type AgreementTx interface {
+	// AccountTerms is the account's status and whether its prices are indexed (T&C 3.4);
+	// ledger.CodeNotFound when there is no such account.
+	AccountTerms(account string) (status ledger.Status, indexation bool, err error)
+	// CurrentAgreement is the newest version and its list; ok false before the first.
+	CurrentAgreement(account string) (version int, body string, ok bool, err error)
+	// SaveAgreement records a new version and, once committed, puts its terms in force for
+	// rating.
+	SaveAgreement(d AgreementDecision) error
+}
+
+// AgreementDecision is a new version of an account's agreed prices.
+type AgreementDecision struct {
+	Account string
+	Version int
+	Rows    int
+	Body    string
+	Terms   pricing.Terms
+	By      string
+	At      time.Time
+}
+
+// MaxAgreementBytes is the largest agreed price list PUT /v1/accounts/{id}/prices takes (about
+// 15,000 rows), the API's request limit.
+const MaxAgreementBytes = 1 << 20
 
 // CreateAccount opens an account on the terms asked (R4, T&C 3.6), registered now unless the
 // request says when. Idempotent on the id: the same terms again answer the account (created
@@ -106,11 +136,46 @@ func (s *Service) SetCreditLimit(ctx context.Context, account string, amount dec
 	return limit, s.Accounts.SetCreditLimit(ctx, account, limit, by, s.Now())
 }
 
-// PutAgreement makes a price list in the prices.csv form the account's agreed prices from now
-// (T&C 2.7); a wrong list is refused whole, naming each wrong line. Sending the list in force
-// again is answered with it (created false).
+// PutAgreement makes a price list in the prices.csv form the account's agreed prices from the
+// next event on (T&C 2.7), stored as its next version, the earlier ones kept. A list that does
+// not parse or build against the tariffs in use is refused whole, with the line and column of
+// what is wrong; a list of the header alone ends the agreement; sending the list in force again
+// changes nothing (created false). A closed account is charged nothing more and takes none.
 func (s *Service) PutAgreement(ctx context.Context, account, body, by string) (AgreementView, bool, error) {
-	return s.Agreements.PutAgreement(ctx, account, body, by, s.Now())
+	if len(body) > MaxAgreementBytes {
+		return AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "the price list is larger than %d bytes", MaxAgreementBytes)
+	}
+	tariffs := s.Charging.Tariffs()
+	if tariffs == nil {
+		return AgreementView{}, false, errors.New("agreements: no tariffs in use")
+	}
+	agreement, rows, err := tariffs.BuildAgreement(body)
+	if err != nil {
+		return AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "agreed prices (T&C 2.7) refused: %v", err)
+	}
+	now := s.Now()
+	created := false
+	err = s.Agreements.WithAgreements(ctx, func(tx AgreementTx) error {
+		status, indexation, err := tx.AccountTerms(account)
+		if err != nil {
+			return err
+		}
+		if status == ledger.Closed {
+			return ledger.Errorf(ledger.CodeConflict, "account %q is closed: it is charged nothing more (T&C 3.15, 10.7)", account)
+		}
+		version, current, ok, err := tx.CurrentAgreement(account)
+		if err != nil || (ok && current == body) {
+			return err // in force already
+		}
+		created = true
+		return tx.SaveAgreement(AgreementDecision{Account: account, Version: version + 1, Rows: len(rows), Body: body,
+			Terms: pricing.Terms{Agreement: agreement, NoIndexation: !indexation}, By: by, At: now})
+	})
+	if err != nil {
+		return AgreementView{}, false, err
+	}
+	v, err := s.Agreements.Agreement(ctx, account)
+	return v, created, err
 }
 
 // Terminate ends an account's agreement (R13, T&C 10.7) at the instant at, or now when at is

@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -117,4 +118,26 @@ func (t *Tariffs) PricesInForce(at time.Time, terms Terms) ([]PriceInForce, erro
 		return nil, err
 	}
 	return out, nil
+}
+
+// AgreementFile is the name agreement errors give an agreed price list: "prices.csv:3:6
+// (unit_price): …".
+const AgreementFile = "prices.csv"
+
+// BuildAgreement parses an agreed price list in the prices.csv form and builds it against t
+// (T&C 2.7). Its errors name the line and column (and wrap ErrInvalidTariff). A list of the
+// header alone ends an agreement: nil, the account pays the list prices again.
+func (t *Tariffs) BuildAgreement(body string) (*Agreement, []PriceRow, error) {
+	rows, err := ParsePrices(AgreementFile, strings.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil, nil
+	}
+	a, err := t.NewAgreement(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, rows, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"ledger/billing"
 	"ledger/clock"
@@ -16,13 +15,6 @@ import (
 )
 
 // Customer agreements (T&C 2.7) and the tariffs they are priced against.
-
-// MaxAgreementBytes is the largest agreed price list PUT /v1/accounts/{id}/prices takes (about
-// 15,000 rows), the API's request limit.
-const MaxAgreementBytes = 1 << 20
-
-// AgreementFile is the name agreement errors give the uploaded list: "prices.csv:3:6 (unit_price): …".
-const AgreementFile = "prices.csv"
 
 // UsePricing gives the store the tariffs in use and puts every account's agreement in force for
 // rating (in the credit book, which UseCredit gave). Agreements are built again from what was
@@ -49,7 +41,7 @@ func (s *Store) UsePricing(ctx context.Context, t *pricing.Tariffs) error {
 		if err := rows.Scan(&account, &version, &body, &indexation); err != nil {
 			return err
 		}
-		a, _, err := buildAgreement(t, body)
+		a, _, err := t.BuildAgreement(body)
 		if err != nil {
 			return fmt.Errorf("agreement of %s (version %d) no longer loads: %w", account, version, err)
 		}
@@ -66,81 +58,49 @@ func (s *Store) UsePricing(ctx context.Context, t *pricing.Tariffs) error {
 	return nil
 }
 
-// buildAgreement parses an agreed price list and builds it against t. Its errors name the line
-// and column (and wrap pricing.ErrInvalidTariff). A list of the header alone ends the agreement:
-// nil, the account pays the list prices again.
-func buildAgreement(t *pricing.Tariffs, body string) (*pricing.Agreement, []pricing.PriceRow, error) {
-	rows, err := pricing.ParsePrices(AgreementFile, strings.NewReader(body))
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(rows) == 0 {
-		return nil, nil, nil
-	}
-	a, err := t.NewAgreement(rows)
-	if err != nil {
-		return nil, nil, err
-	}
-	return a, rows, nil
+// WithAgreements runs fn in one write transaction, under the writer's lock
+// (billing.AgreementStore).
+func (s *Store) WithAgreements(ctx context.Context, fn func(tx billing.AgreementTx) error) error {
+	return s.inWrite(ctx, func() error { return fn(agreementTx{s, ctx}) })
 }
 
-// PutAgreement makes body (a price list in the prices.csv form) the account's agreed prices
-// from the next event on (T&C 2.7): stored as its next version, the earlier ones kept. Sending
-// the version in force again changes nothing (created false); a list of the header alone ends
-// the agreement. A list that does not parse is refused whole, with the line and column of what
-// is wrong.
-func (s *Store) PutAgreement(ctx context.Context, account, body, by string, now time.Time) (billing.AgreementView, bool, error) {
-	t := s.tariffs.Load()
-	if t == nil {
-		return billing.AgreementView{}, false, errors.New("agreements: no tariffs in use (UsePricing)")
+// agreementTx is the write transaction in progress, as putting agreed prices uses it.
+type agreementTx struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (t agreementTx) AccountTerms(account string) (ledger.Status, bool, error) {
+	var status string
+	var indexation bool
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT status, indexation FROM accounts WHERE id = ?`, account).Scan(&status, &indexation)
+	if errors.Is(err, stdsql.ErrNoRows) {
+		return "", false, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
 	}
-	if len(body) > MaxAgreementBytes {
-		return billing.AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "the price list is larger than %d bytes", MaxAgreementBytes)
+	return ledger.Status(status), indexation, err
+}
+
+func (t agreementTx) CurrentAgreement(account string) (int, string, bool, error) {
+	var version int
+	var current stdsql.NullString
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT coalesce(max(version), 0),
+		(SELECT body FROM price_agreements WHERE account_id = ? ORDER BY version DESC LIMIT 1)
+		FROM price_agreements WHERE account_id = ?`, account, account).Scan(&version, &current)
+	return version, current.String, current.Valid, err
+}
+
+// SaveAgreement records the new version and, once it commits, puts its terms in force for
+// rating (the credit book).
+func (t agreementTx) SaveAgreement(d billing.AgreementDecision) error {
+	s := t.s
+	if _, err := s.write.ExecContext(t.ctx, `INSERT INTO price_agreements(account_id, version, rows, body, created_at, created_by)
+		VALUES (?, ?, ?, ?, ?, ?)`, d.Account, d.Version, d.Rows, d.Body, fmtTime(d.At), d.By); err != nil {
+		return fmt.Errorf("record agreement: %w", err)
 	}
-	agreement, rows, err := buildAgreement(t, body)
-	if err != nil {
-		return billing.AgreementView{}, false, ledger.Errorf(ledger.CodeInvalid, "agreed prices (T&C 2.7) refused: %v", err)
+	if s.credit != nil {
+		s.onCommit(func() { s.credit.SetTerms(d.Account, d.Terms) })
 	}
-	created := false
-	err = s.inWrite(ctx, func() error {
-		var status string
-		var indexation bool
-		err := s.write.QueryRowContext(ctx, `SELECT status, indexation FROM accounts WHERE id = ?`, account).Scan(&status, &indexation)
-		if errors.Is(err, stdsql.ErrNoRows) {
-			return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
-		}
-		if err != nil {
-			return err
-		}
-		if status == string(ledger.Closed) {
-			return ledger.Errorf(ledger.CodeConflict, "account %q is closed: it is charged nothing more (T&C 3.15, 10.7)", account)
-		}
-		var version int
-		var current stdsql.NullString
-		if err := s.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0),
-			(SELECT body FROM price_agreements WHERE account_id = ? ORDER BY version DESC LIMIT 1)
-			FROM price_agreements WHERE account_id = ?`, account, account).Scan(&version, &current); err != nil {
-			return err
-		}
-		if current.Valid && current.String == body {
-			return nil // in force already
-		}
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO price_agreements(account_id, version, rows, body, created_at, created_by)
-			VALUES (?, ?, ?, ?, ?, ?)`, account, version+1, len(rows), body, fmtTime(now), by); err != nil {
-			return fmt.Errorf("record agreement: %w", err)
-		}
-		created = true
-		if s.credit != nil {
-			terms := pricing.Terms{Agreement: agreement, NoIndexation: !indexation}
-			s.onCommit(func() { s.credit.SetTerms(account, terms) })
-		}
-		return nil
-	})
-	if err != nil {
-		return billing.AgreementView{}, false, err
-	}
-	v, err := s.Agreement(ctx, account)
-	return v, created, err
+	return nil
 }
 
 // Agreement returns the agreement in force for an account; 404 when it has none.
@@ -162,7 +122,7 @@ func (s *Store) Agreement(ctx context.Context, account string) (billing.Agreemen
 	if v.CreatedAt, err = parseTime(created); err != nil {
 		return billing.AgreementView{}, err
 	}
-	if v.Rows, err = pricing.ParsePrices(AgreementFile, strings.NewReader(body)); err != nil {
+	if v.Rows, err = pricing.ParsePrices(pricing.AgreementFile, strings.NewReader(body)); err != nil {
 		return billing.AgreementView{}, fmt.Errorf("agreement of %s: %w", account, err)
 	}
 	return v, nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"ledger/billing"
+	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/pricing"
@@ -67,8 +68,10 @@ func (f *fixture) event(account, fields, now string) ledger.Prepared {
 }
 
 func (f *fixture) agree(account, csv string, now string) (billing.AgreementView, bool, error) {
-	return f.store.PutAgreement(f.ctx, account,
-		"channel,product,direction,prefix,country,unit_price,min_seconds,increment_seconds,valid_from,description\n"+csv, "test", at(now))
+	test := clock.NewTest(at(now), true)
+	uses := billing.New(billing.StoresOf(f.store), test, test, f.book, f.tariffs)
+	return uses.PutAgreement(f.ctx, account,
+		"channel,product,direction,prefix,country,unit_price,min_seconds,increment_seconds,valid_from,description\n"+csv, "test")
 }
 
 func (f *fixture) unbilled(account string) string {

@@ -207,7 +207,7 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 	if err := store.UsePricing(ctx, t); err != nil {
 		return res, err
 	}
-	if err := createAgreements(ctx, store, c); err != nil {
+	if err := createAgreements(ctx, store, t, c); err != nil {
 		return res, err
 	}
 	// Start measuring with the write-ahead log copied into the database, as a running ledger's
@@ -367,10 +367,11 @@ func benchTariffs(c config) (*pricing.Tariffs, error) {
 // createAgreements gives the first -agreements accounts agreed prices (T&C 2.7) for every
 // destination the events go to, SMS and voice, a little below the list and valid from 1 January
 // 2026 (so indexed too with -indexed), through the store as PUT /v1/accounts/{id}/prices does.
-func createAgreements(ctx context.Context, store *sql.Store, c config) error {
+func createAgreements(ctx context.Context, store *sql.Store, t *pricing.Tariffs, c config) error {
 	if c.agreements <= 0 {
 		return nil
 	}
+	uses := billing.New(billing.StoresOf(store), clock.System{}, nil, ledger.NewCreditBook(), t)
 	start := time.Now()
 	for i := 0; i < c.agreements && i < c.accounts; i++ {
 		var b strings.Builder
@@ -385,7 +386,7 @@ func createAgreements(ctx context.Context, store *sql.Store, c config) error {
 			fmt.Fprintf(&b, "sms,,outbound,%s,,0.0%02d,,,2026-01-01,Agreed SMS %s\n", prefix, 40+(i+j)%30, prefix)
 			fmt.Fprintf(&b, "voice,,outbound,%s,,0.0%02d,60,60,2026-01-01,Agreed voice %s\n", prefix, 20+(i+j)%50, prefix)
 		}
-		if _, _, err := store.PutAgreement(ctx, accountID(i), b.String(), "bench", time.Now()); err != nil {
+		if _, _, err := uses.PutAgreement(ctx, accountID(i), b.String(), "bench"); err != nil {
 			return fmt.Errorf("agreement of %s: %w", accountID(i), err)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"ledger/sql"
+	"ledger/billing"
 )
 
 // pricesHeader is the header of prices.csv (CONTRACT 4).
@@ -130,8 +130,8 @@ func TestLedgerctlPrices(t *testing.T) {
 	})
 
 	t.Run("T&C_2.7_file_over_1_MiB_refused_before_sending", func(t *testing.T) {
-		if MaxPriceListBytes != sql.MaxAgreementBytes {
-			t.Errorf("MaxPriceListBytes %d, the API takes %d", MaxPriceListBytes, sql.MaxAgreementBytes)
+		if MaxPriceListBytes != billing.MaxAgreementBytes {
+			t.Errorf("MaxPriceListBytes %d, the API takes %d", MaxPriceListBytes, billing.MaxAgreementBytes)
 		}
 		big := writeFile(t, dir, "big.csv", pricesHeader+strings.Repeat("#", MaxPriceListBytes))
 		r := ledgerctl(t, server, "prices", "set", "acme", big)
