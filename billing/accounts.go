@@ -185,5 +185,12 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 	if at.IsZero() {
 		at = now
 	}
+	if err := ledger.CheckTermination(at, now); err != nil {
+		return err
+	}
+	// What fell due up to now first: the final invoice follows the last run.
+	if _, err := s.RunDue(ctx, now); err != nil {
+		return err
+	}
 	return s.Accounts.Terminate(ctx, account, at, by, now)
 }

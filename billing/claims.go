@@ -109,7 +109,7 @@ func (s *Service) FileClaim(ctx context.Context, account string, c ledger.Claim,
 	}
 	c.IncidentAt = c.IncidentAt.UTC()
 	// Invoices that fell due up to now are issued first, so that the credit finds them (R8).
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return ClaimView{}, false, err
 	}
 	created := false

@@ -105,7 +105,7 @@ func (s *Service) BookTopUp(ctx context.Context, account string, t ledger.TopUp,
 	now := s.Now()
 	// What fell due before the money was received runs first; what fell due after it, after it
 	// is booked (it may have prevented a closure).
-	if _, err := s.Runs.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
+	if _, err := s.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
 		return LotView{}, false, err
 	}
 	created := false
@@ -120,7 +120,7 @@ func (s *Service) BookTopUp(ctx context.Context, account string, t ledger.TopUp,
 		return LotView{}, false, err
 	}
 	if created {
-		if _, err := s.Runs.RunDue(ctx, now); err != nil {
+		if _, err := s.RunDue(ctx, now); err != nil {
 			return LotView{}, false, err
 		}
 	}
@@ -135,7 +135,7 @@ func (s *Service) BookTopUp(ctx context.Context, account string, t ledger.TopUp,
 // benchmarks): all or none. Unlike TopUp it is not idempotent: a known id fails the load.
 func (s *Service) BookTopUps(ctx context.Context, topUps []AccountTopUp, by string) error {
 	now := s.Now()
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return err
 	}
 	return s.Lots.WithLots(ctx, func(tx LotTx) error {
@@ -203,7 +203,7 @@ func (s *Service) Chargeback(ctx context.Context, account string, req ledger.New
 	if err != nil {
 		return ChargebackView{}, false, err
 	}
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return ChargebackView{}, false, err
 	}
 	var view ChargebackView

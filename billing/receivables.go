@@ -144,7 +144,7 @@ func (s *Service) AddPayment(ctx context.Context, account string, p NewPayment, 
 		return PaymentView{}, false, err
 	}
 	// What fell due up to now first, so that the payment finds the invoices issued by then.
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return PaymentView{}, false, err
 	}
 	created := false
@@ -208,7 +208,7 @@ func (s *Service) OpenDispute(ctx context.Context, invoice string, d NewDispute)
 	if err := ledger.CheckRecord(d.ID, d.Amount, "at", d.At, now); err != nil {
 		return DisputeView{}, false, err
 	}
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return DisputeView{}, false, err
 	}
 	created := false
@@ -245,7 +245,7 @@ func (s *Service) ResolveDispute(ctx context.Context, id, outcome, by string) (D
 		return DisputeView{}, err
 	}
 	now := s.Now()
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return DisputeView{}, err
 	}
 	err := s.Receivables.WithReceivables(ctx, func(tx ReceivableTx) error {

@@ -27,19 +27,71 @@ type BillingRun struct {
 	Invoices []string // the numbers issued, in order
 }
 
-// BillingRunStore runs billing periods and the due jobs. A billing run issues every invoice of
-// its period in one transaction, numbered without gaps (R5); RunDue runs, in order, what has
-// come due up to now: prepaid lots becoming usable and expiring, idle prepaid accounts closed,
-// overdue marks, late interest and collection costs, indexation notices, periods that ended.
+// BillingRunStore runs billing periods and the steps of the due jobs. A billing run issues
+// every invoice of its period in one transaction, numbered without gaps (R5).
 type BillingRunStore interface {
+	// RunBilling invoices a period on request, after the periods before it that have not run.
 	RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]BillingRun, error)
 	BillingRunOf(ctx context.Context, period invoices.Period) (BillingRun, bool, error)
-	RunDue(ctx context.Context, now time.Time) (int, error)
+	// NextReceivablesDue is the next of the receivables' due items: the end of the first
+	// period not yet invoiced, or the day after the earliest due date of an invoice with money
+	// outstanding and not yet overdue; ok false when there is neither.
+	NextReceivablesDue(ctx context.Context) (at time.Time, what DueKind, ok bool, err error)
+	// RunPrepaidDue runs, in time order, the prepaid items due up to at: lots becoming usable
+	// (T&C 3.13) and expiring (R9), idle accounts closing (T&C 3.15). It says how many ran.
+	RunPrepaidDue(ctx context.Context, at time.Time) (int, error)
+	// RunPeriod invoices one period (R5); a conflict when it ran already.
+	RunPeriod(ctx context.Context, period invoices.Period, by string) (BillingRun, error)
+	// MarkOverdue marks what is overdue at at (R6) and announces it.
+	MarkOverdue(ctx context.Context, at time.Time) error
 }
 
-// RunDue runs what has come due up to now and says how many steps ran.
+// DueKind names a receivables' due item.
+type DueKind int
+
+// The receivables' due items.
+const (
+	DueBillingRun DueKind = iota + 1 // a period ended: its billing run (R5)
+	DueOverdue                       // an invoice's due date passed: overdue from the next day (R6)
+)
+
+// RunDue does, in time order, everything that has fallen due up to now: prepaid lots becoming
+// usable and expiring, prepaid accounts closing (T&C 3.15), the billing run of each month at
+// the start of the next (R5), invoices becoming overdue the day after their due date (R6). Each
+// runs at its own instant, whenever RunDue is called — on time, or catching up after downtime:
+// what fell due before a billing run runs before it, so the run sees the lots and closures of
+// its time. It says how many things ran.
 func (s *Service) RunDue(ctx context.Context, now time.Time) (int, error) {
-	return s.Runs.RunDue(ctx, now)
+	ran := 0
+	for {
+		next, what, ok, err := s.Runs.NextReceivablesDue(ctx)
+		if err != nil {
+			return ran, err
+		}
+		if !ok || next.After(now) {
+			break
+		}
+		n, err := s.Runs.RunPrepaidDue(ctx, next)
+		ran += n
+		if err != nil {
+			return ran, err
+		}
+		switch what {
+		case DueBillingRun:
+			// A run asked for at the same time may have taken the period: then it is done.
+			if _, err := s.Runs.RunPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), "clock"); err != nil &&
+				ledger.ErrorCode(err) != ledger.CodeConflict {
+				return ran, err
+			}
+		case DueOverdue:
+			if err := s.Runs.MarkOverdue(ctx, next); err != nil {
+				return ran, err
+			}
+		}
+		ran++
+	}
+	n, err := s.Runs.RunPrepaidDue(ctx, now)
+	return ran + n, err
 }
 
 // RunBilling invoices a period on request (R5, T&C 3.2): first what has come due (so the
@@ -49,7 +101,7 @@ func (s *Service) RunDue(ctx context.Context, now time.Time) (int, error) {
 // issues nothing. A period that has not ended is refused (409).
 func (s *Service) RunBilling(ctx context.Context, period invoices.Period, by string) (runs []BillingRun, ranBefore bool, err error) {
 	now := s.Now()
-	if _, err := s.Runs.RunDue(ctx, now); err != nil {
+	if _, err := s.RunDue(ctx, now); err != nil {
 		return nil, false, err
 	}
 	runs, err = s.Runs.RunBilling(ctx, period, now, by)
@@ -81,7 +133,7 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 	if err := s.SavedClock.SaveTestClock(ctx, t); err != nil {
 		return fmt.Errorf("save the test clock: %w", err)
 	}
-	if _, err := s.Runs.RunDue(ctx, t); err != nil {
+	if _, err := s.RunDue(ctx, t); err != nil {
 		return fmt.Errorf("run what is due at %s: %w", t.Format(time.RFC3339Nano), err)
 	}
 	return nil

@@ -38,53 +38,28 @@ const invoiceStatus = `(CASE
 	WHEN overdue_since IS NOT NULL THEN 'overdue'
 	ELSE 'open' END)`
 
-// RunDue does, in time order, everything that has fallen due up to now: prepaid lots becoming
-// usable and expiring, prepaid accounts closing (T&C 3.15), the billing run of each month at the
-// start of the next (R5), invoices becoming overdue the day after their due date (R6). Each runs
-// at its own instant, whenever RunDue is called — on time, or catching up after downtime. It
-// returns how many things ran.
-func (s *Store) RunDue(ctx context.Context, now time.Time) (int, error) {
-	ran := 0
-	for {
-		next, what, ok, err := s.nextReceivablesDue(ctx)
-		if err != nil {
-			return ran, err
-		}
-		if !ok || next.After(now) {
-			break
-		}
-		n, err := s.runPrepaidDue(ctx, next)
-		ran += n
-		if err != nil {
-			return ran, err
-		}
-		switch what {
-		case dueBillingRun:
-			// A run asked for at the same time may have taken the period: then it is done.
-			if _, err := s.runPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), "clock"); err != nil &&
-				ledger.ErrorCode(err) != ledger.CodeConflict {
-				return ran, err
-			}
-		case dueOverdue:
-			if err := s.inWrite(ctx, func() error { return s.markOverdue(ctx, next) }); err != nil {
-				return ran, err
-			}
-		}
-		ran++
-	}
-	n, err := s.runPrepaidDue(ctx, now)
-	return ran + n, err
+// RunPeriod invoices one period (billing.BillingRunStore); a conflict when it ran already.
+func (s *Store) RunPeriod(ctx context.Context, period invoices.Period, by string) (billing.BillingRun, error) {
+	return s.runPeriod(ctx, period, by)
 }
 
-type receivablesDue int
+// MarkOverdue marks, in one transaction, what is overdue at at (R6).
+func (s *Store) MarkOverdue(ctx context.Context, at time.Time) error {
+	return s.inWrite(ctx, func() error { return s.markOverdue(ctx, at) })
+}
 
-const (
-	dueBillingRun receivablesDue = iota + 1
-	dueOverdue
-)
+// RunPrepaidDue runs the prepaid items due up to at (billing.BillingRunStore).
+func (s *Store) RunPrepaidDue(ctx context.Context, at time.Time) (int, error) {
+	return s.runPrepaidDue(ctx, at)
+}
+
+// NextReceivablesDue returns the next billing run or overdue invoice (billing.BillingRunStore).
+func (s *Store) NextReceivablesDue(ctx context.Context) (time.Time, billing.DueKind, bool, error) {
+	return s.nextReceivablesDue(ctx)
+}
 
 // nextReceivablesDue returns the next billing run or overdue invoice, whichever comes first.
-func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, receivablesDue, bool, error) {
+func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, billing.DueKind, bool, error) {
 	s.writeMu.Lock()
 	on := s.invoicing != nil
 	s.writeMu.Unlock()
@@ -92,13 +67,13 @@ func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, receivablesD
 		return time.Time{}, 0, false, nil
 	}
 	var at time.Time
-	var what receivablesDue
+	var what billing.DueKind
 	period, ok, err := s.nextPeriod(ctx)
 	if err != nil {
 		return time.Time{}, 0, false, err
 	}
 	if ok {
-		at, what = period.End(), dueBillingRun
+		at, what = period.End(), billing.DueBillingRun
 	}
 	var due stdsql.NullString
 	if err := s.db.QueryRowContext(ctx, `SELECT min(`+effectiveDue+`) FROM invoices
@@ -112,7 +87,7 @@ func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, receivablesD
 		}
 		// R6: overdue from the day after the due date.
 		if t := d.AddDays(1).Start(); what == 0 || t.Before(at) {
-			at, what = t, dueOverdue
+			at, what = t, billing.DueOverdue
 		}
 	}
 	return at, what, what != 0, nil

@@ -289,7 +289,7 @@ func TestBilling_R13_termination(t *testing.T) {
 	f.runDue("2026-04-01T00:00:00Z")
 	// beta: its March invoice is not due yet (15 April); terminated on 5 April it is due at once.
 	f.sms("beta", 100, "2026-04-02T08:00:00Z", "2026-04-02T08:00:01Z")
-	if err := f.store.Terminate(f.ctx, "beta", at("2026-04-05T10:00:00Z"), "test", at("2026-04-05T10:00:00Z")); err != nil {
+	if err := terminate(f.ctx, f.store, "beta", at("2026-04-05T10:00:00Z"), "test", at("2026-04-05T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	list := f.invoices("beta")
@@ -317,7 +317,7 @@ func TestBilling_R13_termination(t *testing.T) {
 	// → 0.10) and the collection costs.
 	f.sms("acme", 100, "2026-04-10T08:00:00Z", "2026-04-10T08:00:01Z")
 	f.runDue("2026-04-20T10:00:00Z")
-	if err := f.store.Terminate(f.ctx, "acme", at("2026-04-20T10:00:00Z"), "test", at("2026-04-20T10:00:00Z")); err != nil {
+	if err := terminate(f.ctx, f.store, "acme", at("2026-04-20T10:00:00Z"), "test", at("2026-04-20T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	list = f.invoices("acme")
@@ -326,7 +326,7 @@ func TestBilling_R13_termination(t *testing.T) {
 	}
 	f.wantInvoice(list[1], "47.60", "1.58", "49.18", "49.18", "open")
 	// Terminating again changes nothing.
-	if err := f.store.Terminate(f.ctx, "acme", at("2026-04-21T10:00:00Z"), "test", at("2026-04-21T10:00:00Z")); err != nil || len(f.invoices("acme")) != 2 {
+	if err := terminate(f.ctx, f.store, "acme", at("2026-04-21T10:00:00Z"), "test", at("2026-04-21T10:00:00Z")); err != nil || len(f.invoices("acme")) != 2 {
 		t.Errorf("terminating again: %v, %d invoices", err, len(f.invoices("acme")))
 	}
 }
@@ -350,7 +350,7 @@ func TestBilling_numbers_gap_free_under_concurrent_runs(t *testing.T) {
 			case i < 4:
 				_, errs[i] = f.store.RunBilling(f.ctx, invoices.Period{Year: 2026, Month: 2}, at("2026-03-02T00:00:00Z"), "test")
 			default:
-				errs[i] = f.store.Terminate(f.ctx, fmt.Sprintf("c%02d", i), at("2026-03-02T00:00:00Z"), "test", at("2026-03-02T00:00:00Z"))
+				errs[i] = terminate(f.ctx, f.store, fmt.Sprintf("c%02d", i), at("2026-03-02T00:00:00Z"), "test", at("2026-03-02T00:00:00Z"))
 			}
 		}(i)
 	}
@@ -440,7 +440,7 @@ func TestBilling_R13_prepaid_termination(t *testing.T) {
 	f.account("pre", "prepaid", "2026-03-01T00:00:00Z")
 	f.mustTopUp("pre", "t1", "50.00", "2026-03-02T10:00:00Z", "2026-03-02T10:00:00Z")
 	f.runDue("2026-03-03T10:00:00Z")
-	if err := f.store.Terminate(f.ctx, "pre", at("2026-03-05T10:00:00Z"), "test", at("2026-03-05T10:00:00Z")); err != nil {
+	if err := terminate(f.ctx, f.store, "pre", at("2026-03-05T10:00:00Z"), "test", at("2026-03-05T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if st, reason := f.status("pre"); st != ledger.Closed || reason != ledger.ClosedTerminated {
@@ -450,7 +450,7 @@ func TestBilling_R13_prepaid_termination(t *testing.T) {
 	if out := f.sms("pre", 1, "2026-03-06T08:00:00Z", "2026-03-06T08:00:01Z"); out != ledger.OutcomeRejected {
 		t.Errorf("traffic after termination: %s, want parked", out)
 	}
-	if err := f.store.Terminate(f.ctx, "pre", at("2026-03-07T10:00:00Z"), "test", at("2026-03-07T10:00:00Z")); err != nil {
+	if err := terminate(f.ctx, f.store, "pre", at("2026-03-07T10:00:00Z"), "test", at("2026-03-07T10:00:00Z")); err != nil {
 		t.Errorf("terminating again: %v", err)
 	}
 	if n := len(f.invoices("pre")); n != 0 {

@@ -449,7 +449,7 @@ func TestClaims_R12_terminated_account_may_claim(t *testing.T) {
 	f := newBillingFixture(t)
 	march := f.marchInvoice() // 90.75, due 15 April
 	f.pay("acme", "p1", "50.00", "2026-04-10T10:00:00Z", march, "2026-04-10T10:00:00Z")
-	if err := f.store.Terminate(f.ctx, "acme", at("2026-04-11T10:00:00Z"), "test", at("2026-04-11T10:00:00Z")); err != nil {
+	if err := terminate(f.ctx, f.store, "acme", at("2026-04-11T10:00:00Z"), "test", at("2026-04-11T10:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	f.wantInvoice(f.invoice(march), "75.00", "15.75", "90.75", "40.75", "open") // due at once (T&C 10.7), overdue the next day

@@ -42,7 +42,7 @@ func BenchmarkRunDueCatchUp(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		n, err := f.store.RunDue(f.ctx, registered.AddDate(2, 0, 0))
+		n, err := runDue(f.ctx, f.store, registered.AddDate(2, 0, 0))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -174,7 +174,7 @@ func (f *fixture) chargeback(account string, n ledger.NewChargeback, now time.Ti
 
 func (f *fixture) runDue(now string) int {
 	f.t.Helper()
-	n, err := f.store.RunDue(f.ctx, at(now))
+	n, err := runDue(f.ctx, f.store, at(now))
 	if err != nil {
 		f.t.Fatalf("run due at %s: %v", now, err)
 	}

@@ -166,7 +166,7 @@ func TestAgreement_refusals(t *testing.T) {
 		t.Errorf("unknown account: %v, want not found", err)
 	}
 	f.account("pre", "prepaid", "2026-03-01T00:00:00Z")
-	if err := f.store.Terminate(f.ctx, "pre", at("2026-03-02T00:00:00Z"), "test", at("2026-03-02T00:00:00Z")); err != nil {
+	if err := terminate(f.ctx, f.store, "pre", at("2026-03-02T00:00:00Z"), "test", at("2026-03-02T00:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := f.agree("pre", "sms,,outbound,31,NL,0.05,,,2026-01-01,ok\n", "2026-03-03T09:00:00Z"); !isCode(err, ledger.CodeConflict) {

@@ -539,9 +539,6 @@ func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by 
 	if err := ledger.CheckTermination(at, now); err != nil {
 		return err
 	}
-	if _, err := s.RunDue(ctx, now); err != nil {
-		return err
-	}
 	return s.inWrite(ctx, func() error {
 		if p := s.stage(account); p != nil {
 			// A prepaid agreement ends with its account closed; what is left of its top-ups is

@@ -49,3 +49,13 @@ func topUp(ctx context.Context, store *sql.Store, account string, t ledger.TopUp
 func bookTopUps(ctx context.Context, store *sql.Store, list []billing.AccountTopUp, by string, now time.Time) error {
 	return useCasesAt(store, now).BookTopUps(ctx, list, by)
 }
+
+// terminate ends an agreement through the use case at now (what fell due runs first).
+func terminate(ctx context.Context, store *sql.Store, account string, at time.Time, by string, now time.Time) error {
+	return useCasesAt(store, now).Terminate(ctx, account, at, by)
+}
+
+// runDue runs what has fallen due up to now, as the clock does (billing.Service.RunDue).
+func runDue(ctx context.Context, store *sql.Store, now time.Time) (int, error) {
+	return useCasesAt(store, now).RunDue(ctx, now)
+}

@@ -331,7 +331,7 @@ func createAccounts(ctx context.Context, store *sql.Store, c config) error {
 	if err := billing.New(billing.StoresOf(store), asOf, asOf, ledger.NewCreditBook(), nil).BookTopUps(ctx, topUps, "bench"); err != nil {
 		return err
 	}
-	if _, err := store.RunDue(ctx, time.Now()); err != nil {
+	if _, err := billing.New(billing.StoresOf(store), clock.System{}, nil, ledger.NewCreditBook(), nil).RunDue(ctx, time.Now()); err != nil {
 		return err
 	}
 	fmt.Printf("booked %d top-ups for %d prepaid accounts in %.1f s\n", len(topUps), prepaid, time.Since(start).Seconds())
