@@ -61,16 +61,10 @@ func (s *Store) UsePricing(ctx context.Context, t *pricing.Tariffs) error {
 // WithAgreements runs fn in one write transaction, under the writer's lock
 // (billing.AgreementStore).
 func (s *Store) WithAgreements(ctx context.Context, fn func(tx billing.AgreementTx) error) error {
-	return s.inWrite(ctx, func() error { return fn(agreementTx{s, ctx}) })
+	return s.inWrite(ctx, func() error { return fn(writeTx{s, ctx}) })
 }
 
-// agreementTx is the write transaction in progress, as putting agreed prices uses it.
-type agreementTx struct {
-	s   *Store
-	ctx context.Context
-}
-
-func (t agreementTx) AccountTerms(account string) (ledger.Status, bool, error) {
+func (t writeTx) AccountTerms(account string) (ledger.Status, bool, error) {
 	var status string
 	var indexation bool
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT status, indexation FROM accounts WHERE id = ?`, account).Scan(&status, &indexation)
@@ -80,7 +74,7 @@ func (t agreementTx) AccountTerms(account string) (ledger.Status, bool, error) {
 	return ledger.Status(status), indexation, err
 }
 
-func (t agreementTx) CurrentAgreement(account string) (int, string, bool, error) {
+func (t writeTx) CurrentAgreement(account string) (int, string, bool, error) {
 	var version int
 	var current stdsql.NullString
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT coalesce(max(version), 0),
@@ -91,7 +85,7 @@ func (t agreementTx) CurrentAgreement(account string) (int, string, bool, error)
 
 // SaveAgreement records the new version and, once it commits, puts its terms in force for
 // rating (the credit book).
-func (t agreementTx) SaveAgreement(d billing.AgreementDecision) error {
+func (t writeTx) SaveAgreement(d billing.AgreementDecision) error {
 	s := t.s
 	if _, err := s.write.ExecContext(t.ctx, `INSERT INTO price_agreements(account_id, version, rows, body, created_at, created_by)
 		VALUES (?, ?, ?, ?, ?, ?)`, d.Account, d.Version, d.Rows, d.Body, fmtTime(d.At), d.By); err != nil {

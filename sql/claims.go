@@ -13,37 +13,31 @@ import (
 
 // WithClaims runs fn in one write transaction, under the writer's lock (billing.ClaimStore).
 func (s *Store) WithClaims(ctx context.Context, fn func(tx billing.ClaimTx) error) error {
-	return s.inWrite(ctx, func() error { return fn(claimTx{s, ctx}) })
+	return s.inWrite(ctx, func() error { return fn(writeTx{s, ctx}) })
 }
 
-// claimTx is the write transaction in progress, as deciding a claim uses it.
-type claimTx struct {
-	s   *Store
-	ctx context.Context
-}
-
-func (t claimTx) ClaimExists(id string) (bool, error) {
+func (t writeTx) ClaimExists(id string) (bool, error) {
 	var n int
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM claims WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
 }
 
-func (t claimTx) AccountType(account string) (ledger.AccountType, error) {
+func (t writeTx) AccountType(account string) (ledger.AccountType, error) {
 	return accountType(t.ctx, t.s.write, account)
 }
 
-func (t claimTx) FixedLiability(account string) (ledger.Liability, error) {
+func (t writeTx) FixedLiability(account string) (ledger.Liability, error) {
 	return fixedLiability(t.ctx, t.s.write, account)
 }
 
-func (t claimTx) PaidIn(account string, incident time.Time) ([]ledger.Paid, error) {
+func (t writeTx) PaidIn(account string, incident time.Time) ([]ledger.Paid, error) {
 	return paidIn(t.ctx, t.s.write, account, incident)
 }
 
 // SaveClaim books the credit granted (its journal transaction), records the claim and the
 // liability it leaves, and for a postpaid account evaluates credit control and sets the credit
 // off against the open invoices.
-func (t claimTx) SaveClaim(d billing.ClaimDecision) error {
+func (t writeTx) SaveClaim(d billing.ClaimDecision) error {
 	s, ctx := t.s, t.ctx
 	var txID any
 	if d.Credit != nil {

@@ -602,32 +602,26 @@ func (s *Store) Prepaid(ctx context.Context, account string) (billing.PrepaidVie
 
 // WithLots runs fn in one write transaction, under the writer's lock (billing.LotStore).
 func (s *Store) WithLots(ctx context.Context, fn func(tx billing.LotTx) error) error {
-	return s.inWrite(ctx, func() error { return fn(lotTx{s, ctx}) })
+	return s.inWrite(ctx, func() error { return fn(writeTx{s, ctx}) })
 }
 
-// lotTx is the write transaction in progress, as booking a top-up uses it.
-type lotTx struct {
-	s   *Store
-	ctx context.Context
-}
-
-func (t lotTx) LotExists(id string) (bool, error) {
+func (t writeTx) LotExists(id string) (bool, error) {
 	var n int
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM prepaid_lots WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
 }
 
-func (t lotTx) Prepaid(account, what string) (*ledger.PrepaidCredit, error) {
+func (t writeTx) Prepaid(account, what string) (*ledger.PrepaidCredit, error) {
 	return t.s.prepaidFor(t.ctx, account, what)
 }
 
-func (t lotTx) Reopen(p *ledger.PrepaidCredit, top ledger.TopUp, at time.Time) error {
+func (t writeTx) Reopen(p *ledger.PrepaidCredit, top ledger.TopUp, at time.Time) error {
 	return t.s.reopenPrepaid(t.ctx, p, top, at)
 }
 
 // SaveTopUp posts the top-up's journal transaction, inserts the lot, and adds it to the staged
 // prepaid credit and to the clock's queue (it becomes usable, then expires).
-func (t lotTx) SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger.Transaction, method, by string, at time.Time) error {
+func (t writeTx) SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger.Transaction, method, by string, at time.Time) error {
 	s, ctx := t.s, t.ctx
 	la, err := s.ensureLedgerAccount(ctx, lot.LedgerAccount, p.Account)
 	if err != nil {
@@ -646,7 +640,7 @@ func (t lotTx) SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledger
 	return nil
 }
 
-func (t lotTx) ChargebackExists(id string) (bool, error) {
+func (t writeTx) ChargebackExists(id string) (bool, error) {
 	var n int
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM chargebacks WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
@@ -654,9 +648,9 @@ func (t lotTx) ChargebackExists(id string) (bool, error) {
 
 // TopUpLot reads the lot as committed: nothing of it can be pending, the writer being this
 // transaction's.
-func (t lotTx) TopUpLot(id string) (billing.LotView, error) { return t.s.Lot(t.ctx, id) }
+func (t writeTx) TopUpLot(id string) (billing.LotView, error) { return t.s.Lot(t.ctx, id) }
 
-func (t lotTx) ChargedBack(topUpID string) (money.Micros, error) {
+func (t writeTx) ChargedBack(topUpID string) (money.Micros, error) {
 	var reversed int64
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT coalesce(sum(amount_micros), 0) FROM chargebacks WHERE topup_id = ?`, topUpID).Scan(&reversed)
 	return money.Micros(reversed), err
@@ -664,7 +658,7 @@ func (t lotTx) ChargedBack(topUpID string) (money.Micros, error) {
 
 // SaveChargeback lowers each lot by what it gave up, posts the chargeback's transaction, closes
 // an account left with nothing, and records the chargeback with its notice.
-func (t lotTx) SaveChargeback(p *ledger.PrepaidCredit, d billing.ChargebackDecision) error {
+func (t writeTx) SaveChargeback(p *ledger.PrepaidCredit, d billing.ChargebackDecision) error {
 	s, ctx, v := t.s, t.ctx, d.View
 	for _, draw := range d.Draws {
 		if _, err := s.write.ExecContext(ctx, `UPDATE prepaid_lots SET charged_back_micros = charged_back_micros + ? WHERE id = ?`,

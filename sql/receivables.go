@@ -117,26 +117,16 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 // WithReceivables runs fn in one write transaction, under the writer's lock
 // (billing.ReceivableStore).
 func (s *Store) WithReceivables(ctx context.Context, fn func(tx billing.ReceivableTx) error) error {
-	return s.inWrite(ctx, func() error { return fn(receivableTx{s, ctx}) })
+	return s.inWrite(ctx, func() error { return fn(writeTx{s, ctx}) })
 }
 
-// receivableTx is the write transaction in progress, as booking a payment uses it.
-type receivableTx struct {
-	s   *Store
-	ctx context.Context
-}
-
-func (t receivableTx) PaymentExists(account, id string) (bool, error) {
+func (t writeTx) PaymentExists(account, id string) (bool, error) {
 	var n int
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND id = ?`, account, id).Scan(&n)
 	return n > 0, err
 }
 
-func (t receivableTx) AccountType(account string) (ledger.AccountType, error) {
-	return accountType(t.ctx, t.s.write, account)
-}
-
-func (t receivableTx) InvoiceAccount(invoice string) (string, error) {
+func (t writeTx) InvoiceAccount(invoice string) (string, error) {
 	var owner string
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT account_id FROM invoices WHERE id = ?`, invoice).Scan(&owner)
 	if errors.Is(err, stdsql.ErrNoRows) {
@@ -145,13 +135,13 @@ func (t receivableTx) InvoiceAccount(invoice string) (string, error) {
 	return owner, err
 }
 
-func (t receivableTx) Payables(account string) ([]invoices.Payable, error) {
+func (t writeTx) Payables(account string) ([]invoices.Payable, error) {
 	return t.s.payables(t.ctx, account)
 }
 
 // SavePayment books the payment's journal transaction, the payment, each invoice's settlement
 // and credit control.
-func (t receivableTx) SavePayment(d billing.PaymentDecision) error {
+func (t writeTx) SavePayment(d billing.PaymentDecision) error {
 	s, ctx, p := t.s, t.ctx, d.Payment
 	txID, err := s.postTransaction(ctx, d.Transaction, d.By)
 	if err != nil {
@@ -330,13 +320,13 @@ func readDispute(ctx context.Context, q rowQuerier, id string) (billing.DisputeV
 	return v, nil
 }
 
-func (t receivableTx) DisputeExists(id string) (bool, error) {
+func (t writeTx) DisputeExists(id string) (bool, error) {
 	var n int
 	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM disputes WHERE id = ?`, id).Scan(&n)
 	return n > 0, err
 }
 
-func (t receivableTx) InvoiceStanding(invoice string) (billing.InvoiceStanding, error) {
+func (t writeTx) InvoiceStanding(invoice string) (billing.InvoiceStanding, error) {
 	inv, err := t.s.invoiceForUpdate(t.ctx, invoice)
 	if err != nil {
 		return billing.InvoiceStanding{}, err
@@ -349,7 +339,7 @@ func (t receivableTx) InvoiceStanding(invoice string) (billing.InvoiceStanding, 
 		Open: money.Micros(inv.total - inv.settled - inv.disputed)}, nil
 }
 
-func (t receivableTx) SaveDispute(inv billing.InvoiceStanding, d billing.NewDispute) error {
+func (t writeTx) SaveDispute(inv billing.InvoiceStanding, d billing.NewDispute) error {
 	if _, err := t.s.write.ExecContext(t.ctx, `INSERT INTO disputes(id, invoice_id, account_id, amount_micros, reason, opened_at, status)
 		VALUES (?, ?, ?, ?, ?, ?, 'open')`, d.ID, inv.Invoice, inv.Account, int64(d.Amount), d.Reason, fmtTime(d.At)); err != nil {
 		return fmt.Errorf("record dispute: %w", err)
@@ -358,14 +348,14 @@ func (t receivableTx) SaveDispute(inv billing.InvoiceStanding, d billing.NewDisp
 	return err
 }
 
-func (t receivableTx) DisputeForUpdate(id string) (billing.DisputeView, error) {
+func (t writeTx) DisputeForUpdate(id string) (billing.DisputeView, error) {
 	return readDispute(t.ctx, t.s.write, id)
 }
 
 // SaveResolution closes an open dispute, issuing its credit note when accepted; then the
 // customer's credit is set off (rejected: against the amount now due at once, R8) and what is
 // past its due date is overdue from the day after it.
-func (t receivableTx) SaveResolution(v billing.DisputeView, outcome string, now time.Time) error {
+func (t writeTx) SaveResolution(v billing.DisputeView, outcome string, now time.Time) error {
 	s, ctx := t.s, t.ctx
 	inv, err := s.invoiceForUpdate(ctx, v.Invoice)
 	if err != nil {

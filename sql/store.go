@@ -765,5 +765,20 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// writeTx is the write transaction in progress as a use case sees it (billing's ClaimTx,
+// ReceivableTx, LotTx, AgreementTx): its reads go through the writer, so they see the
+// transaction's own writes.
+type writeTx struct {
+	s   *Store
+	ctx context.Context
+}
+
+var _ interface {
+	billing.ClaimTx
+	billing.ReceivableTx
+	billing.LotTx
+	billing.AgreementTx
+} = writeTx{}
+
 // Store keeps every aggregate the use cases need.
 var _ billing.Store = (*Store)(nil)
