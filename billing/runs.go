@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
-	"time"
+	"ledger/money"
 
 	"github.com/shopspring/decimal"
 )
@@ -30,9 +32,12 @@ type BillingRun struct {
 // BillingRunStore runs billing periods and the steps of the due jobs. A billing run issues
 // every invoice of its period in one transaction, numbered without gaps (R5).
 type BillingRunStore interface {
-	// RunBilling invoices a period on request, after the periods before it that have not run.
-	RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]BillingRun, error)
+	// WithBillingRun runs fn in one write transaction, made for issuing many invoices at once.
+	WithBillingRun(ctx context.Context, fn func(tx BillingRunTx) error) error
 	BillingRunOf(ctx context.Context, period invoices.Period) (BillingRun, bool, error)
+	// NextPeriod is the first period not yet invoiced: the one after the last run, or the
+	// period of the first postpaid account's registration; ok false when there is none.
+	NextPeriod(ctx context.Context) (period invoices.Period, ok bool, err error)
 	// NextReceivablesDue is the next of the receivables' due items: the end of the first
 	// period not yet invoiced, or the day after the earliest due date of an invoice with money
 	// outstanding and not yet overdue; ok false when there is neither.
@@ -40,10 +45,105 @@ type BillingRunStore interface {
 	// RunPrepaidDue runs, in time order, the prepaid items due up to at: lots becoming usable
 	// (T&C 3.13) and expiring (R9), idle accounts closing (T&C 3.15). It says how many ran.
 	RunPrepaidDue(ctx context.Context, at time.Time) (int, error)
-	// RunPeriod invoices one period (R5); a conflict when it ran already.
-	RunPeriod(ctx context.Context, period invoices.Period, by string) (BillingRun, error)
 	// MarkOverdue marks what is overdue at at (R6) and announces it.
 	MarkOverdue(ctx context.Context, at time.Time) error
+}
+
+// BillingRunTx is what a billing run reads and writes, inside its one transaction.
+type BillingRunTx interface {
+	PeriodRan(period invoices.Period) (bool, error)
+	// Invoiceable lists every postpaid account, in account order, with what it has open for
+	// the period and before: usage (late events included, R5) and interest and collection
+	// costs (R6).
+	Invoiceable(period invoices.Period) ([]Invoiceable, error)
+	// Issue issues an account's invoice: its number (without gaps, R5), the document, its
+	// posting, the usage and late charges it takes, the notice, credit control and the
+	// customer's credit set off against it (R8).
+	Issue(d invoices.Draft, what Invoiceable, at time.Time) (number string, err error)
+	// SaveRun records the run; a period is invoiced once.
+	SaveRun(run BillingRun) error
+}
+
+// Invoiceable is a postpaid account as a billing run finds it: who it is and what it has open.
+type Invoiceable struct {
+	Account   string
+	Customer  invoices.Party
+	TermsDays int
+	VAT       invoices.VAT
+	Notes     []string // the invoice's notes: the indexation applied (R3, T&C 3.4)
+	// Usage is what its open usage lines charge, in all (each line ≥ 0).
+	Usage money.Micros
+	Late  []invoices.Line // interest and collection costs to charge (R6)
+	// Store is the store's own handle on what Issue takes; only that store reads it.
+	Store any
+}
+
+// somethingToInvoice reports whether an account gets an invoice (R5, R6): usage that charges
+// anything, or interest or collection costs. Calls of 0 seconds open a line of nothing, which
+// waits for a real charge rather than making an invoice of 0.00.
+func (i Invoiceable) somethingToInvoice() bool {
+	return i.Usage > 0 || len(i.Late) > 0
+}
+
+// runPeriod issues the invoices of one period in one transaction (R5): every postpaid account
+// with something to invoice gets one, numbered in account order, dated the period's issue date.
+// A period runs once: asked again, a conflict.
+func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by string) (BillingRun, error) {
+	run := BillingRun{Period: period, RanAt: period.End(), By: by}
+	err := s.Runs.WithBillingRun(ctx, func(tx BillingRunTx) error {
+		run.Invoices = run.Invoices[:0]
+		if ran, err := tx.PeriodRan(period); err != nil {
+			return err
+		} else if ran {
+			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already: a period runs once (R5)", period)
+		}
+		accounts, err := tx.Invoiceable(period)
+		if err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			if !a.somethingToInvoice() {
+				continue
+			}
+			number, err := tx.Issue(invoices.Draft{Account: a.Account, Customer: a.Customer, Period: period,
+				IssueDate: period.IssueDate(), TermsDays: a.TermsDays, VAT: a.VAT, Notes: a.Notes}, a, period.End())
+			if err != nil {
+				return fmt.Errorf("invoice %s for %s: %w", period, a.Account, err)
+			}
+			run.Invoices = append(run.Invoices, number)
+		}
+		return tx.SaveRun(run)
+	})
+	return run, err
+}
+
+// RunPeriods invoices a period on request, after the periods before it that have not run yet,
+// in order (R5, T&C 3.2): only once it has ended, and once (a conflict after).
+func (s *Service) RunPeriods(ctx context.Context, period invoices.Period, by string) ([]BillingRun, error) {
+	if err := period.CheckEnded(s.Now()); err != nil {
+		return nil, err
+	}
+	// A period that ran already is after the last run or was run alone: runPeriod refuses it.
+	var runs []BillingRun
+	for {
+		next, ok, err := s.Runs.NextPeriod(ctx)
+		if err != nil {
+			return runs, err
+		}
+		if !ok || period.Before(next) {
+			next = period // nothing registered before it, or runs went past it: run it alone
+		}
+		run, err := s.runPeriod(ctx, next, by)
+		if err != nil && (next == period || ledger.ErrorCode(err) != ledger.CodeConflict) {
+			return runs, err
+		}
+		if err == nil {
+			runs = append(runs, run)
+		}
+		if next == period {
+			return runs, nil
+		}
+	}
 }
 
 // DueKind names a receivables' due item.
@@ -79,7 +179,7 @@ func (s *Service) RunDue(ctx context.Context, now time.Time) (int, error) {
 		switch what {
 		case DueBillingRun:
 			// A run asked for at the same time may have taken the period: then it is done.
-			if _, err := s.Runs.RunPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), "clock"); err != nil &&
+			if _, err := s.runPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), "clock"); err != nil &&
 				ledger.ErrorCode(err) != ledger.CodeConflict {
 				return ran, err
 			}
@@ -104,7 +204,7 @@ func (s *Service) RunBilling(ctx context.Context, period invoices.Period, by str
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return nil, false, err
 	}
-	runs, err = s.Runs.RunBilling(ctx, period, now, by)
+	runs, err = s.RunPeriods(ctx, period, by)
 	if ledger.ErrorCode(err) != ledger.CodeConflict {
 		return runs, false, err
 	}

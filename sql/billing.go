@@ -38,11 +38,6 @@ const invoiceStatus = `(CASE
 	WHEN overdue_since IS NOT NULL THEN 'overdue'
 	ELSE 'open' END)`
 
-// RunPeriod invoices one period (billing.BillingRunStore); a conflict when it ran already.
-func (s *Store) RunPeriod(ctx context.Context, period invoices.Period, by string) (billing.BillingRun, error) {
-	return s.runPeriod(ctx, period, by)
-}
-
 // MarkOverdue marks, in one transaction, what is overdue at at (R6).
 func (s *Store) MarkOverdue(ctx context.Context, at time.Time) error {
 	return s.inWrite(ctx, func() error { return s.markOverdue(ctx, at) })
@@ -112,34 +107,9 @@ func (s *Store) nextPeriod(ctx context.Context) (invoices.Period, bool, error) {
 	return invoices.Period{}, false, nil
 }
 
-// RunBilling invoices a period on request (POST /v1/billing-runs): the periods before it that
-// have not run yet run first, in order. A period runs once (409 after), and only once it has
-// ended.
-func (s *Store) RunBilling(ctx context.Context, period invoices.Period, now time.Time, by string) ([]billing.BillingRun, error) {
-	if err := period.CheckEnded(now); err != nil {
-		return nil, err
-	}
-	// A period that ran already is after the last run or was run alone: runPeriod refuses it.
-	var runs []billing.BillingRun
-	for {
-		next, ok, err := s.nextPeriod(ctx)
-		if err != nil {
-			return runs, err
-		}
-		if !ok || period.Before(next) {
-			next = period // nothing registered before it, or runs went past it: run it alone
-		}
-		run, err := s.runPeriod(ctx, next, by)
-		if err != nil && (next == period || ledger.ErrorCode(err) != ledger.CodeConflict) {
-			return runs, err
-		}
-		if err == nil {
-			runs = append(runs, run)
-		}
-		if next == period {
-			return runs, nil
-		}
-	}
+// NextPeriod is the first period not yet invoiced (billing.BillingRunStore).
+func (s *Store) NextPeriod(ctx context.Context) (invoices.Period, bool, error) {
+	return s.nextPeriod(ctx)
 }
 
 // BillingRunOf reads the run of a period, if it ran.
@@ -255,61 +225,78 @@ func (s *Store) usageTotals(lines []openLine) ([]invoices.UsageTotal, money.Micr
 	return totals, sum
 }
 
-// runPeriod issues the invoices of one period in one transaction: every postpaid account with
-// open usage of the period or before (late events included, R5), or with interest or collection
-// costs to charge (R6), gets one, numbered in account order.
-func (s *Store) runPeriod(ctx context.Context, period invoices.Period, by string) (billing.BillingRun, error) {
-	run := billing.BillingRun{Period: period, RanAt: period.End(), By: by}
-	err := s.inWrite(ctx, func() error {
-		run.Invoices = run.Invoices[:0]
-		var exists int
-		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM billing_runs WHERE period = ?`, period.String()).Scan(&exists); err != nil {
-			return err
-		}
-		if exists > 0 {
-			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already: a period runs once (R5)", period)
-		}
-		if err := s.flushLines(ctx); err != nil {
-			return err
-		}
-		customers, err := s.customers(ctx, "")
-		if err != nil {
-			return err
-		}
-		issue := period.IssueDate()
-		late, err := s.lateCharges(ctx, "", issue.AddDays(-1))
-		if err != nil {
-			return err
-		}
-		usage := s.openUsage("", period)
-		ids := make([]string, 0, len(customers))
-		for id := range customers {
-			if anythingToInvoice(usage[id]) || len(late[id].lines) > 0 {
-				ids = append(ids, id)
-			}
-		}
-		sort.Strings(ids)
-		// The invoices' writes are pipelined (pipeline.go): nothing in the loop reads them back
-		// but set-off, whose reads send what is queued first.
+// WithBillingRun runs fn in one write transaction with the write pipeline on
+// (billing.BillingRunStore): the invoices' writes are queued and sent together (pipeline.go);
+// nothing in a run reads them back but set-off, whose reads send what is queued first.
+func (s *Store) WithBillingRun(ctx context.Context, fn func(tx billing.BillingRunTx) error) error {
+	return s.inWrite(ctx, func() error {
 		s.startPipeline()
 		defer s.stopPipeline()
-		for _, id := range ids {
-			c := customers[id]
-			number, err := s.issue(ctx, invoices.Draft{Account: id, Customer: c.party, Period: period, IssueDate: issue,
-				TermsDays: c.termsDays, VAT: c.vat, Notes: s.indexationNotes(c, period)}, usage[id], late[id], period.End(), true)
-			if err != nil {
-				return fmt.Errorf("invoice %s for %s: %w", period, id, err)
-			}
-			run.Invoices = append(run.Invoices, number)
-		}
-		if err := s.endPipeline(ctx); err != nil {
-			return err
-		}
-		_, err = s.write.ExecContext(ctx, `INSERT INTO billing_runs(period, ran_at, invoices, run_by) VALUES (?, ?, ?, ?)`,
-			period.String(), fmtTime(run.RanAt), len(run.Invoices), by)
-		return err
+		return fn(writeTx{s, ctx})
 	})
-	return run, err
+}
+
+func (t writeTx) PeriodRan(period invoices.Period) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM billing_runs WHERE period = ?`, period.String()).Scan(&n)
+	return n > 0, err
+}
+
+// invoiceable is the store's side of a billing.Invoiceable: the open lines the invoice takes
+// and the late charges with what they change on the invoices they concern.
+type invoiceable struct {
+	usage []openLine
+	late  lateCharges
+}
+
+// Invoiceable lists every postpaid account, in account order, with what it has open for
+// period and before: the usage lines (late events included) and the interest and collection
+// costs through the day before the period's invoices are issued.
+func (t writeTx) Invoiceable(period invoices.Period) ([]billing.Invoiceable, error) {
+	s, ctx := t.s, t.ctx
+	if err := s.flushLines(ctx); err != nil {
+		return nil, err
+	}
+	customers, err := s.customers(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	late, err := s.lateCharges(ctx, "", period.IssueDate().AddDays(-1))
+	if err != nil {
+		return nil, err
+	}
+	usage := s.openUsage("", period)
+	out := make([]billing.Invoiceable, 0, len(customers))
+	for id, c := range customers {
+		var charged money.Micros
+		for _, l := range usage[id] {
+			charged += money.Micros(l.total.micros)
+		}
+		out = append(out, billing.Invoiceable{Account: id, Customer: c.party, TermsDays: c.termsDays, VAT: c.vat,
+			Notes: s.indexationNotes(c, period), Usage: charged, Late: late[id].lines,
+			Store: invoiceable{usage: usage[id], late: late[id]}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
+	return out, nil
+}
+
+// Issue issues one invoice of a run (issue).
+func (t writeTx) Issue(d invoices.Draft, what billing.Invoiceable, at time.Time) (string, error) {
+	i, ok := what.Store.(invoiceable)
+	if !ok {
+		return "", fmt.Errorf("sql: invoiceable %s listed elsewhere (%T)", what.Account, what.Store)
+	}
+	return t.s.issue(t.ctx, d, i.usage, i.late, at, true)
+}
+
+// SaveRun sends what the run queued and records the run.
+func (t writeTx) SaveRun(run billing.BillingRun) error {
+	if err := t.s.endPipeline(t.ctx); err != nil {
+		return err
+	}
+	_, err := t.s.write.ExecContext(t.ctx, `INSERT INTO billing_runs(period, ran_at, invoices, run_by) VALUES (?, ?, ?, ?)`,
+		run.Period.String(), fmtTime(run.RanAt), len(run.Invoices), run.By)
+	return err
 }
 
 // nextNumber takes the next number of a kind of document in a year, inside the transaction

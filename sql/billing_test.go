@@ -142,10 +142,10 @@ func TestBilling_R5_monthly_run_DST_edges_and_late_events(t *testing.T) {
 		t.Errorf("April invoice %s lines %+v: want the late March event on its own line marked 2026-03", april.Number, april.Lines)
 	}
 	// A period runs once.
-	if _, err := f.store.RunBilling(f.ctx, invoices.Period{Year: 2026, Month: 4}, at("2026-05-02T00:00:00Z"), "test"); ledger.ErrorCode(err) != ledger.CodeConflict {
+	if _, err := runBilling(f.ctx, f.store, invoices.Period{Year: 2026, Month: 4}, at("2026-05-02T00:00:00Z"), "test"); ledger.ErrorCode(err) != ledger.CodeConflict {
 		t.Errorf("running April again: %v, want a conflict", err)
 	}
-	if _, err := f.store.RunBilling(f.ctx, invoices.Period{Year: 2026, Month: 5}, at("2026-05-20T00:00:00Z"), "test"); ledger.ErrorCode(err) != ledger.CodeConflict {
+	if _, err := runBilling(f.ctx, f.store, invoices.Period{Year: 2026, Month: 5}, at("2026-05-20T00:00:00Z"), "test"); ledger.ErrorCode(err) != ledger.CodeConflict {
 		t.Errorf("running May before it ended: %v, want a conflict", err)
 	}
 }
@@ -348,7 +348,7 @@ func TestBilling_numbers_gap_free_under_concurrent_runs(t *testing.T) {
 			defer wg.Done()
 			switch {
 			case i < 4:
-				_, errs[i] = f.store.RunBilling(f.ctx, invoices.Period{Year: 2026, Month: 2}, at("2026-03-02T00:00:00Z"), "test")
+				_, errs[i] = runBilling(f.ctx, f.store, invoices.Period{Year: 2026, Month: 2}, at("2026-03-02T00:00:00Z"), "test")
 			default:
 				errs[i] = terminate(f.ctx, f.store, fmt.Sprintf("c%02d", i), at("2026-03-02T00:00:00Z"), "test", at("2026-03-02T00:00:00Z"))
 			}

@@ -6,6 +6,7 @@ import (
 
 	"ledger/billing"
 	"ledger/clock"
+	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/sql"
 )
@@ -58,4 +59,10 @@ func terminate(ctx context.Context, store *sql.Store, account string, at time.Ti
 // runDue runs what has fallen due up to now, as the clock does (billing.Service.RunDue).
 func runDue(ctx context.Context, store *sql.Store, now time.Time) (int, error) {
 	return useCasesAt(store, now).RunDue(ctx, now)
+}
+
+// runBilling invoices a period on request through the use case at now (RunPeriods: a period
+// that ran or has not ended is a conflict).
+func runBilling(ctx context.Context, store *sql.Store, period invoices.Period, now time.Time, by string) ([]billing.BillingRun, error) {
+	return useCasesAt(store, now).RunPeriods(ctx, period, by)
 }

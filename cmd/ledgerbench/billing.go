@@ -112,8 +112,10 @@ func billingOn(c config, spec string) error {
 			return err
 		}
 	}
+	april := clock.NewTest(time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), true)
+	uses := billing.New(billing.StoresOf(store), april, april, ledger.NewCreditBook(), t)
 	start = time.Now()
-	runs, err := store.RunBilling(ctx, invoices.Period{Year: 2026, Month: time.March}, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), "bench")
+	runs, err := uses.RunPeriods(ctx, invoices.Period{Year: 2026, Month: time.March}, "bench")
 	if err != nil {
 		return err
 	}
