@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"ledger/clock"
+	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
 	"ledger/pricing"
@@ -62,9 +64,30 @@ type AccountStore interface {
 	Accounts(ctx context.Context, afterSeq int64, limit int) ([]AccountView, error)
 	Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]EntryView, error)
 	SetCreditLimit(ctx context.Context, account string, limit money.Micros, by string, at time.Time) error
-	// Terminate ends an agreement at the instant at: the final usage is invoiced at once, due
-	// on issue (R13, T&C 10.7).
-	Terminate(ctx context.Context, account string, at time.Time, by string, now time.Time) error
+	// WithTermination runs fn in one write transaction.
+	WithTermination(ctx context.Context, fn func(tx TerminationTx) error) error
+}
+
+// TerminationTx is what ending an agreement reads and writes, inside one transaction.
+type TerminationTx interface {
+	AccountType(account string) (ledger.AccountType, error)
+	// StagedPrepaid is a prepaid account's credit as the transaction stages it; nil for a
+	// postpaid account.
+	StagedPrepaid(account string) *ledger.PrepaidCredit
+	// ClosePrepaid closes a prepaid account and marks it terminated.
+	ClosePrepaid(p *ledger.PrepaidCredit, reason string, at time.Time) error
+	// Terminated reports whether a postpaid account's agreement has ended already.
+	Terminated(account string) (bool, error)
+	// DueAtOnce makes the account's invoices with money outstanding due on day.
+	DueAtOnce(account string, day clock.LocalDate) error
+	// InvoiceableOf is what the account has open through period: usage, and interest and
+	// collection costs through lastDay.
+	InvoiceableOf(account string, period invoices.Period, lastDay clock.LocalDate) (Invoiceable, error)
+	// IssueFinal issues the final invoice, as BillingRunTx.Issue issues a run's.
+	IssueFinal(d invoices.Draft, what Invoiceable, at time.Time) (number string, err error)
+	// CloseTerminated closes the account (reason terminated), announces it and marks what is
+	// now overdue (R6).
+	CloseTerminated(account string, at, now time.Time) error
 }
 
 // AgreementStore keeps each account's agreed prices, versioned.
@@ -179,7 +202,10 @@ func (s *Service) PutAgreement(ctx context.Context, account, body, by string) (A
 }
 
 // Terminate ends an account's agreement (R13, T&C 10.7) at the instant at, or now when at is
-// zero.
+// zero. Prepaid: the account is closed; what is left of its top-ups is not refunded (T&C 3.13).
+// Postpaid: every open invoice is due at once and the unbilled usage is invoiced at once, due
+// on issue. Either way the account is closed, so that later traffic is parked. Terminating
+// again changes nothing.
 func (s *Service) Terminate(ctx context.Context, account string, at time.Time, by string) error {
 	now := s.Now()
 	if at.IsZero() {
@@ -192,5 +218,46 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return err
 	}
-	return s.Accounts.Terminate(ctx, account, at, by, now)
+	return s.Accounts.WithTermination(ctx, func(tx TerminationTx) error {
+		if p := tx.StagedPrepaid(account); p != nil {
+			// A prepaid agreement ends with its account closed; what is left of its top-ups is
+			// not refunded (T&C 3.13), and nothing is invoiced.
+			switch {
+			case p.Closed && p.ClosedReason == ledger.ClosedTerminated:
+				return nil // terminated already
+			case p.Closed:
+				return ledger.Errorf(ledger.CodeConflict, "account %q is closed already (%s)", account, p.ClosedReason)
+			}
+			return tx.ClosePrepaid(p, ledger.ClosedTerminated, at)
+		}
+		typ, err := tx.AccountType(account)
+		if err != nil {
+			return err
+		}
+		if err := ledger.RequirePostpaid(account, typ, "terminations"); err != nil {
+			return err
+		}
+		if done, err := tx.Terminated(account); err != nil || done {
+			return err // terminating again changes nothing
+		}
+		// Postpaid: every open invoice is due at once; the unbilled usage, with interest and
+		// collection costs through the day before, is invoiced at once, due on issue.
+		day := clock.DateOf(at)
+		if err := tx.DueAtOnce(account, day); err != nil {
+			return err
+		}
+		period := invoices.PeriodOf(at)
+		final, err := tx.InvoiceableOf(account, period, day.AddDays(-1))
+		if err != nil {
+			return err
+		}
+		if final.somethingToInvoice() {
+			if _, err := tx.IssueFinal(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
+				DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, at); err != nil {
+				return err
+			}
+		}
+		// Closed either way, so that later traffic is parked.
+		return tx.CloseTerminated(account, at, now)
+	})
 }

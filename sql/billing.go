@@ -197,17 +197,6 @@ func (s *Store) openUsage(account string, through invoices.Period) map[string][]
 	return out
 }
 
-// anythingToInvoice reports whether open lines charge anything: calls of 0 seconds open a line
-// of nothing, which waits for a real charge rather than making an invoice of 0.00.
-func anythingToInvoice(lines []openLine) bool {
-	for _, l := range lines {
-		if l.total.micros != 0 {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Store) usageTotals(lines []openLine) ([]invoices.UsageTotal, money.Micros) {
 	totals := make([]invoices.UsageTotal, 0, len(lines))
 	var sum money.Micros

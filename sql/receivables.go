@@ -522,74 +522,85 @@ func (s *Store) queryCreditNotes(ctx context.Context, query string, args ...any)
 	return out, rows.Err()
 }
 
-// Terminate ends an agreement (R13, T&C 10.7). Postpaid: every open invoice is due at once, the
-// unbilled usage is invoiced at once, due on issue. Either way the account is closed, so that
-// later traffic is parked. Terminating again changes nothing.
-func (s *Store) Terminate(ctx context.Context, account string, at time.Time, by string, now time.Time) error {
-	if err := ledger.CheckTermination(at, now); err != nil {
+// WithTermination runs fn in one write transaction (billing.AccountStore).
+func (s *Store) WithTermination(ctx context.Context, fn func(tx billing.TerminationTx) error) error {
+	return s.inWrite(ctx, func() error { return fn(writeTx{s, ctx}) })
+}
+
+func (t writeTx) StagedPrepaid(account string) *ledger.PrepaidCredit { return t.s.stage(account) }
+
+// ClosePrepaid closes a prepaid account for reason at at, and marks it terminated.
+func (t writeTx) ClosePrepaid(p *ledger.PrepaidCredit, reason string, at time.Time) error {
+	if err := t.s.closePrepaid(t.ctx, p, reason, at); err != nil {
 		return err
 	}
-	return s.inWrite(ctx, func() error {
-		if p := s.stage(account); p != nil {
-			// A prepaid agreement ends with its account closed; what is left of its top-ups is
-			// not refunded (T&C 3.13), and nothing is invoiced.
-			switch {
-			case p.Closed && p.ClosedReason == ledger.ClosedTerminated:
-				return nil
-			case p.Closed:
-				return ledger.Errorf(ledger.CodeConflict, "account %q is closed already (%s)", account, p.ClosedReason)
-			}
-			if err := s.closePrepaid(ctx, p, ledger.ClosedTerminated, at); err != nil {
-				return err
-			}
-			_, err := s.write.ExecContext(ctx, `UPDATE accounts SET terminated_at = ? WHERE id = ?`, fmtTime(at), account)
-			return err
-		}
-		if err := s.postpaidAccount(ctx, account, "terminations"); err != nil {
-			return err
-		}
-		var terminated stdsql.NullString
-		if err := s.write.QueryRowContext(ctx, `SELECT terminated_at FROM accounts WHERE id = ?`, account).Scan(&terminated); err != nil {
-			return err
-		}
-		if terminated.Valid {
-			return nil
-		}
-		day := clock.DateOf(at)
-		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET due_now = ? WHERE account_id = ? AND settled_micros < total_micros
-			AND due_date > ?`, day.String(), account, day.String()); err != nil {
-			return err
-		}
-		if err := s.flushLines(ctx); err != nil {
-			return err
-		}
-		customers, err := s.customers(ctx, "AND id = ?", account)
-		if err != nil {
-			return err
-		}
-		c := customers[account]
-		period := invoices.PeriodOf(at)
-		usage := s.openUsage(account, period)[account]
-		late, err := s.lateCharges(ctx, account, day.AddDays(-1))
-		if err != nil {
-			return err
-		}
-		if anythingToInvoice(usage) || len(late[account].lines) > 0 {
-			if _, err := s.issue(ctx, invoices.Draft{Account: account, Customer: c.party, Period: period, IssueDate: day,
-				DueOnIssue: true, VAT: c.vat, Notes: s.indexationNotes(c, period)}, usage, late[account], at, false); err != nil {
-				return err
-			}
-		}
-		if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ?,
-			terminated_at = ? WHERE id = ?`, fmtTime(at), ledger.ClosedTerminated, fmtTime(at), account); err != nil {
-			return err
-		}
-		if s.credit != nil {
-			s.onCommit(func() { s.credit.MarkClosed(account, true) })
-		}
-		if err := s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectAccountClosed, account, at, map[string]any{"reason": ledger.ClosedTerminated}), fmtTime(now)); err != nil {
-			return err
-		}
-		return s.markOverdue(ctx, now)
-	})
+	_, err := t.s.write.ExecContext(t.ctx, `UPDATE accounts SET terminated_at = ? WHERE id = ?`, fmtTime(at), p.Account)
+	return err
+}
+
+func (t writeTx) Terminated(account string) (bool, error) {
+	var terminated stdsql.NullString
+	err := t.s.write.QueryRowContext(t.ctx, `SELECT terminated_at FROM accounts WHERE id = ?`, account).Scan(&terminated)
+	return terminated.Valid, err
+}
+
+func (t writeTx) DueAtOnce(account string, day clock.LocalDate) error {
+	_, err := t.s.write.ExecContext(t.ctx, `UPDATE invoices SET due_now = ? WHERE account_id = ? AND settled_micros < total_micros
+		AND due_date > ?`, day.String(), account, day.String())
+	return err
+}
+
+// InvoiceableOf is what one postpaid account has open through period (usage, and interest and
+// collection costs through lastDay), as Invoiceable lists them for a run.
+func (t writeTx) InvoiceableOf(account string, period invoices.Period, lastDay clock.LocalDate) (billing.Invoiceable, error) {
+	s, ctx := t.s, t.ctx
+	if err := s.flushLines(ctx); err != nil {
+		return billing.Invoiceable{}, err
+	}
+	customers, err := s.customers(ctx, "AND id = ?", account)
+	if err != nil {
+		return billing.Invoiceable{}, err
+	}
+	c, ok := customers[account]
+	if !ok {
+		return billing.Invoiceable{}, ledger.Errorf(ledger.CodeNotFound, "postpaid account %q does not exist", account)
+	}
+	late, err := s.lateCharges(ctx, account, lastDay)
+	if err != nil {
+		return billing.Invoiceable{}, err
+	}
+	usage := s.openUsage(account, period)[account]
+	var charged money.Micros
+	for _, l := range usage {
+		charged += money.Micros(l.total.micros)
+	}
+	return billing.Invoiceable{Account: account, Customer: c.party, TermsDays: c.termsDays, VAT: c.vat,
+		Notes: s.indexationNotes(c, period), Usage: charged, Late: late[account].lines,
+		Store: invoiceable{usage: usage, late: late[account]}}, nil
+}
+
+// IssueFinal issues a termination's final invoice (issue, not by a run).
+func (t writeTx) IssueFinal(d invoices.Draft, what billing.Invoiceable, at time.Time) (string, error) {
+	i, ok := what.Store.(invoiceable)
+	if !ok {
+		return "", fmt.Errorf("sql: invoiceable %s listed elsewhere (%T)", what.Account, what.Store)
+	}
+	return t.s.issue(t.ctx, d, i.usage, i.late, at, false)
+}
+
+// CloseTerminated closes a terminated postpaid account, announces it, and marks what is now
+// overdue.
+func (t writeTx) CloseTerminated(account string, at, now time.Time) error {
+	s, ctx := t.s, t.ctx
+	if _, err := s.write.ExecContext(ctx, `UPDATE accounts SET status = 'closed', closed_at = ?, closed_reason = ?,
+		terminated_at = ? WHERE id = ?`, fmtTime(at), ledger.ClosedTerminated, fmtTime(at), account); err != nil {
+		return err
+	}
+	if s.credit != nil {
+		s.onCommit(func() { s.credit.MarkClosed(account, true) })
+	}
+	if err := s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectAccountClosed, account, at, map[string]any{"reason": ledger.ClosedTerminated}), fmtTime(now)); err != nil {
+		return err
+	}
+	return s.markOverdue(ctx, now)
 }
