@@ -214,6 +214,20 @@ func TestUseCases(t *testing.T) {
 		wantRefusal(t, b.uses.SetClock(b.ctx, at("2026-03-02T22:00:00Z")), ledger.CodeConflict, "only moves forward")
 	})
 
+	t.Run("R13_a_terminated_prepaid_account_is_not_reopened_by_money_received_before", func(t *testing.T) {
+		b := newBooks(t, "2026-03-02T09:00:00Z")
+		b.open("pre", "prepaid")
+		b.clock.Set(at("2026-03-10T12:00:00Z"))
+		if err := b.uses.Terminate(b.ctx, "pre", time.Time{}, "admin"); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := b.uses.TopUp(b.ctx, "pre", ledger.NewTopUp{ID: "late", Amount: "20.00", ReceivedAt: "2026-03-10T08:00:00Z", Method: "bank"}, "finance")
+		wantRefusal(t, err, ledger.CodeConflict, "it takes no top-ups")
+		if v, err := b.uses.Accounts.Account(b.ctx, "pre"); err != nil || v.Status != ledger.Closed || v.ClosedReason != ledger.ClosedTerminated {
+			t.Fatalf("account after the refused top-up: %+v, %v; want closed, terminated", v, err)
+		}
+	})
+
 	t.Run("no_test_clock_no_setting_it", func(t *testing.T) {
 		b := newBooks(t, "2026-03-02T09:00:00Z")
 		wall := billing.New(billing.StoresOf(b.store), clock.System{}, nil, ledger.NewCreditBook(), b.uses.Charging.Tariffs())

@@ -149,18 +149,18 @@ func (s *Service) BookTopUps(ctx context.Context, topUps []AccountTopUp, by stri
 }
 
 // bookTopUp decides one top-up inside the transaction: a closed account takes none, unless it
-// was closed for want of a top-up and this one was received before the closure — the money
-// came in time, the ledger heard of it late, and the closure is undone (T&C 3.15).
+// was closed for want of a top-up and this one was received before the closure
+// (ledger.TakesTopUp, T&C 3.15).
 func bookTopUp(tx LotTx, account string, t ledger.TopUp, by string, now time.Time) error {
 	p, err := tx.Prepaid(account, "top-ups")
 	if err != nil {
 		return err
 	}
-	if p.Closed {
-		if p.ClosedReason == ledger.ClosedChargeback || !t.ReceivedAt.Before(p.ClosedAt) {
-			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.15",
-				Message: fmt.Sprintf("account %q is closed (%s, %s): it takes no top-ups", account, p.ClosedReason, p.ClosedAt.Format(time.RFC3339))}
-		}
+	reopen, err := ledger.TakesTopUp(p, t.ReceivedAt)
+	if err != nil {
+		return err
+	}
+	if reopen {
 		if err := tx.Reopen(p, t, now); err != nil {
 			return err
 		}

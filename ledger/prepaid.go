@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -460,4 +461,27 @@ func (p *PrepaidCredit) ExpiringBefore(t time.Time) money.Micros {
 		}
 	}
 	return sum
+}
+
+// TakesTopUp decides whether a closed prepaid account takes a top-up received at receivedAt
+// (T&C 3.15: a closed account takes no top-ups). Closed for want of a top-up, a top-up received
+// before the closure came in time: the ledger heard of it late, and the closure is undone
+// (reopen true). Closed by a chargeback (R10) it takes none; closed by the end of its agreement
+// it takes none either, whenever the money was received (R13, T&C 10.7).
+func TakesTopUp(p *PrepaidCredit, receivedAt time.Time) (reopen bool, err error) {
+	if !p.Closed {
+		return false, nil
+	}
+	clause := "T&C 3.15"
+	switch p.ClosedReason {
+	case ClosedChargeback:
+	case ClosedTerminated:
+		clause = "T&C 10.7"
+	default:
+		if receivedAt.Before(p.ClosedAt) {
+			return true, nil
+		}
+	}
+	return false, &Error{Code: CodeConflict, Clause: clause,
+		Message: fmt.Sprintf("account %q is closed (%s, %s): it takes no top-ups", p.Account, p.ClosedReason, p.ClosedAt.Format(time.RFC3339))}
 }

@@ -244,3 +244,35 @@ func TestNewChargebackValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestTakesTopUp(t *testing.T) {
+	closedAt := time.Date(2026, 6, 1, 22, 0, 0, 0, time.UTC)
+	before, after := closedAt.Add(-time.Hour), closedAt.Add(time.Hour)
+	for _, c := range []struct {
+		name     string
+		reason   string
+		received time.Time
+		reopen   bool
+		clause   string // "" = taken
+	}{
+		{"T&C_3.15_idle_closure_money_in_time_reopens", ledger.ClosedNoTopUpAfterDepletion, before, true, ""},
+		{"T&C_3.15_idle_closure_money_too_late", ledger.ClosedNoTopUpAfterRegistration, after, false, "T&C 3.15"},
+		{"R10_closed_by_chargeback_takes_none", ledger.ClosedChargeback, before, false, "T&C 3.15"},
+		{"R13_terminated_takes_none_even_money_from_before", ledger.ClosedTerminated, before, false, "T&C 10.7"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &ledger.PrepaidCredit{Account: "pre", Closed: true, ClosedAt: closedAt, ClosedReason: c.reason}
+			reopen, err := ledger.TakesTopUp(p, c.received)
+			e, _ := err.(*ledger.Error)
+			switch {
+			case c.clause == "" && (err != nil || reopen != c.reopen):
+				t.Fatalf("TakesTopUp = %v, %v; want reopen %v", reopen, err, c.reopen)
+			case c.clause != "" && (e == nil || e.Code != ledger.CodeConflict || e.Clause != c.clause || reopen):
+				t.Fatalf("TakesTopUp = %v, %v; want a conflict citing %s", reopen, err, c.clause)
+			}
+		})
+	}
+	if reopen, err := ledger.TakesTopUp(&ledger.PrepaidCredit{Account: "pre"}, before); reopen || err != nil {
+		t.Errorf("an open account: %v, %v; want taken as it is", reopen, err)
+	}
+}
