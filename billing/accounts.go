@@ -83,8 +83,8 @@ type TerminationTx interface {
 	// InvoiceableOf is what the account has open through period: usage, and interest and
 	// collection costs through lastDay.
 	InvoiceableOf(account string, period invoices.Period, lastDay clock.LocalDate) (Invoiceable, error)
-	// IssueFinal issues the final invoice, as BillingRunTx.Issue issues a run's.
-	IssueFinal(d invoices.Draft, what Invoiceable, at time.Time) (number string, err error)
+	// Issue issues the final invoice, as BillingRunTx.Issue issues a run's (byRun false).
+	Issue(d invoices.Draft, what Invoiceable, at time.Time, byRun bool) (number string, err error)
 	// CloseTerminated closes the account (reason terminated), announces it and marks what is
 	// now overdue (R6).
 	CloseTerminated(account string, at, now time.Time) error
@@ -252,8 +252,8 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 			return err
 		}
 		if final.somethingToInvoice() {
-			if _, err := tx.IssueFinal(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
-				DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, at); err != nil {
+			if _, err := tx.Issue(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
+				DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, at, false); err != nil {
 				return err
 			}
 		}

@@ -54,12 +54,12 @@ type BillingRunTx interface {
 	PeriodRan(period invoices.Period) (bool, error)
 	// Invoiceable lists every postpaid account, in account order, with what it has open for
 	// the period and before: usage (late events included, R5) and interest and collection
-	// costs (R6).
-	Invoiceable(period invoices.Period) ([]Invoiceable, error)
+	// costs through lastDay (R6).
+	Invoiceable(period invoices.Period, lastDay clock.LocalDate) ([]Invoiceable, error)
 	// Issue issues an account's invoice: its number (without gaps, R5), the document, its
 	// posting, the usage and late charges it takes, the notice, credit control and the
-	// customer's credit set off against it (R8).
-	Issue(d invoices.Draft, what Invoiceable, at time.Time) (number string, err error)
+	// customer's credit set off against it (R8). byRun: a billing run issues it.
+	Issue(d invoices.Draft, what Invoiceable, at time.Time, byRun bool) (number string, err error)
 	// SaveRun records the run; a period is invoiced once.
 	SaveRun(run BillingRun) error
 }
@@ -97,7 +97,8 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by stri
 		} else if ran {
 			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already: a period runs once (R5)", period)
 		}
-		accounts, err := tx.Invoiceable(period)
+		// R6: interest and collection costs through the day before the invoices are issued.
+		accounts, err := tx.Invoiceable(period, period.IssueDate().AddDays(-1))
 		if err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by stri
 				continue
 			}
 			number, err := tx.Issue(invoices.Draft{Account: a.Account, Customer: a.Customer, Period: period,
-				IssueDate: period.IssueDate(), TermsDays: a.TermsDays, VAT: a.VAT, Notes: a.Notes}, a, period.End())
+				IssueDate: period.IssueDate(), TermsDays: a.TermsDays, VAT: a.VAT, Notes: a.Notes}, a, period.End(), true)
 			if err != nil {
 				return fmt.Errorf("invoice %s for %s: %w", period, a.Account, err)
 			}

@@ -240,21 +240,43 @@ type invoiceable struct {
 
 // Invoiceable lists every postpaid account, in account order, with what it has open for
 // period and before: the usage lines (late events included) and the interest and collection
-// costs through the day before the period's invoices are issued.
-func (t writeTx) Invoiceable(period invoices.Period) ([]billing.Invoiceable, error) {
+// costs through lastDay.
+func (t writeTx) Invoiceable(period invoices.Period, lastDay clock.LocalDate) ([]billing.Invoiceable, error) {
+	return t.invoiceables("", period, lastDay)
+}
+
+// InvoiceableOf is what one postpaid account has open, as Invoiceable lists it.
+func (t writeTx) InvoiceableOf(account string, period invoices.Period, lastDay clock.LocalDate) (billing.Invoiceable, error) {
+	list, err := t.invoiceables(account, period, lastDay)
+	if err != nil {
+		return billing.Invoiceable{}, err
+	}
+	if len(list) == 0 {
+		return billing.Invoiceable{}, ledger.Errorf(ledger.CodeNotFound, "postpaid account %q does not exist", account)
+	}
+	return list[0], nil
+}
+
+// invoiceables lists the postpaid accounts (one, or all when account is "") with what they have
+// open; the open lines are written first, so that the list and the table agree.
+func (t writeTx) invoiceables(account string, period invoices.Period, lastDay clock.LocalDate) ([]billing.Invoiceable, error) {
 	s, ctx := t.s, t.ctx
 	if err := s.flushLines(ctx); err != nil {
 		return nil, err
 	}
-	customers, err := s.customers(ctx, "")
+	where, args := "", []any{}
+	if account != "" {
+		where, args = "AND id = ?", []any{account}
+	}
+	customers, err := s.customers(ctx, where, args...)
 	if err != nil {
 		return nil, err
 	}
-	late, err := s.lateCharges(ctx, "", period.IssueDate().AddDays(-1))
+	late, err := s.lateCharges(ctx, account, lastDay)
 	if err != nil {
 		return nil, err
 	}
-	usage := s.openUsage("", period)
+	usage := s.openUsage(account, period)
 	out := make([]billing.Invoiceable, 0, len(customers))
 	for id, c := range customers {
 		var charged money.Micros
@@ -269,13 +291,13 @@ func (t writeTx) Invoiceable(period invoices.Period) ([]billing.Invoiceable, err
 	return out, nil
 }
 
-// Issue issues one invoice of a run (issue).
-func (t writeTx) Issue(d invoices.Draft, what billing.Invoiceable, at time.Time) (string, error) {
+// Issue issues an invoice of what Invoiceable listed (issue); byRun says a billing run issues it.
+func (t writeTx) Issue(d invoices.Draft, what billing.Invoiceable, at time.Time, byRun bool) (string, error) {
 	i, ok := what.Store.(invoiceable)
 	if !ok {
 		return "", fmt.Errorf("sql: invoiceable %s listed elsewhere (%T)", what.Account, what.Store)
 	}
-	return t.s.issue(t.ctx, d, i.usage, i.late, at, true)
+	return t.s.issue(t.ctx, d, i.usage, i.late, at, byRun)
 }
 
 // SaveRun sends what the run queued and records the run.

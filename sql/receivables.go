@@ -550,44 +550,6 @@ func (t writeTx) DueAtOnce(account string, day clock.LocalDate) error {
 	return err
 }
 
-// InvoiceableOf is what one postpaid account has open through period (usage, and interest and
-// collection costs through lastDay), as Invoiceable lists them for a run.
-func (t writeTx) InvoiceableOf(account string, period invoices.Period, lastDay clock.LocalDate) (billing.Invoiceable, error) {
-	s, ctx := t.s, t.ctx
-	if err := s.flushLines(ctx); err != nil {
-		return billing.Invoiceable{}, err
-	}
-	customers, err := s.customers(ctx, "AND id = ?", account)
-	if err != nil {
-		return billing.Invoiceable{}, err
-	}
-	c, ok := customers[account]
-	if !ok {
-		return billing.Invoiceable{}, ledger.Errorf(ledger.CodeNotFound, "postpaid account %q does not exist", account)
-	}
-	late, err := s.lateCharges(ctx, account, lastDay)
-	if err != nil {
-		return billing.Invoiceable{}, err
-	}
-	usage := s.openUsage(account, period)[account]
-	var charged money.Micros
-	for _, l := range usage {
-		charged += money.Micros(l.total.micros)
-	}
-	return billing.Invoiceable{Account: account, Customer: c.party, TermsDays: c.termsDays, VAT: c.vat,
-		Notes: s.indexationNotes(c, period), Usage: charged, Late: late[account].lines,
-		Store: invoiceable{usage: usage, late: late[account]}}, nil
-}
-
-// IssueFinal issues a termination's final invoice (issue, not by a run).
-func (t writeTx) IssueFinal(d invoices.Draft, what billing.Invoiceable, at time.Time) (string, error) {
-	i, ok := what.Store.(invoiceable)
-	if !ok {
-		return "", fmt.Errorf("sql: invoiceable %s listed elsewhere (%T)", what.Account, what.Store)
-	}
-	return t.s.issue(t.ctx, d, i.usage, i.late, at, false)
-}
-
 // CloseTerminated closes a terminated postpaid account, announces it, and marks what is now
 // overdue.
 func (t writeTx) CloseTerminated(account string, at, now time.Time) error {
