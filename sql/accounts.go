@@ -65,10 +65,8 @@ func (r accountRow) view() (billing.AccountView, error) {
 	}, nil
 }
 
-// CreateAccount stores a new account. Creating the same account again is idempotent: it returns
-// the stored one with created=false; the same id with other terms is a conflict. registeredGiven
-// says whether the request named registered_at; when it did not, the time it defaulted to is not
-// a term (a retry a second later is the same request).
+// CreateAccount stores a new account, or answers the one already under its id with
+// created=false (billing.Service.CreateAccount compares the terms).
 func (s *Store) CreateAccount(ctx context.Context, a ledger.Account) (view billing.AccountView, created bool, err error) {
 	limit, err := money.ToMicros(a.CreditLimit)
 	if err != nil {

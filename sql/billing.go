@@ -43,18 +43,8 @@ func (s *Store) MarkOverdue(ctx context.Context, at time.Time) error {
 	return s.inWrite(ctx, func() error { return s.markOverdue(ctx, at) })
 }
 
-// RunPrepaidDue runs the prepaid items due up to at (billing.BillingRunStore).
-func (s *Store) RunPrepaidDue(ctx context.Context, at time.Time) (int, error) {
-	return s.runPrepaidDue(ctx, at)
-}
-
-// NextReceivablesDue returns the next billing run or overdue invoice (billing.BillingRunStore).
+// NextReceivablesDue returns the next billing run or overdue invoice, whichever comes first.
 func (s *Store) NextReceivablesDue(ctx context.Context) (time.Time, billing.DueKind, bool, error) {
-	return s.nextReceivablesDue(ctx)
-}
-
-// nextReceivablesDue returns the next billing run or overdue invoice, whichever comes first.
-func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, billing.DueKind, bool, error) {
 	s.writeMu.Lock()
 	on := s.invoicing != nil
 	s.writeMu.Unlock()
@@ -63,7 +53,7 @@ func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, billing.DueK
 	}
 	var at time.Time
 	var what billing.DueKind
-	period, ok, err := s.nextPeriod(ctx)
+	period, ok, err := s.NextPeriod(ctx)
 	if err != nil {
 		return time.Time{}, 0, false, err
 	}
@@ -88,9 +78,9 @@ func (s *Store) nextReceivablesDue(ctx context.Context) (time.Time, billing.DueK
 	return at, what, what != 0, nil
 }
 
-// nextPeriod is the first period not yet run: the one after the last run, or the period of the
+// NextPeriod is the first period not yet run: the one after the last run, or the period of the
 // first postpaid account's registration.
-func (s *Store) nextPeriod(ctx context.Context) (invoices.Period, bool, error) {
+func (s *Store) NextPeriod(ctx context.Context) (invoices.Period, bool, error) {
 	var last, first stdsql.NullString
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT max(period) FROM billing_runs),
 		(SELECT min(registered_at) FROM accounts WHERE type = 'postpaid')`).Scan(&last, &first); err != nil {
@@ -105,11 +95,6 @@ func (s *Store) nextPeriod(ctx context.Context) (invoices.Period, bool, error) {
 		return invoices.PeriodOf(t), err == nil, err
 	}
 	return invoices.Period{}, false, nil
-}
-
-// NextPeriod is the first period not yet invoiced (billing.BillingRunStore).
-func (s *Store) NextPeriod(ctx context.Context) (invoices.Period, bool, error) {
-	return s.nextPeriod(ctx)
 }
 
 // BillingRunOf reads the run of a period, if it ran.
@@ -226,9 +211,7 @@ func (s *Store) WithBillingRun(ctx context.Context, fn func(tx billing.BillingRu
 }
 
 func (t writeTx) PeriodRan(period invoices.Period) (bool, error) {
-	var n int
-	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM billing_runs WHERE period = ?`, period.String()).Scan(&n)
-	return n > 0, err
+	return t.exists(`SELECT count(*) FROM billing_runs WHERE period = ?`, period.String())
 }
 
 // invoiceable is the store's side of a billing.Invoiceable: the open lines the invoice takes

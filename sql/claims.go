@@ -17,9 +17,7 @@ func (s *Store) WithClaims(ctx context.Context, fn func(tx billing.ClaimTx) erro
 }
 
 func (t writeTx) ClaimExists(id string) (bool, error) {
-	var n int
-	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM claims WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
+	return t.exists(`SELECT count(*) FROM claims WHERE id = ?`, id)
 }
 
 func (t writeTx) AccountType(account string) (ledger.AccountType, error) {

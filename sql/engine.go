@@ -56,11 +56,9 @@ type Engine struct {
 	ReserveIDs string
 }
 
-// Connection is an opened database: the pool, the file (SQLite; "" otherwise) and what to
-// release on Close (nil: nothing).
+// Connection is an opened database: the pool and what to release on Close (nil: nothing).
 type Connection struct {
 	DB     *sqlx.DB
-	Path   string
 	Unlock func()
 }
 

@@ -361,22 +361,12 @@ func (q *dueQueue) Pop() any {
 // MaxDuePerTransaction bounds what one transaction of RunDue does.
 const MaxDuePerTransaction = 500
 
-// NextDue returns when something next falls due, if anything does.
-func (s *Store) NextDue() (time.Time, bool) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if len(s.prepaid.due) == 0 {
-		return time.Time{}, false
-	}
-	return s.prepaid.due[0].at, true
-}
-
-// runPrepaidDue does, in time order, what of prepaid credit has fallen due up to now: lots
+// RunPrepaidDue does, in time order, what of prepaid credit has fallen due up to now: lots
 // becoming usable (clearing any shortfall first), lots expiring (forfeiting what is left),
 // prepaid accounts closed for want of a top-up. Each runs at its own instant, whenever it is
 // called — on time, or catching up after downtime; what falls due at one instant is one
 // transaction. It returns how many items ran.
-func (s *Store) runPrepaidDue(ctx context.Context, now time.Time) (int, error) {
+func (s *Store) RunPrepaidDue(ctx context.Context, now time.Time) (int, error) {
 	ran := 0
 	for {
 		s.writeMu.Lock()
@@ -606,9 +596,7 @@ func (s *Store) WithLots(ctx context.Context, fn func(tx billing.LotTx) error) e
 }
 
 func (t writeTx) LotExists(id string) (bool, error) {
-	var n int
-	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM prepaid_lots WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
+	return t.exists(`SELECT count(*) FROM prepaid_lots WHERE id = ?`, id)
 }
 
 func (t writeTx) Prepaid(account, what string) (*ledger.PrepaidCredit, error) {
@@ -641,9 +629,7 @@ func (t writeTx) SaveTopUp(p *ledger.PrepaidCredit, lot ledger.Lot, posting ledg
 }
 
 func (t writeTx) ChargebackExists(id string) (bool, error) {
-	var n int
-	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM chargebacks WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
+	return t.exists(`SELECT count(*) FROM chargebacks WHERE id = ?`, id)
 }
 
 // TopUpLot reads the lot as committed: nothing of it can be pending, the writer being this

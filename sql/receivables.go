@@ -121,9 +121,7 @@ func (s *Store) WithReceivables(ctx context.Context, fn func(tx billing.Receivab
 }
 
 func (t writeTx) PaymentExists(account, id string) (bool, error) {
-	var n int
-	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM payments WHERE account_id = ? AND id = ?`, account, id).Scan(&n)
-	return n > 0, err
+	return t.exists(`SELECT count(*) FROM payments WHERE account_id = ? AND id = ?`, account, id)
 }
 
 func (t writeTx) InvoiceAccount(invoice string) (string, error) {
@@ -321,9 +319,7 @@ func readDispute(ctx context.Context, q rowQuerier, id string) (billing.DisputeV
 }
 
 func (t writeTx) DisputeExists(id string) (bool, error) {
-	var n int
-	err := t.s.write.QueryRowContext(t.ctx, `SELECT count(*) FROM disputes WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
+	return t.exists(`SELECT count(*) FROM disputes WHERE id = ?`, id)
 }
 
 func (t writeTx) InvoiceStanding(invoice string) (billing.InvoiceStanding, error) {

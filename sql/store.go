@@ -40,7 +40,6 @@ type Store struct {
 	writeMu  sync.Mutex
 	stmts    map[string]*stdsql.Stmt
 	instance string // random id of this database, for outgoing message ids
-	Path     string // the SQLite file; empty on PostgreSQL
 	engine   *Engine
 	unlock   func() // releases the SQLite file's lock (Close)
 	// writerLost says why the writer connection is gone (PostgreSQL); the next write, or a
@@ -74,9 +73,9 @@ type Store struct {
 	balanceDeltas map[int64]int64
 	numbersTaken  map[numberKey]bool
 
-	// OnOutbox, when set, is called after a commit that wrote outgoing events (the relay's
-	// wake-up); it must not block.
-	OnOutbox    func()
+	// onOutbox, when set (SetOnOutbox), is called after a commit that wrote outgoing events
+	// (the relay's wake-up); it must not block.
+	onOutbox    func()
 	url         string // as opened; Location redacts it
 	wroteOutbox bool   // in the transaction in progress (guarded by writeMu)
 
@@ -147,7 +146,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	conn.DB.SetMaxOpenConns(MaxReadConnections + 1)
 	conn.DB.SetMaxIdleConns(MaxReadConnections + 1)
 	conn.DB.SetConnMaxLifetime(0)
-	s := &Store{db: conn.DB, Path: conn.Path, engine: eng, stmts: map[string]*stdsql.Stmt{}, unlock: conn.Unlock, url: url}
+	s := &Store{db: conn.DB, engine: eng, stmts: map[string]*stdsql.Stmt{}, unlock: conn.Unlock, url: url}
 	if s.write, err = conn.DB.Conn(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", Redact(url), ScrubPasswords(err, url))
@@ -378,8 +377,8 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 		f()
 	}
 	s.commitPrepaid()
-	if s.wroteOutbox && s.OnOutbox != nil {
-		s.OnOutbox()
+	if s.wroteOutbox && s.onOutbox != nil {
+		s.onOutbox()
 	}
 	return nil
 }
@@ -748,7 +747,7 @@ func (s *Store) RunUpkeep(ctx context.Context, log *slog.Logger) {
 }
 
 // SetOnOutbox sets what is called after a commit that wrote outgoing events (the relay's wake).
-func (s *Store) SetOnOutbox(wake func()) { s.OnOutbox = wake }
+func (s *Store) SetOnOutbox(wake func()) { s.onOutbox = wake }
 
 // Location says where the store is, fit for a log line: its URL with any password redacted.
 func (s *Store) Location() string { return Redact(s.url) }
@@ -771,6 +770,13 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 type writeTx struct {
 	s   *Store
 	ctx context.Context
+}
+
+// exists reports whether query (a SELECT count(*) …) counts anything, on the writer.
+func (t writeTx) exists(query string, args ...any) (bool, error) {
+	var n int
+	err := t.s.write.QueryRowContext(t.ctx, query, args...).Scan(&n)
+	return n > 0, err
 }
 
 var _ interface {

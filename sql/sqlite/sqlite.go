@@ -81,7 +81,7 @@ func connect(ctx context.Context, url string) (sql.Connection, error) {
 		unlock()
 		return sql.Connection{}, fmt.Errorf("open %s: %w", path, err)
 	}
-	return sql.Connection{DB: db, Path: path, Unlock: unlock}, nil
+	return sql.Connection{DB: db, Unlock: unlock}, nil
 }
 
 // openReadOnly opens an existing SQLite file to read it; a file that does not exist is an
