@@ -107,7 +107,7 @@ func (s *Store) endPipeline(ctx context.Context) error {
 		return err
 	}
 	for key := range s.numbersTaken {
-		if err := s.laterSQL(ctx, s.engine.q("setNumber"), s.numbers[key], key.kind, key.year); err != nil {
+		if err := s.later(ctx, "setNumber", s.numbers[key], key.kind, key.year); err != nil {
 			return err
 		}
 	}
@@ -136,5 +136,5 @@ func (s *Store) writeBalances(ctx context.Context) error {
 	}
 	rows = append(rows, ']')
 	clear(s.balanceDeltas)
-	return s.laterSQL(ctx, s.engine.q("addBalances"), string(rows))
+	return s.later(ctx, "addBalances", string(rows))
 }

@@ -11,11 +11,9 @@ import (
 	"errors"
 	"fmt"
 	neturl "net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"ledger/sql"
 
@@ -145,15 +143,11 @@ type pgConn struct {
 }
 
 // Enqueue adds a statement with ? placeholders to the pipeline, its arguments converted as
-// database/sql and CheckNamedValue would.
+// CheckNamedValue converts them (pgx takes every other value as it is).
 func (c *pgConn) Enqueue(query string, args []any) (int, error) {
 	values := make([]any, len(args))
 	for i, a := range args {
-		v, err := pipeArg(a)
-		if err != nil {
-			return len(c.piped), err
-		}
-		values[i] = v
+		values[i] = boolAsInt(a)
 	}
 	if c.pipe == nil {
 		c.pipe = &pgx.Batch{}
@@ -226,30 +220,16 @@ func firstLine(q string) string {
 	return q
 }
 
-// pipeArg converts a value as the connection's CheckNamedValue and database/sql would: bools to
-// 0 or 1, named integer and string types to their kinds, driver.Valuers to their values.
-func pipeArg(v any) (any, error) {
-	switch x := v.(type) {
-	case nil, string, int64, []byte, time.Time:
-		return v, nil
-	case bool:
-		if x {
-			return int64(1), nil
+// boolAsInt sends a Go bool as 0 or 1: the store's flags are integer columns on both engines
+// (SQLite has no boolean), and pgx would refuse to encode a bool into bigint.
+func boolAsInt(v any) any {
+	if b, ok := v.(bool); ok {
+		if b {
+			return int64(1)
 		}
-		return int64(0), nil
-	case int:
-		return int64(x), nil
-	case driver.Valuer:
-		return x.Value()
+		return int64(0)
 	}
-	r := reflect.ValueOf(v)
-	switch r.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return r.Int(), nil
-	case reflect.String:
-		return r.String(), nil
-	}
-	return nil, fmt.Errorf("pipeline: cannot send a %T", v)
+	return v
 }
 
 func (c *pgConn) ResetSession(ctx context.Context) error {
@@ -340,14 +320,10 @@ var (
 	_ sql.BulkCopier = (*pgConn)(nil)
 )
 
-// CheckNamedValue sends a Go bool as 0 or 1: the store's flags are integer columns on both
-// engines (SQLite has no boolean), and pgx would refuse to encode a bool into bigint.
+// CheckNamedValue sends a Go bool as 0 or 1 (boolAsInt); pgx takes the rest as it is.
 func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if b, ok := nv.Value.(bool); ok {
-		nv.Value = int64(0)
-		if b {
-			nv.Value = int64(1)
-		}
+	if _, ok := nv.Value.(bool); ok {
+		nv.Value = boolAsInt(nv.Value)
 		return nil
 	}
 	return c.Conn.CheckNamedValue(nv)
