@@ -93,19 +93,23 @@ type ChargebackDecision struct {
 // the day after receipt, expiring 12 months after. Idempotent on the top-up's id: the same
 // top-up again answers the lot (created false); another under the same id is a conflict.
 func (s *Service) TopUp(ctx context.Context, account string, req ledger.NewTopUp, by string) (LotView, bool, error) {
-	t, err := req.Validate(s.Now())
+	now := s.Now()
+	t, err := req.Validate(now)
 	if err != nil {
 		return LotView{}, false, err
 	}
-	return s.BookTopUp(ctx, account, t, by)
+	return s.bookTopUp(ctx, account, t, by, now)
 }
 
-// BookTopUp books a validated top-up (TopUp).
+// BookTopUp books a top-up validated now (TopUp).
 func (s *Service) BookTopUp(ctx context.Context, account string, t ledger.TopUp, by string) (LotView, bool, error) {
-	now := s.Now()
-	// What fell due before the money was received runs first; what fell due after it, after it
-	// is booked (it may have prevented a closure).
-	if _, err := s.RunDue(ctx, minTime(now, t.ReceivedAt)); err != nil {
+	return s.bookTopUp(ctx, account, t, by, s.Now())
+}
+
+func (s *Service) bookTopUp(ctx context.Context, account string, t ledger.TopUp, by string, now time.Time) (LotView, bool, error) {
+	// What fell due before the money was received (validated: not after now) runs first; what
+	// fell due after it, after it is booked (it may have prevented a closure).
+	if _, err := s.RunDue(ctx, t.ReceivedAt); err != nil {
 		return LotView{}, false, err
 	}
 	created := false
@@ -114,7 +118,7 @@ func (s *Service) BookTopUp(ctx context.Context, account string, t ledger.TopUp,
 			return err // a retry: answered below with what the first request booked
 		}
 		created = true
-		return bookTopUp(tx, account, t, by, now)
+		return bookLot(tx, account, t, by, now)
 	})
 	if err != nil {
 		return LotView{}, false, err
@@ -140,7 +144,7 @@ func (s *Service) BookTopUps(ctx context.Context, topUps []AccountTopUp, by stri
 	}
 	return s.Lots.WithLots(ctx, func(tx LotTx) error {
 		for _, t := range topUps {
-			if err := bookTopUp(tx, t.Account, t.TopUp, by, now); err != nil {
+			if err := bookLot(tx, t.Account, t.TopUp, by, now); err != nil {
 				return fmt.Errorf("top-up %s of %s: %w", t.ID, t.Account, err)
 			}
 		}
@@ -148,10 +152,10 @@ func (s *Service) BookTopUps(ctx context.Context, topUps []AccountTopUp, by stri
 	})
 }
 
-// bookTopUp decides one top-up inside the transaction: a closed account takes none, unless it
+// bookLot decides one top-up inside the transaction: a closed account takes none, unless it
 // was closed for want of a top-up and this one was received before the closure
 // (ledger.TakesTopUp, T&C 3.15).
-func bookTopUp(tx LotTx, account string, t ledger.TopUp, by string, now time.Time) error {
+func bookLot(tx LotTx, account string, t ledger.TopUp, by string, now time.Time) error {
 	p, err := tx.Prepaid(account, "top-ups")
 	if err != nil {
 		return err
@@ -182,13 +186,6 @@ func sameTopUp(v LotView, account string, t ledger.TopUp) error {
 			t.ID, v.Account, money.FormatInvoice(v.Amount.Decimal()), v.ReceivedAt.Format(time.RFC3339), v.Method)
 	}
 	return nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // Chargeback books a reversed top-up (R10, T&C 3.14): the customer is in default. The amount

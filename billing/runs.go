@@ -121,7 +121,11 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by stri
 // RunPeriods invoices a period on request, after the periods before it that have not run yet,
 // in order (R5, T&C 3.2): only once it has ended, and once (a conflict after).
 func (s *Service) RunPeriods(ctx context.Context, period invoices.Period, by string) ([]BillingRun, error) {
-	if err := period.CheckEnded(s.Now()); err != nil {
+	return s.runPeriods(ctx, period, s.Now(), by)
+}
+
+func (s *Service) runPeriods(ctx context.Context, period invoices.Period, now time.Time, by string) ([]BillingRun, error) {
+	if err := period.CheckEnded(now); err != nil {
 		return nil, err
 	}
 	// A period that ran already is after the last run or was run alone: runPeriod refuses it.
@@ -205,7 +209,7 @@ func (s *Service) RunBilling(ctx context.Context, period invoices.Period, by str
 	if _, err := s.RunDue(ctx, now); err != nil {
 		return nil, false, err
 	}
-	runs, err = s.RunPeriods(ctx, period, by)
+	runs, err = s.runPeriods(ctx, period, now, by)
 	if ledger.ErrorCode(err) != ledger.CodeConflict {
 		return runs, false, err
 	}

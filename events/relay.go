@@ -17,25 +17,19 @@ const (
 	RelayPublishWait  = 10 * time.Second
 )
 
-// OutboxStore is what the relay needs of the store.
-type OutboxStore interface {
-	PendingOutbox(ctx context.Context, limit int) ([]billing.OutboxMessage, error)
-	DeleteOutbox(ctx context.Context, ids []int64) error
-}
-
 // Relay publishes the outbox to the BILLING stream after commit, each message with a stable
 // Nats-Msg-Id so that a relay interrupted between publishing and deleting does not publish twice
 // within the duplicate window. A crash can neither lose an event (it stays in the outbox until
 // JetStream has acknowledged it) nor invent one (only committed rows are relayed).
 type Relay struct {
-	Store OutboxStore
+	Store billing.OutboxStore
 	JS    jetstream.JetStream
 	Log   *slog.Logger
 	wake  chan struct{}
 }
 
 // NewRelay returns a relay.
-func NewRelay(store OutboxStore, js jetstream.JetStream, log *slog.Logger) *Relay {
+func NewRelay(store billing.OutboxStore, js jetstream.JetStream, log *slog.Logger) *Relay {
 	return &Relay{Store: store, JS: js, Log: log, wake: make(chan struct{}, 1)}
 }
 

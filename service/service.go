@@ -296,7 +296,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			return float64(due.Unix())
 		}))
 
-	s.Relay = events.NewRelay(s.Store, s.JS, log)
+	s.Relay = events.NewRelay(s.Billing.Outbox, s.JS, log)
 	s.Store.SetOnOutbox(s.Relay.Wake)
 	s.Billing.Charging.Log, s.Billing.Charging.Observe = log, metrics.ObserveBatch
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
