@@ -59,10 +59,10 @@ type LotStore interface {
 // LotTx is what booking a top-up reads and writes, inside one transaction.
 type LotTx interface {
 	LotExists(id string) (bool, error)
-	// Prepaid is the account's prepaid credit as the transaction stages it: what is changed on
-	// it stays if the transaction commits. ledger.CodeNotFound for no such account, a conflict
-	// naming T&C 3.12 for a postpaid one (what names what was asked: "top-ups").
-	Prepaid(account, what string) (*ledger.PrepaidCredit, error)
+	// Prepaid is a prepaid account's credit as the transaction stages it: what is changed on it
+	// stays if the transaction commits. For a postpaid account it is nil, with the account's
+	// type; ledger.CodeNotFound when there is no such account.
+	Prepaid(account string) (*ledger.PrepaidCredit, ledger.AccountType, error)
 	// Reopen undoes the closure of an account for want of a top-up (T&C 3.15) and announces it.
 	Reopen(p *ledger.PrepaidCredit, t ledger.TopUp, at time.Time) error
 	// SaveTopUp books a top-up: the journal transaction that moves the money onto the lot, and
@@ -156,9 +156,12 @@ func (s *Service) BookTopUps(ctx context.Context, topUps []AccountTopUp, by stri
 // was closed for want of a top-up and this one was received before the closure
 // (ledger.TakesTopUp, T&C 3.15).
 func bookLot(tx LotTx, account string, t ledger.TopUp, by string, now time.Time) error {
-	p, err := tx.Prepaid(account, "top-ups")
+	p, typ, err := tx.Prepaid(account)
 	if err != nil {
 		return err
+	}
+	if p == nil {
+		return ledger.RequirePrepaid(account, typ, "top-ups")
 	}
 	reopen, err := ledger.TakesTopUp(p, t.ReceivedAt)
 	if err != nil {
@@ -219,9 +222,12 @@ func (s *Service) Chargeback(ctx context.Context, account string, req ledger.New
 			return ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
 				n.At.Format(time.RFC3339), n.TopUpID, lot.ReceivedAt.Format(time.RFC3339))
 		}
-		p, err := tx.Prepaid(account, "chargebacks")
+		p, typ, err := tx.Prepaid(account)
 		if err != nil {
 			return err
+		}
+		if p == nil {
+			return ledger.RequirePrepaid(account, typ, "chargebacks")
 		}
 		reversed, err := tx.ChargedBack(n.TopUpID)
 		if err != nil {

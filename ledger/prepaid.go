@@ -485,3 +485,13 @@ func TakesTopUp(p *PrepaidCredit, receivedAt time.Time) (reopen bool, err error)
 	return false, &Error{Code: CodeConflict, Clause: clause,
 		Message: fmt.Sprintf("account %q is closed (%s, %s): it takes no top-ups", p.Account, p.ClosedReason, p.ClosedAt.Format(time.RFC3339))}
 }
+
+// RequirePrepaid refuses what only a prepaid account can have (what: "top-ups",
+// "chargebacks"): prepaid accounts pay ahead by top-up (R9, T&C 3.12).
+func RequirePrepaid(account string, typ AccountType, what string) error {
+	if typ != Prepaid {
+		return &Error{Code: CodeConflict, Clause: "T&C 3.12",
+			Message: fmt.Sprintf("account %q is %s: %s apply to prepaid accounts", account, typ, what)}
+	}
+	return nil
+}

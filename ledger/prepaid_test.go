@@ -276,3 +276,13 @@ func TestTakesTopUp(t *testing.T) {
 		t.Errorf("an open account: %v, %v; want taken as it is", reopen, err)
 	}
 }
+
+func TestRequirePrepaid(t *testing.T) {
+	if err := ledger.RequirePrepaid("pre", ledger.Prepaid, "top-ups"); err != nil {
+		t.Errorf("prepaid: %v", err)
+	}
+	err := ledger.RequirePrepaid("acme", ledger.Postpaid, "top-ups")
+	if e, ok := err.(*ledger.Error); !ok || e.Code != ledger.CodeConflict || e.Clause != "T&C 3.12" || !strings.Contains(e.Message, "top-ups apply to prepaid accounts") {
+		t.Errorf("postpaid: %v; want a conflict citing T&C 3.12", err)
+	}
+}

@@ -499,24 +499,6 @@ func (s *Store) reopenPrepaid(ctx context.Context, p *ledger.PrepaidCredit, t le
 		"closed_at": closedAt.Format(time.RFC3339Nano)}), fmtTime(now))
 }
 
-// prepaidFor returns the staged prepaid credit of an account that can take money in, or the
-// error that says why it cannot.
-func (s *Store) prepaidFor(ctx context.Context, account, what string) (*ledger.PrepaidCredit, error) {
-	if p := s.stage(account); p != nil {
-		return p, nil
-	}
-	var typ string
-	err := s.write.QueryRowContext(ctx, `SELECT type FROM accounts WHERE id = ?`, account).Scan(&typ)
-	if errors.Is(err, stdsql.ErrNoRows) {
-		return nil, ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", account)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return nil, &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.12",
-		Message: fmt.Sprintf("account %q is %s: %s apply to prepaid accounts", account, typ, what)}
-}
-
 const lotSelect = `SELECT l.seq, l.id, l.account_id, l.method, l.amount_micros, -la.balance_micros,
 	coalesce((SELECT sum(c.amount_micros) FROM chargebacks c WHERE c.topup_id = l.id), 0),
 	l.charged_back_micros, l.expired_micros, l.received_at, l.usable_from, l.expires_at, l.state, la.name,
@@ -599,8 +581,13 @@ func (t writeTx) LotExists(id string) (bool, error) {
 	return t.exists(`SELECT count(*) FROM prepaid_lots WHERE id = ?`, id)
 }
 
-func (t writeTx) Prepaid(account, what string) (*ledger.PrepaidCredit, error) {
-	return t.s.prepaidFor(t.ctx, account, what)
+// Prepaid is a prepaid account's staged credit; nil for a postpaid one, with its type.
+func (t writeTx) Prepaid(account string) (*ledger.PrepaidCredit, ledger.AccountType, error) {
+	if p := t.s.stage(account); p != nil {
+		return p, ledger.Prepaid, nil
+	}
+	typ, err := accountType(t.ctx, t.s.write, account)
+	return nil, typ, err
 }
 
 func (t writeTx) Reopen(p *ledger.PrepaidCredit, top ledger.TopUp, at time.Time) error {
