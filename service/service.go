@@ -108,6 +108,9 @@ type Store interface {
 	Close() error
 }
 
+// DefaultDB is the database under a data directory when --db names none (CONTRACT 1).
+func DefaultDB(data string) string { return "sqlite://" + filepath.Join(data, "ledger.db") }
+
 // Opener adapts a store's Open function to Config.OpenStore (a failed open is a nil Store, not
 // a Store holding a nil pointer).
 func Opener[S Store](open func(ctx context.Context, url string) (S, error)) func(ctx context.Context, url string) (Store, error) {
@@ -153,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		cfg.Data = DefaultData
 	}
 	if cfg.DB == "" {
-		cfg.DB = "sqlite://" + filepath.Join(cfg.Data, "ledger.db")
+		cfg.DB = DefaultDB(cfg.Data)
 	}
 	if cfg.NATSListen == "" {
 		cfg.NATSListen = DefaultNATSListen

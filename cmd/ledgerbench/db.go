@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"ledger/service"
 	"ledger/sql/postgres"
 
 	"ledger/sql"
@@ -42,7 +43,7 @@ func forEachStore(c config, measure func(run config, spec string) error) error {
 // postgres:// server URL.
 func openBenchDB(ctx context.Context, spec, dir string, keep bool) (*benchDB, error) {
 	if spec == "" || spec == "sqlite" {
-		return &benchDB{URL: "sqlite://" + filepath.Join(dir, "ledger.db"), Engine: "sqlite", drop: func() {}}, nil
+		return &benchDB{URL: service.DefaultDB(dir), Engine: "sqlite", drop: func() {}}, nil
 	}
 	if !strings.HasPrefix(spec, "postgres://") && !strings.HasPrefix(spec, "postgresql://") {
 		return nil, fmt.Errorf("-db %q: want sqlite or postgres://USER@HOST/DATABASE", sql.Redact(spec))

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"ledger/service"
 	"ledger/sql"
@@ -17,7 +16,7 @@ func defaultDB() string {
 	if db := os.Getenv("LEDGER_DB"); db != "" {
 		return db
 	}
-	return "sqlite://" + filepath.Join(service.DefaultData, "ledger.db")
+	return service.DefaultDB(service.DefaultData)
 }
 
 func dbFlag(fs *flag.FlagSet) *string {

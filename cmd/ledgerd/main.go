@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -149,7 +148,7 @@ func migrate(args []string) error {
 	}
 	url := *db
 	if url == "" {
-		url = "sqlite://" + filepath.Join(*data, "ledger.db")
+		url = service.DefaultDB(*data)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
