@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"ledger/clock"
@@ -226,7 +227,8 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 			case p.Closed && p.ClosedReason == ledger.ClosedTerminated:
 				return nil // terminated already
 			case p.Closed:
-				return ledger.Errorf(ledger.CodeConflict, "account %q is closed already (%s)", account, p.ClosedReason)
+				return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 10.7",
+					Message: fmt.Sprintf("account %q is closed already (%s): there is no agreement left to terminate", account, p.ClosedReason)}
 			}
 			return tx.ClosePrepaid(p, ledger.ClosedTerminated, at)
 		}

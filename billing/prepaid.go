@@ -234,8 +234,10 @@ func (s *Service) Chargeback(ctx context.Context, account string, req ledger.New
 			return err
 		}
 		if left := lot.Amount - reversed; n.Amount > left {
-			return ledger.Errorf(ledger.CodeConflict, "top-up %q was %s EUR, of which %s EUR is charged back already: a chargeback of %s EUR exceeds it",
-				n.TopUpID, money.FormatInvoice(lot.Amount.Decimal()), money.FormatInvoice(reversed.Decimal()), money.FormatInvoice(n.Amount.Decimal()))
+			return &ledger.Error{Code: ledger.CodeConflict, Clause: "T&C 3.14", Message: fmt.Sprintf(
+				"top-up %q was %s EUR, of which %s EUR is charged back already: a chargeback of %s EUR exceeds it",
+				n.TopUpID, money.FormatInvoice(lot.Amount.Decimal()), money.FormatInvoice(reversed.Decimal()),
+				money.FormatInvoice(n.Amount.Decimal()))}
 		}
 		draws, owed := p.SetOff(n.TopUpID, n.Amount)
 		posting := ledger.Transaction{Kind: ledger.KindChargeback, At: n.At, Memo: "chargeback " + n.ID + " of top-up " + n.TopUpID + " (R10, T&C 3.14)",

@@ -381,7 +381,7 @@ func (c Credit) SetLimit(limit money.Micros) (Credit, error) {
 	case c.Type != Postpaid:
 		return c, Errorf(CodeConflict, "account %q is %s: a credit limit applies to postpaid accounts (T&C 3.5)", c.Account, c.Type)
 	case c.Status == Closed:
-		return c, Errorf(CodeConflict, "account %q is closed", c.Account)
+		return c, &Error{Code: CodeConflict, Clause: "T&C 10.7", Message: fmt.Sprintf("account %q is closed: its agreement has ended", c.Account)}
 	}
 	c.Limit = limit
 	return c, nil
