@@ -46,15 +46,7 @@ type accountJSON struct {
 
 func (s *Server) accountJSON(ctx context.Context, v billing.AccountView) (accountJSON, error) {
 	now := s.Billing.Now()
-	// R4: exposure = unbilled usage + outstanding invoices (interest and costs are invoiced),
-	// less the customer's credit; the credit book keeps it.
-	exposure := v.Unbilled + v.Outstanding
-	status := v.Status
-	if s.Credit != nil {
-		if c, ok := s.Credit.Get(v.ID); ok {
-			exposure, status = c.Exposure, c.Status
-		}
-	}
+	exposure, status := s.Billing.Standing(v)
 	prepaid, err := s.prepaidOf(ctx, v)
 	if err != nil {
 		return accountJSON{}, err

@@ -81,7 +81,7 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 		if _, err := s.Billing.Accounts.Account(r.Context(), account); err != nil {
 			return err
 		}
-		terms = s.Credit.Terms(account) // what rating uses
+		terms = s.Billing.Charging.Accounts.Terms(account) // what rating uses
 	}
 	inForce, err := t.PricesInForce(at, terms)
 	if errors.Is(err, pricing.ErrMissingCPI) {

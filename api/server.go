@@ -31,10 +31,8 @@ const (
 // Server serves the HTTP API.
 type Server struct {
 	// Billing runs the use cases; the handlers decode, call it and encode.
-	Billing *billing.Service
-	Tokens  Tokens // nil: loopback only
-	// Credit serves credit control; it may be nil.
-	Credit   *ledger.CreditBook
+	Billing  *billing.Service
+	Tokens   Tokens // nil: loopback only
 	Gatherer prometheus.Gatherer
 	// Seller is the provider as its e-invoices name it (UBL exports).
 	Seller invoices.Party

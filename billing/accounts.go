@@ -125,6 +125,17 @@ type AgreementDecision struct {
 // 15,000 rows), the API's request limit.
 const MaxAgreementBytes = 1 << 20
 
+// Standing is an account's exposure and status as credit control holds them (R4): exposure is
+// unbilled usage plus outstanding invoices (interest and costs are invoiced), less the
+// customer's credit, kept by the credit book with every commit; for an account the book does
+// not know, what the view's balances say.
+func (s *Service) Standing(v AccountView) (exposure money.Micros, status ledger.Status) {
+	if c, ok := s.Charging.Accounts.Get(v.ID); ok {
+		return c.Exposure, c.Status
+	}
+	return v.Unbilled + v.Outstanding, v.Status
+}
+
 // CreateAccount opens an account on the terms asked (R4, T&C 3.6), registered now unless the
 // request says when. Idempotent on the id: the same terms again answer the account (created
 // false; a request that does not say when it registered matches any registration); other terms

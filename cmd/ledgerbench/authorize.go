@@ -52,7 +52,7 @@ func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, bo
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Billing: uses, Credit: book, Gatherer: prometheus.NewRegistry(), Log: quiet}
+	srv := &api.Server{Billing: uses, Gatherer: prometheus.NewRegistry(), Log: quiet}
 	load := &authorizeLoad{server: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go load.server.Serve(l)
 	runCtx, cancel := context.WithCancel(ctx)
