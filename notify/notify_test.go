@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/shopspring/decimal"
 
+	"ledger/internal/testnet"
 	"ledger/ledger"
 )
 
@@ -735,7 +735,7 @@ func TestSettlement(t *testing.T) {
 	t.Run("connection_refused_retried_until_server_up", func(t *testing.T) {
 		t.Parallel()
 		// A free port with nothing listening: connections are refused until the server starts.
-		addr := refusingAddr(t)
+		addr := testnet.FreeAddr(t)
 		h := newHarness(t, nil, func(c *Config) { c.Addr = addr })
 		terms := h.terminations()
 		seq := h.publish(SubjectCreditThreshold, thresholdEvent("acme", "0.9", "4500.000000", "5000.00"))
@@ -973,24 +973,4 @@ func TestDecodeEvent(t *testing.T) {
 			}
 		})
 	}
-}
-
-// refusingAddr returns an address on which nothing listens, for a server to start on later.
-// The port is chosen below the kernel's ephemeral range (32768 and up on Linux), from which
-// every ":0" listener and outgoing connection of the parallel tests take theirs: a port freed
-// there was taken by one of them before the server started on it (seen in CI). A port here is
-// free when checked and, nothing else choosing from this range, stays free.
-func refusingAddr(t *testing.T) string {
-	t.Helper()
-	for range 200 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // in use
-		}
-		l.Close()
-		return addr
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return ""
 }

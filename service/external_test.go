@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/events"
+	"ledger/internal/testnet"
 	"ledger/service"
 	"ledger/sql"
 	"ledger/sql/storetest"
@@ -83,14 +84,9 @@ func TestEmbeddedNATS_port_taken_names_the_flags(t *testing.T) {
 // A PostgreSQL server that does not answer stops the start with a message that names the
 // server and never the password.
 func TestDB_postgres_unreachable_said_plainly(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := testnet.FreeAddr(t) // nothing listens there
 	url := "postgres://ledger:s3cret-pw@" + addr + "/ledger?connect_timeout=2"
-	_, err = service.Start(context.Background(), service.Config{OpenStore: service.Opener(sql.Open), Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
+	_, err := service.Start(context.Background(), service.Config{OpenStore: service.Opener(sql.Open), Data: t.TempDir(), DB: url, NATSListen: "127.0.0.1:0", HTTP: "127.0.0.1:0"})
 	if err == nil || !strings.Contains(err.Error(), "connect to PostgreSQL at postgres://ledger:…@"+addr) {
 		t.Fatalf("start with --db on a closed port: %v, want it to name the server without the password", err)
 	}

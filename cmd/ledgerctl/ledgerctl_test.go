@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ledger/internal/testnet"
 )
 
 // TestLedgerctl drives every command against one real ledgerd, in the order finance meets
@@ -461,12 +462,7 @@ func TestLedgerctlWithoutServer(t *testing.T) {
 		}
 	})
 	t.Run("connection_refused_names_the_server_and_make_run", func(t *testing.T) {
-		listener, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := "http://" + listener.Addr().String()
-		listener.Close() // nothing listens there now
+		addr := "http://" + testnet.FreeAddr(t) // nothing listens there
 		r := ledgerctl(t, "invoices", "list", "--server", addr)
 		if r.code != 1 || !strings.Contains(r.stderr, "cannot reach ledgerd at "+addr) || !strings.Contains(r.stderr, "not be running") ||
 			!strings.Contains(r.stderr, "make run") {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"ledger/internal/testnet"
 	"ledger/sql"
 	"ledger/sql/storetest"
 )
@@ -42,25 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeAddr returns a free address for a ledgerd to listen on. The port is chosen below the
-// kernel's ephemeral range (32768 and up on Linux), from which every ":0" listener and outgoing
-// connection of the tests running beside this one take theirs: a port freed there can be taken
-// before ledgerd binds it.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 200 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			continue // in use
-		}
-		l.Close()
-		return addr
-	}
-	t.Fatal("no free port between 20000 and 32000")
-	return ""
-}
-
 // daemon is one ledgerd process on fixed free ports and a data directory that outlives it.
 type daemon struct {
 	t                  *testing.T
@@ -70,7 +50,7 @@ type daemon struct {
 }
 
 func newDaemon(t *testing.T) *daemon {
-	d := &daemon{t: t, data: t.TempDir(), http: freeAddr(t), natsAt: freeAddr(t)}
+	d := &daemon{t: t, data: t.TempDir(), http: testnet.FreeAddr(t), natsAt: testnet.FreeAddr(t)}
 	t.Cleanup(d.stop)
 	return d
 }
