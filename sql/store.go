@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,29 +164,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		}
 	}
 	return s, nil
-}
-
-// Redact returns a database URL fit for a log line or an error: its password replaced by ….
-func Redact(raw string) string {
-	u, err := neturl.Parse(raw)
-	if err != nil || u.User == nil {
-		if i := strings.LastIndex(raw, "@"); i > 0 {
-			if j := strings.Index(raw, "://"); j > 0 && j < i {
-				return raw[:j+3] + "…" + raw[i:]
-			}
-		}
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = neturl.UserPassword(u.User.Username(), "xxxxx")
-		return strings.Replace(u.String(), ":xxxxx@", ":…@", 1)
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-		return strings.Replace(u.String(), "password=xxxxx", "password=…", 1)
-	}
-	return raw
 }
 
 // Close releases the database.
