@@ -64,7 +64,7 @@ type Connection struct {
 
 // Pipeline is a driver connection that queues statements and sends them together
 // (pipeline.go). Before anything else runs on the connection it sends what is queued and
-// reads the answers; ROLLBACK drops what is queued.
+// reads the answers; the store discards what is queued before it rolls back.
 type Pipeline interface {
 	// Enqueue adds a statement with ? placeholders and returns how many are queued.
 	Enqueue(query string, args []any) (queued int, err error)
@@ -72,6 +72,8 @@ type Pipeline interface {
 	Send(ctx context.Context) error
 	// Flush sends what is queued and waits for every answer; it returns the first failure.
 	Flush(ctx context.Context) error
+	// Discard drops what is queued and any failure of it: the transaction is rolled back.
+	Discard()
 }
 
 // BulkCopier is a driver connection that writes rows into a table in bulk (COPY), inside the

@@ -83,6 +83,20 @@ func (s *Store) reserveID(ctx context.Context, table string) (int64, error) {
 	return pool[0], nil
 }
 
+// discardPipeline drops what the writer connection holds queued: the transaction is rolled
+// back.
+func (s *Store) discardPipeline() {
+	if s.engine.ReserveIDs == "" {
+		return
+	}
+	_ = s.write.Raw(func(driverConn any) error {
+		if p, ok := driverConn.(Pipeline); ok {
+			p.Discard()
+		}
+		return nil
+	})
+}
+
 // startPipeline queues the writes that follow (PostgreSQL); stopPipeline ends it, after
 // endPipeline wrote what was held back, or on the way out of a failed transaction.
 func (s *Store) startPipeline() {

@@ -322,6 +322,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 	defer func() {
 		if err != nil {
 			s.resetStagedPrepaid()
+			s.discardPipeline()
 			if _, rbErr := s.write.ExecContext(context.Background(), "ROLLBACK"); rbErr != nil {
 				s.checkWriter(rbErr)
 				if s.writerLost == nil {

@@ -130,7 +130,7 @@ func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 // the transaction does not read back, while a billing run issues invoices). They go to the server
 // together, in one round trip, before anything else runs on the connection — a query, a
 // statement, COMMIT — so the transaction reads its own writes as if each had been sent at once.
-// ROLLBACK drops them: they belonged to what is rolled back. A full pipeline is sent without
+// The store discards them before it rolls back: they belonged to what is rolled back. A full pipeline is sent without
 // waiting for its results (send), so that the server runs it while the store prepares the next;
 // the results are read before anything else runs on the connection.
 type pgConn struct {
@@ -204,9 +204,9 @@ func (c *pgConn) Flush(ctx context.Context) error {
 	return c.wait()
 }
 
-// discard drops the pipeline and its failure (the transaction ended); results still on their
+// Discard drops the pipeline and its failure (the transaction ended); results still on their
 // way are read and dropped, so that the connection is free.
-func (c *pgConn) discard() {
+func (c *pgConn) Discard() {
 	if c.inflight != nil {
 		c.inflight.Close()
 	}
@@ -233,12 +233,12 @@ func boolAsInt(v any) any {
 }
 
 func (c *pgConn) ResetSession(ctx context.Context) error {
-	c.discard()
+	c.Discard()
 	return c.Conn.ResetSession(ctx)
 }
 
 func (c *pgConn) Close() error {
-	c.discard()
+	c.Discard()
 	return c.Conn.Close()
 }
 
@@ -270,9 +270,7 @@ func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt,
 }
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if strings.HasPrefix(query, "ROLLBACK") {
-		c.discard()
-	} else if err := c.Flush(ctx); err != nil {
+	if err := c.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return c.Conn.ExecContext(ctx, rebindCached(query), args)
