@@ -9,8 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
@@ -70,8 +68,7 @@ func (s *Store) NextReceivablesDue(ctx context.Context) (time.Time, billing.DueK
 		if err != nil {
 			return time.Time{}, 0, false, err
 		}
-		// R6: overdue from the day after the due date.
-		if t := d.AddDays(1).Start(); what == 0 || t.Before(at) {
+		if t := invoices.OverdueSince(d).Start(); what == 0 || t.Before(at) {
 			at, what = t, billing.DueOverdue
 		}
 	}
@@ -218,7 +215,7 @@ func (t writeTx) PeriodRan(period invoices.Period) (bool, error) {
 // and the late charges with what they change on the invoices they concern.
 type invoiceable struct {
 	usage []openLine
-	late  lateCharges
+	late  invoices.LateCharges
 }
 
 // Invoiceable lists every postpaid account, in account order, with what it has open for
@@ -267,7 +264,7 @@ func (t writeTx) invoiceables(account string, period invoices.Period, lastDay cl
 			charged += money.Micros(l.total.micros)
 		}
 		out = append(out, billing.Invoiceable{Account: id, Customer: c.party, TermsDays: c.termsDays, VAT: c.vat,
-			Notes: s.indexationNotes(c, period), Usage: charged, Late: late[id].lines,
+			Notes: s.indexationNotes(c, period), Usage: charged, Late: late[id].Lines,
 			Store: invoiceable{usage: usage[id], late: late[id]}})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Account < out[j].Account })
@@ -329,21 +326,14 @@ type numberKey struct {
 // issue issues one invoice: its number, the document, its posting, the usage it bills leaving
 // the open lines, the late charges recorded on the invoices they concern, the notice, credit
 // control, and the customer's credit set off against it (R8).
-func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, late lateCharges, at time.Time, byRun bool) (string, error) {
+func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, late invoices.LateCharges, at time.Time, byRun bool) (string, error) {
 	var usageMicros money.Micros
 	d.Usage, usageMicros = s.usageTotals(usage)
-	d.Late = append(append([]invoices.Line(nil), late.lines...), late.corrections...)
-	updates := append(append([]lateUpdate(nil), late.updates...), late.correctionUpdates...)
 	seq, err := s.nextNumber(ctx, "invoice", d.IssueDate.Year)
 	if err != nil {
 		return "", fmt.Errorf("invoice number: %w", err)
 	}
-	number := invoices.Number(d.IssueDate.Year, seq)
-	inv, err := d.Issue(number)
-	if err == nil && !inv.Total.IsPositive() && len(late.corrections) > 0 {
-		d.Late, updates = late.lines, late.updates // the corrections wait for an invoice they fit on
-		inv, err = d.Issue(number)
-	}
+	inv, updates, err := d.IssueWithLate(invoices.Number(d.IssueDate.Year, seq), late)
 	if err != nil {
 		return "", err
 	}
@@ -386,8 +376,8 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 		if err := s.laterSQL(ctx, `UPDATE invoices SET interest_micros = ?, interest_through = ?,
 			costs_charged = CASE WHEN costs_charged <> 0 OR ? <> 0 THEN 1 ELSE 0 END,
 			interest_seen = (SELECT coalesce(max(id), 0) FROM settlements WHERE invoice_id = invoices.id) WHERE id = ?`,
-			u.interestMicros, u.through.String(), u.costs, u.invoice); err != nil {
-			return "", fmt.Errorf("late charges of %s: %w", u.invoice, err)
+			int64(u.InterestCharged), u.Through.String(), u.Costs, u.Invoice); err != nil {
+			return "", fmt.Errorf("late charges of %s: %w", u.Invoice, err)
 		}
 	}
 	if err := s.appendOutbox(ctx, invoiceNotice(ledger.SubjectInvoiceIssued, inv.Account, inv.Number, money.MustMicros(inv.Total), money.MustMicros(inv.Total), inv.DueDate, at), fmtTime(at)); err != nil {
@@ -407,51 +397,13 @@ func invoiceNotice(subject, account, invoice string, total, outstanding money.Mi
 		"total": money.FormatInvoice(total.Decimal()), "outstanding": money.FormatInvoice(outstanding.Decimal())})
 }
 
-// lateCharges are the interest and collection-cost lines of one account's next invoice and what
-// they change on the invoices they concern.
-type lateCharges struct {
-	lines   []invoices.Line
-	updates []lateUpdate
-	// corrections give back interest charged before a payment received earlier was booked; they
-	// ride on an invoice that still comes to more than 0, else they wait for the next one.
-	corrections       []invoices.Line
-	correctionUpdates []lateUpdate
-}
-
-type lateUpdate struct {
-	invoice        string
-	interestMicros int64 // interest charged so far, this invoice's lines included
-	through        clock.LocalDate
-	costs          bool
-}
-
-// overdueInvoice is what interest needs of an overdue invoice.
-type overdueInvoice struct {
-	id, account        string
-	total              int64
-	due                string
-	costsCharged       bool
-	interestMicros     int64
-	interestThrough    stdsql.NullString
-	vat                invoices.VAT
-	interestLines      int64 // interest this invoice charges for others: it bears none itself
-	settledOn, dispute []dated
-}
-
-type dated struct {
-	on     clock.LocalDate
-	amount int64
-	open   bool // disputes: still open, or accepted (credited from on)
-}
-
-// lateCharges computes, per account (or for one), the interest through lastDay and the
-// collection costs not yet charged on its overdue invoices (R6, T&C 3.8): each a line naming
-// the invoice it concerns.
-func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.LocalDate) (map[string]lateCharges, error) {
+// lateCharges reads, per account (or for one), the overdue invoices that may have interest or
+// collection costs to charge through lastDay, and has invoices.Late compute them (R6, T&C 3.8).
+func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.LocalDate) (map[string]invoices.LateCharges, error) {
 	if s.invoicing == nil {
 		return nil, nil
 	}
-	q := `SELECT id, account_id, total_micros, ` + effectiveDue + `, costs_charged, interest_micros, interest_through, document
+	q := `SELECT id, account_id, total_micros, ` + effectiveDue + `, costs_charged, interest_micros, document
 		FROM invoices WHERE overdue_since IS NOT NULL AND (costs_charged = 0 OR settled_micros < total_micros
 		  OR interest_through IS NULL OR interest_seen < (SELECT coalesce(max(id), 0) FROM settlements st WHERE st.invoice_id = invoices.id))`
 	args := []any{}
@@ -463,23 +415,28 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 	if err != nil {
 		return nil, fmt.Errorf("overdue invoices: %w", err)
 	}
-	var overdue []overdueInvoice
+	var overdue []invoices.OverdueInvoice
 	for rows.Next() {
-		var o overdueInvoice
+		var o invoices.OverdueInvoice
+		var due string
 		var doc []byte
-		if err := rows.Scan(&o.id, &o.account, &o.total, &o.due, &o.costsCharged, &o.interestMicros, &o.interestThrough, &doc); err != nil {
+		if err := rows.Scan(&o.ID, &o.Account, &o.Total, &due, &o.CostsCharged, &o.InterestCharged, &doc); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if o.Due, err = clock.ParseDate(due); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("invoice %s: %w", o.ID, err)
 		}
 		var inv invoices.Invoice
 		if err := json.Unmarshal(doc, &inv); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("invoice %s: %w", o.id, err)
+			return nil, fmt.Errorf("invoice %s: %w", o.ID, err)
 		}
-		o.vat = inv.VAT
+		o.VAT = inv.VAT
 		for _, l := range inv.Lines {
 			if l.Kind == invoices.LineInterest {
-				o.interestLines += int64(money.MustMicros(l.Amount))
+				o.InterestLines += money.MustMicros(l.Amount)
 			}
 		}
 		overdue = append(overdue, o)
@@ -488,117 +445,54 @@ func (s *Store) lateCharges(ctx context.Context, account string, lastDay clock.L
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := map[string]lateCharges{}
-	for _, o := range overdue {
-		if err := s.readTimeline(ctx, &o); err != nil {
+	for i := range overdue {
+		if err := s.readTimeline(ctx, &overdue[i]); err != nil {
 			return nil, err
 		}
-		due, err := clock.ParseDate(o.due)
-		if err != nil {
-			return nil, err
-		}
-		cum, err := invoices.Interest(s.invoicing.Rates, due.AddDays(1), lastDay, o.overdueOn)
-		if err != nil {
-			return nil, fmt.Errorf("interest on %s: %w", o.id, err)
-		}
-		lc := out[o.account]
-		u := lateUpdate{invoice: o.id, interestMicros: o.interestMicros, through: lastDay}
-		noVAT := invoices.NoVAT(o.vat)
-		switch add := int64(money.MustMicros(cum)) - o.interestMicros; {
-		case add > 0:
-			amount := money.Micros(add).Decimal()
-			lc.lines = append(lc.lines, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
-				Description: fmt.Sprintf("Late payment interest on %s, %s to %s (T&C 3.8)", o.id, due.AddDays(1), lastDay),
-				Quantity:    decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount, VAT: &noVAT})
-			u.interestMicros = int64(money.MustMicros(cum))
-		case add < 0:
-			// A payment booked after interest was charged, received before: the interest charged
-			// for days it was no longer overdue is given back.
-			amount := money.Micros(-add).Decimal()
-			lc.corrections = append(lc.corrections, invoices.Line{Kind: invoices.LineInterest, Concerns: o.id,
-				Description: fmt.Sprintf("Late payment interest on %s charged for days already paid: given back (T&C 3.8)", o.id),
-				Quantity:    decimal.NewFromInt(-1), Unit: invoices.UnitPiece, UnitPrice: amount, Amount: amount.Neg(), VAT: &noVAT})
-			lc.correctionUpdates = append(lc.correctionUpdates, lateUpdate{invoice: o.id, interestMicros: int64(money.MustMicros(cum)), through: lastDay})
-		}
-		if !o.costsCharged && !due.AddDays(1).Start().After(lastDay.AddDays(1).Start()) {
-			costs := s.invoicing.CollectionCosts
-			lc.lines = append(lc.lines, invoices.Line{Kind: invoices.LineCollectionCosts, Concerns: o.id,
-				Description: fmt.Sprintf("Collection costs for overdue %s (Directive 2011/7/EU art. 6)", o.id),
-				Quantity:    decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: costs, Amount: costs, VAT: &noVAT})
-			u.costs = true
-		}
-		lc.updates = append(lc.updates, u)
-		out[o.account] = lc
 	}
-	return out, nil
+	return invoices.Late(s.invoicing.Rates, s.invoicing.CollectionCosts, overdue, lastDay)
 }
 
 // readTimeline reads what settled an invoice and its disputes, for interest.
-func (s *Store) readTimeline(ctx context.Context, o *overdueInvoice) error {
-	rows, err := s.write.QueryContext(ctx, `SELECT on_date, amount_micros FROM settlements WHERE invoice_id = ?`, o.id)
+func (s *Store) readTimeline(ctx context.Context, o *invoices.OverdueInvoice) error {
+	rows, err := s.write.QueryContext(ctx, `SELECT on_date, amount_micros FROM settlements WHERE invoice_id = ?`, o.ID)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var on string
-		var d dated
-		if err := rows.Scan(&on, &d.amount); err != nil {
+		var st invoices.Settlement
+		if err := rows.Scan(&on, &st.Amount); err != nil {
 			rows.Close()
 			return err
 		}
-		if d.on, err = clock.ParseDate(on); err != nil {
+		if st.On, err = clock.ParseDate(on); err != nil {
 			rows.Close()
 			return err
 		}
-		o.settledOn = append(o.settledOn, d)
+		o.Settlements = append(o.Settlements, st)
 	}
 	rows.Close()
-	// R7: a disputed amount bears no interest while the dispute is open, nor, when accepted,
-	// ever (its credit note settles it from the day it is resolved); rejected, it bears interest
-	// from the original due date, as if never disputed.
-	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, resolved_at FROM disputes
-		WHERE invoice_id = ? AND status != 'rejected'`, o.id)
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.write.QueryContext(ctx, `SELECT amount_micros, status, resolved_at FROM disputes WHERE invoice_id = ?`, o.ID)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var status string
 		var resolved instant
-		var d dated
-		if err := rows.Scan(&d.amount, &status, &resolved); err != nil {
+		var d invoices.DisputeSpan
+		if err := rows.Scan(&d.Amount, &d.Status, &resolved); err != nil {
 			return err
 		}
-		d.open = status == "open"
-		if !d.open {
-			d.on = clock.DateOf(resolved.Time)
+		if !resolved.Time.IsZero() {
+			d.ResolvedOn = clock.DateOf(resolved.Time)
 		}
-		o.dispute = append(o.dispute, d)
+		o.Disputes = append(o.Disputes, d)
 	}
 	return rows.Err()
-}
-
-// overdueOn is the amount of the invoice overdue on day d: its total, less what settled it by
-// then, less what is disputed.
-//
-// Interest an invoice charges (for other invoices) bears no interest itself: interest compounds
-// once a year (art. 6:119 BW), which Interest does on the invoice it accrues on. Payments count
-// towards that interest first (art. 6:44 BW), so what bears interest is the outstanding amount,
-// at most the total less its interest.
-func (o *overdueInvoice) overdueOn(d clock.LocalDate) decimal.Decimal {
-	amount := o.total
-	for _, st := range o.settledOn {
-		if !d.Before(st.on) {
-			amount -= st.amount
-		}
-	}
-	amount = min(amount, o.total-o.interestLines)
-	for _, dp := range o.dispute {
-		if dp.open || d.Before(dp.on) {
-			amount -= dp.amount
-		}
-	}
-	return money.Micros(amount).Decimal()
 }
 
 // markOverdue marks the invoices whose due date passed before at's day as overdue and
@@ -606,6 +500,7 @@ func (o *overdueInvoice) overdueOn(d clock.LocalDate) decimal.Decimal {
 // amount outstanding that is not disputed.
 func (s *Store) markOverdue(ctx context.Context, at time.Time) error {
 	today := clock.DateOf(at).String()
+	// The due date before today is invoices.IsOverdue in SQL, checked again below.
 	rows, err := s.write.QueryContext(ctx, `SELECT id, account_id, total_micros, total_micros - settled_micros, `+effectiveDue+`
 		FROM invoices WHERE overdue_since IS NULL AND total_micros - settled_micros - disputed_micros > 0
 		AND `+effectiveDue+` < ? ORDER BY id`, today)
@@ -632,7 +527,10 @@ func (s *Store) markOverdue(ctx context.Context, at time.Time) error {
 		if err != nil {
 			return err
 		}
-		since := due.AddDays(1)
+		if !invoices.IsOverdue(due, clock.DateOf(at)) {
+			return fmt.Errorf("invoice %s due %s listed as overdue on %s", o.id, due, clock.DateOf(at))
+		}
+		since := invoices.OverdueSince(due)
 		if _, err := s.write.ExecContext(ctx, `UPDATE invoices SET overdue_since = ? WHERE id = ?`, since.String(), o.id); err != nil {
 			return err
 		}
