@@ -186,139 +186,19 @@ func (s *Store) loadPrepaid(ctx context.Context) error {
 	return nil
 }
 
-// settlePrepaid turns the customer side of a usage transaction into draws on the lots of its
-// prepaid customers (R9): each event from the lots usable at its time, the one that expires
-// first first; what they cannot cover is the shortfall. The transaction keeps one entry per lot
-// drawn and per shortfall, as it keeps one per postpaid customer. It returns what follows the
-// usage transaction: the set-off of a shortfall from lots usable now (a late event can find
-// its time's lots spent while a newer lot is usable).
+// settlePrepaid settles the usage transaction of a batch on its prepaid customers' lots
+// (ledger.SettlePrepaidUsage), each account's credit staged for the transaction in progress. It
+// returns the transactions that go before and after the usage transaction.
 func (s *Store) settlePrepaid(pb *billing.PlannedBatch) (pre, follow []ledger.Transaction) {
 	tx := pb.Plan.Transaction
 	if tx == nil || len(s.prepaid.slots) == 0 {
 		return nil, nil
 	}
-	var extra []ledger.Entry
-	type key struct {
-		p   *ledger.PrepaidCredit
-		lot int // -1: the shortfall
-	}
-	index := map[key]int{}
-	add := func(k key, ledgerAccount, customer string, amount money.Micros) {
-		i, ok := index[k]
-		if !ok {
-			i = len(extra)
-			index[k] = i
-			if k.lot < 0 {
-				ledgerAccount = ledger.CustomerShortfall(customer)
-			}
-			extra = append(extra, ledger.Entry{LedgerAccount: ledgerAccount, AccountID: customer})
-		}
-		extra[i].Amount += amount
-		extra[i].Events++
-	}
-	var draws []ledger.Draw
-	var reclaimed []reclaim
-	for _, c := range pb.Plan.Charges {
-		account := c.Event.Account
-		slot := s.prepaid.slots[account]
-		if slot == nil {
-			continue // postpaid
-		}
-		p := s.stageSlot(slot)
-		// Traffic dated after now (a publisher's clock ahead) is paid from what is usable now,
-		// not from a lot that becomes usable later.
-		at := c.Event.OccurredAt
-		if at.After(pb.At) {
-			at = pb.At
-		}
-		var short money.Micros
-		draws, short = p.Draw(draws[:0], at, c.Total())
-		for _, d := range draws {
-			add(key{p, d.Lot}, d.LedgerAccount, account, d.Amount)
-			if d.Reclaimed {
-				reclaimed = append(reclaimed, reclaim{account, d})
-			}
-		}
-		if short > 0 {
-			add(key{p, -1}, "", account, short)
-		}
-	}
-	// The accounts staged are those this batch touches: nothing else stages in an ingestion
-	// transaction.
-	if len(s.prepaid.staged) == 0 {
-		return nil, nil
-	}
-	if len(reclaimed) > 0 {
-		pre = []ledger.Transaction{reclaimTransaction(reclaimed, pb.At)}
-	}
-	settled := *tx
-	settled.Entries = make([]ledger.Entry, 0, len(tx.Entries)+len(extra))
-	for _, e := range tx.Entries {
-		if e.AccountID == "" || !s.stagedAccount(e.AccountID) {
-			settled.Entries = append(settled.Entries, e) // revenue, and postpaid customers' unbilled usage
-		}
-	}
-	settled.Entries = append(settled.Entries, extra...)
-	pb.Plan.Transaction = &settled
-	for _, slot := range s.prepaid.staged {
-		p, account := slot.Staged, slot.Staged.Account
-		if p.Shortfall > 0 {
-			if t, ok := setOffTransaction(account, p.ClearShortfall(pb.At), pb.At); ok {
-				follow = append(follow, t)
-			}
-		}
-		p.Touch(pb.At)
+	settled, pre, follow, prepaid := ledger.SettlePrepaidUsage(*tx, pb.Plan.Charges, pb.At, s.stage)
+	if prepaid {
+		pb.Plan.Transaction = &settled
 	}
 	return pre, follow
-}
-
-// reclaim is an amount late traffic takes back from what a lot's expiry forfeited.
-type reclaim struct {
-	account string
-	draw    ledger.Draw
-}
-
-// reclaimTransaction gives back to lots what their expiry forfeited and late traffic of before
-// the expiry uses (R9: traffic is paid from the lots usable at its time): it reverses that much
-// of the expiries, so that the usage transaction after it draws on the lots as on any other.
-func reclaimTransaction(rs []reclaim, at time.Time) ledger.Transaction {
-	t := ledger.Transaction{Kind: ledger.KindExpiry, At: at, Memo: "forfeited prepaid credit taken back by traffic of before the expiry (R9)"}
-	index := map[string]int{}
-	var total money.Micros
-	for _, r := range rs {
-		i, ok := index[r.draw.LedgerAccount]
-		if !ok {
-			i = len(t.Entries)
-			index[r.draw.LedgerAccount] = i
-			t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: r.draw.LedgerAccount, AccountID: r.account})
-		}
-		t.Entries[i].Amount -= r.draw.Amount
-		total += r.draw.Amount
-	}
-	t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: ledger.RevenuePrepaidExpired, Amount: total})
-	return t
-}
-
-// stagedAccount reports whether the transaction in progress changes the account's prepaid credit.
-func (s *Store) stagedAccount(account string) bool {
-	slot := s.prepaid.slots[account]
-	return slot != nil && slot.Staged != nil
-}
-
-// setOffTransaction pays a shortfall from lots: each lot drawn is debited, the shortfall
-// credited (R9, T&C 3.10).
-func setOffTransaction(account string, draws []ledger.Draw, at time.Time) (ledger.Transaction, bool) {
-	if len(draws) == 0 {
-		return ledger.Transaction{}, false
-	}
-	t := ledger.Transaction{Kind: ledger.KindPrepaidSetOff, At: at, Memo: "shortfall paid from prepaid credit (R9, T&C 3.10)"}
-	var total money.Micros
-	for _, d := range draws {
-		t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: d.LedgerAccount, AccountID: account, Amount: d.Amount})
-		total += d.Amount
-	}
-	t.Entries = append(t.Entries, ledger.Entry{LedgerAccount: ledger.CustomerShortfall(account), AccountID: account, Amount: -total})
-	return t, true
 }
 
 // What falls due on the clock.
@@ -411,12 +291,10 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 	at, now := it.at, fmtTime(it.at)
 	switch it.kind {
 	case dueUsable:
-		i := p.Lot(it.lot)
-		if i < 0 || p.Lots[i].State != ledger.LotPending || !p.Lots[i].UsableFrom.Equal(at) {
+		l, setOff, ok := p.MakeUsable(it.lot, at)
+		if !ok {
 			return nil
 		}
-		l := &p.Lots[i]
-		l.State = ledger.LotUsable
 		if _, err := s.stmts["setLotState"].ExecContext(ctx, string(ledger.LotUsable), 0, l.ID); err != nil {
 			return fmt.Errorf("lot %s: %w", l.ID, err)
 		}
@@ -424,25 +302,18 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
 			return err
 		}
-		if t, ok := setOffTransaction(it.account, p.ClearShortfall(at), at); ok {
-			if _, err := s.postTransaction(ctx, t, "clock"); err != nil {
+		if setOff != nil {
+			if _, err := s.postTransaction(ctx, *setOff, "clock"); err != nil {
 				return err
 			}
 		}
-		p.Touch(at)
 	case dueExpiry:
-		i := p.Lot(it.lot)
-		if i < 0 || p.Lots[i].State == ledger.LotExpired || !p.Lots[i].ExpiresAt.Equal(at) {
+		l, expiry, kept, ok := p.ExpireLot(it.lot, at)
+		if !ok {
 			return nil
 		}
-		l := p.Lots[i]
-		if l.Remaining > 0 {
-			t := ledger.Transaction{Kind: ledger.KindExpiry, At: at, Memo: "prepaid lot " + l.ID + " expired (R9, T&C 3.13)",
-				Entries: []ledger.Entry{
-					{LedgerAccount: l.LedgerAccount, AccountID: it.account, Amount: l.Remaining},
-					{LedgerAccount: ledger.RevenuePrepaidExpired, Amount: -l.Remaining},
-				}}
-			if _, err := s.postTransaction(ctx, t, "clock"); err != nil {
+		if expiry != nil {
+			if _, err := s.postTransaction(ctx, *expiry, "clock"); err != nil {
 				return err
 			}
 		}
@@ -453,17 +324,11 @@ func (s *Store) runDue(ctx context.Context, it dueItem) error {
 			"topup_id": l.ID, "amount": l.Remaining.String()}), now); err != nil {
 			return err
 		}
-		p.Expire(i)
-		if l.Remaining == 0 {
-			p.Remove(i)
-		} else {
+		if kept {
 			heap.Push(&s.prepaid.due, dueItem{at: at.Add(ledger.ReclaimWindow), kind: dueForget, account: it.account, lot: l.ID})
 		}
-		p.Touch(at)
 	case dueForget:
-		if i := p.Lot(it.lot); i >= 0 && p.Lots[i].State == ledger.LotExpired {
-			p.Remove(i)
-		}
+		p.Forget(it.lot)
 	case dueClosure:
 		due, reason, ok := p.ClosureDue()
 		if !ok || !due.Equal(at) {
