@@ -386,3 +386,37 @@ func (c Credit) SetLimit(limit money.Micros) (Credit, error) {
 	c.Limit = limit
 	return c, nil
 }
+
+// ExposureChange is what a transaction changes of one customer's exposure (R4).
+type ExposureChange struct {
+	Account string
+	Delta   money.Micros
+}
+
+// ExposureChanges sums, per customer, what a transaction moves on the ledger accounts that
+// count to exposure (CountsToExposure, R4), in the order the customers first appear. A usage
+// transaction — charging, the hot path — names each customer once (PostUsage), so it is read
+// as it comes; any other may move several of a customer's exposure accounts (an invoice:
+// unbilled to receivable).
+func ExposureChanges(tx Transaction) []ExposureChange {
+	once := tx.Kind == KindUsage
+	changes := make([]ExposureChange, 0, len(tx.Entries))
+	var index map[string]int
+	if !once {
+		index = make(map[string]int, 4)
+	}
+	for _, e := range tx.Entries {
+		if e.AccountID == "" || !CountsToExposure(e.LedgerAccount) {
+			continue
+		}
+		if !once {
+			if i, ok := index[e.AccountID]; ok {
+				changes[i].Delta += e.Amount
+				continue
+			}
+			index[e.AccountID] = len(changes)
+		}
+		changes = append(changes, ExposureChange{e.AccountID, e.Amount})
+	}
+	return changes
+}

@@ -37,3 +37,20 @@ func TestCreditSetLimit(t *testing.T) {
 		})
 	}
 }
+
+// R4: an invoice moves a customer's exposure from unbilled usage to receivable: one change of
+// their sum per customer; provider accounts and a customer's other accounts do not count.
+func TestExposureChanges(t *testing.T) {
+	tx := ledger.Transaction{Kind: "invoice", Entries: []ledger.Entry{
+		{LedgerAccount: "customer:a:receivable", AccountID: "a", Amount: eur("12.10")},
+		{LedgerAccount: "customer:a:unbilled", AccountID: "a", Amount: eur("-10.00")},
+		{LedgerAccount: "customer:b:credit", AccountID: "b", Amount: eur("-1.00")},
+		{LedgerAccount: "customer:a:shortfall", AccountID: "a", Amount: eur("5.00")},
+		{LedgerAccount: "liability:vat", Amount: eur("-2.10")},
+	}}
+	got := ledger.ExposureChanges(tx)
+	want := []ledger.ExposureChange{{Account: "a", Delta: eur("2.10")}, {Account: "b", Delta: eur("-1.00")}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("changes = %+v, want %+v", got, want)
+	}
+}

@@ -67,41 +67,17 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 	}
 	now := fmtTime(at)
 	// Each customer is evaluated once per transaction, on the sum of its exposure entries. A
-	// usage transaction — charging, the hot path — has one entry per customer (PostUsage) and is
-	// the only one of its commit to evaluate credit, so it is read as it comes; other
-	// transactions may move several of a customer's exposure accounts (an invoice: unbilled to
-	// receivable), several of them may follow one another in a commit, and each starts from what
-	// the commit left so far.
+	// usage transaction is the only one of its commit to evaluate credit; other transactions may
+	// follow one another in a commit, and each starts from what the commit left so far.
 	usage := tx.Kind == ledger.KindUsage
-	type change struct {
-		account string
-		delta   money.Micros
-	}
-	changes := make([]change, 0, len(tx.Entries))
-	var index map[string]int
-	if !usage {
-		index = make(map[string]int, 4)
-	}
-	for _, e := range tx.Entries {
-		if e.AccountID == "" || !ledger.CountsToExposure(e.LedgerAccount) {
-			continue
-		}
-		if !usage {
-			if i, ok := index[e.AccountID]; ok {
-				changes[i].delta += e.Amount
-				continue
-			}
-			index[e.AccountID] = len(changes)
-		}
-		changes = append(changes, change{e.AccountID, e.Amount})
-	}
+	changes := ledger.ExposureChanges(*tx)
 	updated := make([]ledger.Credit, 0, len(changes))
 	for _, ch := range changes {
-		c, ok := s.pendingCredit(ch.account)
+		c, ok := s.pendingCredit(ch.Account)
 		if !ok {
-			return fmt.Errorf("credit of %s is not loaded", ch.account)
+			return fmt.Errorf("credit of %s is not loaded", ch.Account)
 		}
-		c.Exposure += ch.delta
+		c.Exposure += ch.Delta
 		next, notices := s.policy.Evaluate(c, at)
 		if err := s.recordCredit(ctx, c, next, notices, now); err != nil {
 			return err
