@@ -256,3 +256,41 @@ func SplitDispute(inv Invoice, before, amount decimal.Decimal) ([]DisputeShare, 
 	}
 	return shares, nil
 }
+
+// DisputeCreditNote is the credit note of an accepted dispute (R7, T&C 3.11) of amount on inv,
+// after the disputes of before on it (not rejected): one credit line per VAT category the
+// amount falls in (SplitDispute), each naming the invoice. It credits exactly the amount
+// disputed: its VAT per category is the share's, not recomputed from the net.
+func DisputeCreditNote(number string, inv Invoice, disputeID, reason string, before, amount decimal.Decimal, issued clock.LocalDate) (CreditNote, error) {
+	shares, err := SplitDispute(inv, before, amount)
+	if err != nil {
+		return CreditNote{}, err
+	}
+	cn := CreditNote{Number: number, Account: inv.Account, Customer: inv.Customer,
+		InvoiceNumber: inv.Number, InvoiceIssueDate: inv.IssueDate, IssueDate: issued, Currency: "EUR",
+		Reason: "Dispute " + disputeID + " accepted (T&C 3.11): " + reason, VAT: inv.VAT}
+	for _, sh := range shares {
+		line := Line{Kind: LineCredit, Description: "Credit for " + inv.Number + ": " + reason, Concerns: inv.Number,
+			Quantity: decimal.NewFromInt(1), Unit: UnitPiece, UnitPrice: sh.Net, Amount: sh.Net}
+		if sh.VAT.Category != cn.VAT.Category {
+			v := sh.VAT
+			line.VAT = &v
+		}
+		cn.Lines = append(cn.Lines, line)
+	}
+	cn.Breakdown, cn.Net, _, _ = Breakdown(cn.Lines, cn.VAT)
+	for i := range cn.Breakdown {
+		cn.Breakdown[i].Tax = decimal.Zero
+		for _, sh := range shares {
+			if sh.VAT.Category == cn.Breakdown[i].VAT.Category {
+				cn.Breakdown[i].Tax = cn.Breakdown[i].Tax.Add(sh.Tax)
+			}
+		}
+		cn.Tax = cn.Tax.Add(cn.Breakdown[i].Tax)
+	}
+	cn.Total = cn.Net.Add(cn.Tax)
+	if inv.VAT.Note != "" {
+		cn.Notes = append(cn.Notes, inv.VAT.Note)
+	}
+	return cn, nil
+}

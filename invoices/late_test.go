@@ -196,3 +196,29 @@ func TestIssueWithLateCorrectionsWait(t *testing.T) {
 		t.Errorf("an invoice of 1.00 + VAT cannot take -5.56: lines %+v, updates %+v, total %s", inv.Lines, updates, inv.Total)
 	}
 }
+
+// R7, T&C 3.11: an accepted dispute's credit note credits exactly the amount disputed, one line
+// per VAT category it falls in, each naming the invoice, with the shares' VAT.
+func TestDisputeCreditNote(t *testing.T) {
+	nl, _ := invoices.VATFor("NL", "")
+	noVAT := invoices.NoVAT(nl)
+	inv := invoices.Invoice{Number: "INV-2026-000002", Account: "acme", IssueDate: date("2026-04-01"), VAT: nl,
+		Net: dec("115.25"), Tax: dec("15.75"), Total: dec("131.00"),
+		Breakdown: []invoices.TaxSubtotal{{VAT: noVAT, Taxable: dec("40.25")}, {VAT: nl, Taxable: dec("75.00"), Tax: dec("15.75")}}}
+	cn, err := invoices.DisputeCreditNote("CN-2026-000001", inv, "d1", "wrong rate", dec("0"), dec("95.75"), date("2026-04-20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cn.Total.Equal(dec("95.75")) || !cn.Tax.Equal(dec("15.75")) || !cn.Net.Equal(dec("80")) {
+		t.Errorf("credit note net %s tax %s total %s, want 80.00 + 15.75 = 95.75", cn.Net, cn.Tax, cn.Total)
+	}
+	if len(cn.Lines) != 2 || cn.Lines[0].Concerns != inv.Number || cn.Lines[1].VAT == nil || cn.Lines[1].VAT.Category != "E" {
+		t.Errorf("lines = %+v, want the usage's and then the exempt costs', each naming %s", cn.Lines, inv.Number)
+	}
+	if cn.InvoiceNumber != inv.Number || cn.Account != "acme" || !strings.Contains(cn.Reason, "d1") || !strings.Contains(cn.Reason, "T&C 3.11") {
+		t.Errorf("credit note %+v does not name the invoice, the account, the dispute and the rule", cn)
+	}
+	if _, err := invoices.DisputeCreditNote("CN-2026-000002", inv, "d2", "again", dec("95.75"), dec("40"), date("2026-04-20")); err == nil {
+		t.Error("a credit note beyond the invoice's total: want an error")
+	}
+}

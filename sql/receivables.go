@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
@@ -65,7 +63,8 @@ func (s *Store) payables(ctx context.Context, account string) ([]invoices.Payabl
 }
 
 // setOffCredit applies the customer's credit (overpayments, credit notes beyond what their
-// invoice owed) to its oldest open invoices, each application its own transaction (R8, T&C 3.10).
+// invoice owed) to its oldest open invoices (invoices.Allocate), each application its own
+// transaction (R8, T&C 3.10).
 func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) error {
 	// A customer who never had credit has no credit account (it is created by the payment or
 	// credit note that gives the credit, which commits before any set-off runs).
@@ -83,17 +82,14 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 	if balance >= 0 {
 		return nil
 	}
-	credit := money.Micros(-balance)
 	open, err := s.payables(ctx, account)
 	if err != nil {
 		return err
 	}
-	for _, p := range open {
-		if credit == 0 {
-			break
-		}
-		amount := min(credit, p.Open)
-		tx, err := invoices.SetOffTransaction(account, p.Invoice, amount, at)
+	setOff, _ := invoices.Allocate(open, "", money.Micros(-balance))
+	for _, a := range setOff {
+		p, amount := a.Invoice, a.Amount
+		tx, err := invoices.SetOffTransaction(account, p, amount, at)
 		if err != nil {
 			return err
 		}
@@ -101,13 +97,12 @@ func (s *Store) setOffCredit(ctx context.Context, account string, at time.Time) 
 		if err != nil {
 			return err
 		}
-		if err := s.settle(ctx, p.Invoice, "set_off", "credit", amount, clock.DateOf(at), txID, at); err != nil {
+		if err := s.settle(ctx, p, "set_off", "credit", amount, clock.DateOf(at), txID, at); err != nil {
 			return err
 		}
 		if err := s.evaluateCredit(ctx, &tx, at); err != nil {
 			return err
 		}
-		credit -= amount
 	}
 	return nil
 }
@@ -389,37 +384,10 @@ func (s *Store) issueCreditNote(ctx context.Context, inv invoiceRow, d billing.D
 		AND status != 'rejected' AND rowid < (SELECT rowid FROM disputes WHERE id = ?)`, inv.id, d.ID).Scan(&before); err != nil {
 		return "", err
 	}
-	shares, err := invoices.SplitDispute(inv.doc, money.Micros(before).Decimal(), money.RoundInvoice(d.Amount.Decimal()))
+	cn, err := invoices.DisputeCreditNote(invoices.CreditNoteNumber(today.Year, seq), inv.doc, d.ID, d.Reason,
+		money.Micros(before).Decimal(), money.RoundInvoice(d.Amount.Decimal()), today)
 	if err != nil {
 		return "", err
-	}
-	cn := invoices.CreditNote{Number: invoices.CreditNoteNumber(today.Year, seq), Account: inv.account, Customer: inv.doc.Customer,
-		InvoiceNumber: inv.id, InvoiceIssueDate: inv.doc.IssueDate, IssueDate: today, Currency: "EUR",
-		Reason: "Dispute " + d.ID + " accepted (T&C 3.11): " + d.Reason, VAT: inv.doc.VAT}
-	for _, sh := range shares {
-		line := invoices.Line{Kind: invoices.LineCredit, Description: "Credit for " + inv.id + ": " + d.Reason, Concerns: inv.id,
-			Quantity: decimal.NewFromInt(1), Unit: invoices.UnitPiece, UnitPrice: sh.Net, Amount: sh.Net}
-		if sh.VAT.Category != cn.VAT.Category {
-			v := sh.VAT
-			line.VAT = &v
-		}
-		cn.Lines = append(cn.Lines, line)
-	}
-	// The credit note credits exactly the amount disputed: its VAT per category is the share's
-	// (SplitDispute), not recomputed from the net.
-	cn.Breakdown, cn.Net, _, _ = invoices.Breakdown(cn.Lines, cn.VAT)
-	for i := range cn.Breakdown {
-		cn.Breakdown[i].Tax = decimal.Zero
-		for _, sh := range shares {
-			if sh.VAT.Category == cn.Breakdown[i].VAT.Category {
-				cn.Breakdown[i].Tax = cn.Breakdown[i].Tax.Add(sh.Tax)
-			}
-		}
-		cn.Tax = cn.Tax.Add(cn.Breakdown[i].Tax)
-	}
-	cn.Total = cn.Net.Add(cn.Tax)
-	if inv.doc.VAT.Note != "" {
-		cn.Notes = append(cn.Notes, inv.doc.VAT.Note)
 	}
 	total := money.MustMicros(cn.Total)
 	toInvoice := min(total, money.Micros(inv.total-inv.settled))
