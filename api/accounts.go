@@ -80,6 +80,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who princ
 	if err := decode(r, &req); err != nil {
 		return err
 	}
+	billing.AuditAccount(r.Context(), req.ID)
 	view, created, err := s.Billing.CreateAccount(r.Context(), req, who.Name)
 	if err != nil {
 		return err

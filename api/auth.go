@@ -3,7 +3,7 @@ package api
 import (
 	"bufio"
 	"crypto/sha256"
-	"encoding/hex"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,20 +34,36 @@ func (r Role) String() string {
 	return "none"
 }
 
-// Tokens maps API tokens to roles (--api-tokens).
-type Tokens map[string]Role
+// Tokens are the API's tokens (--api-tokens), each with its role and the name the audit trail
+// records as the actor (CONTRACT 1, 3.10). A request's token is found by comparing its SHA-256
+// digest with every token's in constant time: how long the search takes says nothing about
+// how much of a token was right.
+type Tokens struct {
+	list []token
+}
+
+type token struct {
+	digest [sha256.Size]byte
+	role   Role
+	name   string
+}
 
 // MaxTokens bounds the token file.
 const MaxTokens = 10_000
 
-// LoadTokens reads a file of lines "TOKEN ROLE"; blank lines and lines starting with # are skipped.
-func LoadTokens(path string) (Tokens, error) {
+// MaxTokenNameLength bounds a token's name.
+const MaxTokenNameLength = 64
+
+// LoadTokens reads a file of lines "TOKEN ROLE [NAME]"; NAME defaults to the role. Blank lines
+// and lines starting with # are skipped.
+func LoadTokens(path string) (*Tokens, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--api-tokens: %w", err)
 	}
 	defer f.Close()
-	tokens := Tokens{}
+	tokens := &Tokens{}
+	seen := map[[sha256.Size]byte]bool{}
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
@@ -55,8 +71,8 @@ func LoadTokens(path string) (Tokens, error) {
 			continue
 		}
 		fields := strings.Fields(text)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("%s:%d: want TOKEN ROLE", path, line)
+		if len(fields) != 2 && len(fields) != 3 {
+			return nil, fmt.Errorf("%s:%d: want TOKEN ROLE [NAME]", path, line)
 		}
 		role, ok := roleNames[fields[1]]
 		if !ok {
@@ -65,24 +81,61 @@ func LoadTokens(path string) (Tokens, error) {
 		if len(fields[0]) < 16 {
 			return nil, fmt.Errorf("%s:%d: a token must be at least 16 characters", path, line)
 		}
-		tokens[fields[0]] = role
-		if len(tokens) > MaxTokens {
+		name := fields[1]
+		if len(fields) == 3 {
+			name = fields[2]
+			if len(name) > MaxTokenNameLength || !printable(name) {
+				return nil, fmt.Errorf("%s:%d: a name is at most %d printable characters", path, line, MaxTokenNameLength)
+			}
+		}
+		t := token{digest: sha256.Sum256([]byte(fields[0])), role: role, name: name}
+		if seen[t.digest] {
+			return nil, fmt.Errorf("%s:%d: the token is listed twice", path, line)
+		}
+		seen[t.digest] = true
+		tokens.list = append(tokens.list, t)
+		if len(tokens.list) > MaxTokens {
 			return nil, fmt.Errorf("%s: more than %d tokens", path, MaxTokens)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(tokens) == 0 {
+	if len(tokens.list) == 0 {
 		return nil, fmt.Errorf("%s: no tokens", path)
 	}
 	return tokens, nil
 }
 
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x21 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// find returns the token whose digest is that of presented, looking at every token whatever
+// it finds.
+func (ts *Tokens) find(presented string) (token, bool) {
+	digest := sha256.Sum256([]byte(presented))
+	var found token
+	match := 0
+	for _, t := range ts.list {
+		eq := subtle.ConstantTimeCompare(digest[:], t.digest[:])
+		if eq == 1 {
+			found = t
+		}
+		match |= eq
+	}
+	return found, match == 1
+}
+
 // principal is who makes a request, for the record of manual operations (R14).
 type principal struct {
 	Role Role
-	Name string // "admin:3f2a9c…" (role and token fingerprint) or "loopback"
+	Name string // the token's name, or "loopback"
 }
 
 // authenticate says who sent r. Without tokens the API answers only on loopback, as admin.
@@ -95,14 +148,24 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 		return principal{Role: RoleAdmin, Name: "loopback"}, nil
 	}
 	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || token == "" {
-		return principal{}, ledger.Errorf(ledger.CodeUnauthorized, "send Authorization: Bearer TOKEN")
+	presented, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || presented == "" {
+		return principal{}, s.refuse(r, "no bearer token", ledger.Errorf(ledger.CodeUnauthorized, "send Authorization: Bearer TOKEN"))
 	}
-	role, ok := s.Tokens[token]
+	t, ok := s.Tokens.find(presented)
 	if !ok {
-		return principal{}, ledger.Errorf(ledger.CodeUnauthorized, "unknown token")
+		return principal{}, s.refuse(r, "unknown token", ledger.Errorf(ledger.CodeUnauthorized, "unknown token"))
 	}
-	sum := sha256.Sum256([]byte(token))
-	return principal{Role: role, Name: role.String() + ":" + hex.EncodeToString(sum[:4])}, nil
+	return principal{Role: t.role, Name: t.name}, nil
+}
+
+// refuse logs and counts a failed authentication (never the token) and returns err.
+func (s *Server) refuse(r *http.Request, why string, err error) error {
+	if s.AuthFailures != nil {
+		s.AuthFailures.Inc()
+	}
+	if s.Log != nil {
+		s.Log.Warn("API authentication failed", "reason", why, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+	}
+	return err
 }

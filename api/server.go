@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +33,15 @@ const (
 type Server struct {
 	// Billing runs the use cases; the handlers decode, call it and encode.
 	Billing  *billing.Service
-	Tokens   Tokens // nil: loopback only
+	Tokens   *Tokens // nil: loopback only
 	Gatherer prometheus.Gatherer
+	// MetricsOpen lets /metrics answer without a token when tokens are configured
+	// (--metrics-open: scraped on a private network).
+	MetricsOpen bool
+	// AuthFailures counts requests refused for want of a valid token (nil: not counted).
+	AuthFailures prometheus.Counter
+
+	routes []Route // what Handler registered
 	// Seller is the provider as its e-invoices name it (UBL exports).
 	Seller invoices.Party
 	Ready  func(ctx context.Context) error
@@ -42,6 +50,15 @@ type Server struct {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, who principal) error
 
+// Route is a route of the API and the least role that may use it (CONTRACT 3).
+type Route struct {
+	Pattern string // "POST /v1/accounts"
+	Role    Role
+}
+
+// Routes lists the routes Handler serves behind a token, in the order they were registered.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -49,20 +66,52 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		// CONTRACT 3: a token of any role when tokens are configured, unless --metrics-open.
+		if s.Tokens != nil && !s.MetricsOpen {
+			if _, err := s.authenticate(r); err != nil {
+				writeError(w, s.Log, err)
+				return
+			}
+		}
+		metrics.ServeHTTP(w, r)
+	})
 
+	s.routes = s.routes[:0]
 	route := func(pattern string, need Role, h handlerFunc) {
+		s.routes = append(s.routes, Route{Pattern: pattern, Role: need})
+		method, _, _ := strings.Cut(pattern, " ")
+		// Every write is in the audit trail (CONTRACT 3.10); an authorisation is a question.
+		audited := method != http.MethodGet && pattern != "POST /v1/authorize"
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			who, err := s.authenticate(r)
+			var rec *billing.AuditRecord
+			if err == nil && audited {
+				rec = &billing.AuditRecord{At: time.Now().UTC(), Actor: who.Name, Role: who.Role.String(),
+					Method: r.Method, Path: auditPath(r), Account: r.PathValue("id"), Status: successStatus(pattern)}
+				if !strings.HasPrefix(pattern, "POST /v1/accounts/{id}") && !strings.HasPrefix(pattern, "PUT /v1/accounts/{id}") {
+					rec.Account = "" // the id is not an account's: the use case names the account
+				}
+				r = r.WithContext(billing.WithAudit(r.Context(), rec))
+			}
+			sw := &statusWriter{ResponseWriter: w}
 			if err == nil && who.Role < need {
 				err = ledger.Errorf(ledger.CodeForbidden, "this needs the %s role; the token has %s", need, who.Role)
 			}
 			if err == nil {
 				r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
-				err = h(w, r, who)
+				err = h(sw, r, who)
 			}
 			if err != nil {
-				writeError(w, s.Log, err)
+				writeError(sw, s.Log, err)
+			}
+			if rec != nil && !rec.IsWritten() {
+				// Nothing committed carries it: refused, a retry, or nothing to change.
+				rec.Answered(sw.status)
+				if err := s.Billing.RecordAudit(r.Context(), rec); err != nil && s.Log != nil {
+					s.Log.Error("record the audit entry", "method", rec.Method, "path", rec.Path, "err", err)
+				}
 			}
 		})
 	}
@@ -92,11 +141,12 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/credit-notes/{id}", RoleViewer, s.getCreditNote)
 	route("GET /v1/exports/invoices", RoleFinance, s.exportInvoices)
 	route("POST /v1/authorize", RoleViewer, s.authorize)
-	route("GET /v1/rejected", RoleViewer, s.listRejected)
+	route("GET /v1/rejected", RoleFinance, s.listRejected)
 	route("POST /v1/rejected/replay", RoleAdmin, s.replay)
 	route("GET /v1/prices", RoleViewer, s.prices)
 	route("GET /v1/clock", RoleViewer, s.getClock)
 	route("POST /v1/clock", RoleAdmin, s.setClock)
+	route("GET /v1/audit", RoleAdmin, s.audit)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, s.Log, ledger.Errorf(ledger.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
@@ -239,5 +289,88 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) e
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"now": now.Format(time.RFC3339Nano)})
+	return nil
+}
+
+// createdStatus are the writes answered 201 when they create what they name (200 on a retry).
+var createdStatus = map[string]bool{
+	"POST /v1/accounts":                  true,
+	"POST /v1/accounts/{id}/topups":      true,
+	"POST /v1/accounts/{id}/chargebacks": true,
+	"POST /v1/accounts/{id}/payments":    true,
+	"POST /v1/accounts/{id}/claims":      true,
+	"POST /v1/invoices/{id}/disputes":    true,
+}
+
+// successStatus is how a write of the route is answered when it changes what it names: the
+// status its audit record carries when written with the change.
+func successStatus(pattern string) int {
+	if createdStatus[pattern] {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// auditPath is the request's path as the audit trail and the log keep it: never a number in
+// clear (R14), so a data subject's path is its route.
+func auditPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/v1/data-subjects/") {
+		return "/v1/data-subjects/{e164}"
+	}
+	const max = 512
+	if p := r.URL.Path; len(p) > max {
+		return p[:max] + "…"
+	}
+	return r.URL.Path
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// audit lists the audit trail (CONTRACT 3.10, admin).
+func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ principal) error {
+	after, limit, err := page(r)
+	if err != nil {
+		return err
+	}
+	entries, err := s.Billing.Audit(r.Context(), after, r.URL.Query().Get("account"), limit)
+	if err != nil {
+		return err
+	}
+	type auditJSON struct {
+		Seq     int64  `json:"seq"`
+		At      string `json:"at"`
+		Actor   string `json:"actor"`
+		Role    string `json:"role"`
+		Method  string `json:"method"`
+		Path    string `json:"path"`
+		Account string `json:"account"`
+		Status  int    `json:"status"`
+	}
+	items := make([]auditJSON, 0, len(entries))
+	var last int64
+	for _, e := range entries {
+		items = append(items, auditJSON{Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor, Role: e.Role,
+			Method: e.Method, Path: e.Path, Account: e.Account, Status: e.Status})
+		last = e.Seq
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
 	return nil
 }

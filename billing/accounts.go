@@ -200,6 +200,9 @@ func (s *Service) PutAgreement(ctx context.Context, account, body, by string) (A
 		}
 		version, current, ok, err := tx.CurrentAgreement(account)
 		if err != nil || (ok && current == body) {
+			if err == nil {
+				auditRetry(ctx)
+			}
 			return err // in force already
 		}
 		created = true

@@ -115,6 +115,9 @@ func (s *Service) FileClaim(ctx context.Context, account string, c ledger.Claim,
 	created := false
 	err := s.Claims.WithClaims(ctx, func(tx ClaimTx) error {
 		if exists, err := tx.ClaimExists(c.ID); err != nil || exists {
+			if exists {
+				auditRetry(ctx)
+			}
 			return err // a retry: answered below with what the first request recorded
 		}
 		created = true

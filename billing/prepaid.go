@@ -115,6 +115,9 @@ func (s *Service) bookTopUp(ctx context.Context, account string, t ledger.TopUp,
 	created := false
 	err := s.Lots.WithLots(ctx, func(tx LotTx) error {
 		if exists, err := tx.LotExists(t.ID); err != nil || exists {
+			if exists {
+				auditRetry(ctx)
+			}
 			return err // a retry: answered below with what the first request booked
 		}
 		created = true
@@ -210,6 +213,9 @@ func (s *Service) Chargeback(ctx context.Context, account string, req ledger.New
 	created := false
 	err = s.Lots.WithLots(ctx, func(tx LotTx) error {
 		if exists, err := tx.ChargebackExists(n.ID); err != nil || exists {
+			if exists {
+				auditRetry(ctx)
+			}
 			return err // a retry: answered below with what was booked
 		}
 		lot, err := tx.TopUpLot(n.TopUpID)

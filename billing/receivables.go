@@ -150,6 +150,9 @@ func (s *Service) AddPayment(ctx context.Context, account string, p NewPayment, 
 	created := false
 	err := s.Receivables.WithReceivables(ctx, func(tx ReceivableTx) error {
 		if exists, err := tx.PaymentExists(account, p.ID); err != nil || exists {
+			if exists {
+				auditRetry(ctx)
+			}
 			return err // a retry: answered below with what the first request booked
 		}
 		created = true
@@ -214,6 +217,9 @@ func (s *Service) OpenDispute(ctx context.Context, invoice string, d NewDispute)
 	created := false
 	err := s.Receivables.WithReceivables(ctx, func(tx ReceivableTx) error {
 		if exists, err := tx.DisputeExists(d.ID); err != nil || exists {
+			if exists {
+				auditRetry(ctx)
+			}
 			return err // a retry: answered below with what the first request recorded
 		}
 		created = true
@@ -221,6 +227,7 @@ func (s *Service) OpenDispute(ctx context.Context, invoice string, d NewDispute)
 		if err != nil {
 			return err
 		}
+		AuditAccount(ctx, standing.Account)
 		if err := ledger.AdmitDispute(invoice, standing.Due, clock.DateOf(d.At), standing.Open, d.Amount); err != nil {
 			return err
 		}
@@ -253,6 +260,7 @@ func (s *Service) ResolveDispute(ctx context.Context, id, outcome, by string) (D
 		if err != nil {
 			return err
 		}
+		AuditAccount(ctx, v.Account)
 		switch v.Status {
 		case "open":
 			return tx.SaveResolution(v, outcome, now)

@@ -22,6 +22,7 @@ type Stores struct {
 	Parked      ParkedStore
 	Outbox      OutboxStore
 	SavedClock  ClockStore
+	Audits      AuditStore
 }
 
 // Store is every aggregate's store in one value, as an adapter that keeps them all provides it.
@@ -36,12 +37,13 @@ type Store interface {
 	ParkedStore
 	OutboxStore
 	ClockStore
+	AuditStore
 }
 
 // StoresOf returns the aggregates' stores of an adapter that keeps them all.
 func StoresOf(s Store) Stores {
 	return Stores{Accounts: s, Agreements: s, Lots: s, Receivables: s, Claims: s, Runs: s, Charges: s,
-		Parked: s, Outbox: s, SavedClock: s}
+		Parked: s, Outbox: s, SavedClock: s, Audits: s}
 }
 
 // Service runs the use cases against the stores, with the time from Clock.

@@ -237,12 +237,46 @@ func TestAPI_tokens_and_roles(t *testing.T) {
 			t.Errorf("account %s was created by a request without the admin role (GET %d)", id, status)
 		}
 	}
-	for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+	for _, p := range []string{"/healthz", "/readyz"} {
 		t.Run("open_without_token"+strings.ReplaceAll(p, "/", "_"), func(t *testing.T) {
 			if status, raw := e.apiRaw("", "GET", p, ""); status != 200 {
 				t.Errorf("GET %s without a token: %d %s, want 200", p, status, raw)
 			}
 		})
+	}
+	// CONTRACT 3: /metrics takes a token of any role when tokens are configured.
+	if status, raw := e.apiRaw("", "GET", "/metrics", ""); status != 401 {
+		t.Errorf("GET /metrics without a token: %d %s, want 401", status, raw)
+	}
+	if status, raw := e.apiRaw("not-a-known-token-at-all", "GET", "/metrics", ""); status != 401 {
+		t.Errorf("GET /metrics with an unknown token: %d %s, want 401", status, raw)
+	}
+	status, raw := e.apiRaw(viewer, "GET", "/metrics", "")
+	if status != 200 {
+		t.Fatalf("GET /metrics as viewer: %d %s, want 200", status, raw)
+	}
+	// Every refusal for want of a valid token above is counted (the no-token and unknown-token
+	// cases, the token without Bearer, the create without one, the two /metrics ones).
+	if !strings.Contains(string(raw), "ledger_api_auth_failures_total 6") {
+		t.Errorf("ledger_api_auth_failures_total is not 6:\n%s", grepLines(string(raw), "ledger_api_auth_failures_total"))
+	}
+	if strings.Contains(string(raw), viewer) || strings.Contains(string(raw), "not-a-known-token") {
+		t.Error("a token appears in /metrics")
+	}
+}
+
+// CONTRACT 1: --metrics-open lets /metrics answer without a token even with --api-tokens.
+func TestAPI_metrics_open(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(path, []byte("admin-token-0123456789 admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, func(c *service.Config) { c.APITokens, c.MetricsOpen = path, true })
+	if status, raw := e.apiRaw("", "GET", "/metrics", ""); status != 200 {
+		t.Errorf("GET /metrics without a token and --metrics-open: %d %s, want 200", status, raw)
+	}
+	if status, _ := e.apiRaw("", "GET", "/v1/accounts", ""); status != 401 {
+		t.Errorf("--metrics-open opened the API too: GET /v1/accounts without a token answers %d", status)
 	}
 }
 

@@ -47,7 +47,9 @@ type Config struct {
 	HTTP       string // --http
 	Tariffs    string // --tariffs; empty = the embedded example set
 	APITokens  string // --api-tokens; empty = loopback only
-	TestClock  bool   // --test-clock
+	// MetricsOpen: /metrics answers without a token even with --api-tokens (--metrics-open).
+	MetricsOpen bool
+	TestClock   bool // --test-clock
 	// TestClockStart is where the test clock starts (default: the wall clock at start).
 	TestClockStart time.Time
 	BatchSize      int
@@ -179,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var tokens api.Tokens
+	var tokens *api.Tokens
 	if cfg.APITokens != "" {
 		if tokens, err = api.LoadTokens(cfg.APITokens); err != nil {
 			return nil, err
@@ -350,8 +352,11 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
 	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 
-	apiServer := &api.Server{Seller: cfg.Seller, Billing: s.Billing,
-		Tokens: tokens, Gatherer: reg, Log: log, Ready: s.ready}
+	authFailures := prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_api_auth_failures_total",
+		Help: "API requests refused for want of a valid token (missing or unknown)."})
+	reg.MustRegister(authFailures)
+	apiServer := &api.Server{Seller: cfg.Seller, Billing: s.Billing, Tokens: tokens, MetricsOpen: cfg.MetricsOpen,
+		AuthFailures: authFailures, Gatherer: reg, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
 	go func() {
 		if err := s.httpServer.Serve(httpListener); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -335,6 +335,10 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 		s.checkWriter(err)
 		return err
 	}
+	if err := s.recordAuditIn(ctx); err != nil {
+		s.checkWriter(err)
+		return err
+	}
 	if err := s.flushPrepaid(ctx); err != nil {
 		s.checkWriter(err)
 		return err

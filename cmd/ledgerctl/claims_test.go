@@ -128,3 +128,62 @@ func TestLedgerctlClaims(t *testing.T) {
 		}
 	})
 }
+
+// TestLedgerctlAudit: the writes through the API, oldest first, with how each was answered
+// (CONTRACT 3.10); one account's with --account.
+func TestLedgerctlAudit(t *testing.T) {
+	l := startLedgerd(t, nil)
+	server := "--server=" + l.url()
+	l.postpaid("", "acme")
+	l.api("", "POST", "/v1/accounts/acme/refunds", map[string]any{}, http.StatusUnprocessableEntity)
+	l.api("", "POST", "/v1/accounts/acme/payments", map[string]any{"id": "P-1", "amount": "10.00",
+		"received_at": "2026-03-01T10:00:00Z"}, http.StatusCreated)
+
+	r := ledgerctl(t, server, "audit")
+	if r.code != 0 || !hasLine(r.stdout, "3", "writes,", "1", "refused") {
+		t.Fatal(r)
+	}
+	for _, want := range [][]string{
+		{"loopback", "admin", "POST", "/v1/accounts", "acme", "201"},
+		{"loopback", "admin", "POST", "/v1/accounts/acme/refunds", "acme", "422"},
+		{"loopback", "admin", "POST", "/v1/accounts/acme/payments", "acme", "201"},
+	} {
+		if !hasLineContaining(r.stdout, want...) {
+			t.Errorf("no line with %q\n%s", want, r)
+		}
+	}
+	r = ledgerctl(t, server, "audit", "--json")
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &page) != nil || len(page.Items) != 3 {
+		t.Errorf("--json: %s", r)
+	}
+	l.postpaid("", "other")
+	r = ledgerctl(t, server, "audit", "--account", "other")
+	if r.code != 0 || !hasLine(r.stdout, "1", "write,", "0", "refused") {
+		t.Error(r)
+	}
+}
+
+// hasLineContaining reports whether a line of out holds every one of words, in any order.
+func hasLineContaining(out string, words ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		fields := strings.Fields(line)
+		all := true
+		for _, w := range words {
+			found := false
+			for _, f := range fields {
+				if f == w {
+					found = true
+					break
+				}
+			}
+			all = all && found
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}

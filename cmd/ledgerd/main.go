@@ -57,7 +57,12 @@ func run(args []string) error {
 	fs.StringVar(&cfg.NATSListen, "nats-listen", env("LEDGER_NATS_LISTEN", service.DefaultNATSListen), "where the embedded NATS server listens; 127.0.0.1:0 = any free port (env LEDGER_NATS_LISTEN)")
 	fs.StringVar(&cfg.HTTP, "http", env("LEDGER_HTTP", service.DefaultHTTP), "HTTP API and /metrics address (env LEDGER_HTTP)")
 	fs.StringVar(&cfg.Tariffs, "tariffs", env("LEDGER_TARIFFS", ""), "tariffs directory (prices.csv, surcharges.csv, cpi.csv, interest.csv); default: the example set built in (env LEDGER_TARIFFS)")
-	fs.StringVar(&cfg.APITokens, "api-tokens", env("LEDGER_API_TOKENS", ""), "file of lines 'TOKEN ROLE' (admin, finance, viewer); without it the API answers only on loopback (env LEDGER_API_TOKENS)")
+	fs.StringVar(&cfg.APITokens, "api-tokens", env("LEDGER_API_TOKENS", ""), "file of lines 'TOKEN ROLE [NAME]' (roles admin, finance, viewer; NAME, default the role, is the actor in the audit trail); without it the API answers only on loopback (env LEDGER_API_TOKENS)")
+	metricsOpen, err := strconv.ParseBool(env("LEDGER_METRICS_OPEN", "false"))
+	if err != nil {
+		return fmt.Errorf("LEDGER_METRICS_OPEN=%q: want true or false", os.Getenv("LEDGER_METRICS_OPEN"))
+	}
+	fs.BoolVar(&cfg.MetricsOpen, "metrics-open", metricsOpen, "/metrics answers without a token even when --api-tokens is set (scraped on a private network) (env LEDGER_METRICS_OPEN)")
 	testClock, err := strconv.ParseBool(env("LEDGER_TEST_CLOCK", "false"))
 	if err != nil {
 		return fmt.Errorf("LEDGER_TEST_CLOCK=%q: want true or false", os.Getenv("LEDGER_TEST_CLOCK"))
