@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +56,9 @@ type env struct {
 	js      jetstream.JetStream
 	mu      sync.Mutex
 	billing []billingMsg
+	// published is the stream sequence of the last event published: settle waits until the
+	// consumer has acknowledged it.
+	published atomic.Uint64
 }
 
 type billingMsg struct {
@@ -221,8 +225,15 @@ func (e *env) publishRaw(subject, msgID string, data []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := e.js.PublishMsg(ctx, m); err != nil {
+	ack, err := e.js.PublishMsg(ctx, m)
+	if err != nil {
 		e.t.Fatalf("publish: %v", err)
+	}
+	for {
+		last := e.published.Load()
+		if ack.Sequence <= last || e.published.CompareAndSwap(last, ack.Sequence) {
+			break
+		}
 	}
 }
 
@@ -311,8 +322,11 @@ func (e *env) settle() {
 		if err != nil {
 			return err
 		}
-		if info.NumPending != 0 || info.NumAckPending != 0 {
-			return fmt.Errorf("consumer: %d pending, %d awaiting ack", info.NumPending, info.NumAckPending)
+		// NumPending follows a publish asynchronously: right after one it may still say 0. The
+		// acknowledgement floor passing the last sequence published does not.
+		if info.NumPending != 0 || info.NumAckPending != 0 || info.AckFloor.Stream < e.published.Load() {
+			return fmt.Errorf("consumer: %d pending, %d awaiting ack, acknowledged up to %d of %d",
+				info.NumPending, info.NumAckPending, info.AckFloor.Stream, e.published.Load())
 		}
 		return nil
 	})
