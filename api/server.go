@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +30,11 @@ const (
 	DefaultPageLimit  = 100
 	MaxPageLimit      = 1000
 	ReadHeaderTimeout = 10 * time.Second
+	// ReadTimeout bounds reading a whole request, body included (at most MaxRequestBytes): a
+	// client that trickles its body a byte at a time (slowloris) is cut off.
+	ReadTimeout = 60 * time.Second
+	// IdleTimeout closes a kept-alive connection that sends nothing.
+	IdleTimeout = 120 * time.Second
 )
 
 // Server serves the HTTP API.
@@ -148,7 +156,14 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/clock", RoleAdmin, s.setClock)
 	route("GET /v1/audit", RoleAdmin, s.audit)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, s.Log, ledger.Errorf(ledger.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+		if allow := s.allowed(r.URL.Path); len(allow) > 0 {
+			// A route of that path, not of that method: 405 with the methods it has (RFC 9110).
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": map[string]string{"code": "method_not_allowed",
+				"message": fmt.Sprintf("%s is not a method of %s; it takes %s", r.Method, auditPath(r), strings.Join(allow, ", "))}})
+			return
+		}
+		writeError(w, s.Log, ledger.Errorf(ledger.CodeNotFound, "no route %s %s", r.Method, auditPath(r)))
 	})
 	return mux
 }
@@ -249,13 +264,8 @@ func (s *Server) written(w http.ResponseWriter, r *http.Request, created bool, b
 	writeJSON(w, status, body)
 }
 
-func parseInstant(name, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}, ledger.Errorf(ledger.CodeInvalid, "%s %q is not an RFC 3339 time", name, v)
-	}
-	return t.UTC(), nil
-}
+// parseInstant reads an RFC 3339 instant within the ledger's window (ledger.ParseInstant).
+func parseInstant(name, v string) (time.Time, error) { return ledger.ParseInstant(name, v) }
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request, _ principal) error {
 	now, err := s.Billing.TestNow()
@@ -290,6 +300,44 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) e
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"now": now.Format(time.RFC3339Nano)})
 	return nil
+}
+
+// allowed lists the methods of the routes whose pattern matches path (HEAD with GET).
+func (s *Server) allowed(path string) []string {
+	var methods []string
+	for _, rt := range append(s.routes, Route{Pattern: "GET /healthz"}, Route{Pattern: "GET /readyz"}, Route{Pattern: "GET /metrics"}) {
+		method, pattern, _ := strings.Cut(rt.Pattern, " ")
+		if !matchPath(pattern, path) || slices.Contains(methods, method) {
+			continue
+		}
+		methods = append(methods, method)
+		if method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+	}
+	sort.Strings(methods)
+	return methods
+}
+
+// matchPath reports whether path matches a route pattern whose {name} segments match any one
+// segment.
+func matchPath(pattern, path string) bool {
+	ps, qs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(qs) {
+		return false
+	}
+	for i, p := range ps {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			if qs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if p != qs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // createdStatus are the writes answered 201 when they create what they name (200 on a retry).

@@ -161,10 +161,10 @@ func (s *Service) CreateAccount(ctx context.Context, req ledger.NewAccount, by s
 // SetCreditLimit raises, lowers or cancels (0) an account's credit limit with immediate effect
 // (T&C 3.6). The limit is an invoice amount: rounded to the cent.
 func (s *Service) SetCreditLimit(ctx context.Context, account string, amount decimal.Decimal, by string) (money.Micros, error) {
-	if amount.IsNegative() {
-		return 0, ledger.Errorf(ledger.CodeInvalid, "amount %s must be an amount ≥ 0 (0 cancels the credit, T&C 3.6)", amount)
+	if err := ledger.CheckLimit("amount", amount); err != nil {
+		return 0, err
 	}
-	limit, err := money.ToMicros(money.RoundInvoice(amount))
+	limit, err := money.ToMicros(amount)
 	if err != nil {
 		return 0, ledger.Errorf(ledger.CodeInvalid, "amount %s: %v", amount, err)
 	}

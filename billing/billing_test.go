@@ -128,12 +128,17 @@ func wantRefusal(t *testing.T, err error, code ledger.Code, clause string) {
 }
 
 func TestUseCases(t *testing.T) {
-	t.Run("T&C_3.6_credit_limit_rounded_to_the_cent_never_negative", func(t *testing.T) {
+	t.Run("T&C_3.6_credit_limit_in_cents_never_negative", func(t *testing.T) {
 		b := newBooks(t, "2026-03-02T09:00:00Z")
 		b.open("acme", "postpaid")
 		_, err := b.uses.SetCreditLimit(b.ctx, "acme", decimal.RequireFromString("-0.01"), "test")
 		wantRefusal(t, err, ledger.CodeInvalid, "T&C 3.6")
-		limit, err := b.uses.SetCreditLimit(b.ctx, "acme", decimal.RequireFromString("1234.567"), "test")
+		// More decimals than cents are refused, not rounded; so is an absurd limit.
+		_, err = b.uses.SetCreditLimit(b.ctx, "acme", decimal.RequireFromString("1234.567"), "test")
+		wantRefusal(t, err, ledger.CodeInvalid, "T&C 3.6")
+		_, err = b.uses.SetCreditLimit(b.ctx, "acme", decimal.RequireFromString("100000000000000000000"), "test")
+		wantRefusal(t, err, ledger.CodeInvalid, "EUR")
+		limit, err := b.uses.SetCreditLimit(b.ctx, "acme", decimal.RequireFromString("1234.57"), "test")
 		if err != nil || limit != money.Micros(1_234_570_000) {
 			t.Fatalf("limit %s, %v; want 1234.57", limit, err)
 		}

@@ -90,7 +90,22 @@ func (c *Charging) Prepare(ds []ledger.Delivery) (*PlannedBatch, error) {
 			items[i] = ledger.Prepare(d, accounts, rater)
 		}
 	})
-	return c.Store.PlanBatch(items, c.Clock.Now())
+	now := c.Clock.Now()
+	pb, err := c.Store.PlanBatch(items, now)
+	if err == nil || len(items) == 1 {
+		return pb, err
+	}
+	// A permanent error parks the one event; it never blocks the batches behind it. Each event
+	// is planned alone, and one that still cannot be is parked with the error.
+	for i := range items {
+		if items[i].Reason != "" {
+			continue
+		}
+		if _, err := c.Store.PlanBatch(items[i:i+1], now); err != nil {
+			items[i].Reason, items[i].Detail = ledger.ReasonMalformed, "cannot be charged: "+err.Error()
+		}
+	}
+	return c.Store.PlanBatch(items, now)
 }
 
 // Commit charges a planned batch in one transaction. Nothing may be acknowledged before it

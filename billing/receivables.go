@@ -137,7 +137,9 @@ type PaymentDecision struct {
 // with other terms is a conflict.
 func (s *Service) AddPayment(ctx context.Context, account string, p NewPayment, by string) (PaymentView, bool, error) {
 	now := s.Now()
-	if p.ReceivedAt.IsZero() {
+	// received_at left out is now: a retry a moment later is the same payment, not a conflict.
+	receivedGiven := !p.ReceivedAt.IsZero()
+	if !receivedGiven {
 		p.ReceivedAt = now
 	}
 	if err := ledger.CheckRecord(p.ID, p.Amount, "received_at", p.ReceivedAt, now); err != nil {
@@ -189,7 +191,7 @@ func (s *Service) AddPayment(ctx context.Context, account string, p NewPayment, 
 		return PaymentView{}, false, err
 	}
 	v, err := s.Receivables.Payment(ctx, account, p.ID)
-	if err == nil && !created && (v.Amount != p.Amount || !v.ReceivedAt.Equal(p.ReceivedAt) || v.Invoice != p.Invoice || v.SEPA != p.SEPA) {
+	if err == nil && !created && (v.Amount != p.Amount || (receivedGiven && !v.ReceivedAt.Equal(p.ReceivedAt)) || v.Invoice != p.Invoice || v.SEPA != p.SEPA) {
 		return PaymentView{}, false, ledger.Errorf(ledger.CodeConflict, "payment %q exists with other terms", p.ID)
 	}
 	return v, created, err

@@ -1,13 +1,15 @@
 package ledger
 
 import (
+	"net/mail"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
 	"ledger/clock"
-	"ledger/money"
 )
 
 // AccountType is how an account pays: after the fact (invoices) or in advance (top-ups).
@@ -134,11 +136,21 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 	if a.Name == "" || len(a.Name) > MaxNameLength {
 		return Account{}, Errorf(CodeInvalid, "name is required, at most %d characters", MaxNameLength)
 	}
+	// A line break in a name or an address would start a new header in the mail of a credit
+	// notice, or a new line in an invoice's fields: refused, with every other control character.
+	for _, f := range []struct{ name, value string }{{"name", a.Name}, {"email", a.Email}, {"vat_id", a.VATID}} {
+		if !utf8.ValidString(f.value) || strings.IndexFunc(f.value, unicode.IsControl) >= 0 {
+			return Account{}, Errorf(CodeInvalid, "%s contains a line break or another control character", f.name)
+		}
+	}
 	if a.Type != Postpaid && a.Type != Prepaid {
 		return Account{}, Errorf(CodeInvalid, "type %q must be postpaid or prepaid", n.Type)
 	}
 	if len(a.Country) != 2 || strings.Trim(a.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return Account{}, Errorf(CodeInvalid, "country %q must be an ISO 3166-1 alpha-2 code such as NL", n.Country)
+	}
+	if !KnownCountry(a.Country) {
+		return Account{}, Refusef("R5", "country %q is not an ISO 3166-1 alpha-2 country code such as NL: the VAT of the invoices depends on it", n.Country)
 	}
 	if len(a.VATID) > MaxVATIDLength {
 		return Account{}, Errorf(CodeInvalid, "vat_id is at most %d characters", MaxVATIDLength)
@@ -149,15 +161,18 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 		return Account{}, Refusef("R5, Directive 2006/112/EC art. 196",
 			"a customer in %s (EU, outside the Netherlands) needs a vat_id: it is invoiced under reverse charge", a.Country)
 	}
-	if len(a.Email) > MaxEmailLength || (a.Email != "" && !strings.Contains(a.Email, "@")) {
-		return Account{}, Errorf(CodeInvalid, "email %q is not an e-mail address", n.Email)
+	if a.Email != "" {
+		addr, err := mail.ParseAddress(a.Email)
+		if len(a.Email) > MaxEmailLength || err != nil || addr.Address != a.Email {
+			return Account{}, Errorf(CodeInvalid, "email %q is not an e-mail address (name@example.com)", n.Email)
+		}
 	}
 	if n.CreditLimit != nil {
-		limit, err := money.Parse(*n.CreditLimit)
-		if err != nil || limit.IsNegative() {
-			return Account{}, Errorf(CodeInvalid, "credit_limit %q must be an amount ≥ 0 (T&C 3.5, 3.6)", *n.CreditLimit)
+		limit, err := ParseLimit("credit_limit", *n.CreditLimit)
+		if err != nil {
+			return Account{}, err
 		}
-		a.CreditLimit = money.RoundInvoice(limit)
+		a.CreditLimit = limit
 	}
 	if n.PaymentTermsDays != nil {
 		if *n.PaymentTermsDays < 0 || *n.PaymentTermsDays > MaxPaymentTermsDays {
@@ -169,11 +184,11 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 		a.Indexation = *n.Indexation
 	}
 	if n.RegisteredAt != nil {
-		t, err := time.Parse(time.RFC3339Nano, *n.RegisteredAt)
+		t, err := ParseInstant("registered_at", *n.RegisteredAt)
 		if err != nil {
-			return Account{}, Errorf(CodeInvalid, "registered_at %q is not an RFC 3339 time", *n.RegisteredAt)
+			return Account{}, err
 		}
-		a.RegisteredAt = t.UTC()
+		a.RegisteredAt = t
 	}
 	return a, nil
 }

@@ -25,10 +25,18 @@ const (
 	// ReasonMissingCPI: the price is due an indexation whose CPI change cpi.csv lacks (R3). The
 	// event waits, parked, for the figure: never priced at a silent 0 %.
 	ReasonMissingCPI Reason = "missing_cpi"
+	// ReasonChargeTooLarge: the event would cost more than MaxEventCharge (an absurd quantity
+	// or price). It is parked, not charged and not left to stall the batches behind it.
+	ReasonChargeTooLarge Reason = "charge_too_large"
 )
 
+// MaxEventCharge is the most one usage event may cost, in EUR: far above any real message,
+// call or booking, and far enough below the journal's limits (int64 micro-euros, 9.2·10^12 EUR)
+// that a batch of MaxBatch such events and years of balances cannot overflow.
+const MaxEventCharge = 1_000_000
+
 // Reasons lists every park reason.
-var Reasons = []Reason{ReasonMalformed, ReasonUnknownAccount, ReasonNoPrice, ReasonAccountClosed, ReasonDuplicateConflict, ReasonMissingCPI}
+var Reasons = []Reason{ReasonMalformed, ReasonUnknownAccount, ReasonNoPrice, ReasonAccountClosed, ReasonDuplicateConflict, ReasonMissingCPI, ReasonChargeTooLarge}
 
 // Outcome is what became of one delivered event (the outcome label of ledger_usage_events_total).
 type Outcome string
@@ -90,6 +98,13 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		return p
 	}
 	p.Key, p.Hash, p.Event = e.ID, e.ContentHash(), e
+	// CONTRACT 2: an event is published on usage.<channel>.<account>. The subject is what NATS
+	// permissions can restrict a publisher to, so an event for another account than its
+	// subject names is refused (a publisher of one customer cannot bill another).
+	if d.Subject != "" && !subjectNames(d.Subject, e.Account) {
+		p.Reason, p.Detail = ReasonMalformed, fmt.Sprintf("subject %q does not name the event's account %q (usage.<channel>.<account>, CONTRACT 2)", d.Subject, e.Account)
+		return p
+	}
 	state, ok := accounts.Lookup(e.Account)
 	if !ok {
 		p.Reason, p.Detail = ReasonUnknownAccount, fmt.Sprintf("account %q does not exist", e.Account)
@@ -116,8 +131,42 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		}
 		return p
 	}
+	if err := checkCharge(r); err != nil {
+		p.Reason, p.Detail = ReasonChargeTooLarge, err.Error()
+		return p
+	}
 	p.Rating = r
 	return p
+}
+
+// maxEventMicros is MaxEventCharge in micro-euros.
+const maxEventMicros = money.Micros(MaxEventCharge * 1_000_000)
+
+// checkCharge refuses a rating that costs more than MaxEventCharge, or whose amounts are not
+// whole micro-euros that fit the journal.
+func checkCharge(r pricing.Rating) error {
+	var total money.Micros
+	for _, ch := range r.Charges {
+		m, err := money.ToMicros(ch.Amount)
+		if err != nil || m > maxEventMicros {
+			return fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", ch.Amount, MaxEventCharge)
+		}
+		total += m
+	}
+	if total > maxEventMicros {
+		return fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", total, MaxEventCharge)
+	}
+	return nil
+}
+
+// subjectNames reports whether a usage subject is usage.<channel>.<account> for account.
+func subjectNames(subject, account string) bool {
+	rest, ok := strings.CutPrefix(subject, "usage.")
+	if !ok {
+		return false
+	}
+	dot := strings.IndexByte(rest, '.')
+	return dot > 0 && rest[dot+1:] == account
 }
 
 // truncateRunes cuts s to at most n characters, on a character boundary; invalid UTF-8 is

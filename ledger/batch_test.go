@@ -495,7 +495,7 @@ func TestPlanBatch_property_random_batches(t *testing.T) {
 		id := fmt.Sprintf("r-%d", rng.Intn(40)) // few ids: duplicates and conflicts happen
 		account := accountIDs[rng.Intn(len(accountIDs))]
 		q := int64(rng.Intn(4)) // few quantities: same content happens too
-		switch rng.Intn(8) {
+		switch rng.Intn(9) {
 		case 0: // 0.075 per part
 			return smsTo(id, account, "+31612345678", q), money.Micros(q * 75000), 0
 		case 1: // 0.068 per part + 0.01 surcharge
@@ -524,6 +524,8 @@ func TestPlanBatch_property_random_batches(t *testing.T) {
 			u := smsTo(id, account, "+31612345678", q)
 			u.OccurredAt = "2027-03-10T08:00:00Z"
 			return u, 0, 0
+		case 7: // 20 million parts at 0.075 is 1.5 million EUR: more than one event may cost
+			return smsTo(id, account, "+31612345678", 20_000_000+q), 0, 0
 		default: // malformed: a negative quantity
 			return smsTo(id, account, "+31612345678", -1-q), 0, 0
 		}

@@ -420,3 +420,30 @@ func ExposureChanges(tx Transaction) []ExposureChange {
 	}
 	return changes
 }
+
+// MaxCreditLimit bounds a credit limit, in EUR: far above any customer's, far below what the
+// journal's amounts can hold.
+const MaxCreditLimit = 1_000_000_000
+
+// CheckLimit checks a credit limit (T&C 3.5, 3.6): an amount ≥ 0 (0 cancels the credit) in
+// whole cents — refused with more decimals, never rounded — and at most MaxCreditLimit.
+func CheckLimit(name string, d decimal.Decimal) error {
+	switch {
+	case d.IsNegative():
+		return Errorf(CodeInvalid, "%s %s must be an amount ≥ 0 (0 cancels the credit, T&C 3.6)", name, d)
+	case !money.RoundInvoice(d).Equal(d):
+		return Errorf(CodeInvalid, "%s %s has more than 2 decimals: a credit limit is in cents (T&C 3.6)", name, d)
+	case d.GreaterThan(decimal.NewFromInt(MaxCreditLimit)):
+		return Errorf(CodeInvalid, "%s %s is more than %d EUR", name, d, MaxCreditLimit)
+	}
+	return nil
+}
+
+// ParseLimit reads a credit limit and checks it (CheckLimit).
+func ParseLimit(name, s string) (decimal.Decimal, error) {
+	d, err := money.Parse(s)
+	if err != nil {
+		return decimal.Decimal{}, Errorf(CodeInvalid, "%s %q must be an amount ≥ 0 (0 cancels the credit, T&C 3.5, 3.6)", name, s)
+	}
+	return d, CheckLimit(name, d)
+}

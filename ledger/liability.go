@@ -128,6 +128,9 @@ func (c Claim) Validate() error {
 	if c.IncidentAt.IsZero() {
 		return Errorf(CodeInvalid, "claim %s: incident_at is required", c.ID)
 	}
+	if err := CheckInstant("incident_at", c.IncidentAt); err != nil {
+		return err
+	}
 	if !utf8.ValidString(c.Reason) || strings.TrimSpace(c.Reason) == "" {
 		return Errorf(CodeInvalid, "claim %s: a reason is required", c.ID)
 	}

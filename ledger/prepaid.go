@@ -144,15 +144,21 @@ func (n NewTopUp) Validate(now time.Time) (TopUp, error) {
 		return TopUp{}, Errorf(CodeInvalid, "method %q must be card or bank", n.Method)
 	}
 	if n.ReceivedAt != "" {
-		at, err := time.Parse(time.RFC3339Nano, n.ReceivedAt)
+		at, err := ParseInstant("received_at", n.ReceivedAt)
 		if err != nil {
-			return TopUp{}, Errorf(CodeInvalid, "received_at %q is not an RFC 3339 time", n.ReceivedAt)
+			return TopUp{}, err
 		}
-		t.ReceivedAt, t.ReceivedGiven = at.UTC(), true
+		t.ReceivedAt, t.ReceivedGiven = at, true
 	}
 	if t.ReceivedAt.After(now) {
 		return TopUp{}, Errorf(CodeInvalid, "received_at %s is later than now (%s): a top-up is booked once received (T&C 3.13)",
 			t.ReceivedAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	// A top-up received so long ago that its lot has expired would be forfeited the moment it
+	// is booked: a typo in the date, not a payment to take.
+	if _, expires := LotTimes(t.ReceivedAt); !expires.After(now) {
+		return TopUp{}, Refusef("T&C 3.13", "received_at %s: a top-up received then expired on %s, before it is booked now; prepaid credit expires 12 months after its purchase",
+			t.ReceivedAt.Format(time.RFC3339), expires.Format(time.RFC3339))
 	}
 	return t, nil
 }
@@ -187,11 +193,11 @@ func (n NewChargeback) Validate(now time.Time) (Chargeback, error) {
 	}
 	c.Amount = amount
 	if n.At != "" {
-		t, err := time.Parse(time.RFC3339Nano, n.At)
+		t, err := ParseInstant("at", n.At)
 		if err != nil {
-			return Chargeback{}, Errorf(CodeInvalid, "at %q is not an RFC 3339 time", n.At)
+			return Chargeback{}, err
 		}
-		c.At = t.UTC()
+		c.At = t
 	}
 	if c.At.After(now) {
 		return Chargeback{}, Errorf(CodeInvalid, "at %s is later than now (%s)", c.At.Format(time.RFC3339), now.UTC().Format(time.RFC3339))

@@ -110,5 +110,5 @@ func CheckRecord(id string, amount money.Micros, field string, at, now time.Time
 	case at.After(now):
 		return Errorf(CodeInvalid, "%s %s is in the future", field, at.Format(time.RFC3339))
 	}
-	return nil
+	return CheckInstant(field, at)
 }

@@ -194,6 +194,9 @@ func decodeFields(obj *fastjson.Object, id string, idErr error) (UsageEvent, err
 		return e, fmt.Errorf("occurred_at %q is not an RFC 3339 time", string(b))
 	}
 	e.OccurredAt = t.UTC()
+	if !InWindow(e.OccurredAt) {
+		return e, fmt.Errorf("occurred_at %q is outside the instants the ledger keeps (%s)", string(b), InstantWindow)
+	}
 	return e, nil
 }
 

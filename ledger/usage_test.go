@@ -255,15 +255,23 @@ func TestContentHash(t *testing.T) {
 		})
 	}
 
-	// DecodeUsage takes any RFC 3339 instant. Two instants 2^64 ns (about 584 years) apart are
-	// different content, so the second is a duplicate_conflict, not a duplicate.
+	// The hash keeps seconds and nanoseconds apart, so that two instants 2^64 ns (about 584
+	// years) apart differ; DecodeUsage refuses the later one (outside 2000–2099) anyway.
 	t.Run("R1_occurred_at_2pow64_nanoseconds_later_is_other_content", func(t *testing.T) {
-		later := strings.Replace(original, "2026-03-10T08:00:00Z", "2610-09-29T07:34:33.709551616Z", 1)
-		if got := decode(t, later).ContentHash(); got == base {
+		e := decode(t, original)
+		e.OccurredAt = time.Date(2610, 9, 29, 7, 34, 33, 709551616, time.UTC)
+		if got := e.ContentHash(); got == base {
 			t.Errorf("hash unchanged (%d) for occurred_at 2610-09-29T07:34:33.709551616Z", got)
 		}
 	})
-
+	for _, at := range []string{"0000-01-01T00:00:00+23:59", "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59"} {
+		t.Run("occurred_at_outside_the_window_is_malformed_"+at, func(t *testing.T) {
+			raw := strings.Replace(original, "2026-03-10T08:00:00Z", at, 1)
+			if _, _, err := ledger.DecodeUsage([]byte(raw)); err == nil || !strings.Contains(err.Error(), "outside the instants") {
+				t.Errorf("occurred_at %s: %v, want it refused as outside the window", at, err)
+			}
+		})
+	}
 	t.Run("R1_hash_fits_a_signed_SQL_integer", func(t *testing.T) {
 		if int64(base) < 0 {
 			t.Errorf("hash %d does not fit 63 bits", base)

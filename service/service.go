@@ -357,7 +357,8 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	reg.MustRegister(authFailures)
 	apiServer := &api.Server{Seller: cfg.Seller, Billing: s.Billing, Tokens: tokens, MetricsOpen: cfg.MetricsOpen,
 		AuthFailures: authFailures, Gatherer: reg, Log: log, Ready: s.ready}
-	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout}
+	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout,
+		ReadTimeout: api.ReadTimeout, IdleTimeout: api.IdleTimeout}
 	go func() {
 		if err := s.httpServer.Serve(httpListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server", "err", err)
