@@ -10,7 +10,7 @@ PROMTOOL  ?= promtool
 ALERT_RULES      ?= deploy/prometheus/alerts.yml
 ALERT_RULES_TEST ?= deploy/prometheus/alerts_test.yml
 
-.PHONY: run test rules rules-if-promtool bench bench-billing lint build conformance clean
+.PHONY: run test fuzz rules rules-if-promtool bench bench-billing lint build conformance clean
 
 ## run: the service on its embedded defaults (NATS with JetStream in the process, SQLite under ./data)
 run:
@@ -20,6 +20,19 @@ run:
 test: rules-if-promtool
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+## fuzz: each fuzz target for FUZZTIME (default 2s; the seeds run with every go test): decoders, parsers, bodies
+FUZZTIME ?= 2s
+FUZZ_TARGETS = ledger:FuzzDecodeUsage ledger:FuzzParseInstant ledger:FuzzNewAccount ledger:FuzzNewTopUp \
+	ledger:FuzzParseAmount money:FuzzParse pricing:FuzzRateNoPanic pricing:FuzzParsePricesNoPanic
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg >/tmp/ledger-fuzz.$$$$ 2>&1 \
+			|| { cat /tmp/ledger-fuzz.$$$$; rm -f /tmp/ledger-fuzz.$$$$; exit 1; }; \
+		echo "fuzz $$pkg $$fn: $$(grep -o 'execs: [0-9]*' /tmp/ledger-fuzz.$$$$ | tail -1)"; rm -f /tmp/ledger-fuzz.$$$$; \
+	done
 
 ## rules: the Prometheus alert rules, checked and unit-tested (promtool: Debian package prometheus)
 rules:
