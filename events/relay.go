@@ -2,12 +2,15 @@ package events
 
 import (
 	"context"
-	"ledger/billing"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"ledger/billing"
 )
 
 // Relay limits.
@@ -25,7 +28,20 @@ type Relay struct {
 	Store billing.OutboxStore
 	JS    jetstream.JetStream
 	Log   *slog.Logger
-	wake  chan struct{}
+	// Failed counts the messages set aside as undeliverable (nil: not counted).
+	Failed prometheus.Counter
+	wake   chan struct{}
+}
+
+// refusedForGood reports whether a publish failed in a way a retry cannot mend: the message is
+// larger than the server or the stream takes, or the stream refused it (a 4xx API error);
+// timeouts, lost connections and a server without JetStream for a moment are retried.
+func refusedForGood(err error) bool {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return true
+	}
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.Code >= 400 && api.Code < 500
 }
 
 // NewRelay returns a relay.
@@ -78,6 +94,23 @@ func (r *Relay) Flush(ctx context.Context) int {
 			pctx, cancel := context.WithTimeout(ctx, RelayPublishWait)
 			_, err := r.JS.PublishMsg(pctx, nm)
 			cancel()
+			if err != nil && refusedForGood(err) {
+				// Retrying would fail the same way, ahead of every notice after it.
+				if ferr := r.Store.FailOutbox(context.Background(), m.ID, err.Error()); ferr != nil {
+					if r.Log != nil {
+						r.Log.Warn("set an undeliverable outgoing event aside", "subject", m.Subject, "err", ferr)
+					}
+					break
+				}
+				if r.Log != nil {
+					r.Log.Error("outgoing event refused by NATS for good: set aside in outbox_failed, not published",
+						"subject", m.Subject, "bytes", len(m.Payload), "err", err)
+				}
+				if r.Failed != nil {
+					r.Failed.Inc()
+				}
+				continue
+			}
 			if err != nil {
 				if r.Log != nil && ctx.Err() == nil {
 					r.Log.Warn("publish outgoing event; will retry", "subject", m.Subject, "err", err)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -95,6 +96,12 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 	e, id, err := DecodeUsage(d.Data)
 	if err != nil {
 		p.Key, p.Hash, p.Reason, p.Detail = truncateRunes(id, MaxEventIDLength), RawHash(d.Data), ReasonMalformed, err.Error()
+		if len(d.Data) > MaxEventBytes {
+			// Parked with a bounded copy: no one message can fill the database.
+			sum := sha256.Sum256(d.Data)
+			p.Data = d.Data[:MaxEventBytes:MaxEventBytes]
+			p.Detail += fmt.Sprintf("; its first %d bytes are kept; sha256 of all %d: %x", MaxEventBytes, len(d.Data), sum)
+		}
 		return p
 	}
 	p.Key, p.Hash, p.Event = e.ID, e.ContentHash(), e

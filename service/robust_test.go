@@ -1,9 +1,15 @@
 package service_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"ledger/ledger"
+	"ledger/sql"
 )
 
 // Issue "no input or fault stops the ledger": an event that would cost more than one event may
@@ -145,5 +151,69 @@ func TestRobust_wrong_method_405(t *testing.T) {
 	}
 	if status, _ := e.apiRaw("", "GET", "/v1/nothing-here", ""); status != 404 {
 		t.Errorf("an unknown path answers %d, want 404", status)
+	}
+}
+
+// Issue "no input or fault stops the ledger", size: a notice the stream refuses for good (here,
+// larger than the BILLING stream takes) is set aside with its reason and counted; the notices
+// after it are published, not held behind it for ever.
+func TestRobust_undeliverable_notice_set_aside(t *testing.T) {
+	e := start(t)
+	e.createAccount("acme", nil)
+	ctx := context.Background()
+	resize := func(max int32) {
+		t.Helper()
+		s, err := e.js.Stream(ctx, "BILLING")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := s.CachedInfo().Config
+		cfg.MaxMsgSize = max
+		if _, err := e.js.UpdateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resize(64) // every billing.usage.rejected notice is larger
+	e.publishRaw("usage.sms.acme", "bad-1", []byte(`{"id":"bad-1","account":"acme","channel":"sms","quantity":-1}`))
+	e.settle()
+	e.eventually(10*time.Second, func() error {
+		n, err := e.svc.Store.(*sql.Store).FailedOutbox(ctx)
+		if err != nil || n != 1 {
+			return fmt.Errorf("%d set aside (%v), want 1", n, err)
+		}
+		return nil
+	})
+	resize(-1)
+	e.publishRaw("usage.sms.acme", "bad-2", []byte(`{"id":"bad-2","account":"acme","channel":"sms","quantity":-1}`))
+	e.settle()
+	e.eventually(10*time.Second, func() error {
+		for _, m := range e.billingOn("billing.usage.rejected") {
+			if strings.Contains(fmt.Sprint(m.Body), "bad-2") {
+				return nil
+			}
+		}
+		return fmt.Errorf("the notice after the refused one was not published")
+	})
+	status, raw := e.apiRaw("", "GET", "/metrics", "")
+	if status != 200 || !strings.Contains(string(raw), "ledger_outbox_undeliverable_total 1") {
+		t.Errorf("ledger_outbox_undeliverable_total is not 1")
+	}
+}
+
+// Issue "no input or fault stops the ledger", size: an oversized message is parked malformed
+// with a bounded copy and the hash of all of it.
+func TestRobust_oversized_message_parked_bounded(t *testing.T) {
+	e := start(t)
+	e.createAccount("acme", nil)
+	huge := `{"id":"huge","account":"acme","channel":"sms","destination":"+31612345678","quantity":1,"occurred_at":"2026-03-10T08:00:00Z","pad":"` +
+		strings.Repeat("x", 200_000) + `"}`
+	e.publishRaw("usage.sms.acme", "huge", []byte(huge))
+	e.settle()
+	parked := e.rejected("malformed")
+	if len(parked) != 1 {
+		t.Fatalf("parked %+v, want the oversized message", parked)
+	}
+	if len(parked[0].Event) > 3*ledger.MaxEventBytes || !strings.Contains(parked[0].Detail, "sha256") {
+		t.Errorf("event of %d bytes, detail %q; want it bounded, with the hash of all", len(parked[0].Event), parked[0].Detail)
 	}
 }

@@ -302,6 +302,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}))
 
 	s.Relay = events.NewRelay(s.Billing.Outbox, s.JS, log)
+	s.Relay.Failed = prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_outbox_undeliverable_total",
+		Help: "Outgoing events NATS refused for good (too large, no stream), set aside in outbox_failed instead of holding up the others."})
+	reg.MustRegister(s.Relay.Failed)
 	s.Store.SetOnOutbox(s.Relay.Wake)
 	s.Billing.Charging.Log, s.Billing.Charging.Observe = log, metrics.ObserveBatch
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}

@@ -38,7 +38,7 @@ type copyTable struct {
 	rowid bool
 }
 
-// copyTables is every table of the schema (migrations 0001–0008), parents before the tables
+// copyTables is every table of the schema (migrations 0001–0009), parents before the tables
 // that refer to them. ledger_accounts is a view over ledger_account_names and balances; the
 // target keeps its own schema_migrations. A table not listed here makes CopyTo fail, so that a
 // later migration's table is never left behind silently.
@@ -68,6 +68,7 @@ var copyTables = []copyTable{
 	{name: "claims", order: "seq"},
 	{name: "liabilities", order: "account_id"},
 	{name: "audit", order: "seq"},
+	{name: "outbox_failed", order: "id"},
 }
 
 // notCopied are the tables of a database that are not the ledger's data.

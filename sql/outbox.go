@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"ledger/billing"
 	"ledger/ledger"
@@ -54,4 +55,23 @@ func (s *Store) DeleteOutbox(ctx context.Context, ids []int64) error {
 		_, err := s.stmts["deleteOutbox"].ExecContext(ctx, b.String())
 		return err
 	})
+}
+
+// FailOutbox moves a message the NATS server refused for good into outbox_failed, with the
+// reason, in one transaction (billing.OutboxStore).
+func (s *Store) FailOutbox(ctx context.Context, id int64, reason string) error {
+	return s.inWrite(ctx, func() error {
+		if _, err := s.write.ExecContext(ctx, `INSERT INTO outbox_failed(id, subject, payload, created_at, failed_at, error)
+			SELECT id, subject, payload, created_at, ?, ? FROM outbox WHERE id = ?`, fmtTime(time.Now()), reason, id); err != nil {
+			return fmt.Errorf("set outbox message %d aside: %w", id, err)
+		}
+		_, err := s.write.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+		return err
+	})
+}
+
+// FailedOutbox counts the messages set aside (billing.OutboxStore).
+func (s *Store) FailedOutbox(ctx context.Context) (n int64, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM outbox_failed`).Scan(&n)
+	return n, err
 }

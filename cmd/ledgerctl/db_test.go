@@ -42,7 +42,7 @@ func TestDBCopy(t *testing.T) {
 			if r.code != 0 {
 				t.Fatal(r)
 			}
-			for _, want := range [][]string{{"copied", from, "→", to}, {"verified", "the", "rows", "of", "every", "table,"}, {"tables", "25"}, {"accounts", "4"}, {"invoices", "2"}, {"credit", "notes", "1"}, {"elapsed"}} {
+			for _, want := range [][]string{{"copied", from, "→", to}, {"verified", "the", "rows", "of", "every", "table,"}, {"tables", "26"}, {"accounts", "4"}, {"invoices", "2"}, {"credit", "notes", "1"}, {"elapsed"}} {
 				if !hasLineStarting(r.stdout, want...) {
 					t.Errorf("summary has no line of %q\n%s", want, r)
 				}
