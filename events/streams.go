@@ -57,10 +57,52 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, usageMaxAge time
 	return nil
 }
 
-// EnsureConsumer creates the durable pull consumer on USAGE, or brings it to this configuration.
-func EnsureConsumer(ctx context.Context, js jetstream.JetStream, name string, ackWait time.Duration) (jetstream.Consumer, error) {
+// DatabaseMetadata is the consumer's metadata key that names the database it charges into.
+const DatabaseMetadata = "ledger_database"
+
+// Database is what EnsureConsumer needs to know of the database the consumer charges into.
+type Database struct {
+	// Instance is the database's own random id (it moves with a copy, ledgerctl db copy).
+	Instance string
+	// Empty: the database holds no charge and no parked event.
+	Empty bool
+	// Where names it for messages, without a password.
+	Where string
+}
+
+// ErrForeignDatabase refuses to charge from a consumer into a database other than the one it
+// has charged into: the stream's acknowledged events would be missing from it for good.
+var ErrForeignDatabase = errors.New("the usage consumer has charged into another database")
+
+// EnsureConsumer creates the durable pull consumer on USAGE, or brings it to this configuration,
+// bound to db: a consumer that has acknowledged events into another database, or into one that
+// is now missing or empty, is refused (ErrForeignDatabase) rather than pointed at a ledger
+// that lacks what it acknowledged.
+func EnsureConsumer(ctx context.Context, js jetstream.JetStream, name string, ackWait time.Duration, db Database) (jetstream.Consumer, error) {
 	if ackWait <= 0 {
 		ackWait = AckWait
+	}
+	if existing, err := js.Consumer(ctx, UsageStream, name); err == nil {
+		info, err := existing.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s on %s: %w", name, UsageStream, err)
+		}
+		bound := info.Config.Metadata[DatabaseMetadata]
+		consumed := info.AckFloor.Stream > 0 || info.NumAckPending > 0
+		switch {
+		case bound != "" && bound != db.Instance:
+			return nil, fmt.Errorf("%w: consumer %s on stream %s has charged into the database with instance id %s, and %s is %s. "+
+				"Starting would leave the events it acknowledged out of this ledger: point --db at the database it charged into; "+
+				"to start a new ledger on purpose, delete the consumer first (nats consumer rm %s %s)",
+				ErrForeignDatabase, name, UsageStream, bound, db.Where, db.Instance, UsageStream, name)
+		case bound == "" && consumed && db.Empty:
+			return nil, fmt.Errorf("%w: consumer %s on stream %s has acknowledged events up to sequence %d, and %s holds no charge "+
+				"and no parked event (missing, empty, or another ledger's). Point --db at the database it charged into; "+
+				"to start a new ledger on purpose, delete the consumer first (nats consumer rm %s %s)",
+				ErrForeignDatabase, name, UsageStream, info.AckFloor.Stream, db.Where, UsageStream, name)
+		}
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, fmt.Errorf("consumer %s on %s: %w", name, UsageStream, err)
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, UsageStream, jetstream.ConsumerConfig{
 		Durable:       name,
@@ -71,6 +113,7 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, name string, ac
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: UsageSubjects,
 		MaxDeliver:    -1, // never give up on a message: it is charged or parked, never dropped
+		Metadata:      map[string]string{DatabaseMetadata: db.Instance},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", name, UsageStream, err)

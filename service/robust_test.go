@@ -3,13 +3,17 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"ledger/ledger"
+	"ledger/service"
 	"ledger/sql"
+	"ledger/sql/storetest"
 )
 
 // Issue "no input or fault stops the ledger": an event that would cost more than one event may
@@ -216,4 +220,70 @@ func TestRobust_oversized_message_parked_bounded(t *testing.T) {
 	if len(parked[0].Event) > 3*ledger.MaxEventBytes || !strings.Contains(parked[0].Detail, "sha256") {
 		t.Errorf("event of %d bytes, detail %q; want it bounded, with the hash of all", len(parked[0].Event), parked[0].Detail)
 	}
+}
+
+// Issue "no input or fault stops the ledger", state: a database that is missing, empty or
+// another ledger's beside a usage consumer that has acknowledged events into another one is
+// refused at start, saying what to do; never an empty ledger in silence. The database it
+// charged into starts as before.
+func TestRobust_foreign_database_refused(t *testing.T) {
+	e := start(t)
+	e.createAccount("acme", nil)
+	e.publish(nil, sms("f-1", "acme", "+31612345678", 1))
+	e.settle()
+	e.stop()
+	home := e.cfg.DB
+	for name, db := range map[string]string{
+		"missing": storetest.URL(filepath.Join(t.TempDir(), "gone.db")),
+		"other":   storetest.URL(filepath.Join(t.TempDir(), "other.db")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if name == "other" {
+				// Another ledger: its own charges, its own instance.
+				store, err := sql.Open(context.Background(), db)
+				if err != nil {
+					t.Fatal(err)
+				}
+				store.Close()
+			}
+			cfg := e.cfg
+			cfg.DB = db
+			svc, err := service.Start(context.Background(), cfg)
+			if err == nil {
+				svc.Stop(context.Background())
+				t.Fatal("ledgerd started on a database the usage consumer never charged into")
+			}
+			for _, want := range []string{"charged into", "--db", "nats consumer rm USAGE ledger"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+		})
+	}
+	e.cfg.DB = home
+	e.launch()
+	if n := e.countCharges("acme"); n != 1 {
+		t.Errorf("%d charges after starting on the right database again, want 1", n)
+	}
+}
+
+// A usage consumer deleted under the running ledger makes /readyz say so.
+func TestRobust_deleted_consumer_not_ready(t *testing.T) {
+	e := start(t)
+	if err := e.js.DeleteConsumer(context.Background(), "USAGE", "ledger"); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(10*time.Second, func() error {
+		resp, err := http.Get("http://" + e.svc.HTTPAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 503 || !strings.Contains(string(body), "deleted") {
+			return fmt.Errorf("readyz %d %s, want 503 saying the consumer was deleted", resp.StatusCode, body)
+		}
+		return nil
+	})
+	e.restart()
 }

@@ -106,6 +106,9 @@ type Store interface {
 	CheckInvariants(ctx context.Context) error
 	// Location says where the store is, without a password.
 	Location() string
+	// Instance is the database's own random id: the usage consumer is bound to it.
+	Instance() string
+	UsageTotals(ctx context.Context) (events int64, total money.Micros, err error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -135,6 +138,7 @@ type Service struct {
 	Embedded *server.Server // nil with --nats
 	Ingestor *events.Ingestor
 	Relay    *events.Relay
+	consumer jetstream.Consumer
 	Credit   *ledger.CreditBook
 	Clock    clock.Clock
 	Test     *clock.Test
@@ -242,10 +246,15 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge); err != nil {
 		return nil, err
 	}
-	consumer, err := events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait)
+	db, err := s.database(ctx)
 	if err != nil {
 		return nil, err
 	}
+	consumer, err := events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait, db)
+	if err != nil {
+		return nil, err
+	}
+	s.consumer = consumer
 	s.Credit = ledger.NewCreditBook()
 	if err := s.Store.UseCredit(ctx, s.Credit, policy); err != nil {
 		return nil, err
@@ -479,6 +488,19 @@ func (s *Service) connectNATS() error {
 }
 
 // ready reports whether the database, NATS and the consumer are ready (/readyz).
+// database describes the store to the usage consumer it is bound to (events.EnsureConsumer).
+func (s *Service) database(ctx context.Context) (events.Database, error) {
+	charged, _, err := s.Store.UsageTotals(ctx)
+	if err != nil {
+		return events.Database{}, err
+	}
+	parked, err := s.Store.Rejected(ctx, "", 0, 1)
+	if err != nil {
+		return events.Database{}, err
+	}
+	return events.Database{Instance: s.Store.Instance(), Empty: charged == 0 && len(parked) == 0, Where: s.Store.Location()}, nil
+}
+
 func (s *Service) ready(ctx context.Context) error {
 	if err := s.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)
@@ -488,6 +510,11 @@ func (s *Service) ready(ctx context.Context) error {
 	}
 	if !s.Ingestor.Running() {
 		return errors.New("the usage consumer is not running")
+	}
+	// A consumer deleted under the running service delivers nothing, and says so only here.
+	if _, err := s.consumer.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("the usage consumer %s on %s was deleted: nothing is charged; restart ledgerd to create it again (every event still in the stream is delivered again and charged once)",
+			events.ConsumerName, events.UsageStream)
 	}
 	return nil
 }

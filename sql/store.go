@@ -131,6 +131,9 @@ func (t *instant) parse(s string) (err error) {
 	return err
 }
 
+// Instance is the database's own random id, made when it was created; it moves with a copy.
+func (s *Store) Instance() string { return s.instance }
+
 // Open opens (creating it if needed) the database named by url and brings its schema up to date.
 // url is sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS].
 func Open(ctx context.Context, url string) (*Store, error) {

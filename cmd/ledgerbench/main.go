@@ -445,7 +445,7 @@ func fill(ctx context.Context, js jetstream.JetStream, c config) error {
 // rawCeiling consumes every message with a consumer configured like the ledger's, acknowledging
 // each and doing nothing else.
 func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Duration, error) {
-	cons, err := events.EnsureConsumer(ctx, js, "bench-raw", 0)
+	cons, err := events.EnsureConsumer(ctx, js, "bench-raw", 0, events.Database{Instance: "none: the raw ceiling charges nothing"})
 	if err != nil {
 		return 0, err
 	}
@@ -472,7 +472,7 @@ func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Dur
 
 // pipeline runs the ledger's ingestor until every event is committed and acknowledged.
 func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config) (time.Duration, int64, error) {
-	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0)
+	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0, events.Database{Instance: store.Instance(), Where: store.Location()})
 	if err != nil {
 		return 0, 0, err
 	}
