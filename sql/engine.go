@@ -48,6 +48,12 @@ type Engine struct {
 	Checkpoint string
 	// ListTables lists the database's own tables (not views, not the engine's).
 	ListTables string
+	// QuickCheck, when set, checks the database's pages at Open (SQLite's PRAGMA quick_check,
+	// answering the single row "ok"); IntegrityCheck is the thorough check of ledgerctl db check.
+	// Empty where the server keeps its own pages (PostgreSQL checksums them as it reads).
+	QuickCheck, IntegrityCheck string
+	// Damaged, when set, reports whether err says the database file is damaged or not one.
+	Damaged func(error) bool
 	// UniqueViolation reports whether err is a unique or primary-key violation.
 	UniqueViolation func(error) bool
 	// ReserveIDs takes ids of a table (its first parameter) from its sequence ahead of need, as

@@ -143,7 +143,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	conn, err := eng.Connect(ctx, url)
 	if err != nil {
-		return nil, err
+		return nil, damaged(eng, url, err)
 	}
 	conn.DB.SetMaxOpenConns(MaxReadConnections + 1)
 	conn.DB.SetMaxIdleConns(MaxReadConnections + 1)
@@ -151,13 +151,18 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s := &Store{db: conn.DB, engine: eng, stmts: map[string]*stdsql.Stmt{}, unlock: conn.Unlock, url: url}
 	if s.write, err = conn.DB.Conn(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open %s: %w", Redact(url), ScrubPasswords(err, url))
+		return nil, damaged(eng, url, fmt.Errorf("open %s: %w", Redact(url), ScrubPasswords(err, url)))
 	}
 	for _, statement := range eng.WriterSetup {
 		if _, err := s.write.ExecContext(ctx, statement); err != nil {
 			s.Close()
-			return nil, fmt.Errorf("open %s: %s: %w", Redact(url), statement, err)
+			return nil, damaged(eng, url, fmt.Errorf("open %s: %s: %w", Redact(url), statement, err))
 		}
+	}
+	// A damaged file is found before anything is read from it or written to it.
+	if err := s.checkPages(ctx, eng.QuickCheck); err != nil {
+		s.Close()
+		return nil, err
 	}
 	// The schema first, then the writer's statements and its view of the journal, lots and lines.
 	for _, step := range []func(context.Context) error{s.migrate, s.prepare, s.loadLedgerAccounts, s.loadPrepaid, s.loadLines} {
@@ -167,6 +172,54 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// ErrDamaged says the database's own check found damaged pages.
+var ErrDamaged = errors.New("the database is damaged")
+
+// damaged marks err as ErrDamaged when the engine says it comes from a damaged file.
+func damaged(eng *Engine, url string, err error) error {
+	if eng.Damaged == nil || !eng.Damaged(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %v; restore it from a backup", ErrDamaged, Redact(url), err)
+}
+
+// checkPages runs the engine's page check (check: its statement, "" for none) and refuses a
+// database that does not answer "ok".
+func (s *Store) checkPages(ctx context.Context, check string) error {
+	if check == "" {
+		return nil
+	}
+	rows, err := s.write.QueryContext(ctx, check)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %s: %v; restore it from a backup", ErrDamaged, Redact(s.url), check, err)
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() && len(found) < 10 {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("%w: %s: %s: %v; restore it from a backup", ErrDamaged, Redact(s.url), check, err)
+		}
+		found = append(found, strings.Join(strings.Fields(line), " "))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%w: %s: %s: %v; restore it from a backup", ErrDamaged, Redact(s.url), check, err)
+	}
+	if len(found) == 1 && found[0] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: %s found %s; restore it from a backup (ledgerctl db check lists what the thorough check finds)",
+		ErrDamaged, Redact(s.url), check, strings.Join(found, "; "))
+}
+
+// CheckPages runs the engine's thorough page check (SQLite's integrity_check); nil where the
+// engine has none or finds nothing.
+func (s *Store) CheckPages(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.checkPages(ctx, s.engine.IntegrityCheck)
 }
 
 // Close releases the database.

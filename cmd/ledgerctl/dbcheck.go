@@ -72,8 +72,8 @@ func schemaOf(ctx context.Context, url string) (schemaStatus, error) {
 	return st, nil
 }
 
-// dbCheck is `ledgerctl db check [--db URL]`: the ledger's invariants checked over the whole
-// database — every transaction balanced, every balance the sum of its entries, the entry
+// dbCheck is `ledgerctl db check [--db URL]`: the database's pages (SQLite's integrity_check),
+// then the ledger's invariants checked over the whole database — every transaction balanced, every balance the sum of its entries, the entry
 // chains, invoices against their documents and payments, the open usage lines — as the tests
 // check them after every run. For a restored backup, a copy, or a ledger that looks wrong. It
 // opens the database as ledgerd does (stop ledgerd first on SQLite: it locks the file) and
@@ -99,12 +99,15 @@ func checkLedger(ctx context.Context, url string, inv *invocation) error {
 		return fmt.Errorf("--db %s: %w", st.DB, err)
 	}
 	defer store.Close()
+	if err := store.CheckPages(ctx); err != nil {
+		return err
+	}
 	if err := store.CheckInvariants(ctx); err != nil {
 		return fmt.Errorf("%s breaks the ledger's invariants:\n%w", st.DB, err)
 	}
 	if inv.json {
-		return writeJSON(inv.stdout, map[string]any{"db": st.DB, "invariants": "hold"})
+		return writeJSON(inv.stdout, map[string]any{"db": st.DB, "pages": "ok", "invariants": "hold"})
 	}
-	_, err = fmt.Fprintf(inv.stdout, "database    %s\ninvariants  hold (transactions balanced, balances = entries, entry chains, invoices and payments, open usage lines)\n", st.DB)
+	_, err = fmt.Fprintf(inv.stdout, "database    %s\npages       ok (SQLite: integrity_check; PostgreSQL checks its own)\ninvariants  hold (transactions balanced, balances = entries, entry chains, invoices and payments, open usage lines)\n", st.DB)
 	return err
 }

@@ -27,10 +27,12 @@ var Engine = &sql.Engine{
 	OpenReadOnly: openReadOnly,
 	// Checkpoints run beside the writer (RunUpkeep), not inside its commits: an automatic
 	// checkpoint in COMMIT copies the WAL into a growing file while ingestion waits.
-	WriterSetup: []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", sql.WALTruncateBytes)},
-	Begin:       "BEGIN IMMEDIATE",
-	Checkpoint:  "PRAGMA wal_checkpoint(PASSIVE)",
-	ListTables:  `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`,
+	WriterSetup:    []string{"PRAGMA wal_autocheckpoint = 0", fmt.Sprintf("PRAGMA journal_size_limit = %d", sql.WALTruncateBytes)},
+	Begin:          "BEGIN IMMEDIATE",
+	Checkpoint:     "PRAGMA wal_checkpoint(PASSIVE)",
+	QuickCheck:     "PRAGMA quick_check",
+	IntegrityCheck: "PRAGMA integrity_check",
+	ListTables:     `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\'`,
 	Statements: map[string]string{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM jsonb_each(?))`,
 		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
@@ -56,6 +58,10 @@ var Engine = &sql.Engine{
 	UniqueViolation: func(err error) bool {
 		var se sqlite3.Error
 		return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+	},
+	Damaged: func(err error) bool {
+		var se sqlite3.Error
+		return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
 	},
 }
 
