@@ -155,6 +155,8 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/clock", RoleViewer, s.getClock)
 	route("POST /v1/clock", RoleAdmin, s.setClock)
 	route("GET /v1/audit", RoleAdmin, s.audit)
+	route("GET /v1/data-subjects/{e164}", RoleAdmin, s.dataSubject)
+	route("DELETE /v1/data-subjects/{e164}", RoleAdmin, s.eraseDataSubject)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if allow := s.allowed(r.URL.Path); len(allow) > 0 {
 			// A route of that path, not of that method: 405 with the methods it has (RFC 9110).
@@ -420,5 +422,44 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ principal) erro
 		last = e.Seq
 	}
 	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
+	return nil
+}
+
+// dataSubject lists the usage records held under a number's pseudonym (CONTRACT 3.6, R14):
+// never the number itself.
+func (s *Server) dataSubject(w http.ResponseWriter, r *http.Request, _ principal) error {
+	after, limit, err := idPage(r)
+	if err != nil {
+		return err
+	}
+	records, next, err := s.Billing.DataSubject(r.Context(), r.PathValue("e164"), after, limit)
+	if err != nil {
+		return err
+	}
+	type recordJSON struct {
+		Event      string `json:"event"`
+		Account    string `json:"account"`
+		Channel    string `json:"channel"`
+		OccurredAt string `json:"occurred_at"`
+		Prefix     string `json:"prefix"`
+		Country    string `json:"country"`
+		Amount     string `json:"amount"`
+	}
+	items := make([]recordJSON, 0, len(records))
+	for _, v := range records {
+		items = append(items, recordJSON{Event: v.Event, Account: v.Account, Channel: v.Channel,
+			OccurredAt: v.OccurredAt.Format(time.RFC3339Nano), Prefix: v.Prefix, Country: v.Country, Amount: v.Amount})
+	}
+	writeJSON(w, http.StatusOK, list{Items: items, Next: next})
+	return nil
+}
+
+// eraseDataSubject anonymises the records held under a number's pseudonym (CONTRACT 3.6).
+func (s *Server) eraseDataSubject(w http.ResponseWriter, r *http.Request, _ principal) error {
+	n, err := s.Billing.EraseDataSubject(r.Context(), r.PathValue("e164"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"erased": n})
 	return nil
 }

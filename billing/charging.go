@@ -22,6 +22,10 @@ type RejectedView struct {
 	Payload  []byte
 	ParkedAt time.Time
 	Replays  int
+	// Hash is the content hash of the event as it came (its body is kept without its numbers,
+	// R14); Pseudonym, the destination's pseudonym while kept.
+	Hash      uint64
+	Pseudonym string
 }
 
 // PlannedBatch is a batch of prepared deliveries planned for the store, ready to commit.
@@ -71,6 +75,10 @@ type Charging struct {
 	Log      *slog.Logger
 	// Observe, when set, is told of every committed batch (the driver's metrics).
 	Observe func(items []ledger.Prepared, plan ledger.BatchPlan)
+	// Pseudonyms, when set, takes the numbers out of every delivery before anything of it is
+	// kept (R14): a charge keeps the destination's pseudonym, a parked event its body without
+	// the numbers. ledgerd always sets it.
+	Pseudonyms *ledger.Pseudonyms
 
 	tariffs atomic.Pointer[pricing.Tariffs]
 }
@@ -88,6 +96,9 @@ func (c *Charging) Prepare(ds []ledger.Delivery) (*PlannedBatch, error) {
 	c.Accounts.View(func(accounts ledger.AccountDirectory) {
 		for i, d := range ds {
 			items[i] = ledger.Prepare(d, accounts, rater)
+			if c.Pseudonyms != nil {
+				c.Pseudonyms.Scrub(&items[i])
+			}
 		}
 	})
 	now := c.Clock.Now()

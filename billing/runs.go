@@ -244,5 +244,8 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 	if _, err := s.RunDue(ctx, t); err != nil {
 		return fmt.Errorf("run what is due at %s: %w", t.Format(time.RFC3339Nano), err)
 	}
+	if _, err := s.ForgetPersonalData(context.WithValue(ctx, auditKey{}, (*AuditRecord)(nil)), t); err != nil {
+		return fmt.Errorf("remove the pseudonyms past their retention at %s: %w", t.Format(time.RFC3339Nano), err)
+	}
 	return nil
 }

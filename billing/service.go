@@ -23,6 +23,7 @@ type Stores struct {
 	Outbox      OutboxStore
 	SavedClock  ClockStore
 	Audits      AuditStore
+	Subjects    SubjectStore
 }
 
 // Store is every aggregate's store in one value, as an adapter that keeps them all provides it.
@@ -38,12 +39,13 @@ type Store interface {
 	OutboxStore
 	ClockStore
 	AuditStore
+	SubjectStore
 }
 
 // StoresOf returns the aggregates' stores of an adapter that keeps them all.
 func StoresOf(s Store) Stores {
 	return Stores{Accounts: s, Agreements: s, Lots: s, Receivables: s, Claims: s, Runs: s, Charges: s,
-		Parked: s, Outbox: s, SavedClock: s, Audits: s}
+		Parked: s, Outbox: s, SavedClock: s, Audits: s, Subjects: s}
 }
 
 // Service runs the use cases against the stores, with the time from Clock.
@@ -55,6 +57,9 @@ type Service struct {
 	TestClock *clock.Test
 	// Charging charges usage and answers authorisations, from the credit book.
 	Charging *Charging
+	// PersonalDataRetention: after it, counted from occurred_at, a record's pseudonym is
+	// removed (R14); 0 keeps them.
+	PersonalDataRetention time.Duration
 }
 
 // New returns the use cases over the stores, charging against the credit book with the

@@ -29,8 +29,11 @@ const (
 	// DuplicateWindow is JetStream's Nats-Msg-Id window; the ledger's own unique event ids
 	// make exactly-once hold beyond it.
 	DuplicateWindow = 10 * time.Minute
-	// DefaultUsageMaxAge is how long usage messages stay in the stream after they arrive.
-	DefaultUsageMaxAge = 7 * 24 * time.Hour
+	// DefaultUsageMaxAge is how long usage messages stay in the stream after they arrive. They
+	// hold numbers in clear (R14: kept no longer than needed): long enough for a redelivery, a
+	// restart and a weekend's outage to be charged, no longer. A ledger down longer loses what
+	// arrived before (raise --usage-max-age before a long maintenance).
+	DefaultUsageMaxAge = 48 * time.Hour
 	// AckWait is how long a delivered, unacknowledged message waits before redelivery: after a
 	// crash, what was in flight comes back this long after it was delivered. A batch commits in
 	// well under a second; a redelivery is harmless (recognised as a duplicate), a long wait after

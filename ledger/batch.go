@@ -74,6 +74,11 @@ type Delivery struct {
 	ParkedID int64 // the parked row it comes from, on replay; 0 otherwise
 	// ParkedReason is the reason it was parked for, on replay.
 	ParkedReason string
+	// Pseudonym and ParkedHash are, on replay, the pseudonym of the destination and the content
+	// hash of the event as it came, which the parked row kept (its body keeps only the numbers'
+	// leading digits, R14): the event is charged as the one that came, under its pseudonym.
+	Pseudonym  string
+	ParkedHash uint64
 }
 
 // Prepared is one delivery decoded, validated and rated: either chargeable, or parked with a
@@ -88,14 +93,19 @@ type Prepared struct {
 	Detail string // why, for people
 	// Prepaid: the account pays from its lots (R9), so its usage is not invoiced.
 	Prepaid bool
+	// Pseudonym is the keyed pseudonym of the destination (Pseudonyms.Scrub, R14); "" when none.
+	Pseudonym string
 }
 
 // Prepare decodes, validates and rates one delivery.
 func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
-	p := Prepared{Delivery: d}
+	p := Prepared{Delivery: d, Pseudonym: d.Pseudonym}
 	e, id, err := DecodeUsage(d.Data)
 	if err != nil {
 		p.Key, p.Hash, p.Reason, p.Detail = truncateRunes(id, MaxEventIDLength), RawHash(d.Data), ReasonMalformed, err.Error()
+		if d.ParkedHash != 0 {
+			p.Hash = d.ParkedHash
+		}
 		if len(d.Data) > MaxEventBytes {
 			// Parked with a bounded copy: no one message can fill the database.
 			sum := sha256.Sum256(d.Data)
@@ -105,6 +115,9 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		return p
 	}
 	p.Key, p.Hash, p.Event = e.ID, e.ContentHash(), e
+	if d.ParkedHash != 0 {
+		p.Hash = d.ParkedHash
+	}
 	// CONTRACT 2: an event is published on usage.<channel>.<account>. The subject is what NATS
 	// permissions can restrict a publisher to, so an event for another account than its
 	// subject names is refused (a publisher of one customer cannot bill another).
@@ -212,6 +225,7 @@ type Charge struct {
 	SurchargeMicros money.Micros // the surcharges together
 	ParkedID        int64        // a parked row this charge resolves, 0 if none
 	Prepaid         bool         // paid from prepaid lots, not invoiced (R9)
+	Pseudonym       string       // of the destination (R14); "" when none or removed
 }
 
 // Total is the event's whole charge.
@@ -325,7 +339,7 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 			plan.Outcomes[i] = OutcomeRejected
 			continue
 		}
-		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID, Prepaid: p.Prepaid}
+		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID, Prepaid: p.Prepaid, Pseudonym: p.Pseudonym}
 		if c.ParkedID == 0 {
 			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
 		}

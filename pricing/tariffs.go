@@ -465,3 +465,17 @@ func describeKey(k versionKey) string {
 	}
 	return s
 }
+
+// LongestPrefix is the number of digits of the longest prefix in the price lists and
+// surcharges: the digits of a destination that rating can tell apart (R14: what billing needs of
+// a number is its matched prefix).
+func (t *Tariffs) LongestPrefix() int {
+	n := 0
+	for _, v := range t.priceKeys {
+		n = max(n, len(v.key.prefix))
+	}
+	for _, v := range t.surchargeKeys {
+		n = max(n, len(v.key.prefix))
+	}
+	return n
+}

@@ -5,6 +5,8 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,7 +51,12 @@ type Config struct {
 	APITokens  string // --api-tokens; empty = loopback only
 	// MetricsOpen: /metrics answers without a token even with --api-tokens (--metrics-open).
 	MetricsOpen bool
-	TestClock   bool // --test-clock
+	// PseudonymKey is the file of the key of the numbers' pseudonyms (--pseudonym-key; default
+	// <data>/pseudonym.key, made at first start). PersonalDataRetention is how long a record
+	// keeps its pseudonym (--personal-data-retention; default 2160h, R14).
+	PseudonymKey          string
+	PersonalDataRetention time.Duration
+	TestClock             bool // --test-clock
 	// TestClockStart is where the test clock starts (default: the wall clock at start).
 	TestClockStart time.Time
 	BatchSize      int
@@ -172,6 +179,12 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	if cfg.UsageMaxAge <= 0 {
 		cfg.UsageMaxAge = events.DefaultUsageMaxAge
+	}
+	if cfg.PseudonymKey == "" {
+		cfg.PseudonymKey = filepath.Join(cfg.Data, "pseudonym.key")
+	}
+	if cfg.PersonalDataRetention == 0 {
+		cfg.PersonalDataRetention = billing.DefaultPersonalDataRetention
 	}
 	log := cfg.Log
 	s := &Service{Config: cfg, ingestErr: make(chan error, 1)}
@@ -316,6 +329,12 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	reg.MustRegister(s.Relay.Failed)
 	s.Store.SetOnOutbox(s.Relay.Wake)
 	s.Billing.Charging.Log, s.Billing.Charging.Observe = log, metrics.ObserveBatch
+	key, err := LoadPseudonymKey(cfg.PseudonymKey, log)
+	if err != nil {
+		return nil, err
+	}
+	s.Billing.Charging.Pseudonyms = ledger.NewPseudonyms(key, t.LongestPrefix())
+	s.Billing.PersonalDataRetention = cfg.PersonalDataRetention
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -385,12 +404,17 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 // at 00:00 Amsterdam, expiries, closures): things run at most this late.
 const ClockInterval = time.Second
 
+// ForgetInterval is how often pseudonyms past their retention are removed (R14), besides at
+// every move of the test clock.
+const ForgetInterval = time.Hour
+
 // runClock runs what falls due on the clock until ctx is cancelled. With the test clock,
 // moving it runs what is due at once (POST /v1/clock); this loop then finds nothing more.
 func (s *Service) runClock(ctx context.Context) {
 	t := time.NewTicker(ClockInterval)
 	defer t.Stop()
 	lastCPICheck := time.Now()
+	var lastForget time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -399,6 +423,14 @@ func (s *Service) runClock(ctx context.Context) {
 		}
 		if _, err := s.Billing.RunDue(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
 			s.Config.Log.Error("run what fell due", "err", err)
+		}
+		if time.Since(lastForget) >= ForgetInterval {
+			lastForget = time.Now()
+			if n, err := s.Billing.ForgetPersonalData(ctx, s.Clock.Now()); err != nil && ctx.Err() == nil {
+				s.Config.Log.Error("remove pseudonyms past their retention (R14)", "err", err)
+			} else if n > 0 {
+				s.Config.Log.Info("removed pseudonyms past their retention (R14)", "records", n)
+			}
 		}
 		if time.Since(lastCPICheck) >= 24*time.Hour {
 			lastCPICheck = time.Now()
@@ -642,4 +674,48 @@ func cgroupMemoryLimit() int64 {
 		return n
 	}
 	return 0
+}
+
+// PseudonymKeyBytes is the size of a key LoadPseudonymKey makes.
+const PseudonymKeyBytes = 32
+
+// LoadPseudonymKey reads the key of the numbers' pseudonyms (R14) from path — hex, one line —
+// or, when there is no such file, makes one (32 random bytes, mode 0600) and warns that it must
+// be backed up: without it, the pseudonyms kept can no longer be matched to a number (a data
+// subject's records are then found by no one; nothing is lost of the bills).
+func LoadPseudonymKey(path string, log *slog.Logger) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key := make([]byte, PseudonymKeyBytes)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("--pseudonym-key %s: %w", path, err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("--pseudonym-key %s: %w", path, err)
+		}
+		_, err = fmt.Fprintln(f, hex.EncodeToString(key))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--pseudonym-key %s: %w", path, err)
+		}
+		if log != nil {
+			log.Warn("made a new key for the pseudonyms of numbers (R14): back it up with the database; several ledgerd on one database need the same key",
+				"pseudonym_key", path)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--pseudonym-key %s: %w", path, err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("--pseudonym-key %s: want at least 16 bytes in hex on one line (a new one is made when the file does not exist)", path)
+	}
+	return key, nil
 }

@@ -10,7 +10,7 @@ import (
 
 // Rejected lists the open parked events, oldest first, optionally of one reason, after a cursor.
 func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]billing.RejectedView, error) {
-	q := `SELECT id, event_key, account_id, reason, detail, subject, payload, parked_at, replays FROM rejected
+	q := `SELECT id, event_key, account_id, reason, detail, subject, payload, parked_at, replays, content_hash, coalesce(pseudonym, '') FROM rejected
 		WHERE resolved_at IS NULL AND id > ?`
 	args := []any{afterID}
 	if reason != "" {
@@ -28,12 +28,14 @@ func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limi
 	for rows.Next() {
 		var r billing.RejectedView
 		var at string
-		if err := rows.Scan(&r.ID, &r.EventID, &r.Account, &r.Reason, &r.Detail, &r.Subject, &r.Payload, &at, &r.Replays); err != nil {
+		var hash int64
+		if err := rows.Scan(&r.ID, &r.EventID, &r.Account, &r.Reason, &r.Detail, &r.Subject, &r.Payload, &at, &r.Replays, &hash, &r.Pseudonym); err != nil {
 			return nil, err
 		}
 		if r.ParkedAt, err = parseTime(at); err != nil {
 			return nil, err
 		}
+		r.Hash = uint64(hash)
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -48,7 +50,8 @@ func (s *Store) ParkedDeliveries(ctx context.Context, reason string, afterID int
 	out := make([]ledger.Delivery, len(views))
 	last := afterID
 	for i, v := range views {
-		out[i] = ledger.Delivery{Subject: v.Subject, Data: v.Payload, ParkedID: v.ID, ParkedReason: v.Reason}
+		out[i] = ledger.Delivery{Subject: v.Subject, Data: v.Payload, ParkedID: v.ID, ParkedReason: v.Reason,
+			ParkedHash: v.Hash, Pseudonym: v.Pseudonym}
 		last = v.ID
 	}
 	return out, last, nil

@@ -510,10 +510,11 @@ var sharedStatements = map[string]string{
 	"setNumber":                 `UPDATE document_numbers SET last = ? WHERE kind = ? AND year = ?`,
 	"ledgerAccountID":           `SELECT id FROM ledger_account_names WHERE name = ?`,
 	"insertBalance":             `INSERT INTO balances(ledger_account_id) VALUES (?) ON CONFLICT DO NOTHING`,
-	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-	"reparkRejected":  `UPDATE rejected SET reason = ?, detail = ?, replays = replays + 1 WHERE id = ?`,
-	"resolveRejected": `UPDATE rejected SET resolved_at = ?, resolution = ?, replays = replays + 1 WHERE id = ? AND resolved_at IS NULL`,
+	"insertRejected": `INSERT INTO rejected(event_key, content_hash, account_id, reason, detail, subject, payload, parked_at, pseudonym)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"reparkRejected": `UPDATE rejected SET reason = ?, detail = ?, replays = replays + 1 WHERE id = ?`,
+	// A parked event resolved gives its pseudonym to its charge (R14: held once).
+	"resolveRejected": `UPDATE rejected SET resolved_at = ?, resolution = ?, replays = replays + 1, pseudonym = NULL WHERE id = ? AND resolved_at IS NULL`,
 	"insertOutbox":    `INSERT INTO outbox(subject, payload, created_at) VALUES (?, ?, ?)`,
 	"updateCredit":    `UPDATE accounts SET status = ?, notified_thresholds = ? WHERE id = ?`,
 	"insertLot": `INSERT INTO prepaid_lots(id, account_id, ledger_account_id, method, amount_micros, received_at,

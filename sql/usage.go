@@ -270,7 +270,7 @@ func (s *Store) writePlan(ctx context.Context, pb *billing.PlannedBatch) error {
 				continue // still parked for the same reason: announced already
 			}
 		} else if _, err := s.stmts["insertRejected"].ExecContext(ctx, p.Key, int64(p.Hash), p.Event.Account,
-			string(p.Reason), p.Detail, p.Subject, p.Data, now); err != nil {
+			string(p.Reason), p.Detail, p.Subject, p.Data, now, nullableString(p.Pseudonym)); err != nil {
 			return fmt.Errorf("park event %q: %w", p.Key, err)
 		}
 		if err := s.appendOutbox(ctx, ledger.RejectedNotice(p, at), now); err != nil {
@@ -346,7 +346,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		if bulk {
 			out.copy = append(out.copy, []any{e.ID, int64(c.Hash), e.Account, nil, int64(c.BaseMicros),
 				int64(c.SurchargeMicros), e.OccurredAt.UnixNano(), string(rating),
-				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros})
+				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros, nullableString(c.Pseudonym)})
 			continue
 		}
 		if i > 0 {
@@ -372,6 +372,8 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 				rows = strconv.AppendUint(rows, uint64(id), 10)
 			}
 		}
+		rows = append(rows, ',')
+		rows = appendNullableString(rows, c.Pseudonym)
 		if ids.overtime != 0 {
 			rows = append(rows, ',')
 			rows = strconv.AppendUint(rows, uint64(ids.overtime), 10)
@@ -419,7 +421,14 @@ func appendRating(b []byte, c ledger.Charge, overtime pricing.Charge, split bool
 
 // chargeColumns are the columns of charges in the order of encodedRows.copy.
 var chargeColumns = []string{"event_id", "content_hash", "account_id", "transaction_id", "amount_micros",
-	"surcharge_micros", "occurred_at_ns", "rating", "line_id", "surcharge_line_id", "overtime_line_id", "overtime_micros"}
+	"surcharge_micros", "occurred_at_ns", "rating", "line_id", "surcharge_line_id", "overtime_line_id", "overtime_micros", "pseudonym"}
+
+func nullableString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
 
 func nullableID(id uint32) any {
 	if id == 0 {

@@ -478,6 +478,8 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 	}
 	charging := billing.New(billing.StoresOf(store), clock.System{}, nil, book, t).Charging
 	charging.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	// As ledgerd charges: every destination's pseudonym computed and kept (R14).
+	charging.Pseudonyms = ledger.NewPseudonyms([]byte("ledgerbench pseudonym key"), t.LongestPrefix())
 	var committed atomic.Int64
 	in := &events.Ingestor{Consumer: cons, Charger: charging, BatchSize: c.batch, Log: charging.Log,
 		AfterCommit: func(n int) bool { committed.Add(int64(n)); return true }}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"ledger/billing"
 	"ledger/events"
 	"ledger/invoices"
 	"ledger/service"
@@ -73,7 +74,13 @@ func run(args []string) error {
 		return fmt.Errorf("LEDGER_BATCH_SIZE=%q: want a whole number", os.Getenv("LEDGER_BATCH_SIZE"))
 	}
 	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
-	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages stay in the USAGE stream")
+	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages, numbers in clear included, stay in the USAGE stream: the longest the ledger may be down and still charge them (R14: no longer than needed)")
+	fs.StringVar(&cfg.PseudonymKey, "pseudonym-key", env("LEDGER_PSEUDONYM_KEY", ""), "file of the key of the numbers' pseudonyms (R14); default <data>/pseudonym.key, made at first start: back it up (env LEDGER_PSEUDONYM_KEY)")
+	retention, err := time.ParseDuration(env("LEDGER_PERSONAL_DATA_RETENTION", billing.DefaultPersonalDataRetention.String()))
+	if err != nil {
+		return fmt.Errorf("LEDGER_PERSONAL_DATA_RETENTION=%q: want a duration such as 2160h", os.Getenv("LEDGER_PERSONAL_DATA_RETENTION"))
+	}
+	fs.DurationVar(&cfg.PersonalDataRetention, "personal-data-retention", retention, "after this, counted from occurred_at, a record's pseudonym is removed; amounts and invoices stay (R14) (env LEDGER_PERSONAL_DATA_RETENTION)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", events.AckWait, "how long a delivered, unacknowledged usage event waits before JetStream delivers it again (after a crash)")
 	thresholds := fs.String("credit-thresholds", env("LEDGER_CREDIT_THRESHOLDS", "0.8,0.9"), "exposure ratios that send a billing.credit.threshold notice (R4, T&C 3.5) (env LEDGER_CREDIT_THRESHOLDS)")
 	fs.Float64Var(&cfg.UtilizationFloor, "metrics-utilization-floor", events.DefaultUtilizationFloor, "export per-account credit metrics from this exposure ratio up (and for suspended accounts)")

@@ -43,9 +43,9 @@ var Engine = &sql.Engine{
 		FROM (SELECT value->>0 AS entry, value->>1 AS id, value->>2 AS amount FROM jsonb_each(?)) AS d
 		WHERE balances.ledger_account_id = d.id`,
 		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
-		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, overtime_line_id, overtime_micros)
+		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, pseudonym, overtime_line_id, overtime_micros)
 		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
-		value->>9, coalesce(value->>10, 0) FROM jsonb_each(?)`,
+		value->>9, value->>10, coalesce(value->>11, 0) FROM jsonb_each(?)`,
 		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
 			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
