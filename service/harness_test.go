@@ -127,6 +127,10 @@ func (e *env) launch() {
 	if e.cfg.NATS == "" {
 		e.cfg.NATSListen = strings.TrimPrefix(svc.NATSURL, "nats://")
 	}
+	if e.cfg.NATSUsers != "" {
+		e.waitReady() // the test connects as the users it names
+		return
+	}
 	if e.nc, err = nats.Connect(svc.NATSURL); err != nil {
 		e.t.Fatalf("connect publisher: %v", err)
 	}

@@ -46,9 +46,12 @@ type Config struct {
 	DB         string // --db; empty = sqlite://<data>/ledger.db
 	NATS       string // --nats; empty = embedded server
 	NATSListen string // --nats-listen
-	HTTP       string // --http
-	Tariffs    string // --tariffs; empty = the embedded example set
-	APITokens  string // --api-tokens; empty = loopback only
+	// NATSUsers is the embedded server's users file (--nats-users: USER PASSWORD ROLE lines);
+	// NATSCreds a credentials file (JWT and nkey) for an external server (--nats-creds).
+	NATSUsers, NATSCreds string
+	HTTP                 string // --http
+	Tariffs              string // --tariffs; empty = the embedded example set
+	APITokens            string // --api-tokens; empty = loopback only
 	// MetricsOpen: /metrics answers without a token even with --api-tokens (--metrics-open).
 	MetricsOpen bool
 	// PseudonymKey is the file of the key of the numbers' pseudonyms (--pseudonym-key; default
@@ -146,6 +149,7 @@ type Service struct {
 	Ingestor *events.Ingestor
 	Relay    *events.Relay
 	consumer jetstream.Consumer
+	natsAuth []nats.Option // how ledgerd's connections authenticate, if they must
 	Credit   *ledger.CreditBook
 	Clock    clock.Clock
 	Test     *clock.Test
@@ -486,6 +490,7 @@ func (s *Service) dial(name string) (*nats.Conn, error) {
 	if s.Embedded != nil {
 		opts = append(opts, nats.InProcessServer(s.Embedded))
 	}
+	opts = append(opts, s.natsAuth...)
 	nc, err := nats.Connect(s.NATSURL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
@@ -496,16 +501,33 @@ func (s *Service) dial(name string) (*nats.Conn, error) {
 func (s *Service) connectNATS() error {
 	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second)}
 	if s.Config.NATS == "" {
-		ns, err := events.StartEmbedded(s.Config.NATSListen, filepath.Join(s.Config.Data, "jetstream"))
+		var users []events.NATSUser
+		if s.Config.NATSUsers != "" {
+			var err error
+			if users, err = events.LoadNATSUsers(s.Config.NATSUsers); err != nil {
+				return err
+			}
+		} else if host, _, err := net.SplitHostPort(s.Config.NATSListen); err == nil && !isLoopback(host) && s.Config.Log != nil {
+			s.Config.Log.Warn("the embedded NATS server listens beyond this machine without authentication: whoever reaches it can publish usage for any account and read every notice. Give it users with --nats-users",
+				"nats_listen", s.Config.NATSListen)
+		}
+		ns, password, err := events.StartEmbeddedWithUsers(s.Config.NATSListen, filepath.Join(s.Config.Data, "jetstream"), users)
 		if err != nil {
 			return err
 		}
 		s.Embedded = ns
 		s.NATSURL = ns.ClientURL()
 		opts = append(opts, nats.InProcessServer(ns))
+		if password != "" {
+			s.natsAuth = []nats.Option{nats.UserInfo(events.LedgerUser, password)}
+		}
 	} else {
 		s.NATSURL = s.Config.NATS
+		if s.Config.NATSCreds != "" {
+			s.natsAuth = []nats.Option{nats.UserCredentials(s.Config.NATSCreds)}
+		}
 	}
+	opts = append(opts, s.natsAuth...)
 	nc, err := nats.Connect(s.NATSURL, opts...)
 	if err != nil {
 		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
@@ -718,4 +740,13 @@ func LoadPseudonymKey(path string, log *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("--pseudonym-key %s: want at least 16 bytes in hex on one line (a new one is made when the file does not exist)", path)
 	}
 	return key, nil
+}
+
+// isLoopback reports whether a listen host is this machine only ("" and unspecified are not).
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

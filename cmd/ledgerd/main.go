@@ -56,6 +56,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.DB, "db", env("LEDGER_DB", ""), "the database: sqlite://PATH (default sqlite://<data>/ledger.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS] (env LEDGER_DB); the schema is brought up to date at start (or by 'ledgerd migrate')")
 	fs.StringVar(&cfg.NATS, "nats", env("LEDGER_NATS", ""), "external NATS URL; empty runs an embedded server (env LEDGER_NATS)")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", env("LEDGER_NATS_LISTEN", service.DefaultNATSListen), "where the embedded NATS server listens; 127.0.0.1:0 = any free port (env LEDGER_NATS_LISTEN)")
+	fs.StringVar(&cfg.NATSUsers, "nats-users", env("LEDGER_NATS_USERS", ""), "the embedded NATS server's users, lines 'USER PASSWORD ROLE' (publisher, publisher:ACCOUNT, subscriber); without it the server asks no one (env LEDGER_NATS_USERS)")
+	fs.StringVar(&cfg.NATSCreds, "nats-creds", env("LEDGER_NATS_CREDS", ""), "credentials file (JWT and nkey) for the external NATS of --nats; or put USER:PASSWORD in its URL (env LEDGER_NATS_CREDS)")
 	fs.StringVar(&cfg.HTTP, "http", env("LEDGER_HTTP", service.DefaultHTTP), "HTTP API and /metrics address (env LEDGER_HTTP)")
 	fs.StringVar(&cfg.Tariffs, "tariffs", env("LEDGER_TARIFFS", ""), "tariffs directory (prices.csv, surcharges.csv, cpi.csv, interest.csv); default: the example set built in (env LEDGER_TARIFFS)")
 	fs.StringVar(&cfg.APITokens, "api-tokens", env("LEDGER_API_TOKENS", ""), "file of lines 'TOKEN ROLE [NAME]' (roles admin, finance, viewer; NAME, default the role, is the actor in the audit trail); without it the API answers only on loopback (env LEDGER_API_TOKENS)")
