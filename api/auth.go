@@ -165,7 +165,7 @@ func (s *Server) refuse(r *http.Request, why string, err error) error {
 		s.AuthFailures.Inc()
 	}
 	if s.Log != nil {
-		s.Log.Warn("API authentication failed", "reason", why, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		s.Log.Warn("API authentication failed", "reason", why, "method", r.Method, "path", auditPath(r), "remote", r.RemoteAddr)
 	}
 	return err
 }

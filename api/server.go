@@ -90,8 +90,9 @@ func (s *Server) Handler() http.Handler {
 	route := func(pattern string, need Role, h handlerFunc) {
 		s.routes = append(s.routes, Route{Pattern: pattern, Role: need})
 		method, _, _ := strings.Cut(pattern, " ")
-		// Every write is in the audit trail (CONTRACT 3.10); an authorisation is a question.
-		audited := method != http.MethodGet && pattern != "POST /v1/authorize"
+		// Every write is in the audit trail (CONTRACT 3.10), and a look at a data subject's
+		// records (CONTRACT 3.6); an authorisation is a question.
+		audited := (method != http.MethodGet && pattern != "POST /v1/authorize") || strings.HasPrefix(pattern, "GET /v1/data-subjects/")
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			who, err := s.authenticate(r)
 			var rec *billing.AuditRecord

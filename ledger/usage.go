@@ -15,9 +15,9 @@ import (
 
 // Limits on a usage event (CONTRACT 2).
 const (
-	MaxEventIDLength     = 128      // characters (CONTRACT 2)
-	MaxEventBytes        = 16 << 10 // a usage event is a few hundred bytes; larger is not one
-	MaxQuantity          = 1_000_000_000
+	MaxEventIDLength     = 128         // characters (CONTRACT 2)
+	MaxEventBytes        = 16 << 10    // a usage event is a few hundred bytes; larger is not one
+	MaxQuantity          = 100_000_000 // parts, seconds, messages or minutes in one event: more is a bug, not traffic
 	MaxProductLength     = 64
 	MaxE164Digits        = 15
 	OutboundDirection    = "outbound"

@@ -310,3 +310,13 @@ func TestValidE164(t *testing.T) {
 		}
 	}
 }
+
+// Issue 14: an absurd quantity (10^9 SMS parts, 4·10^12 seconds) is malformed, not a bill.
+func TestDecodeUsage_absurd_quantities(t *testing.T) {
+	for _, q := range []string{"1000000000", "4000000000000", "100000001"} {
+		raw := `{"id":"e-1","account":"acme","channel":"sms","destination":"+31612345678","quantity":` + q + `,"occurred_at":"2026-03-10T08:00:00Z"}`
+		if _, _, err := ledger.DecodeUsage([]byte(raw)); err == nil || !strings.Contains(err.Error(), "quantity") {
+			t.Errorf("quantity %s: %v, want it refused", q, err)
+		}
+	}
+}

@@ -28,7 +28,7 @@ func TestRobust_absurd_charge_parked_not_blocking(t *testing.T) {
 	if status, raw := e.apiRaw("", "PUT", "/v1/accounts/absurd/prices", prices); status != 200 && status != 201 {
 		t.Fatalf("agreed prices: %d %s", status, raw)
 	}
-	e.publish(nil, sms("big", "absurd", "+31612345678", 1_000_000_000), sms("fine-1", "normal", "+31612345678", 1))
+	e.publish(nil, sms("big", "absurd", "+31612345678", 10_000), sms("fine-1", "normal", "+31612345678", 1))
 	e.publish(nil, sms("fine-2", "normal", "+31612345678", 1))
 	e.settle()
 	if n := e.countCharges("normal"); n != 2 {
