@@ -54,7 +54,7 @@ func auditList(fs *flag.FlagSet) action {
 				return err
 			}
 		}
-		_, err = fmt.Fprintf(inv.stdout, "%s, %d refused\n", plural(len(items), "write", "writes"), refused)
+		_, err = fmt.Fprintf(inv.stdout, "%s, %d refused\n", plural(len(items), "record", "records"), refused)
 		return err
 	}
 }

@@ -140,7 +140,7 @@ func TestLedgerctlAudit(t *testing.T) {
 		"received_at": "2026-03-01T10:00:00Z"}, http.StatusCreated)
 
 	r := ledgerctl(t, server, "audit")
-	if r.code != 0 || !hasLine(r.stdout, "3", "writes,", "1", "refused") {
+	if r.code != 0 || !hasLine(r.stdout, "3", "records,", "1", "refused") {
 		t.Fatal(r)
 	}
 	for _, want := range [][]string{
@@ -161,7 +161,7 @@ func TestLedgerctlAudit(t *testing.T) {
 	}
 	l.postpaid("", "other")
 	r = ledgerctl(t, server, "audit", "--account", "other")
-	if r.code != 0 || !hasLine(r.stdout, "1", "write,", "0", "refused") {
+	if r.code != 0 || !hasLine(r.stdout, "1", "record,", "0", "refused") {
 		t.Error(r)
 	}
 }

@@ -80,7 +80,7 @@ var commands = []command{
 	{words: "liability", synopsis: "ACCOUNT", args: 1,
 		summary: "the account's liability cap, paid in its 12 months, granted and remaining (T&C 8.4)", setup: liabilityShow},
 	{words: "audit", synopsis: "[--account A]",
-		summary: "every write through the API, oldest first: who, what, how it was answered (admin, CONTRACT 3.10)", setup: auditList},
+		summary: "every write through the API (and look at a data subject), oldest first: who, what, how it was answered (admin, CONTRACT 3.10)", setup: auditList},
 	{words: "db copy", synopsis: "--from URL --to URL",
 		summary: "with ledgerd stopped, copy the whole ledger into an empty database (SQLite ⇄ PostgreSQL) and verify both ends", setup: dbCopy},
 	{words: "db status", synopsis: "[--db URL]",
