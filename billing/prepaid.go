@@ -224,6 +224,9 @@ func (s *Service) Chargeback(ctx context.Context, account string, req ledger.New
 		} else if err != nil {
 			return err
 		}
+		if err := ledger.CanChargeBack(n.TopUpID, lot.Method); err != nil {
+			return err
+		}
 		if n.At.Before(lot.ReceivedAt) {
 			return ledger.Errorf(ledger.CodeInvalid, "at %s is before top-up %q was received (%s)",
 				n.At.Format(time.RFC3339), n.TopUpID, lot.ReceivedAt.Format(time.RFC3339))

@@ -501,3 +501,12 @@ func RequirePrepaid(account string, typ AccountType, what string) error {
 	}
 	return nil
 }
+
+// CanChargeBack refuses a chargeback of a top-up not paid by card (R10, T&C 3.14): a card
+// payment can be reversed by the card's issuer; a SEPA credit transfer (bank) cannot.
+func CanChargeBack(topUp, method string) error {
+	if method != MethodCard {
+		return Refusef("R10, T&C 3.14", "top-up %q was paid by %s transfer: only a card top-up can be charged back; a SEPA credit transfer cannot be reversed", topUp, method)
+	}
+	return nil
+}
