@@ -71,15 +71,24 @@ func (s *Server) listTopUps(w http.ResponseWriter, r *http.Request, _ principal)
 	if _, err := s.Billing.Accounts.Account(r.Context(), id); err != nil {
 		return err
 	}
+	after, limit, err := page(r)
+	if err != nil {
+		return err
+	}
 	lots, err := s.Billing.Lots.Lots(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	items := make([]lotJSON, len(lots))
-	for i, l := range lots {
-		items[i] = lotOf(l)
+	items := make([]lotJSON, 0, min(len(lots), limit))
+	var last int64
+	for _, l := range lots {
+		if l.Seq <= after || len(items) == limit {
+			continue
+		}
+		items = append(items, lotOf(l))
+		last = l.Seq
 	}
-	writeJSON(w, http.StatusOK, list{Items: items})
+	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"ledger/billing"
@@ -90,8 +91,19 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 	if err != nil {
 		return err
 	}
-	items := make([]priceJSON, 0, len(inForce))
-	for _, p := range inForce {
+	// Paged by position: the prices in force at one instant are a fixed, ordered list.
+	after, limit, err := page(r)
+	if err != nil {
+		return err
+	}
+	start := min(int(after), len(inForce))
+	end := min(start+limit, len(inForce))
+	next := ""
+	if end < len(inForce) {
+		next = strconv.Itoa(end)
+	}
+	items := make([]priceJSON, 0, end-start)
+	for _, p := range inForce[start:end] {
 		j := priceRowJSON(p.PriceRow)
 		j.ListedPrice, j.Agreed = p.ListedPrice.String(), p.Agreed
 		for _, ix := range p.Indexations {
@@ -105,7 +117,7 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request, _ principal) err
 			Prefix: p.Prefix, Country: p.Country, UnitPrice: p.UnitPrice.String(), AppliesTo: p.AppliesTo,
 			ValidFrom: p.ValidFrom.String(), Description: p.Description})
 	}
-	out := map[string]any{"at": at.Format(time.RFC3339Nano), "items": items, "surcharges": surcharges, "next": ""}
+	out := map[string]any{"at": at.Format(time.RFC3339Nano), "items": items, "surcharges": surcharges, "next": next}
 	if account != "" {
 		out["account"] = account
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -61,6 +62,7 @@ type pricesInForce struct {
 	Account    string      `json:"account"`
 	Items      []priceRow  `json:"items"`
 	Surcharges []surcharge `json:"surcharges"`
+	Next       string      `json:"next"`
 }
 
 type surcharge struct {
@@ -197,15 +199,40 @@ func pricesList(fs *flag.FlagSet) action {
 		if *account != "" {
 			query.Set("account", *account)
 		}
+		// Every page: the answer is paged like every list (CONTRACT 3).
 		var answer pricesInForce
-		// A price due an indexation whose CPI change is missing answers 422 (R3): an error here.
-		raw, _, err := inv.client.call(ctx, http.MethodGet, "/v1/prices", query, nil, &answer)
-		if err != nil {
-			return err
+		var raws []json.RawMessage
+		for pages := 0; ; pages++ {
+			if pages == MaxPages {
+				return fmt.Errorf("GET /v1/prices: more than %d pages", MaxPages)
+			}
+			var page pricesInForce
+			// A price due an indexation whose CPI change is missing answers 422 (R3): an error here.
+			raw, _, err := inv.client.call(ctx, http.MethodGet, "/v1/prices", query, nil, &page)
+			if err != nil {
+				return err
+			}
+			var items struct {
+				Items []json.RawMessage `json:"items"`
+			}
+			if err := json.Unmarshal(raw, &items); err != nil {
+				return fmt.Errorf("GET /v1/prices: %w", err)
+			}
+			raws = append(raws, items.Items...)
+			items0 := answer.Items
+			answer = page
+			answer.Items = append(items0, page.Items...)
+			if page.Next == "" {
+				break
+			}
+			query.Set("after", page.Next)
 		}
 		if inv.json {
-			_, err := inv.stdout.Write(raw)
-			return err
+			out := map[string]any{"at": answer.At, "items": nonNil(raws), "surcharges": answer.Surcharges, "next": ""}
+			if answer.Account != "" {
+				out["account"] = answer.Account
+			}
+			return writeJSON(inv.stdout, out)
 		}
 		return writePricesInForce(inv.stdout, answer)
 	}
