@@ -10,14 +10,14 @@ PROMTOOL  ?= promtool
 ALERT_RULES      ?= deploy/prometheus/alerts.yml
 ALERT_RULES_TEST ?= deploy/prometheus/alerts_test.yml
 
-.PHONY: run test fuzz rules rules-if-promtool bench bench-billing lint build conformance clean
+.PHONY: run test fuzz ubl-validation-note rules rules-if-promtool bench bench-billing lint build conformance clean
 
 ## run: the service on its embedded defaults (NATS with JetStream in the process, SQLite under ./data)
 run:
 	$(GO) run ./cmd/ledgerd --data $(DATA) --nats-listen $(NATS_LISTEN) --http $(HTTP)
 
 ## test: every test; with LEDGER_TEST_NATS / LEDGER_TEST_POSTGRES set, also those against those servers; alert rules when promtool is on PATH (required if CI is set)
-test: rules-if-promtool
+test: rules-if-promtool ubl-validation-note
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
@@ -38,6 +38,17 @@ fuzz:
 rules:
 	$(PROMTOOL) check rules $(ALERT_RULES)
 	$(PROMTOOL) test rules $(ALERT_RULES_TEST)
+
+# The EN 16931 validation of the UBL exports needs ../shared/validation/validate-ubl, Java and
+# Saxon-HE; without them its tests skip, and go test would say so only with -v: said here.
+ubl-validation-note:
+	@missing=""; \
+	[ -x ../shared/validation/validate-ubl ] || [ -n "$$LEDGER_VALIDATE_UBL" ] || missing="$$missing ../shared/validation/validate-ubl"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing java"; \
+	[ -f "$${SAXON_JAR:-/usr/share/java/Saxon-HE.jar}" ] || missing="$$missing Saxon-HE"; \
+	if [ -n "$$missing" ]; then \
+		echo "WARNING: the EN 16931 validation of the UBL invoices is SKIPPED: missing$$missing (apt-get install -y default-jre-headless libsaxonhe-java; ../shared beside the checkout)" >&2; \
+	fi
 
 # make test runs the rules when promtool is on PATH; without it, a note, except under CI (CI set),
 # where a missing promtool fails the build.

@@ -86,7 +86,7 @@ func run(args []string) error {
 	fs.DurationVar(&cfg.AckWait, "ack-wait", events.AckWait, "how long a delivered, unacknowledged usage event waits before JetStream delivers it again (after a crash)")
 	thresholds := fs.String("credit-thresholds", env("LEDGER_CREDIT_THRESHOLDS", "0.8,0.9"), "exposure ratios that send a billing.credit.threshold notice (R4, T&C 3.5) (env LEDGER_CREDIT_THRESHOLDS)")
 	fs.Float64Var(&cfg.UtilizationFloor, "metrics-utilization-floor", events.DefaultUtilizationFloor, "export per-account credit metrics from this exposure ratio up (and for suspended accounts)")
-	fs.StringVar(&cfg.SMTP.Addr, "smtp", env("LEDGER_SMTP", ""), "SMTP server HOST:PORT that mails threshold, suspension and resume notices to the account's email (T&C 3.5); credentials from LEDGER_SMTP_USERNAME and LEDGER_SMTP_PASSWORD (env LEDGER_SMTP)")
+	fs.StringVar(&cfg.SMTP.Addr, "smtp", env("LEDGER_SMTP", ""), "SMTP server HOST:PORT that mails the account's notices to its email — credit thresholds, suspension and resumption (T&C 3.5), invoices issued, overdue and paid, prepaid credit usable and expired, closure and reopening; credentials from LEDGER_SMTP_USERNAME and LEDGER_SMTP_PASSWORD (env LEDGER_SMTP)")
 	fs.StringVar(&cfg.SMTP.From, "smtp-from", env("LEDGER_SMTP_FROM", ""), "sender address of those mails (env LEDGER_SMTP_FROM)")
 	cfg.SMTP.Username, cfg.SMTP.Password = os.Getenv("LEDGER_SMTP_USERNAME"), os.Getenv("LEDGER_SMTP_PASSWORD")
 	seller := service.DefaultSeller

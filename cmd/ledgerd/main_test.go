@@ -243,3 +243,33 @@ func (d *daemon) prepaid(account string) prepaidBalances {
 	json.NewDecoder(resp.Body).Decode(&a)
 	return a.Prepaid
 }
+
+// Issue 15, README truths: every flag ledgerd --help lists, and the environment variable it
+// names, appears in the README.
+func TestLedgerd_every_flag_in_the_README(t *testing.T) {
+	out, _ := exec.Command(binary, "--help").CombinedOutput()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "-") {
+			continue
+		}
+		name := strings.Fields(line)[0]
+		flags++
+		if !bytes.Contains(readme, []byte("`-"+name)) && !bytes.Contains(readme, []byte("`"+name)) {
+			t.Errorf("flag %s is not in the README", name)
+		}
+	}
+	for _, env := range strings.Fields(strings.NewReplacer("(", " ", ")", " ", ",", " ", ";", " ").Replace(string(out))) {
+		if strings.HasPrefix(env, "LEDGER_") && !bytes.Contains(readme, []byte(env)) {
+			t.Errorf("environment variable %s is not in the README", env)
+		}
+	}
+	if flags < 20 {
+		t.Fatalf("read %d flags from --help:\n%s", flags, out)
+	}
+}
