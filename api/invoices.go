@@ -302,9 +302,13 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 			docs[i] = v.Invoice
 			standing[v.Number] = invoices.Standing{Status: v.Status, Outstanding: v.Outstanding.Decimal()}
 		}
+		notes, err := s.Billing.Receivables.CreditNotesIssuedIn(r.Context(), period)
+		if err != nil {
+			return err
+		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name+".csv"))
-		return invoices.WriteCSV(w, docs, standing)
+		return invoices.WriteCSV(w, docs, standing, notes...)
 	}
 	notes, err := s.Billing.Receivables.CreditNotesIssuedIn(r.Context(), period)
 	if err != nil {

@@ -25,7 +25,14 @@ type Standing struct {
 var csvHeader = []string{
 	"number", "account", "customer name", "country", "VAT ID", "period", "issue date", "due date",
 	"currency", "net", "VAT rate", "VAT category", "VAT", "total", "outstanding", "status",
+	"type", "corrects",
 }
+
+// Document types of the export's type column.
+const (
+	CSVInvoice    = "invoice"
+	CSVCreditNote = "credit_note"
+)
 
 // WriteCSV writes the bookkeeping export of invs (R5: "CSV for bookkeeping"): a header, then one
 // row per invoice in the order given, with its status and outstanding amount from standing,
@@ -34,9 +41,13 @@ var csvHeader = []string{
 // CRLF, the text is UTF-8. A name that a spreadsheet would take for a formula (=, +, -, @) is
 // prefixed with an apostrophe. Only the invoices' own fields are read, not their lines.
 //
+// The credit notes follow the invoices (R5: "credit notes likewise"), so that an import
+// balances: type credit_note, their amounts negative, corrects naming the invoice each one
+// credits, no due date, outstanding 0.00 and status issued. An invoice's type is invoice.
+//
 // An invoice whose net and VAT do not make its total, or that has no standing, or a number seen
 // twice, refuses the whole export: a bookkeeping file is right or is not written.
-func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing) error {
+func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing, notes ...CreditNote) error {
 	rows := make([][]string, 0, len(invs)+1)
 	rows = append(rows, csvHeader)
 	seen := make(map[string]bool, len(invs))
@@ -77,6 +88,38 @@ func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing) error {
 			money.FormatInvoice(inv.Total),
 			money.FormatInvoice(s.Outstanding),
 			csvText(s.Status),
+			CSVInvoice,
+			"",
+		})
+	}
+	for _, cn := range notes {
+		switch {
+		case seen[cn.Number]:
+			return ledger.Errorf(ledger.CodeInternal, "CSV export: document %s twice", cn.Number)
+		case !cn.Net.Add(cn.Tax).Equal(cn.Total):
+			return ledger.Errorf(ledger.CodeInternal, "CSV export: credit note %s: net %s + VAT %s is not its total %s",
+				cn.Number, cn.Net, cn.Tax, cn.Total)
+		}
+		seen[cn.Number] = true
+		rows = append(rows, []string{
+			cn.Number,
+			csvText(cn.Account),
+			csvText(cn.Customer.Name),
+			csvText(cn.Customer.Country),
+			csvText(cn.Customer.VATID),
+			PeriodOf(cn.IssueDate.Start()).String(),
+			cn.IssueDate.String(),
+			"",
+			cn.Currency,
+			money.FormatInvoice(cn.Net.Neg()),
+			cn.VAT.Rate.String(),
+			cn.VAT.Category,
+			money.FormatInvoice(cn.Tax.Neg()),
+			money.FormatInvoice(cn.Total.Neg()),
+			money.FormatInvoice(decimal.Zero),
+			"issued",
+			CSVCreditNote,
+			cn.InvoiceNumber,
 		})
 	}
 	out := csv.NewWriter(w)

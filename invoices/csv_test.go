@@ -50,7 +50,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the export does not parse back: %v", err)
 	}
-	wantHeader := "number,account,customer name,country,VAT ID,period,issue date,due date,currency,net,VAT rate,VAT category,VAT,total,outstanding,status"
+	wantHeader := "number,account,customer name,country,VAT ID,period,issue date,due date,currency,net,VAT rate,VAT category,VAT,total,outstanding,status,type,corrects"
 	if got := strings.Join(records[0], ","); got != wantHeader {
 		t.Errorf("header %q, want %q", got, wantHeader)
 	}
@@ -182,5 +182,44 @@ func TestCSVRefuses(t *testing.T) {
 				t.Errorf("%d bytes written before the refusal", buf.Len())
 			}
 		})
+	}
+}
+
+// R5 "credit notes likewise": the credit notes of the period follow the invoices, signed
+// negative, naming the invoice each corrects, so that an import balances.
+func TestCSVCreditNotes(t *testing.T) {
+	invs := csvInvoices()
+	inv := invs[3]
+	cn := invoices.CreditNote{Number: "CN-2026-000001", Account: inv.Account, Customer: inv.Customer, InvoiceNumber: inv.Number,
+		IssueDate: date("2026-04-20"), Currency: "EUR", VAT: inv.VAT, Net: exportDec("10.00"), Tax: exportDec("2.10"), Total: exportDec("12.10")}
+	var buf bytes.Buffer
+	if err := invoices.WriteCSV(&buf, invs, csvStanding, cn); err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	column := map[string]int{}
+	for i, name := range records[0] {
+		column[name] = i
+	}
+	if len(records) != len(invs)+2 {
+		t.Fatalf("%d rows, want the header, %d invoices and the credit note", len(records), len(invs))
+	}
+	last := records[len(records)-1]
+	for name, want := range map[string]string{"number": "CN-2026-000001", "type": "credit_note", "corrects": inv.Number,
+		"net": "-10.00", "VAT": "-2.10", "total": "-12.10", "issue date": "2026-04-20", "due date": "", "period": "2026-04"} {
+		if got := last[column[name]]; got != want {
+			t.Errorf("credit note %s = %q, want %q", name, got, want)
+		}
+	}
+	for _, r := range records[1 : len(records)-1] {
+		if r[column["type"]] != "invoice" || r[column["corrects"]] != "" {
+			t.Errorf("invoice row %v: want type invoice, corrects nothing", r)
+		}
+	}
+	if err := invoices.WriteCSV(&buf, invs, csvStanding, cn, cn); err == nil {
+		t.Error("a credit note listed twice was written")
 	}
 }

@@ -49,6 +49,12 @@ func TestAPI_every_list_pages(t *testing.T) {
 		"/v1/audit":                      8,
 		"/v1/data-subjects/+31612345678": 3,
 	}
+	// R5 "credit notes likewise": April's bookkeeping CSV lists the credit note issued in it,
+	// signed negative, naming the invoice it corrects.
+	status, raw := e.apiRaw("", "GET", "/v1/exports/invoices?period=2026-04&format=csv", "")
+	if status != 200 || !strings.Contains(string(raw), ",-0.01,0.00,issued,credit_note,INV-2026-000001") {
+		t.Errorf("April's CSV: %d\n%s\nwant the credit note of -0.01 correcting INV-2026-000001", status, raw)
+	}
 	for path, fewest := range lists {
 		t.Run(strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
 			all := listPage(t, e, path, url.Values{"limit": {"1000"}})

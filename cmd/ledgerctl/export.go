@@ -71,14 +71,17 @@ func (s *exportSummary) write(w io.Writer) error {
 		where = s.file
 	}
 	fmt.Fprintf(w, "exported %s as %s\n", s.period, strings.ToUpper(s.format))
-	return writeFields(w,
-		field{"invoices", fmt.Sprint(s.totals.count)},
+	fields := []field{{"invoices", fmt.Sprint(s.totals.count)}}
+	if s.totals.creditNotes > 0 {
+		fields = append(fields, field{"credit notes", fmt.Sprintf("%d (their amounts netted below)", s.totals.creditNotes)})
+	}
+	return writeFields(w, append(fields,
 		field{"net", s.totals.net.String()},
 		field{"VAT", s.totals.vat.String()},
 		field{"total", s.totals.total.String()},
 		field{"files", fmt.Sprintf("%d written to %s (%s)", s.files, where, formatBytes(s.bytes))},
 		field{"elapsed", formatSeconds(s.elapsed)},
-	)
+	)...)
 }
 
 func (s *exportSummary) jsonOf() map[string]any {
@@ -89,7 +92,7 @@ func (s *exportSummary) jsonOf() map[string]any {
 		}
 		return out
 	}
-	return map[string]any{"period": s.period, "format": s.format, "dir": s.dir, "invoices": s.totals.count,
+	return map[string]any{"period": s.period, "format": s.format, "dir": s.dir, "invoices": s.totals.count, "credit_notes": s.totals.creditNotes,
 		"net": byCurrency(&s.totals.net), "vat": byCurrency(&s.totals.vat), "total": byCurrency(&s.totals.total),
 		"files": s.files, "bytes": s.bytes, "elapsed_seconds": s.elapsed.Seconds()}
 }
@@ -133,6 +136,7 @@ func sumCSV(path string, totals *invoiceTotals) error {
 		column[strings.ToLower(strings.TrimSpace(name))] = i
 	}
 	currency, hasCurrency := column["currency"]
+	typ, hasType := column["type"]
 	for row := 2; ; row++ {
 		record, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -141,7 +145,11 @@ func sumCSV(path string, totals *invoiceTotals) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		totals.count++
+		if hasType && record[typ] == "credit_note" {
+			totals.creditNotes++ // its amounts are negative: the sums are the period's, credits netted
+		} else {
+			totals.count++
+		}
 		cur := ""
 		if hasCurrency {
 			cur = record[currency]

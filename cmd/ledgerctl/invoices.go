@@ -60,6 +60,7 @@ type vatSubtotal struct {
 // invoiceTotals sums invoices' amounts per currency.
 type invoiceTotals struct {
 	count                        int
+	creditNotes                  int // rows of type credit_note in a CSV export (their amounts are negative)
 	net, vat, total, outstanding amounts
 }
 
