@@ -33,7 +33,7 @@ func TestExampleTariffsEmbedded(t *testing.T) {
 	if a, b := len(embedded.SurchargesAt(at)), len(onDisk.SurchargesAt(at)); a == 0 || a != b {
 		t.Fatalf("embedded set has %d surcharges, directory %d", a, b)
 	}
-	if len(embedded.CPI()) != 7 || len(embedded.Interest()) != 7 {
-		t.Fatalf("embedded cpi %d, interest %d rows; want 7 and 7", len(embedded.CPI()), len(embedded.Interest()))
+	if len(embedded.CPI()) != 8 || len(embedded.Interest()) != 7 {
+		t.Fatalf("embedded cpi %d, interest %d rows; want 8 and 7", len(embedded.CPI()), len(embedded.Interest()))
 	}
 }

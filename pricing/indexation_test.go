@@ -77,9 +77,9 @@ func TestIndexed(t *testing.T) {
 		})
 	}
 	t.Run("R3_missing_CPI_is_an_error_not_0_percent", func(t *testing.T) {
-		_, _, err := indexed(t, example, "0.075", "2025-01-01", "2027-01-01")
+		_, _, err := indexed(t, example, "0.075", "2025-01-01", "2028-01-01")
 		if !errors.Is(err, pricing.ErrMissingCPI) {
-			t.Fatalf("indexing on 2027-01-01 without a CPI change of 2026: %v, want ErrMissingCPI", err)
+			t.Fatalf("indexing on 2028-01-01 without a CPI change of 2027: %v, want ErrMissingCPI", err)
 		}
 	})
 }

@@ -541,7 +541,9 @@ func TestExampleTariffs(t *testing.T) {
 	}
 	t.Run("R3_cpi_reference_figures", func(t *testing.T) {
 		cpi := tariffs.CPI()
-		if len(cpi) != 7 || cpi[0].Year != 2019 || cpi[6].Year != 2025 || !cpi[3].Change.Equal(decimal.RequireFromString("0.10")) {
+		// 2019–2025 published, 2026 the example figure (2 %) that keeps the example set charging in 2027.
+		if len(cpi) != 8 || cpi[0].Year != 2019 || cpi[6].Year != 2025 || !cpi[3].Change.Equal(decimal.RequireFromString("0.10")) ||
+			cpi[7].Year != 2026 || !cpi[7].Change.Equal(decimal.RequireFromString("0.02")) {
 			t.Fatalf("cpi %v", cpi)
 		}
 	})

@@ -399,6 +399,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 			log.Error("HTTP server", "err", err)
 		}
 	}()
+	if cfg.Tariffs == "" {
+		log.Warn("running on the embedded example tariffs (tariffs/example): illustrative prices, and an example CPI change for 2026 of 2 %, not the published figure. Give your own with --tariffs")
+	}
 	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", s.Store.Location(), "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil

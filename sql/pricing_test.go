@@ -17,8 +17,8 @@ import (
 	"ledger/tariffs"
 )
 
-// newPricingFixture is an invoicing fixture on the example tariffs plus a CPI change for 2026
-// (2 %, applied 1 January 2027), so that 2027 prices are indexed from 2026 ones.
+// newPricingFixture is an invoicing fixture on the example tariffs, whose example CPI change for
+// 2026 (2 %, applied 1 January 2027) indexes 2027 prices from 2026 ones.
 func newPricingFixture(t *testing.T) *fixture {
 	t.Helper()
 	example := tariffs.Example()
@@ -37,7 +37,7 @@ func newPricingFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpi, err := pricing.ParseCPI("cpi.csv", strings.NewReader(read("cpi.csv")+"2026,0.02\n"))
+	cpi, err := pricing.ParseCPI("cpi.csv", strings.NewReader(read("cpi.csv")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func run() error {
 	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
 	flag.StringVar(&c.trace, "trace", "", "write a 3-second execution trace from the middle of the pipeline to this file")
 	flag.IntVar(&c.agreements, "agreements", 0, "give this many of the accounts agreed prices of their own (T&C 2.7), which win over the list for them")
-	flag.BoolVar(&c.indexed, "indexed", false, "date the events in February 2027, so that every price is indexed by the CPI change of 2026 (R3); the example set lacks that figure, so 2 % is assumed for the run")
+	flag.BoolVar(&c.indexed, "indexed", false, "date the events in February 2027, so that every price is indexed by the CPI change of 2026 (R3; the example set's figure, 2 %, is an example)")
 	flag.BoolVar(&c.billing, "billing", false, "measure invoicing instead: charge -events over -accounts postpaid accounts in March 2026, then the billing run and the UBL and CSV exports")
 	flag.StringVar(&c.memoryLimit, "memory-limit", "", "the Go runtime's soft memory limit, as ledgerd's --memory-limit (200MiB, 1GiB, off); default as ledgerd: 90 % of a container's limit, else none")
 	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
@@ -340,28 +340,10 @@ func createAccounts(ctx context.Context, store *sql.Store, c config) error {
 
 func accountID(i int) string { return "acct-" + strconv.Itoa(i) }
 
-// benchTariffs is the example tariff set; with -indexed, plus a CPI change for 2026 (2 %,
-// assumed: the figure is not published yet) so that 2027 events are priced.
+// benchTariffs is the example tariff set. Its example CPI change for 2026 (2 %) indexes the
+// 2027 events of -indexed.
 func benchTariffs(c config) (*pricing.Tariffs, error) {
-	if !c.indexed {
-		return pricing.LoadFS(tariffs.Example())
-	}
-	dir := filepath.Join(c.dir, "tariffs")
-	if err := os.CopyFS(dir, tariffs.Example()); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(filepath.Join(dir, pricing.CPIFile), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.WriteString("2026,0.02\n"); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return pricing.Load(dir)
+	return pricing.LoadFS(tariffs.Example())
 }
 
 // createAgreements gives the first -agreements accounts agreed prices (T&C 2.7) for every
