@@ -32,9 +32,9 @@ FUZZ_TARGETS = ledger:FuzzDecodeUsage ledger:FuzzParseInstant ledger:FuzzNewAcco
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t#*:}; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg >/tmp/ledger-fuzz.$$$$ 2>&1 \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -timeout 3m ./$$pkg >/tmp/ledger-fuzz.$$$$ 2>&1 \
 			|| { grep -q 'context deadline exceeded' /tmp/ledger-fuzz.$$$$ && ! grep -q 'testdata/fuzz' /tmp/ledger-fuzz.$$$$ \
-				&& $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) ./$$pkg >/tmp/ledger-fuzz.$$$$ 2>&1; } \
+				&& $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -timeout 3m ./$$pkg >/tmp/ledger-fuzz.$$$$ 2>&1; } \
 			|| { cat /tmp/ledger-fuzz.$$$$; rm -f /tmp/ledger-fuzz.$$$$; exit 1; }; \
 		echo "fuzz $$pkg $$fn: $$(grep -o 'execs: [0-9]*' /tmp/ledger-fuzz.$$$$ | tail -1)"; rm -f /tmp/ledger-fuzz.$$$$; \
 	done
