@@ -3,6 +3,8 @@ package service_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/shopspring/decimal"
 )
 
 // Issue 15, rules that worked but no service test proved.
@@ -76,4 +78,61 @@ func TestUnproven_termination_announced(t *testing.T) {
 		t.Fatalf("terminate: %d %s", status, raw)
 	}
 	e.waitNotices("billing.account.closed", "acme", 1)
+}
+
+// R6.3, T&C 3.8: interest compounds yearly — through the service, not only the helper. An
+// invoice left unpaid past the first anniversary of its overdue date bears, from then on,
+// interest on its amount plus the year's interest: the interest lines that concern it, over
+// every invoice issued since, add up to that, rounded to cents once (12.15 % a year, the test
+// tariffs' rate; 2026 and 2027 have 365 days).
+func TestUnproven_R6_3_interest_compounds_yearly(t *testing.T) {
+	e := start(t)
+	e.createAccount("late", nil)
+	e.publish(nil, sms("c-1", "late", "+31612345678", 1000))
+	e.settle()
+	e.setClock("2026-04-01T00:00:00Z")
+	first := e.invoices("account=late")[0]
+	if first.DueDate != "2026-04-15" {
+		t.Fatalf("first invoice %+v, want due 2026-04-15", first)
+	}
+	e.setClock("2027-06-01T00:00:00Z") // May 2027's run charges interest through 2027-05-31
+	var charged decimal.Decimal
+	for _, inv := range e.invoices("account=late&limit=1000") {
+		for _, l := range inv.Lines {
+			if l.Kind == "interest" && strings.Contains(l.Description, "on "+first.ID+",") {
+				charged = charged.Add(decimal.RequireFromString(l.Amount))
+			}
+		}
+	}
+	p, rate, days := decimal.RequireFromString(first.Total), decimal.RequireFromString("0.1215"), decimal.NewFromInt(365)
+	year := p.Mul(rate)                                                  // 2026-04-16 … 2027-04-15
+	after := p.Add(year).Mul(rate).Mul(decimal.NewFromInt(46)).Div(days) // 2027-04-16 … 2027-05-31
+	want := year.Add(after).Round(2)
+	if !charged.Equal(want) {
+		t.Errorf("interest on %s (total %s) through 2027-05-31: %s charged, want %s (compounded after a year)", first.ID, first.Total, charged, want)
+	}
+	simple := p.Mul(rate).Mul(decimal.NewFromInt(365 + 46)).Div(days).Round(2)
+	if charged.Equal(simple) {
+		t.Errorf("the interest charged, %s, is simple interest: it did not compound", charged)
+	}
+}
+
+// R5.12, T&C 3.9: a payment not made by SEPA credit transfer settles only what was received;
+// the bank's charges the customer bore are still owed.
+func TestUnproven_R5_12_non_SEPA_settles_what_was_received(t *testing.T) {
+	e := start(t)
+	e.createAccount("abroad", nil)
+	e.publish(nil, sms("n-1", "abroad", "+31612345678", 1000))
+	e.settle()
+	e.setClock("2026-04-01T00:00:00Z")
+	inv := e.invoices("account=abroad")[0]
+	received := decimal.RequireFromString(inv.Total).Sub(decimal.RequireFromString("5.00")).StringFixed(2)
+	body := `{"id":"swift-1","amount":"` + received + `","invoice_id":"` + inv.ID + `","sepa":false}`
+	if status, raw := e.apiRaw("", "POST", "/v1/accounts/abroad/payments", body); status != 201 {
+		t.Fatalf("payment: %d %s", status, raw)
+	}
+	inv = e.invoices("account=abroad")[0]
+	if inv.Outstanding != "5.00" || inv.Status == "paid" {
+		t.Errorf("after a non-SEPA payment of %s: outstanding %s, status %s; want 5.00 still owed", received, inv.Outstanding, inv.Status)
+	}
 }
