@@ -95,6 +95,9 @@ type Prepared struct {
 	Prepaid bool
 	// Pseudonym is the keyed pseudonym of the destination (Pseudonyms.Scrub, R14); "" when none.
 	Pseudonym string
+	// BaseMicros and SurchargeMicros are the rating's charge in micro-euros (chargeOf), worked
+	// out once, when the event is rated.
+	BaseMicros, SurchargeMicros money.Micros
 }
 
 // Prepare decodes, validates and rates one delivery.
@@ -151,32 +154,37 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		}
 		return p
 	}
-	if err := checkCharge(r); err != nil {
+	base, surcharge, err := chargeOf(r)
+	if err != nil {
 		p.Reason, p.Detail = ReasonChargeTooLarge, err.Error()
 		return p
 	}
-	p.Rating = r
+	p.Rating, p.BaseMicros, p.SurchargeMicros = r, base, surcharge
 	return p
 }
 
 // maxEventMicros is MaxEventCharge in micro-euros.
 const maxEventMicros = money.Micros(MaxEventCharge * 1_000_000)
 
-// checkCharge refuses a rating that costs more than MaxEventCharge, or whose amounts are not
-// whole micro-euros that fit the journal.
-func checkCharge(r pricing.Rating) error {
-	var total money.Micros
+// chargeOf is a rating's charge in micro-euros: its usage charges (one, or two for a booking
+// across working time) and its surcharges. It refuses a rating that costs more than
+// MaxEventCharge, or whose amounts are not whole micro-euros that fit the journal.
+func chargeOf(r pricing.Rating) (base, surcharge money.Micros, err error) {
 	for _, ch := range r.Charges {
 		m, err := money.ToMicros(ch.Amount)
 		if err != nil || m > maxEventMicros {
-			return fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", ch.Amount, MaxEventCharge)
+			return 0, 0, fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", ch.Amount, MaxEventCharge)
 		}
-		total += m
+		if ch.Kind == pricing.KindSurcharge {
+			surcharge += m
+		} else {
+			base += m
+		}
 	}
-	if total > maxEventMicros {
-		return fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", total, MaxEventCharge)
+	if total := base + surcharge; total > maxEventMicros {
+		return 0, 0, fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", total, MaxEventCharge)
 	}
-	return nil
+	return base, surcharge, nil
 }
 
 // subjectNames reports whether a usage subject is usage.<channel>.<account> for account.
@@ -339,20 +347,10 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 			plan.Outcomes[i] = OutcomeRejected
 			continue
 		}
-		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID, Prepaid: p.Prepaid, Pseudonym: p.Pseudonym}
+		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID, Prepaid: p.Prepaid, Pseudonym: p.Pseudonym,
+			BaseMicros: p.BaseMicros, SurchargeMicros: p.SurchargeMicros}
 		if c.ParkedID == 0 {
 			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
-		}
-		for _, ch := range p.Rating.Charges {
-			m, err := money.ToMicros(ch.Amount)
-			if err != nil {
-				return BatchPlan{}, fmt.Errorf("charge event %s: %w", p.Key, err)
-			}
-			if ch.Kind == pricing.KindSurcharge {
-				c.SurchargeMicros += m
-			} else {
-				c.BaseMicros += m // the usage charges: one, or two for a booking across working time
-			}
 		}
 		inBatch[p.Key] = p.Hash
 		plan.Charges = append(plan.Charges, c)
