@@ -4,8 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fastjson"
 )
@@ -23,7 +25,9 @@ const MinKeptDigits = 6
 // (--pseudonym-key), the first 16 bytes in hex. The same number always has the same pseudonym
 // under one key, and without the key a pseudonym says nothing of its number.
 type Pseudonyms struct {
-	key []byte
+	// macs are HMAC states under the key, reused: one is made per event otherwise, on the
+	// charging path.
+	macs sync.Pool
 	// Kept is how many leading digits of a number a parked event keeps.
 	Kept int
 }
@@ -31,7 +35,10 @@ type Pseudonyms struct {
 // NewPseudonyms returns the pseudonyms under key, keeping kept digits of parked numbers (at
 // least MinKeptDigits).
 func NewPseudonyms(key []byte, kept int) *Pseudonyms {
-	return &Pseudonyms{key: append([]byte(nil), key...), Kept: max(kept, MinKeptDigits)}
+	key = append([]byte(nil), key...)
+	p := &Pseudonyms{Kept: max(kept, MinKeptDigits)}
+	p.macs.New = func() any { return hmac.New(sha256.New, key) }
+	return p
 }
 
 // Of returns the pseudonym of an E.164 number ("" for "").
@@ -39,9 +46,13 @@ func (p *Pseudonyms) Of(number string) string {
 	if number == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, p.key)
+	m := p.macs.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(number))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(m.Sum(sum[:0])[:16])
+	p.macs.Put(m)
+	return out
 }
 
 // truncateNumber keeps the + and the first n digits of an E.164 number.
