@@ -98,9 +98,9 @@ func (s *Server) Handler() http.Handler {
 			var rec *billing.AuditRecord
 			if err == nil && audited {
 				rec = &billing.AuditRecord{At: time.Now().UTC(), Actor: who.Name, Role: who.Role.String(),
-					Method: r.Method, Path: auditPath(r), Account: r.PathValue("id"), Status: successStatus(pattern)}
-				if !strings.HasPrefix(pattern, "POST /v1/accounts/{id}") && !strings.HasPrefix(pattern, "PUT /v1/accounts/{id}") {
-					rec.Account = "" // the id is not an account's: the use case names the account
+					Method: r.Method, Path: auditPath(r), Status: successStatus(pattern)}
+				if strings.Contains(pattern, " /v1/accounts/{id}") {
+					rec.Account = r.PathValue("id") // elsewhere the use case names the account
 				}
 				r = r.WithContext(billing.WithAudit(r.Context(), rec))
 			}
@@ -115,9 +115,9 @@ func (s *Server) Handler() http.Handler {
 			if err != nil {
 				writeError(sw, s.Log, err)
 			}
-			if rec != nil && !rec.IsWritten() {
+			if rec != nil && !rec.Written {
 				// Nothing committed carries it: refused, a retry, or nothing to change.
-				rec.Answered(sw.status)
+				rec.Status = sw.status
 				if err := s.Billing.RecordAudit(r.Context(), rec); err != nil && s.Log != nil {
 					s.Log.Error("record the audit entry", "method", rec.Method, "path", rec.Path, "err", err)
 				}

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"ledger/ledger"
@@ -15,6 +14,7 @@ import (
 // idempotent retry answered as the first time — is recorded on its own (Service.RecordAudit).
 
 // AuditRecord is one write through the API: who, what, on which account, how it was answered.
+// One request's goroutine fills it in and writes it: it needs no lock.
 type AuditRecord struct {
 	At      time.Time
 	Actor   string // the token's name (CONTRACT 1 --api-tokens), never the token
@@ -23,9 +23,8 @@ type AuditRecord struct {
 	Path    string // never a number in clear: a data-subject request is recorded by its route
 	Account string // the account the write concerns, "" when none
 	Status  int    // the HTTP status it is answered with
-
-	mu      sync.Mutex
-	written bool
+	// Written: a committed transaction holds the record.
+	Written bool
 }
 
 // AuditEntry is a recorded write, as GET /v1/audit lists it.
@@ -59,83 +58,50 @@ func WithAudit(ctx context.Context, r *AuditRecord) context.Context {
 
 // AuditOf returns the record ctx carries that no transaction has written yet, or nil.
 func AuditOf(ctx context.Context) *AuditRecord {
-	r, _ := ctx.Value(auditKey{}).(*AuditRecord)
-	if r == nil {
-		return nil
+	if r, _ := ctx.Value(auditKey{}).(*AuditRecord); r != nil && !r.Written {
+		return r
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.written {
-		return nil
-	}
-	return r
+	return nil
+}
+
+// withoutAudit is ctx without its record: what runs under it is not the write the record is
+// about (the due jobs a request runs first), or records it itself (RecordAudit).
+func withoutAudit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, auditKey{}, (*AuditRecord)(nil))
 }
 
 // Entry is the record as it is written.
 func (r *AuditRecord) Entry() AuditEntry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	return AuditEntry{At: r.At, Actor: r.Actor, Role: r.Role, Method: r.Method, Path: r.Path, Account: r.Account, Status: r.Status}
-}
-
-// Written marks the record written: its transaction committed.
-func (r *AuditRecord) Written() {
-	r.mu.Lock()
-	r.written = true
-	r.mu.Unlock()
-}
-
-// Answered sets the status the request was answered with, for a record written on its own.
-func (r *AuditRecord) Answered(status int) {
-	r.mu.Lock()
-	r.Status = status
-	r.mu.Unlock()
-}
-
-// IsWritten reports whether a committed transaction holds the record.
-func (r *AuditRecord) IsWritten() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.written
 }
 
 // auditRetry says, inside the transaction of an idempotent write, that the request repeats one
 // already done: it is answered as the first time, with 200.
 func auditRetry(ctx context.Context) {
 	if r := AuditOf(ctx); r != nil {
-		r.mu.Lock()
 		r.Status = 200
-		r.mu.Unlock()
 	}
 }
-
-// AuditRetry is auditRetry for the stores whose own methods are idempotent writes (accounts).
-func AuditRetry(ctx context.Context) { auditRetry(ctx) }
 
 // AuditAccount names, inside the operation, the account a write concerns when its path does
 // not (a new account's, an invoice's, a dispute's).
 func AuditAccount(ctx context.Context, account string) {
-	if r := AuditOf(ctx); r != nil {
-		r.mu.Lock()
-		if r.Account == "" {
-			r.Account = account[:min(len(account), ledger.MaxRecordIDLength)]
-		}
-		r.mu.Unlock()
+	if r := AuditOf(ctx); r != nil && r.Account == "" {
+		r.Account = account[:min(len(account), ledger.MaxRecordIDLength)]
 	}
 }
 
 // RecordAudit records r on its own when no transaction of its operation did (a refused write,
 // a retry, an operation that changed nothing).
 func (s *Service) RecordAudit(ctx context.Context, r *AuditRecord) error {
-	if r.IsWritten() || s.Audits == nil {
+	if r.Written || s.Audits == nil {
 		return nil
 	}
 	// Recorded once: the transaction that records it must not find it in its context again.
-	ctx = context.WithValue(context.WithoutCancel(ctx), auditKey{}, (*AuditRecord)(nil))
-	if err := s.Audits.RecordAudit(ctx, r.Entry()); err != nil {
+	if err := s.Audits.RecordAudit(withoutAudit(context.WithoutCancel(ctx)), r.Entry()); err != nil {
 		return err
 	}
-	r.Written()
+	r.Written = true
 	return nil
 }
 

@@ -169,7 +169,7 @@ const (
 func (s *Service) RunDue(ctx context.Context, now time.Time) (int, error) {
 	// What falls due is the clock's doing, not the request's that made it run first: it is not
 	// the write an audit record in ctx is about.
-	ctx = context.WithValue(ctx, auditKey{}, (*AuditRecord)(nil))
+	ctx = withoutAudit(ctx)
 	ran := 0
 	for {
 		next, what, ok, err := s.Runs.NextReceivablesDue(ctx)
@@ -244,7 +244,7 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 	if _, err := s.RunDue(ctx, t); err != nil {
 		return fmt.Errorf("run what is due at %s: %w", t.Format(time.RFC3339Nano), err)
 	}
-	if _, err := s.ForgetPersonalData(context.WithValue(ctx, auditKey{}, (*AuditRecord)(nil)), t); err != nil {
+	if _, err := s.ForgetPersonalData(withoutAudit(ctx), t); err != nil {
 		return fmt.Errorf("remove the pseudonyms past their retention at %s: %w", t.Format(time.RFC3339Nano), err)
 	}
 	return nil

@@ -22,7 +22,7 @@ func (s *Store) recordAuditIn(ctx context.Context) error {
 	if err := s.writeAudit(ctx, r.Entry()); err != nil {
 		return err
 	}
-	s.onCommit(r.Written)
+	s.onCommit(func() { r.Written = true })
 	return nil
 }
 

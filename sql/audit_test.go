@@ -38,14 +38,14 @@ func TestAudit(t *testing.T) {
 		Type: string(ledger.Postpaid), Country: "NL"}, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if !created.IsWritten() {
+	if !created.Written {
 		t.Error("the account's creation committed without its audit record")
 	}
 	refused := record("/v1/accounts/ghost/credit-limit")
 	if _, err := uses.SetCreditLimit(billing.WithAudit(ctx, refused), "ghost", ledger.DefaultCreditLimit, "alice"); err == nil {
 		t.Fatal("a credit limit for an account that does not exist was accepted")
 	}
-	if refused.IsWritten() {
+	if refused.Written {
 		t.Error("a refused write's transaction committed its audit record")
 	}
 	list, err := store.Audit(ctx, 0, "", 10)
