@@ -40,7 +40,7 @@ func (s *Service) pseudonymOf(e164 string) (string, error) {
 		return "", ledger.Errorf(ledger.CodeNotFound, "this ledger keeps no pseudonyms")
 	}
 	if !ledger.ValidE164(e164) {
-		return "", ledger.Errorf(ledger.CodeInvalid, "a data subject is an E.164 number (+ and up to 15 digits), not %q", truncated(e164))
+		return "", ledger.Errorf(ledger.CodeInvalid, "a data subject is an E.164 number (+ and up to 15 digits, CONTRACT 3.6), not %q", truncated(e164))
 	}
 	return s.Charging.Pseudonyms.Of(e164), nil
 }

@@ -52,15 +52,13 @@ func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing, notes .
 	rows = append(rows, csvHeader)
 	seen := make(map[string]bool, len(invs))
 	for _, inv := range invs {
+		if err := checkDocument(seen, "invoice", inv.Number, inv.Net, inv.Tax, inv.Total); err != nil {
+			return err
+		}
 		s, ok := standing[inv.Number]
 		switch {
-		case seen[inv.Number]:
-			return ledger.Errorf(ledger.CodeInternal, "CSV export: invoice %s twice", inv.Number)
 		case !ok:
 			return ledger.Errorf(ledger.CodeInternal, "CSV export: invoice %s has no status", inv.Number)
-		case !inv.Net.Add(inv.Tax).Equal(inv.Total):
-			return ledger.Errorf(ledger.CodeInternal, "CSV export: invoice %s: net %s + VAT %s is not its total %s (invariant 4)",
-				inv.Number, inv.Net, inv.Tax, inv.Total)
 		case s.Outstanding.IsNegative():
 			return ledger.Errorf(ledger.CodeInternal, "CSV export: invoice %s: outstanding %s is below zero (invariant 4)",
 				inv.Number, s.Outstanding)
@@ -70,7 +68,6 @@ func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing, notes .
 				return ledger.Errorf(ledger.CodeInternal, "CSV export: invoice %s: amount %s is not in cents (R5)", inv.Number, a)
 			}
 		}
-		seen[inv.Number] = true
 		rows = append(rows, []string{
 			inv.Number,
 			csvText(inv.Account),
@@ -93,14 +90,9 @@ func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing, notes .
 		})
 	}
 	for _, cn := range notes {
-		switch {
-		case seen[cn.Number]:
-			return ledger.Errorf(ledger.CodeInternal, "CSV export: document %s twice", cn.Number)
-		case !cn.Net.Add(cn.Tax).Equal(cn.Total):
-			return ledger.Errorf(ledger.CodeInternal, "CSV export: credit note %s: net %s + VAT %s is not its total %s",
-				cn.Number, cn.Net, cn.Tax, cn.Total)
+		if err := checkDocument(seen, "credit note", cn.Number, cn.Net, cn.Tax, cn.Total); err != nil {
+			return err
 		}
-		seen[cn.Number] = true
 		rows = append(rows, []string{
 			cn.Number,
 			csvText(cn.Account),
@@ -127,6 +119,20 @@ func WriteCSV(w io.Writer, invs []Invoice, standing map[string]Standing, notes .
 	if err := out.WriteAll(rows); err != nil {
 		return fmt.Errorf("CSV export: %w", err)
 	}
+	return nil
+}
+
+// checkDocument refuses a document listed before, or whose net and VAT do not make its total
+// (invariant 4), and marks it seen.
+func checkDocument(seen map[string]bool, kind, number string, net, tax, total decimal.Decimal) error {
+	switch {
+	case seen[number]:
+		return ledger.Errorf(ledger.CodeInternal, "CSV export: %s %s twice", kind, number)
+	case !net.Add(tax).Equal(total):
+		return ledger.Errorf(ledger.CodeInternal, "CSV export: %s %s: net %s + VAT %s is not its total %s (invariant 4)",
+			kind, number, net, tax, total)
+	}
+	seen[number] = true
 	return nil
 }
 

@@ -434,7 +434,7 @@ func CheckLimit(name string, d decimal.Decimal) error {
 	case !money.RoundInvoice(d).Equal(d):
 		return Errorf(CodeInvalid, "%s %s has more than 2 decimals: a credit limit is in cents (T&C 3.6)", name, d)
 	case d.GreaterThan(decimal.NewFromInt(MaxCreditLimit)):
-		return Errorf(CodeInvalid, "%s %s is more than %d EUR", name, d, MaxCreditLimit)
+		return Errorf(CodeInvalid, "%s %s is more than %d EUR, the most a credit limit may be (T&C 3.6)", name, d, MaxCreditLimit)
 	}
 	return nil
 }

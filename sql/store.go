@@ -191,27 +191,34 @@ func (s *Store) checkPages(ctx context.Context, check string) error {
 	if check == "" {
 		return nil
 	}
+	found, err := s.checkRows(ctx, check)
+	if err == nil && len(found) == 1 && found[0] == "ok" {
+		return nil
+	}
+	what := strings.Join(found, "; ")
+	if err != nil {
+		what = err.Error()
+	}
+	return fmt.Errorf("%w: %s: %s found %s; restore it from a backup (ledgerctl db check lists what the thorough check finds)",
+		ErrDamaged, Redact(s.url), check, what)
+}
+
+// checkRows reads the first lines a page check answers.
+func (s *Store) checkRows(ctx context.Context, check string) ([]string, error) {
 	rows, err := s.write.QueryContext(ctx, check)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %s: %v; restore it from a backup", ErrDamaged, Redact(s.url), check, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var found []string
 	for rows.Next() && len(found) < 10 {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("%w: %s: %s: %v; restore it from a backup", ErrDamaged, Redact(s.url), check, err)
+			return nil, err
 		}
 		found = append(found, strings.Join(strings.Fields(line), " "))
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%w: %s: %s: %v; restore it from a backup", ErrDamaged, Redact(s.url), check, err)
-	}
-	if len(found) == 1 && found[0] == "ok" {
-		return nil
-	}
-	return fmt.Errorf("%w: %s: %s found %s; restore it from a backup (ledgerctl db check lists what the thorough check finds)",
-		ErrDamaged, Redact(s.url), check, strings.Join(found, "; "))
+	return found, rows.Err()
 }
 
 // CheckPages runs the engine's thorough page check (SQLite's integrity_check); nil where the
