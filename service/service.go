@@ -118,7 +118,8 @@ type Store interface {
 	Location() string
 	// Instance is the database's own random id: the usage consumer is bound to it.
 	Instance() string
-	UsageTotals(ctx context.Context) (events int64, total money.Micros, err error)
+	// Empty reports whether the database holds no charge and no parked event.
+	Empty(ctx context.Context) (bool, error)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -544,20 +545,16 @@ func (s *Service) connectNATS() error {
 	return nil
 }
 
-// ready reports whether the database, NATS and the consumer are ready (/readyz).
 // database describes the store to the usage consumer it is bound to (events.EnsureConsumer).
 func (s *Service) database(ctx context.Context) (events.Database, error) {
-	charged, _, err := s.Store.UsageTotals(ctx)
+	empty, err := s.Store.Empty(ctx)
 	if err != nil {
 		return events.Database{}, err
 	}
-	parked, err := s.Store.Rejected(ctx, "", 0, 1)
-	if err != nil {
-		return events.Database{}, err
-	}
-	return events.Database{Instance: s.Store.Instance(), Empty: charged == 0 && len(parked) == 0, Where: s.Store.Location()}, nil
+	return events.Database{Instance: s.Store.Instance(), Empty: empty, Where: s.Store.Location()}, nil
 }
 
+// ready reports whether the database, NATS and the consumer are ready (/readyz).
 func (s *Service) ready(ctx context.Context) error {
 	if err := s.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("database: %w", err)

@@ -223,3 +223,10 @@ func (s *Store) UsageTotals(ctx context.Context) (events int64, total money.Micr
 	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(amount_micros + surcharge_micros), 0) FROM charges`).Scan(&events, &total)
 	return events, total, err
 }
+
+// Empty reports whether the database holds no charge and no parked event: a look at one row of
+// each, not a count of them all (it is asked at every start).
+func (s *Store) Empty(ctx context.Context) (empty bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM charges) AND NOT EXISTS (SELECT 1 FROM rejected)`).Scan(&empty)
+	return empty, err
+}
