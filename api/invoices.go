@@ -150,10 +150,7 @@ func (s *Server) runBilling(w http.ResponseWriter, r *http.Request, who principa
 			}
 			rj.Invoices = append(rj.Invoices, invoiceOf(v))
 		}
-		out = append(out, rj)
-		if s.Log != nil && !ranBefore {
-			s.Log.Info("billing run", "period", run.Period.String(), "invoices", len(run.Invoices), "by", who.Name)
-		}
+		out = append(out, rj) // the run logged itself (billing.Service.Log)
 	}
 	last := out[len(out)-1]
 	writeJSON(w, http.StatusOK, map[string]any{"period": last.Period, "ran_at": last.RanAt, "ran_before": ranBefore,

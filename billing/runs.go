@@ -86,10 +86,19 @@ func (i Invoiceable) somethingToInvoice() bool {
 }
 
 // runPeriod issues the invoices of one period in one transaction (R5): every postpaid account
-// with something to invoice gets one, numbered in account order, dated the period's issue date.
-// A period runs once: asked again, a conflict.
-func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by string) (BillingRun, error) {
-	run := BillingRun{Period: period, RanAt: period.End(), By: by}
+// with something to invoice gets one, numbered in account order. at is the instant the run
+// really happens: an invoice is dated the day it is issued, never earlier than the period's
+// issue date (the 1st of the next month, T&C 3.2), and is due its terms after that (T&C 3.7).
+// A period invoiced late — after downtime, or because its usage was back-filled — is dated the
+// day of the run, so it is never overdue at birth and interest and collection costs run only
+// from a due date the customer was really given (R6). A period runs once: asked again, a
+// conflict.
+func (s *Service) runPeriod(ctx context.Context, period invoices.Period, at time.Time, by string) (BillingRun, error) {
+	issued := invoices.IssueDateAt(period, at)
+	if at.Before(period.End()) {
+		at = period.End()
+	}
+	run := BillingRun{Period: period, RanAt: at, By: by}
 	err := s.Runs.WithBillingRun(ctx, func(tx BillingRunTx) error {
 		run.Invoices = run.Invoices[:0]
 		if ran, err := tx.PeriodRan(period); err != nil {
@@ -98,7 +107,7 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by stri
 			return ledger.Errorf(ledger.CodeConflict, "period %s was invoiced already: a period runs once (R5)", period)
 		}
 		// R6: interest and collection costs through the day before the invoices are issued.
-		accounts, err := tx.Invoiceable(period, period.IssueDate().AddDays(-1))
+		accounts, err := tx.Invoiceable(period, issued.AddDays(-1))
 		if err != nil {
 			return err
 		}
@@ -107,7 +116,7 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by stri
 				continue
 			}
 			number, err := tx.Issue(invoices.Draft{Account: a.Account, Customer: a.Customer, Period: period,
-				IssueDate: period.IssueDate(), TermsDays: a.TermsDays, VAT: a.VAT, Notes: a.Notes}, a, period.End(), true)
+				IssueDate: issued, TermsDays: a.TermsDays, VAT: a.VAT, Notes: a.Notes}, a, at, true)
 			if err != nil {
 				return fmt.Errorf("invoice %s for %s: %w", period, a.Account, err)
 			}
@@ -115,7 +124,26 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, by stri
 		}
 		return tx.SaveRun(run)
 	})
+	if err == nil {
+		s.logRun(run, issued)
+	}
 	return run, err
+}
+
+// logRun says what a billing run did: the period, the invoices it issued and the day they are
+// dated, and, for a period invoiced after its issue date, how late (a catch-up).
+func (s *Service) logRun(run BillingRun, issued clock.LocalDate) {
+	if s.Log == nil {
+		return
+	}
+	args := []any{"period", run.Period.String(), "invoices", len(run.Invoices), "issue_date", issued.String(), "by", run.By}
+	if late := issued.DaysSince(run.Period.IssueDate()); late > 0 {
+		args = append(args, "catch_up", fmt.Sprintf("%d days after the period's issue date %s", late, run.Period.IssueDate()))
+	}
+	if len(run.Invoices) == 0 {
+		args = append(args, "note", "nothing to invoice: no account had usage, interest or collection costs open (R5)")
+	}
+	s.Log.Info("billing run", args...)
 }
 
 // RunPeriods invoices a period on request, after the periods before it that have not run yet,
@@ -138,7 +166,7 @@ func (s *Service) runPeriods(ctx context.Context, period invoices.Period, now ti
 		if !ok || period.Before(next) {
 			next = period // nothing registered before it, or runs went past it: run it alone
 		}
-		run, err := s.runPeriod(ctx, next, by)
+		run, err := s.runPeriod(ctx, next, now, by)
 		if err != nil && (next == period || ledger.ErrorCode(err) != ledger.CodeConflict) {
 			return runs, err
 		}
@@ -162,19 +190,32 @@ const (
 
 // RunDue does, in time order, everything that has fallen due up to now: prepaid lots becoming
 // usable and expiring, prepaid accounts closing (T&C 3.15), the billing run of each month at
-// the start of the next (R5), invoices becoming overdue the day after their due date (R6). Each
-// runs at its own instant, whenever RunDue is called — on time, or catching up after downtime:
-// what fell due before a billing run runs before it, so the run sees the lots and closures of
-// its time. It says how many things ran.
+// the start of the next (R5), invoices becoming overdue the day after their due date (R6). It
+// says how many things ran.
+//
+// What fell due while the ledger watched its clock — the wall clock between two calls, the test
+// clock moved forward (SetClock) — runs at its own instant, as if it had run then. What fell due
+// before that — while the service was stopped, or before a back-filled period was invoiced —
+// runs now: lots and closures keep their instants (their rules date them), but a billing run
+// dates its invoices the day it really issues them (runPeriod). Either way what fell due before
+// a billing run runs before it, so the run sees the lots and closures of its time.
 func (s *Service) RunDue(ctx context.Context, now time.Time) (int, error) {
+	n, _, err := s.runDue(ctx, now)
+	return n, err
+}
+
+// runDue is RunDue, with the billing runs it made.
+func (s *Service) runDue(ctx context.Context, now time.Time) (int, []BillingRun, error) {
 	// What falls due is the clock's doing, not the request's that made it run first: it is not
 	// the write an audit record in ctx is about.
 	ctx = withoutAudit(ctx)
+	watched := s.watchedUntil()
 	ran := 0
+	var runs []BillingRun
 	for {
 		next, what, ok, err := s.Runs.NextReceivablesDue(ctx)
 		if err != nil {
-			return ran, err
+			return ran, runs, err
 		}
 		if !ok || next.After(now) {
 			break
@@ -182,39 +223,68 @@ func (s *Service) RunDue(ctx context.Context, now time.Time) (int, error) {
 		n, err := s.Runs.RunPrepaidDue(ctx, next)
 		ran += n
 		if err != nil {
-			return ran, err
+			return ran, runs, err
 		}
 		switch what {
 		case DueBillingRun:
+			at := next
+			if at.Before(watched) {
+				at = watched
+			}
 			// A run asked for at the same time may have taken the period: then it is done.
-			if _, err := s.runPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), "clock"); err != nil &&
-				ledger.ErrorCode(err) != ledger.CodeConflict {
-				return ran, err
+			run, err := s.runPeriod(ctx, invoices.PeriodOf(next.Add(-time.Nanosecond)), at, "clock")
+			if err != nil && ledger.ErrorCode(err) != ledger.CodeConflict {
+				return ran, runs, err
+			}
+			if err == nil {
+				runs = append(runs, run)
 			}
 		case DueOverdue:
 			if err := s.Runs.MarkOverdue(ctx, next); err != nil {
-				return ran, err
+				return ran, runs, err
 			}
 		}
 		ran++
 	}
 	n, err := s.Runs.RunPrepaidDue(ctx, now)
-	return ran + n, err
+	if err == nil {
+		s.watch(now)
+	}
+	return ran + n, runs, err
+}
+
+// watchedUntil is the instant up to which the ledger has watched its clock: where the last
+// RunDue got to, or the clock's time when the service was made.
+func (s *Service) watchedUntil() time.Time {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	return s.watched
+}
+
+// watch records that everything due up to now has run.
+func (s *Service) watch(now time.Time) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	if now.After(s.watched) {
+		s.watched = now
+	}
 }
 
 // RunBilling invoices a period on request (R5, T&C 3.2): first what has come due (so the
 // period's usage, interest and set-off are current), then the period, after the periods before
-// it that have not run. A period runs once: asked for again, or after the clock ran it at the
-// start of the next month, it answers the run that issued its invoices with ranBefore true and
-// issues nothing. A period that has not ended is refused (409).
+// it that have not run. It returns every run it made, the clock's catch-ups included, in order.
+// A period runs once: asked for again, or after the clock ran it at the start of the next month
+// (or just now, catching up), it answers the run that issued its invoices with ranBefore true
+// and issues nothing. A period that has not ended is refused (409).
 func (s *Service) RunBilling(ctx context.Context, period invoices.Period, by string) (runs []BillingRun, ranBefore bool, err error) {
 	now := s.Now()
-	if _, err := s.RunDue(ctx, now); err != nil {
+	_, due, err := s.runDue(ctx, now)
+	if err != nil {
 		return nil, false, err
 	}
 	runs, err = s.runPeriods(ctx, period, now, by)
 	if ledger.ErrorCode(err) != ledger.CodeConflict {
-		return runs, false, err
+		return append(due, runs...), false, err
 	}
 	run, ok, lookupErr := s.Runs.BillingRunOf(ctx, period)
 	if lookupErr != nil {

@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 	"time"
 
 	"ledger/clock"
@@ -60,6 +62,11 @@ type Service struct {
 	// PersonalDataRetention: after it, counted from occurred_at, a record's pseudonym is
 	// removed (R14); 0 keeps them.
 	PersonalDataRetention time.Duration
+	// Log, when set, hears of every billing run: what it issued, and how late (runPeriod).
+	Log *slog.Logger
+
+	watchMu sync.Mutex
+	watched time.Time // where the last RunDue got to (watchedUntil)
 }
 
 // New returns the use cases over the stores, charging against the credit book with the
@@ -70,7 +77,7 @@ func New(stores Stores, c clock.Clock, test *clock.Test, book *ledger.CreditBook
 		ParkedStore
 	}{stores.Charges, stores.Parked}, Accounts: book, Clock: c}
 	charging.SetTariffs(t)
-	return &Service{Stores: stores, Clock: c, TestClock: test, Charging: charging}
+	return &Service{Stores: stores, Clock: c, TestClock: test, Charging: charging, watched: c.Now()}
 }
 
 // Now is the ledger's time: the wall clock, or the test clock.

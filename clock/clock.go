@@ -116,3 +116,10 @@ func (d LocalDate) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year
 
 // Before reports whether d is an earlier date than o.
 func (d LocalDate) Before(o LocalDate) bool { return d.Start().Before(o.Start()) }
+
+// DaysSince returns how many calendar days d is after o (negative when before).
+func (d LocalDate) DaysSince(o LocalDate) int {
+	a := time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC)
+	b := time.Date(o.Year, o.Month, o.Day, 12, 0, 0, 0, time.UTC)
+	return int(a.Sub(b).Round(24*time.Hour) / (24 * time.Hour))
+}

@@ -203,3 +203,19 @@ func TestLocalDate(t *testing.T) {
 		}
 	})
 }
+
+func TestDaysSince(t *testing.T) {
+	for _, c := range []struct {
+		d, o clock.LocalDate
+		want int
+	}{
+		{clock.LocalDate{2026, time.December, 7}, clock.LocalDate{2026, time.April, 1}, 250},
+		{clock.LocalDate{2026, time.March, 30}, clock.LocalDate{2026, time.March, 28}, 2}, // across the clocks going forward
+		{clock.LocalDate{2026, time.April, 1}, clock.LocalDate{2026, time.April, 1}, 0},
+		{clock.LocalDate{2026, time.January, 1}, clock.LocalDate{2026, time.January, 2}, -1},
+	} {
+		if got := c.d.DaysSince(c.o); got != c.want {
+			t.Errorf("%s.DaysSince(%s) = %d, want %d", c.d, c.o, got, c.want)
+		}
+	}
+}

@@ -70,6 +70,18 @@ func (p Period) IssueDate() clock.LocalDate {
 	return clock.LocalDate{Year: n.Year, Month: n.Month, Day: 1}
 }
 
+// IssueDateAt is the date an invoice of period p carries when it is issued at instant at: the
+// day it is really issued (Europe/Amsterdam), and never before the period's issue date (R5,
+// T&C 3.2). An invoice is not back-dated: a period invoiced late is dated the day of its run, so
+// its due date (T&C 3.7) is one the customer really gets, and it is never overdue at birth (R6).
+func IssueDateAt(p Period, at time.Time) clock.LocalDate {
+	issue, today := p.IssueDate(), clock.DateOf(at)
+	if issue.Before(today) {
+		return today
+	}
+	return issue
+}
+
 // DueDate is the issue date plus the payment term in days (T&C 3.7: 14 unless the agreement
 // says otherwise).
 func DueDate(issue clock.LocalDate, termsDays int) clock.LocalDate { return issue.AddDays(termsDays) }

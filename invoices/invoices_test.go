@@ -180,3 +180,20 @@ func TestAllocate(t *testing.T) {
 		t.Errorf("Allocate reordered its input: %v", open)
 	}
 }
+
+// R5, T&C 3.2: an invoice is dated the day it is really issued, never before its period's
+// issue date and never back-dated.
+func TestIssueDateAt(t *testing.T) {
+	march := invoices.Period{Year: 2026, Month: time.March}
+	for _, c := range []struct{ at, want string }{
+		{"2026-03-31T22:00:00Z", "2026-04-01"}, // 00:00 on 1 April in Amsterdam: on time
+		{"2026-04-01T08:00:00Z", "2026-04-01"},
+		{"2026-04-03T21:59:59Z", "2026-04-03"}, // late: the day of the run
+		{"2026-12-07T23:30:00Z", "2026-12-08"}, // the Amsterdam date, not UTC's
+	} {
+		at, _ := time.Parse(time.RFC3339, c.at)
+		if got := invoices.IssueDateAt(march, at).String(); got != c.want {
+			t.Errorf("IssueDateAt(March, %s) = %s, want %s", c.at, got, c.want)
+		}
+	}
+}

@@ -224,8 +224,9 @@ func grepLines(s, substr string) string {
 }
 
 // R5, R6 after downtime: ledgerd stopped in March and started again on 20 April runs, before
-// it charges anything, what fell due meanwhile, in order: March's billing run on 1 April, then
-// the invoice overdue on 16 April; both are announced.
+// it charges anything, what fell due meanwhile: March's billing run. The invoice is issued that
+// day, 20 April, not back-dated to 1 April: it is due 14 days later (T&C 3.7) and not overdue at
+// birth, so no interest or collection costs come of the downtime (R6). It is announced.
 func TestInvoices_catch_up_after_downtime(t *testing.T) {
 	e := start(t)
 	e.createAccount("acme", nil)
@@ -247,7 +248,14 @@ func TestInvoices_catch_up_after_downtime(t *testing.T) {
 	if len(list) != 1 {
 		t.Fatalf("%d invoices after the restart, want March's", len(list))
 	}
-	want(t, "March's invoice", list[0].IssueDate+" "+list[0].Total+" "+list[0].Status+" "+list[0].OverdueSince, "2026-04-01 90.75 overdue 2026-04-16")
+	want(t, "March's invoice", list[0].IssueDate+" "+list[0].DueDate+" "+list[0].Total+" "+list[0].Status,
+		"2026-04-20 2026-05-04 90.75 open")
+	// Overdue the day after its real due date, and only then.
+	e.setClock("2026-05-04T20:00:00Z")
+	want(t, "on the due date", e.invoices("account=acme")[0].Status, "open")
+	e.setClock("2026-05-05T08:00:00Z")
+	list = e.invoices("account=acme")
+	want(t, "the day after", list[0].Status+" "+list[0].OverdueSince, "overdue 2026-05-05")
 	// The notices went out while the test's subscriber was not yet listening: read the stream.
 	e.eventually(10*time.Second, func() error {
 		stream, err := e.js.Stream(context.Background(), "BILLING")

@@ -288,6 +288,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	s.Config = cfg
 	s.Billing = billing.New(billing.StoresOf(s.Store), s.Clock, s.Test, s.Credit, t)
+	s.Billing.Log = log
 	s.Store.UseInvoicing(billing.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
 	s.checkCPI(t)
 	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
