@@ -277,3 +277,27 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 		return tx.CloseTerminated(account, at, now)
 	})
 }
+
+// invoiceFinalUsage invoices at once, due on issue, what terminated postpaid accounts were
+// charged for traffic of before their termination that arrived after it (R13, T&C 10.7: the
+// unbilled usage of a terminated agreement is invoiced at once), as the final invoice was.
+func (s *Service) invoiceFinalUsage(ctx context.Context, accounts []string) error {
+	ctx = withoutAudit(ctx) // the ledger's doing, not the request's that replayed the events
+	now := s.Now()
+	day, period := clock.DateOf(now), invoices.PeriodOf(now)
+	for _, account := range accounts {
+		err := s.Accounts.WithTermination(ctx, func(tx TerminationTx) error {
+			final, err := tx.InvoiceableOf(account, period, day.AddDays(-1))
+			if err != nil || !final.somethingToInvoice() {
+				return err
+			}
+			_, err = tx.Issue(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
+				DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, now, false)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("account %s: %w", account, err)
+		}
+	}
+	return nil
+}

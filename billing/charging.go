@@ -3,12 +3,14 @@ package billing
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
 	"ledger/clock"
 	"ledger/ledger"
 	"ledger/pricing"
-	"log/slog"
-	"sync/atomic"
-	"time"
 )
 
 // RejectedView is one parked event.
@@ -79,6 +81,9 @@ type Charging struct {
 	// kept (R14): a charge keeps the destination's pseudonym, a parked event its body without
 	// the numbers. ledgerd always sets it.
 	Pseudonyms *ledger.Pseudonyms
+	// finalUsage invoices at once what terminated postpaid accounts were just charged for
+	// traffic of before their termination (Service.invoiceFinalUsage, R13).
+	finalUsage func(ctx context.Context, accounts []string) error
 
 	tariffs atomic.Pointer[pricing.Tariffs]
 }
@@ -129,7 +134,28 @@ func (c *Charging) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPl
 	if c.Observe != nil {
 		c.Observe(pb.Items, plan)
 	}
+	if terminated := terminatedCharged(pb.Items, plan); len(terminated) > 0 && c.finalUsage != nil {
+		// The charges are committed, whatever happens here: an invoice that fails now is issued
+		// by the next billing run instead (it invoices every postpaid account's open usage).
+		if err := c.finalUsage(ctx, terminated); err != nil && c.Log != nil {
+			c.Log.Error("invoice late usage of terminated accounts at once (R13); the next billing run invoices it",
+				"accounts", terminated, "err", err)
+		}
+	}
 	return plan, nil
+}
+
+// terminatedCharged lists, once each, the terminated postpaid accounts a batch charged for
+// traffic of before their termination (ledger.OwedBeforeClosure).
+func terminatedCharged(items []ledger.Prepared, plan ledger.BatchPlan) []string {
+	var out []string
+	for i, p := range items {
+		if p.AfterClosure && !p.Prepaid && i < len(plan.Outcomes) && plan.Outcomes[i] == ledger.OutcomeCharged &&
+			!slices.Contains(out, p.Event.Account) {
+			out = append(out, p.Event.Account)
+		}
+	}
+	return out
 }
 
 // ReplayResult counts what a replay did.

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,14 @@ import (
 // event when that is long past).
 func (b *books) smsAt(account, id string, occurred time.Time) {
 	b.t.Helper()
+	if plan := b.sendAt(account, id, occurred); len(plan.Charges) != 1 {
+		b.t.Fatalf("charge %s: %+v", id, plan)
+	}
+}
+
+// sendAt offers one one-part SMS that happened at occurred, and returns what became of it.
+func (b *books) sendAt(account, id string, occurred time.Time) ledger.BatchPlan {
+	b.t.Helper()
 	pb, err := b.uses.Charging.Prepare([]ledger.Delivery{{Subject: "usage.sms." + account, Data: fmt.Appendf(nil,
 		`{"id":%q,"account":%q,"channel":"sms","destination":"+31612345678","quantity":1,"occurred_at":%q}`,
 		id, account, occurred.Format(time.RFC3339))}})
@@ -21,9 +30,10 @@ func (b *books) smsAt(account, id string, occurred time.Time) {
 		b.t.Fatal(err)
 	}
 	plan, err := b.uses.Charging.Commit(b.ctx, pb)
-	if err != nil || len(plan.Charges) != 1 {
-		b.t.Fatalf("charge %s: %+v, %v", id, plan, err)
+	if err != nil {
+		b.t.Fatalf("charge %s: %v", id, err)
 	}
+	return plan
 }
 
 // R5, R6: a period invoiced late — March's usage back-filled and invoiced in December — is not
@@ -115,5 +125,84 @@ func TestIssuance_on_time_when_the_clock_passes(t *testing.T) {
 		if err != nil || !ok || !run.RanAt.Equal(want) {
 			t.Errorf("2026-%02d: %+v %v %v; want run at %s", int(m), run, ok, err, want)
 		}
+	}
+}
+
+// R13 with R1 (T&C 10.7): traffic that happened before a termination and arrives after it is
+// still owed — charged, and invoiced at once, due on issue, as the rest of the final usage;
+// traffic from the termination on is refused. The same cut-off for a prepaid account's closure
+// (R10, R11): traffic of before it is charged against the lots of its time, and what they cannot
+// cover is a shortfall the customer owes.
+func TestTermination_cut_off_by_event_time(t *testing.T) {
+	b := newBooks(t, "2026-03-10T09:00:00Z")
+	b.open("acme", "postpaid")
+	b.smsAt("acme", "before-1", at("2026-03-10T08:00:00Z"))
+	terminated := at("2026-03-10T09:00:00Z")
+	if err := b.uses.Terminate(b.ctx, "acme", terminated, "test"); err != nil {
+		t.Fatal(err)
+	}
+	final, err := b.uses.Receivables.Invoices(b.ctx, billing.InvoiceFilter{Account: "acme"}, "", 100)
+	if err != nil || len(final) != 1 {
+		t.Fatalf("final invoice: %+v, %v", final, err)
+	}
+	b.clock.Set(at("2026-03-12T10:00:00Z"))
+
+	// Late, but of before the termination: charged, and invoiced at once, due on issue.
+	if plan := b.sendAt("acme", "before-2", terminated.Add(-time.Minute)); len(plan.Charges) != 1 {
+		t.Fatalf("traffic of a minute before the termination: %+v; want charged (R13, T&C 10.7)", plan.Parked)
+	}
+	all, err := b.uses.Receivables.Invoices(b.ctx, billing.InvoiceFilter{Account: "acme"}, "", 100)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("%d invoices, %v; want the final one and one for the late usage", len(all), err)
+	}
+	late := all[1]
+	if late.IssueDate.String() != "2026-03-12" || late.DueDate.String() != "2026-03-12" || late.Total.StringFixed(2) != "0.10" {
+		t.Errorf("late usage invoice issued %s due %s total %s; want issued and due 2026-03-12 (due on issue), 0.10 (0.08 + 21 %% VAT)",
+			late.IssueDate, late.DueDate, late.Total)
+	}
+	if v, err := b.uses.Accounts.Account(b.ctx, "acme"); err != nil || v.Unbilled != 0 {
+		t.Errorf("unbilled %v, %v; want nothing left unbilled", v.Unbilled, err)
+	}
+
+	// From the termination on: refused, saying when it was terminated.
+	plan := b.sendAt("acme", "after-1", terminated)
+	if len(plan.Charges) != 0 || len(plan.Parked) != 1 || plan.Parked[0].Reason != ledger.ReasonAccountClosed ||
+		!strings.Contains(plan.Parked[0].Detail, "2026-03-10T09:00:00Z") {
+		t.Fatalf("traffic at the termination instant: %+v; want parked account_closed naming the instant", plan.Parked)
+	}
+
+	// Prepaid: closed at its termination; traffic of before draws on its lots, then owes.
+	b.open("pre", "prepaid")
+	if _, _, err := b.uses.TopUp(b.ctx, "pre", ledger.NewTopUp{ID: "t1", Amount: "0.10", ReceivedAt: "2026-03-01T09:00:00Z", Method: "card"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	closed := at("2026-03-12T09:00:00Z")
+	if err := b.uses.Terminate(b.ctx, "pre", closed, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for i, occurred := range []time.Time{closed.Add(-2 * time.Hour), closed.Add(-time.Hour)} {
+		if plan := b.sendAt("pre", fmt.Sprint("pre-before-", i), occurred); len(plan.Charges) != 1 {
+			t.Fatalf("prepaid traffic of before its closure: %+v; want charged (R11)", plan.Parked)
+		}
+	}
+	c, _ := b.uses.Charging.Accounts.Get("pre")
+	if c.Usable != 0 || c.Shortfall.String() != "0.050000" {
+		t.Errorf("prepaid after two late SMS: usable %s shortfall %s; want 0.10 used and 0.05 owed", c.Usable, c.Shortfall)
+	}
+	if plan := b.sendAt("pre", "pre-after", closed.Add(time.Second)); len(plan.Parked) != 1 || plan.Parked[0].Reason != ledger.ReasonAccountClosed {
+		t.Fatalf("prepaid traffic after its closure: %+v; want parked account_closed", plan)
+	}
+
+	// A restart reads the instants back: a book made afresh from the database knows them.
+	book := ledger.NewCreditBook()
+	policy, _ := ledger.NewCreditPolicy([]string{"0.8"})
+	if err := b.store.UseCredit(b.ctx, book, policy); err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := book.Lookup("acme"); state.Status != ledger.Closed || !state.ClosedAt.Equal(terminated) {
+		t.Errorf("after a restart: %+v; want closed at %s", state, terminated)
+	}
+	if state, _ := book.Lookup("pre"); state.Status != ledger.Closed || !state.ClosedAt.Equal(closed) {
+		t.Errorf("after a restart: %+v; want closed at %s", state, closed)
 	}
 }

@@ -77,7 +77,9 @@ func New(stores Stores, c clock.Clock, test *clock.Test, book *ledger.CreditBook
 		ParkedStore
 	}{stores.Charges, stores.Parked}, Accounts: book, Clock: c}
 	charging.SetTariffs(t)
-	return &Service{Stores: stores, Clock: c, TestClock: test, Charging: charging, watched: c.Now()}
+	s := &Service{Stores: stores, Clock: c, TestClock: test, Charging: charging, watched: c.Now()}
+	charging.finalUsage = s.invoiceFinalUsage
+	return s
 }
 
 // Now is the ledger's time: the wall clock, or the test clock.

@@ -53,6 +53,8 @@ const (
 type AccountState struct {
 	Type   AccountType
 	Status Status
+	// ClosedAt is when a closed account was closed or terminated (R11, R13).
+	ClosedAt time.Time
 	// Terms are the account's agreed prices and indexation, for rating (T&C 2.7, 3.4).
 	Terms pricing.Terms
 }
@@ -93,6 +95,9 @@ type Prepared struct {
 	Detail string // why, for people
 	// Prepaid: the account pays from its lots (R9), so its usage is not invoiced.
 	Prepaid bool
+	// AfterClosure: the account is closed and this is traffic of before its closure, arrived
+	// late (OwedBeforeClosure): charged, and a terminated postpaid account's is invoiced at once.
+	AfterClosure bool
 	// Pseudonym is the keyed pseudonym of the destination (Pseudonyms.Scrub, R14); "" when none.
 	Pseudonym string
 	// BaseMicros and SurchargeMicros are the rating's charge in micro-euros (chargeOf), worked
@@ -134,11 +139,11 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		return p
 	}
 	p.Prepaid = state.Type == Prepaid
-	if state.Status == Closed {
-		// R11, R13 (T&C 3.15, 10.7): a closed or terminated account's traffic is refused.
-		p.Reason, p.Detail = ReasonAccountClosed, fmt.Sprintf("account %q is closed (T&C 3.15, 10.7)", e.Account)
+	if state.Status == Closed && !OwedBeforeClosure(e.OccurredAt, state.ClosedAt) {
+		p.Reason, p.Detail = ReasonAccountClosed, closedDetail(e.Account, state)
 		return p
 	}
+	p.AfterClosure = state.Status == Closed
 	r, err := rater.Rate(pricing.Usage{Channel: e.Channel, Product: e.Product, Direction: e.Direction,
 		Destination: e.Destination, Quantity: e.Quantity, CallerID: e.CallerID, At: e.OccurredAt, Terms: state.Terms})
 	if err != nil {

@@ -81,9 +81,12 @@ func (p CreditPolicy) Thresholds() []decimal.Decimal { return p.thresholds }
 
 // Credit is an account's credit standing, held in memory and kept with every change.
 type Credit struct {
-	Account  string
-	Type     AccountType
-	Status   Status
+	Account string
+	Type    AccountType
+	Status  Status
+	// ClosedAt is when a closed account was closed or terminated: traffic before it is still
+	// charged, traffic from it on refused (R11, R13).
+	ClosedAt time.Time
 	Limit    money.Micros
 	Exposure money.Micros // R4: unbilled usage + outstanding invoices + interest and costs unpaid
 	// Notified has bit i set while the notice for threshold i has gone out and exposure has not
@@ -270,7 +273,7 @@ func withPrepaid(c Credit, p *PrepaidCredit) Credit {
 	c.Shortfall = p.Shortfall
 	c.ClosureDue, _, _ = p.ClosureDue()
 	if p.Closed {
-		c.Status = Closed
+		c.Status, c.ClosedAt = Closed, p.ClosedAt
 	}
 	return c
 }
@@ -282,21 +285,21 @@ func (b *CreditBook) AddPrepaid(slots ...*PrepaidSlot) {
 		p := slot.Load()
 		b.prepaid[p.Account] = slot
 		if c, ok := b.credits[p.Account]; ok && p.Closed && c.Status != Closed {
-			c.Status = Closed
+			c.Status, c.ClosedAt = Closed, p.ClosedAt
 			b.credits[p.Account] = c
 		}
 	}
 	b.mu.Unlock()
 }
 
-// MarkClosed records that a prepaid account was closed (or reopened), for Lookup, which charging
-// asks once per event (the slot says so too).
-func (b *CreditBook) MarkClosed(account string, closed bool) {
+// MarkClosed records that an account was closed or terminated at closedAt (zero: reopened),
+// for Lookup, which charging asks once per event (a prepaid account's slot says so too).
+func (b *CreditBook) MarkClosed(account string, closedAt time.Time) {
 	b.mu.Lock()
 	if c, ok := b.credits[account]; ok {
-		c.Status = Active
-		if closed {
-			c.Status = Closed
+		c.Status, c.ClosedAt = Active, time.Time{}
+		if !closedAt.IsZero() {
+			c.Status, c.ClosedAt = Closed, closedAt
 		}
 		b.credits[account] = c
 	}
@@ -335,7 +338,7 @@ type lockedBook struct {
 
 func (v lockedBook) Lookup(id string) (AccountState, bool) {
 	c, ok := v.credits[id]
-	state := AccountState{Type: c.Type, Status: c.Status}
+	state := AccountState{Type: c.Type, Status: c.Status, ClosedAt: c.ClosedAt}
 	if len(v.terms) > 0 {
 		state.Terms = v.terms[id]
 	}

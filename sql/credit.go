@@ -16,7 +16,7 @@ import (
 // credit control.
 func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error {
 	// R4: exposure is unbilled usage plus outstanding invoices less the customer's credit.
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.credit_limit_micros, a.notified_thresholds, a.indexation,
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.closed_at, a.credit_limit_micros, a.notified_thresholds, a.indexation,
 		coalesce((SELECT sum(l.balance_micros) FROM ledger_accounts l WHERE l.name IN
 		  ('customer:' || a.id || ':unbilled', 'customer:' || a.id || ':receivable', 'customer:' || a.id || ':credit')), 0)
 		FROM accounts a`)
@@ -30,8 +30,12 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 		var c ledger.Credit
 		var typ, status, notified string
 		var indexation bool
-		if err := rows.Scan(&c.Account, &typ, &status, &c.Limit, &notified, &indexation, &c.Exposure); err != nil {
+		var closedAt instant
+		if err := rows.Scan(&c.Account, &typ, &status, &closedAt, &c.Limit, &notified, &indexation, &c.Exposure); err != nil {
 			return err
+		}
+		if ledger.Status(status) == ledger.Closed {
+			c.ClosedAt = closedAt.Time // R13: traffic of before the termination is still charged
 		}
 		if !indexation {
 			unindexed = append(unindexed, c.Account)

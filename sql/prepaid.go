@@ -91,7 +91,7 @@ func (s *Store) commitPrepaid() {
 			}
 		}
 		if p.Closed != before.Closed && s.credit != nil {
-			s.credit.MarkClosed(p.Account, p.Closed)
+			s.credit.MarkClosed(p.Account, p.ClosedAt)
 		}
 	}
 	s.resetStagedPrepaid()

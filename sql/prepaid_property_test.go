@@ -68,10 +68,12 @@ func TestPrepaidProperties(t *testing.T) {
 				parts := rapid.IntRange(1, 200).Draw(t, "parts")
 				back := time.Duration(rapid.Int64Range(0, 2*24*60).Draw(t, "minutes_ago")) * time.Minute
 				occurred := maxTime(m.now.Add(-back), at("2026-01-01T09:00:00Z"))
-				closed := m.closed(account)
+				// R11: traffic of a closed account is refused from its closure on; of before, charged.
+				c, _ := f.book.Get(account)
+				refused := c.Status == ledger.Closed && !occurred.Before(c.ClosedAt)
 				got := f.sms(account, parts, occurred.Format(time.RFC3339), m.now.Format(time.RFC3339))
-				if want := map[bool]ledger.Outcome{false: ledger.OutcomeCharged, true: ledger.OutcomeRejected}[closed]; got != want {
-					t.Fatalf("usage of %s (closed %v): %s, want %s", account, closed, got, want)
+				if want := map[bool]ledger.Outcome{false: ledger.OutcomeCharged, true: ledger.OutcomeRejected}[refused]; got != want {
+					t.Fatalf("usage of %s (closed %v at %s) of %s: %s, want %s", account, c.Status == ledger.Closed, c.ClosedAt, occurred, got, want)
 				}
 			},
 			"chargeback": func(t *rapid.T) {

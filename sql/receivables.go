@@ -521,7 +521,7 @@ func (t writeTx) CloseTerminated(account string, at, now time.Time) error {
 		return err
 	}
 	if s.credit != nil {
-		s.onCommit(func() { s.credit.MarkClosed(account, true) })
+		s.onCommit(func() { s.credit.MarkClosed(account, at) })
 	}
 	if err := s.appendOutbox(ctx, ledger.NewNotice(ledger.SubjectAccountClosed, account, at, map[string]any{"reason": ledger.ClosedTerminated}), fmtTime(now)); err != nil {
 		return err
