@@ -308,6 +308,13 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 		}
 		return err
 	}
+	// A test clock not yet set starts where it is set, even back in time: the ledger watches
+	// from there (RunDue).
+	s.watchMu.Lock()
+	if t.Before(s.watched) {
+		s.watched = t
+	}
+	s.watchMu.Unlock()
 	if err := s.SavedClock.SaveTestClock(ctx, t); err != nil {
 		return fmt.Errorf("save the test clock: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ledger/billing"
+	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
 )
@@ -204,5 +205,26 @@ func TestTermination_cut_off_by_event_time(t *testing.T) {
 	}
 	if state, _ := book.Lookup("pre"); state.Status != ledger.Closed || !state.ClosedAt.Equal(closed) {
 		t.Errorf("after a restart: %+v; want closed at %s", state, closed)
+	}
+}
+
+// A test clock set for the first time may go back (ledgerd --test-clock starts at the wall
+// clock's time): the ledger watches from where it was set, so the runs it then passes are on
+// time, dated the 1st.
+func TestIssuance_test_clock_first_set_back(t *testing.T) {
+	b := newBooks(t, "2026-12-07T09:00:00Z")
+	b.clock = clock.NewTest(at("2026-12-07T09:00:00Z"), false) // not yet set: may go back
+	b.uses = billing.New(billing.StoresOf(b.store), b.clock, b.clock, b.uses.Charging.Accounts, b.uses.Charging.Tariffs())
+	if err := b.uses.SetClock(b.ctx, at("2026-03-10T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	b.open("acme", "postpaid")
+	b.smsAt("acme", "m-1", at("2026-03-10T08:00:00Z"))
+	if err := b.uses.SetClock(b.ctx, at("2026-04-01T08:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	all, err := b.uses.Receivables.Invoices(b.ctx, billing.InvoiceFilter{Account: "acme"}, "", 10)
+	if err != nil || len(all) != 1 || all[0].IssueDate.String() != "2026-04-01" {
+		t.Fatalf("%+v, %v; want March's invoice dated 2026-04-01", all, err)
 	}
 }

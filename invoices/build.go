@@ -14,7 +14,7 @@ import (
 // in micro-euros and of its billed quantity in the channel's counting unit.
 type UsageTotal struct {
 	Period      Period
-	Kind        string // LineUsage, LineSurcharge, LineProfessionalServices
+	Kind        string // LineUsage, LineSurcharge, LineProfessionalServices, LineTravel, LineMaterials
 	Channel     string
 	Product     string
 	Direction   string
@@ -109,7 +109,7 @@ func lineOrder(a, b UsageTotal) bool {
 }
 
 // kindRank puts a usage line before the line of its surcharges.
-var kindRank = map[string]string{LineUsage: "0", LineProfessionalServices: "0", LineSurcharge: "1"}
+var kindRank = map[string]string{LineUsage: "0", LineProfessionalServices: "0", LineTravel: "0", LineMaterials: "0", LineSurcharge: "1"}
 
 var sixty = decimal.NewFromInt(60)
 

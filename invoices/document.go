@@ -14,6 +14,8 @@ const (
 	LineCollectionCosts      = "collection_costs"
 	LineCredit               = "credit"
 	LineProfessionalServices = "professional_services"
+	LineTravel               = "travel"    // professional services' travel, per kilometre (R2, SST 9.1)
+	LineMaterials            = "materials" // professional services' materials, per unit (R2, SST 9.1)
 )
 
 // Units of measure of invoice lines (UN/ECE Recommendation 20, as UBL wants them).
@@ -21,7 +23,39 @@ const (
 	UnitPiece  = "C62" // parts, messages, one-off amounts
 	UnitMinute = "MIN" // voice
 	UnitHour   = "HUR" // professional services
+	UnitKm     = "KMT" // travel
 )
+
+// UsageKind is the invoice line kind of a usage charge of channel and product: the hours of
+// professional services, their travel and their materials each on lines of their own (R2,
+// SST 9.1), everything else usage.
+func UsageKind(channel, product string) string {
+	if channel != "professional_services" {
+		return LineUsage
+	}
+	switch product {
+	case LineTravel:
+		return LineTravel
+	case LineMaterials:
+		return LineMaterials
+	}
+	return LineProfessionalServices
+}
+
+// UsageUnit is the unit a usage line of channel and product is counted in: minutes of voice,
+// hours of professional services, kilometres of travel, pieces of everything else.
+func UsageUnit(channel, product string) string {
+	switch UsageKind(channel, product) {
+	case LineProfessionalServices:
+		return UnitHour
+	case LineTravel:
+		return UnitKm
+	}
+	if channel == "voice" {
+		return UnitMinute
+	}
+	return UnitPiece
+}
 
 // Line is one line of an invoice or a credit note. Amount is the sum of what it groups rounded
 // to cents (R5); Quantity × UnitPrice need not equal it to the cent, since charges are rounded

@@ -21,7 +21,7 @@ func IssueTransaction(inv Invoice, usageMicros money.Micros, at time.Time) (ledg
 			interest = interest.Add(l.Amount)
 		case LineCollectionCosts:
 			costs = costs.Add(l.Amount)
-		case LineUsage, LineSurcharge, LineProfessionalServices:
+		case LineUsage, LineSurcharge, LineProfessionalServices, LineTravel, LineMaterials:
 			usageNet = usageNet.Add(l.Amount)
 		default:
 			return ledger.Transaction{}, fmt.Errorf("invoice %s: a billing run does not issue %s lines", inv.Number, l.Kind)

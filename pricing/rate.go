@@ -105,7 +105,12 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 		return Rating{}, err
 	}
 	slot, product := channelSlot(u.Channel), u.Product
-	if slot == slotProfessionalServices {
+	hours := slot == slotProfessionalServices && !PerUnitService(product)
+	if hours {
+		if product != "" {
+			return Rating{}, fmt.Errorf("%w: product %q is not one of professional services: empty for the hours, %s or %s (CONTRACT 2, SST 9.1)",
+				ErrInvalidUsage, product, ProductTravel, ProductMaterials)
+		}
 		product = "" // the hours are priced by the product-less row and the overtime row (SST 9.1)
 	}
 	sec, indexed := u.At.Unix(), !u.Terms.NoIndexation
@@ -120,8 +125,9 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 		billed  int64
 		exact   bool // the product must match exactly: the overtime rate
 	}
-	parts := []part{{product, u.Quantity, false}}
-	if slot == slotProfessionalServices {
+	// Travel and materials: per kilometre or unit, by their own row only, never the hourly one.
+	parts := []part{{product, u.Quantity, slot == slotProfessionalServices}}
+	if hours {
 		split, err := SplitWorkingTime(u.At, u.Quantity)
 		if err != nil {
 			return Rating{}, fmt.Errorf("%w: %v", ErrInvalidUsage, err)
@@ -136,14 +142,17 @@ func (t *Tariffs) rateDecimal(u Usage) (Rating, error) {
 	}
 
 	charges := make([]Charge, 0, len(parts)+2)
-	billed, perSixty := u.Quantity, u.Channel == ChannelVoice || slot == slotProfessionalServices
+	billed, perSixty := u.Quantity, u.Channel == ChannelVoice || hours
 	for _, p := range parts {
 		var price match[PriceRow]
 		t.findPrice(&price, slot, digits, p.product, u.Direction, p.exact, u.Terms, u.At)
 		if !price.found {
 			err := noPrice(u, p.product)
-			if p.exact {
+			switch {
+			case p.exact && p.product == ProductOvertime:
 				err = fmt.Errorf("%w (SST 9.1: the minutes outside working time are billed at the overtime rate, never the hourly one)", err)
+			case p.exact:
+				err = fmt.Errorf("%w (R2, SST 9.1: %s is priced by its own prices.csv row, product %s, never at the hourly rate)", err, p.product, p.product)
 			}
 			return Rating{}, err
 		}

@@ -34,6 +34,7 @@ push,apns,,,,0.0002,,,2026-01-01,Push via APNs
 push,,inbound,,,0.00005,,,2026-01-01,Push received
 professional_services,,,,,120,,,2026-01-01,Consultancy per hour
 professional_services,overtime,,,,180,,,2026-01-01,Consultancy per hour outside working time
+professional_services,travel,,,,0.45,,,2026-01-01,Travel per kilometre
 `
 
 const testSurcharges = `channel,product,direction,prefix,country,unit_price,applies_to,valid_from,description
@@ -346,11 +347,30 @@ func TestRate(t *testing.T) {
 			billed:  90, total: "180.000000",
 		},
 		{
-			// Overtime is split out later; for now the product-less row prices every hour.
-			name:    "SST9.1_professional_services_overtime_row_not_used_yet",
-			usage:   Usage{Channel: "professional_services", Product: "overtime", Direction: "outbound", Quantity: 7, At: march},
-			charges: []wantCharge{usage("Consultancy per hour", "", "", "120", "0.116667", "14.000000")},
-			billed:  7, total: "14.000000",
+			// R2, SST 9.1: the ledger decides the overtime by working time; an event cannot ask for it.
+			name:  "SST9.1_professional_services_product_overtime_refused",
+			usage: Usage{Channel: "professional_services", Product: "overtime", Direction: "outbound", Quantity: 7, At: march},
+			err:   ErrInvalidUsage,
+		},
+		{
+			// A misspelt product is refused, not billed as hours: 90 km are not 90 minutes.
+			name:  "SST9.1_professional_services_unknown_product_refused",
+			usage: Usage{Channel: "professional_services", Product: "travle", Direction: "outbound", Quantity: 90, At: march},
+			err:   ErrInvalidUsage,
+		},
+		{
+			// R2, SST 9.1: travel per kilometre by its own row, whatever the hour (a Saturday night
+			// is not overtime for kilometres).
+			name:    "SST9.1_travel_per_kilometre",
+			usage:   Usage{Channel: "professional_services", Product: "travel", Direction: "outbound", Quantity: 90, At: time.Date(2026, 3, 7, 23, 0, 0, 0, time.UTC)},
+			charges: []wantCharge{usage("Travel per kilometre", "", "", "0.45", "90", "40.500000")},
+			billed:  90, total: "40.500000",
+		},
+		{
+			// No materials row: no price, never the hourly rate.
+			name:  "SST9.1_materials_without_a_row_no_price",
+			usage: Usage{Channel: "professional_services", Product: "materials", Direction: "outbound", Quantity: 3, At: march},
+			err:   ErrNoPrice,
 		},
 		{
 			name:  "malformed_direction_missing",

@@ -41,6 +41,20 @@ const (
 // working time (SST 9.1, CONTRACT 4).
 const ProductOvertime = "overtime"
 
+// The professional-services products an event may name besides the hours (product empty): travel
+// in kilometres and materials in units, each priced per unit by its own prices.csv row and
+// invoiced on a line of its own (R2, SST 9.1; CONTRACT 2).
+const (
+	ProductTravel    = "travel"
+	ProductMaterials = "materials"
+)
+
+// PerUnitService reports whether a professional-services product is priced per unit of its own
+// (travel, materials) rather than per hour.
+func PerUnitService(product string) bool {
+	return product == ProductTravel || product == ProductMaterials
+}
+
 // Kinds of Charge.
 const (
 	KindUsage     = "usage"

@@ -72,6 +72,8 @@ func TestPricing_through_the_service(t *testing.T) {
 	e := start(t, withTariffs(t, map[string]string{
 		"prices.csv": testTariffs["prices.csv"] + `professional_services,,,,,120,,,2026-01-01,Consultancy per hour
 professional_services,overtime,,,,180,,,2026-01-01,Consultancy per hour outside working time
+professional_services,travel,,,,0.45,,,2026-01-01,Travel per kilometre
+professional_services,materials,,,,12.50,,,2026-01-01,Materials per unit
 `,
 		"cpi.csv": "year,change\n2025,0.033\n2026,0.02\n",
 	}))
@@ -104,8 +106,12 @@ professional_services,overtime,,,,180,,,2026-01-01,Consultancy per hour outside 
 		smsAt("f-1", "fixed", 1000, "2026-03-10T08:00:00Z"), // list 0.075: 75.00
 		// Tuesday 16:00 Amsterdam, 120 minutes: 60 at the agreed 100/h, 60 at the listed 180/h.
 		event{ID: "a-2", Account: "acme", Channel: "professional_services", Quantity: 120, OccurredAt: "2026-03-10T15:00:00Z"},
+		// R2, SST 9.1: travel per kilometre and materials per unit, each by its own row, on a
+		// Saturday night too (no overtime for kilometres): 90 × 0.45 = 40.50, 3 × 12.50 = 37.50.
+		event{ID: "a-4", Account: "acme", Channel: "professional_services", Product: "travel", Quantity: 90, OccurredAt: "2026-03-14T22:00:00Z"},
+		event{ID: "a-5", Account: "acme", Channel: "professional_services", Product: "materials", Quantity: 3, OccurredAt: "2026-03-14T22:00:00Z"},
 	)
-	e.waitUnbilled("acme", "330.000000")
+	e.waitUnbilled("acme", "408.000000")
 	e.waitUnbilled("fixed", "75.000000")
 
 	var p pricesDoc
@@ -139,8 +145,9 @@ professional_services,overtime,,,,180,,,2026-01-01,Consultancy per hour outside 
 		lines = append(lines, l.Kind+" "+l.Description+" "+l.Quantity+" × "+l.UnitPrice+" = "+l.Amount)
 	}
 	want(t, "acme's March lines", strings.Join(lines, "; "),
-		"professional_services Consultancy agreed 1 × 100.000000 = 100.00; "+
-			"professional_services Consultancy per hour outside working time 1 × 180.000000 = 180.00; usage SMS NL agreed 1000 × 0.050000 = 50.00")
+		"professional_services Consultancy agreed 1 × 100.000000 = 100.00; materials Materials per unit 3 × 12.500000 = 37.50; "+
+			"professional_services Consultancy per hour outside working time 1 × 180.000000 = 180.00; travel Travel per kilometre 90 × 0.450000 = 40.50; "+
+			"usage SMS NL agreed 1000 × 0.050000 = 50.00")
 
 	// January 2027 at the indexed agreed price; the January invoice states the indexation.
 	e.publish(nil, smsAt("a-3", "acme", 1000, "2027-01-10T08:00:00Z"))

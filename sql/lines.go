@@ -165,17 +165,6 @@ func (u *usageLines) spec(id uint32) lineSpec {
 	return u.specs[id-1]
 }
 
-// unitOf is the unit a channel's line is counted in.
-func unitOf(channel string) string {
-	switch channel {
-	case "voice":
-		return invoices.UnitMinute
-	case "professional_services":
-		return invoices.UnitHour
-	}
-	return invoices.UnitPiece
-}
-
 // chargeLineIDs are the lines one charge adds to: its usage line, the overtime line of a
 // professional-services booking across working time (SST 9.1), and the line of its surcharges
 // together (0 when none).
@@ -209,13 +198,10 @@ func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricin
 
 func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) chargeLineIDs {
 	var ids chargeLineIDs
-	kind := invoices.LineUsage
-	if e.Channel == pricing.ChannelProfessionalServices {
-		kind = invoices.LineProfessionalServices
-	}
+	kind, unit := invoices.UsageKind(e.Channel, e.Product), invoices.UsageUnit(e.Channel, e.Product)
 	specOf := func(c pricing.Charge) lineSpec {
 		return lineSpec{Kind: kind, Channel: e.Channel, Product: c.Product, Direction: e.Direction, Country: c.Country,
-			Description: c.Description, Unit: unitOf(e.Channel), UnitPrice: c.UnitPrice.String()}
+			Description: c.Description, Unit: unit, UnitPrice: c.UnitPrice.String()}
 	}
 	spec := specOf(r.Charges[0])
 	ids.base = u.lineID(spec)
@@ -430,8 +416,8 @@ func (s *Store) loadLines(ctx context.Context) error {
 		period := periodKey(invoices.PeriodOf(time.Unix(0, occurred)))
 		described := strings.TrimSpace(strings.ToUpper(channel) + " " + country)
 		if line == 0 {
-			line = s.lines.lineID(lineSpec{Kind: invoices.LineUsage, Channel: channel, Product: product, Direction: direction,
-				Country: country, Description: described, Unit: unitOf(channel)})
+			line = s.lines.lineID(lineSpec{Kind: invoices.UsageKind(channel, product), Channel: channel, Product: product, Direction: direction,
+				Country: country, Description: described, Unit: invoices.UsageUnit(channel, product)})
 		}
 		add := func(line uint32, quantity, micros int64) {
 			k := lineKey{account, period, line}
@@ -450,7 +436,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 		if surcharge != 0 {
 			if surchargeLine == 0 {
 				surchargeLine = s.lines.lineID(lineSpec{Kind: invoices.LineSurcharge, Channel: channel, Product: product, Direction: direction,
-					Country: country, Description: "Surcharges " + described, Unit: unitOf(channel)})
+					Country: country, Description: "Surcharges " + described, Unit: invoices.UsageUnit(channel, product)})
 			}
 			add(surchargeLine, billed, surcharge)
 		}
