@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ledger/billing"
+	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
 )
@@ -20,28 +21,33 @@ type prepaidJSON struct {
 }
 
 type accountJSON struct {
-	ID                   string      `json:"id"`
-	Name                 string      `json:"name"`
-	Type                 string      `json:"type"`
-	Status               string      `json:"status"`
-	Country              string      `json:"country"`
-	VATID                string      `json:"vat_id"`
-	Email                string      `json:"email"`
-	CreditLimit          string      `json:"credit_limit"`
-	Exposure             string      `json:"exposure"`
-	Unbilled             string      `json:"unbilled"`
-	Outstanding          string      `json:"outstanding"`
-	Prepaid              prepaidJSON `json:"prepaid"`
-	PaymentTermsDays     int         `json:"payment_terms_days"`
-	Indexation           bool        `json:"indexation"`
-	RegisteredAt         string      `json:"registered_at"`
-	RenewalDate          string      `json:"renewal_date"`
-	NoticeDeadline       string      `json:"notice_deadline"`
-	InvalidCallerIDCalls int64       `json:"invalid_caller_id_calls"`
-	ClosedAt             string      `json:"closed_at,omitempty"`
-	ClosedReason         string      `json:"closed_reason,omitempty"`
-	CreatedAt            string      `json:"created_at"`
-	CreatedBy            string      `json:"created_by"`
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Type     string          `json:"type"`
+	Status   string          `json:"status"`
+	Country  string          `json:"country"`
+	VATID    string          `json:"vat_id"`
+	Email    string          `json:"email"`
+	Address  *ledger.Address `json:"address,omitempty"`
+	PeppolID string          `json:"peppol_id,omitempty"`
+	// InvoiceDetailsMissing says what the account's invoices need to pass PEPPOL BIS 3.0 and its
+	// details lack (invoices.MissingForPEPPOL); they are valid EN 16931 either way.
+	InvoiceDetailsMissing []string    `json:"invoice_details_missing,omitempty"`
+	CreditLimit           string      `json:"credit_limit"`
+	Exposure              string      `json:"exposure"`
+	Unbilled              string      `json:"unbilled"`
+	Outstanding           string      `json:"outstanding"`
+	Prepaid               prepaidJSON `json:"prepaid"`
+	PaymentTermsDays      int         `json:"payment_terms_days"`
+	Indexation            bool        `json:"indexation"`
+	RegisteredAt          string      `json:"registered_at"`
+	RenewalDate           string      `json:"renewal_date"`
+	NoticeDeadline        string      `json:"notice_deadline"`
+	InvalidCallerIDCalls  int64       `json:"invalid_caller_id_calls"`
+	ClosedAt              string      `json:"closed_at,omitempty"`
+	ClosedReason          string      `json:"closed_reason,omitempty"`
+	CreatedAt             string      `json:"created_at"`
+	CreatedBy             string      `json:"created_by"`
 }
 
 func (s *Server) accountJSON(ctx context.Context, v billing.AccountView) (accountJSON, error) {
@@ -72,7 +78,37 @@ func (s *Server) accountJSON(ctx context.Context, v billing.AccountView) (accoun
 	if !v.ClosedAt.IsZero() {
 		out.ClosedAt = v.ClosedAt.Format(time.RFC3339Nano)
 	}
+	if !v.Address.IsZero() {
+		out.Address = &v.Address
+	}
+	out.PeppolID = v.PeppolID
+	if v.Type == ledger.Postpaid { // a prepaid account is not invoiced (R9)
+		out.InvoiceDetailsMissing = invoices.MissingForPEPPOL(invoices.Party{Country: v.Country, VATID: v.VATID, Email: v.Email,
+			Street: v.Address.Street, City: v.Address.City, PostalCode: v.Address.PostalCode, PeppolID: v.PeppolID}, s.Seller.Country)
+	}
 	return out, nil
+}
+
+// changeAccount changes an account's name, e-mail, VAT id, address or PEPPOL id (CONTRACT 3.1,
+// finance): the next invoices print them; those issued keep what they printed.
+func (s *Server) changeAccount(w http.ResponseWriter, r *http.Request, who principal) error {
+	var req ledger.AccountChange
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	view, err := s.Billing.ChangeAccount(r.Context(), r.PathValue("id"), req)
+	if err != nil {
+		return err
+	}
+	out, err := s.accountJSON(r.Context(), view)
+	if err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Info("account details changed", "account", view.ID, "by", who.Name)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, who principal) error {

@@ -127,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/accounts", RoleAdmin, s.createAccount)
 	route("GET /v1/accounts", RoleViewer, s.listAccounts)
 	route("GET /v1/accounts/{id}", RoleViewer, s.getAccount)
+	route("PATCH /v1/accounts/{id}", RoleFinance, s.changeAccount)
 	route("GET /v1/accounts/{id}/entries", RoleViewer, s.listEntries)
 	route("PUT /v1/accounts/{id}/credit-limit", RoleFinance, s.setCreditLimit)
 	route("PUT /v1/accounts/{id}/prices", RoleFinance, s.putAgreement)

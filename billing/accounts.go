@@ -65,6 +65,10 @@ type AccountStore interface {
 	Accounts(ctx context.Context, afterSeq int64, limit int) ([]AccountView, error)
 	Entries(ctx context.Context, account string, from, to time.Time, afterID int64, limit int) ([]EntryView, error)
 	SetCreditLimit(ctx context.Context, account string, limit money.Micros, by string, at time.Time) error
+	// ChangeAccount changes an account's details in one write transaction: change gets the
+	// account as stored and returns it as it is to be (or refuses). Invoices issued before keep
+	// what they printed.
+	ChangeAccount(ctx context.Context, id string, change func(ledger.Account) (ledger.Account, error)) (AccountView, error)
 	// WithTermination runs fn in one write transaction.
 	WithTermination(ctx context.Context, fn func(tx TerminationTx) error) error
 }
@@ -169,6 +173,13 @@ func (s *Service) SetCreditLimit(ctx context.Context, account string, amount dec
 		return 0, ledger.Errorf(ledger.CodeInvalid, "amount %s: %v", amount, err)
 	}
 	return limit, s.Accounts.SetCreditLimit(ctx, account, limit, by, s.Now())
+}
+
+// ChangeAccount changes an account's name, e-mail, VAT id, address or PEPPOL id (CONTRACT 3.1,
+// PATCH): the result is held to the rules of an account's creation (R5 included). Invoices
+// already issued keep what they printed; the next ones print the new details.
+func (s *Service) ChangeAccount(ctx context.Context, id string, change ledger.AccountChange) (AccountView, error) {
+	return s.Accounts.ChangeAccount(ctx, id, func(a ledger.Account) (ledger.Account, error) { return a.Change(change) })
 }
 
 // PutAgreement makes a price list in the prices.csv form the account's agreed prices from the

@@ -90,6 +90,7 @@ type Party struct {
 	Street     string
 	City       string
 	PostalCode string
+	PeppolID   string // SCHEME:ID, its PEPPOL participant id (ledger.Account.PeppolID)
 	IBAN       string // the seller's account for payments (UBL PaymentMeans, SEPA credit transfer)
 }
 

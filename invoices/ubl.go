@@ -360,11 +360,15 @@ func ublPartyOf(party Party, showVATID bool) ublParty {
 	return p
 }
 
-// ublEndpointOf is a party's electronic address (BT-34, BT-49): its VAT number under its
-// country's EAS scheme (NL 9944), else its e-mail address under EM, else none. EN 16931 accepts
+// ublEndpointOf is a party's electronic address (BT-34, BT-49): its PEPPOL id (SCHEME:ID), else
+// its VAT number under its country's EAS scheme (NL 9944), else its e-mail address under EM,
+// else none. EN 16931 accepts
 // EM (BR-CL-25); PEPPOL's own list does not, but a party without a PEPPOL identifier is not
 // reached through PEPPOL anyway. Greek VAT numbers are written without their EL prefix (9933).
 func ublEndpointOf(party Party) *ublIdentifier {
+	if scheme, id, ok := ledger.SplitPeppolID(party.PeppolID); ok {
+		return &ublIdentifier{SchemeID: scheme, Value: id}
+	}
 	if len(party.VATID) > 2 {
 		prefix := party.VATID[:2]
 		if scheme, ok := ublVATEndpointSchemes[prefix]; ok {
@@ -704,4 +708,20 @@ type ublItem struct {
 
 type ublPrice struct {
 	PriceAmount ublAmount `xml:"cbc:PriceAmount"`
+}
+
+// MissingForPEPPOL says what a customer's invoices need to pass PEPPOL BIS Billing 3.0 as an
+// access point checks it, and the customer's details lack (empty: nothing): an electronic
+// address from PEPPOL's list (PEPPOL-EN16931-R010, -CL008; an e-mail address is not one), and,
+// for a Dutch customer of a Dutch seller, street, city and postal code (NL-R-004). The
+// documents are valid EN 16931 either way.
+func MissingForPEPPOL(customer Party, sellerCountry string) []string {
+	var missing []string
+	if e := ublEndpointOf(customer); e == nil || !ledger.PeppolScheme(e.SchemeID) {
+		missing = append(missing, "an electronic address PEPPOL accepts: a vat_id of an EU country or a peppol_id (PEPPOL-EN16931-R010; an e-mail address is not one)")
+	}
+	if sellerCountry == "NL" && customer.Country == "NL" && (customer.Street == "" || customer.City == "" || customer.PostalCode == "") {
+		missing = append(missing, "address with street, city and postal_code (PEPPOL NL-R-004, a Dutch customer)")
+	}
+	return missing
 }

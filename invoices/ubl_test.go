@@ -40,13 +40,14 @@ var exportSeller = invoices.Party{
 }
 
 var (
+	// A Dutch customer without a VAT ID, reached on PEPPOL by its KvK number (0106).
 	exportNL = invoices.Party{ID: "acme", Name: "Acme Bakeries B.V.", Country: "NL", Email: "ap@acme.example",
-		Street: "Dorpsstraat 1", City: "Utrecht", PostalCode: "3511 AA"}
+		Street: "Dorpsstraat 1", City: "Utrecht", PostalCode: "3511 AA", PeppolID: "0106:12345678"}
 	exportDE = invoices.Party{ID: "kraut", Name: "Kraut Kommunikation GmbH", Country: "DE", VATID: "DE123456789",
 		Email: "rechnung@kraut.example", Street: "Hauptstraße 5", City: "Berlin", PostalCode: "10115"}
 	// A customer outside the EU with a VAT number of its own, which the invoice must not show (BR-O-02).
 	exportGB = invoices.Party{ID: "albion", Name: "Albion Messaging Ltd", Country: "GB", VATID: "GB123456789",
-		Email: "accounts@albion.example", City: "London"}
+		Email: "accounts@albion.example", City: "London", PeppolID: "9932:GB123456789"}
 )
 
 // exportLine is an invoice line.
@@ -159,8 +160,8 @@ func ublCases() []ublCase {
 				if len(buyer.PartyTaxScheme) != 0 {
 					t.Errorf("a customer without a VAT ID shows one: %+v", buyer.PartyTaxScheme)
 				}
-				if buyer.EndpointID.SchemeID != "EM" || buyer.EndpointID.Value != exportNL.Email {
-					t.Errorf("buyer endpoint %+v, want its e-mail under EM", buyer.EndpointID)
+				if buyer.EndpointID.SchemeID != "0106" || buyer.EndpointID.Value != "12345678" {
+					t.Errorf("buyer endpoint %+v, want its peppol_id, KvK 0106:12345678", buyer.EndpointID)
 				}
 				ublWant(t, "seller VAT ID", ublVATID(doc.Supplier.Party), exportSeller.VATID)
 				ublWant(t, "seller endpoint", doc.Supplier.Party.EndpointID.SchemeID+":"+doc.Supplier.Party.EndpointID.Value, "9944:"+exportSeller.VATID)
@@ -564,4 +565,37 @@ type ublParsedLine struct {
 		ClassifiedTaxCategory ublParsedCategory
 	}
 	Price struct{ PriceAmount ublParsedAmount }
+}
+
+// PEPPOL BIS 3.0: what a customer's details lack for its invoices to pass an access point's
+// checks, said on the account (the documents are valid EN 16931 either way).
+func TestMissingForPEPPOL(t *testing.T) {
+	address := invoices.Party{Street: "Dorpsstraat 1", City: "Utrecht", PostalCode: "3511 AA"}
+	for _, c := range []struct {
+		name  string
+		party invoices.Party
+		want  []string // rules named, in order
+	}{
+		{"NL with VAT ID and address", invoices.Party{Country: "NL", VATID: "NL123456789B01", Street: address.Street, City: address.City, PostalCode: address.PostalCode}, nil},
+		{"NL with VAT ID, no address", invoices.Party{Country: "NL", VATID: "NL123456789B01"}, []string{"NL-R-004"}},
+		{"NL with e-mail only", invoices.Party{Country: "NL", Email: "a@b.example", Street: address.Street, City: address.City, PostalCode: address.PostalCode},
+			[]string{"PEPPOL-EN16931-R010"}},
+		{"NL with KvK", invoices.Party{Country: "NL", PeppolID: "0106:12345678", Street: address.Street, City: address.City, PostalCode: address.PostalCode}, nil},
+		{"DE with VAT ID, no address", invoices.Party{Country: "DE", VATID: "DE123456789"}, nil},
+		{"US with nothing", invoices.Party{Country: "US"}, []string{"PEPPOL-EN16931-R010"}},
+		{"NL with nothing", invoices.Party{Country: "NL"}, []string{"PEPPOL-EN16931-R010", "NL-R-004"}},
+	} {
+		got := invoices.MissingForPEPPOL(c.party, "NL")
+		ok := len(got) == len(c.want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = strings.Contains(got[i], c.want[i])
+		}
+		if !ok {
+			t.Errorf("%s: %q, want the rules %v", c.name, got, c.want)
+		}
+	}
+	// A seller outside the Netherlands: NL-R-004 is a Dutch seller's rule.
+	if got := invoices.MissingForPEPPOL(invoices.Party{Country: "NL", VATID: "NL123456789B01"}, "BE"); len(got) != 0 {
+		t.Errorf("a Belgian seller's Dutch customer: %q, want nothing missing", got)
+	}
 }

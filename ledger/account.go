@@ -73,13 +73,18 @@ func ValidAccountID(id string) bool {
 
 // Account is a customer account and its terms.
 type Account struct {
-	ID               string
-	Name             string
-	Type             AccountType
-	Status           Status
-	Country          string
-	VATID            string
-	Email            string
+	ID      string
+	Name    string
+	Type    AccountType
+	Status  Status
+	Country string
+	VATID   string
+	Email   string
+	Address Address
+	// PeppolID is the customer's PEPPOL participant id, SCHEME:ID (an Electronic Address Scheme
+	// code, such as 0106:12345678 for a Dutch KvK number): the invoice's electronic address when
+	// its VAT id has no PEPPOL scheme (CONTRACT 3.1).
+	PeppolID         string
 	CreditLimit      decimal.Decimal
 	PaymentTermsDays int
 	Indexation       bool
@@ -90,16 +95,80 @@ type Account struct {
 
 // NewAccount is a request to open an account (CONTRACT 3.1); nil fields take the defaults.
 type NewAccount struct {
-	ID               string  `json:"id"`
-	Name             string  `json:"name"`
-	Type             string  `json:"type"`
-	Country          string  `json:"country"`
-	VATID            string  `json:"vat_id"`
-	Email            string  `json:"email"`
-	CreditLimit      *string `json:"credit_limit"`
-	PaymentTermsDays *int    `json:"payment_terms_days"`
-	Indexation       *bool   `json:"indexation"`
-	RegisteredAt     *string `json:"registered_at"`
+	ID               string   `json:"id"`
+	Name             string   `json:"name"`
+	Type             string   `json:"type"`
+	Country          string   `json:"country"`
+	VATID            string   `json:"vat_id"`
+	Email            string   `json:"email"`
+	Address          *Address `json:"address"`
+	PeppolID         string   `json:"peppol_id"`
+	CreditLimit      *string  `json:"credit_limit"`
+	PaymentTermsDays *int     `json:"payment_terms_days"`
+	Indexation       *bool    `json:"indexation"`
+	RegisteredAt     *string  `json:"registered_at"`
+}
+
+// Address is where a customer is, as its invoices print it (the buyer's postal address, UBL
+// BG-8; PEPPOL's NL-R-004 wants all three for a Dutch customer).
+type Address struct {
+	Street     string `json:"street"`
+	City       string `json:"city"`
+	PostalCode string `json:"postal_code"`
+}
+
+// IsZero reports whether no part of the address is known.
+func (a Address) IsZero() bool { return a == Address{} }
+
+// MaxAddressLength bounds each part of an address.
+const MaxAddressLength = 200
+
+// AccountChange is a change of an account's details (PATCH /v1/accounts/{id}, CONTRACT 3.1): nil
+// fields stay as they are. Invoices issued before keep what they printed.
+type AccountChange struct {
+	Name     *string  `json:"name"`
+	Email    *string  `json:"email"`
+	VATID    *string  `json:"vat_id"`
+	Address  *Address `json:"address"`
+	PeppolID *string  `json:"peppol_id"`
+}
+
+// IsZero reports whether the change changes nothing.
+func (c AccountChange) IsZero() bool {
+	return c.Name == nil && c.Email == nil && c.VATID == nil && c.Address == nil && c.PeppolID == nil
+}
+
+// Change applies a change of details to the account and checks the result as an account's
+// creation would (the same rules, R5 included: an EU customer outside the Netherlands keeps a
+// VAT id).
+func (a Account) Change(c AccountChange) (Account, error) {
+	if c.IsZero() {
+		return Account{}, Errorf(CodeInvalid, "nothing to change: give name, email, vat_id, address or peppol_id")
+	}
+	if c.Name != nil {
+		a.Name = strings.TrimSpace(*c.Name)
+	}
+	if c.Email != nil {
+		a.Email = strings.TrimSpace(*c.Email)
+	}
+	if c.VATID != nil {
+		a.VATID = normalVATID(*c.VATID)
+	}
+	if c.Address != nil {
+		a.Address = trimAddress(*c.Address)
+	}
+	if c.PeppolID != nil {
+		a.PeppolID = strings.TrimSpace(*c.PeppolID)
+	}
+	return a, a.checkDetails()
+}
+
+func normalVATID(s string) string {
+	return strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+}
+
+func trimAddress(a Address) Address {
+	return Address{Street: strings.TrimSpace(a.Street), City: strings.TrimSpace(a.City), PostalCode: strings.TrimSpace(a.PostalCode)}
 }
 
 // euCountries are the EU member states (ISO 3166-1 alpha-2), for VAT (R5).
@@ -121,8 +190,9 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 		Type:             AccountType(n.Type),
 		Status:           Active,
 		Country:          strings.ToUpper(strings.TrimSpace(n.Country)),
-		VATID:            strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(n.VATID), " ", "")),
+		VATID:            normalVATID(n.VATID),
 		Email:            strings.TrimSpace(n.Email),
+		PeppolID:         strings.TrimSpace(n.PeppolID),
 		CreditLimit:      DefaultCreditLimit,
 		PaymentTermsDays: DefaultPaymentTermsDays,
 		Indexation:       true,
@@ -133,15 +203,8 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 	if !ValidAccountID(a.ID) {
 		return Account{}, Errorf(CodeInvalid, "account id %q must match [a-z0-9][a-z0-9_-]{0,62} (CONTRACT 2)", n.ID)
 	}
-	if a.Name == "" || len(a.Name) > MaxNameLength {
-		return Account{}, Errorf(CodeInvalid, "name is required, at most %d characters", MaxNameLength)
-	}
-	// A line break in a name or an address would start a new header in the mail of a credit
-	// notice, or a new line in an invoice's fields: refused, with every other control character.
-	for _, f := range []struct{ name, value string }{{"name", a.Name}, {"email", a.Email}, {"vat_id", a.VATID}} {
-		if !utf8.ValidString(f.value) || strings.IndexFunc(f.value, unicode.IsControl) >= 0 {
-			return Account{}, Errorf(CodeInvalid, "%s contains a line break or another control character", f.name)
-		}
+	if n.Address != nil {
+		a.Address = trimAddress(*n.Address)
 	}
 	if a.Type != Postpaid && a.Type != Prepaid {
 		return Account{}, Errorf(CodeInvalid, "type %q must be postpaid or prepaid", n.Type)
@@ -152,20 +215,8 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 	if !KnownCountry(a.Country) {
 		return Account{}, Refusef("R5", "country %q is not an ISO 3166-1 alpha-2 country code such as NL: the VAT of the invoices depends on it", n.Country)
 	}
-	if len(a.VATID) > MaxVATIDLength {
-		return Account{}, Errorf(CodeInvalid, "vat_id is at most %d characters", MaxVATIDLength)
-	}
-	// R5 (Directive 2006/112/EC art. 196): an EU business customer outside the Netherlands is
-	// invoiced under reverse charge, which needs its VAT ID; without one it is refused at sign-up.
-	if InEU(a.Country) && a.Country != "NL" && a.VATID == "" {
-		return Account{}, Refusef("R5, Directive 2006/112/EC art. 196",
-			"a customer in %s (EU, outside the Netherlands) needs a vat_id: it is invoiced under reverse charge", a.Country)
-	}
-	if a.Email != "" {
-		addr, err := mail.ParseAddress(a.Email)
-		if len(a.Email) > MaxEmailLength || err != nil || addr.Address != a.Email {
-			return Account{}, Errorf(CodeInvalid, "email %q is not an e-mail address (name@example.com)", n.Email)
-		}
+	if err := a.checkDetails(); err != nil {
+		return Account{}, err
 	}
 	if n.CreditLimit != nil {
 		limit, err := ParseLimit("credit_limit", *n.CreditLimit)
@@ -193,6 +244,48 @@ func (n NewAccount) Open(now time.Time, by string) (Account, error) {
 	return a, nil
 }
 
+// checkDetails checks what an account's creation and a change of its details both check.
+func (a Account) checkDetails() error {
+	if a.Name == "" || len(a.Name) > MaxNameLength {
+		return Errorf(CodeInvalid, "name is required, at most %d characters", MaxNameLength)
+	}
+	// A line break in a name or an address would start a new header in the mail of a credit
+	// notice, or a new line in an invoice's fields: refused, with every other control character.
+	for _, f := range []struct{ name, value string }{{"name", a.Name}, {"email", a.Email}, {"vat_id", a.VATID},
+		{"address.street", a.Address.Street}, {"address.city", a.Address.City}, {"address.postal_code", a.Address.PostalCode}, {"peppol_id", a.PeppolID}} {
+		if !utf8.ValidString(f.value) || strings.IndexFunc(f.value, unicode.IsControl) >= 0 {
+			return Errorf(CodeInvalid, "%s contains a line break or another control character", f.name)
+		}
+	}
+	if len(a.VATID) > MaxVATIDLength {
+		return Errorf(CodeInvalid, "vat_id is at most %d characters", MaxVATIDLength)
+	}
+	// R5 (Directive 2006/112/EC art. 196): an EU business customer outside the Netherlands is
+	// invoiced under reverse charge, which needs its VAT ID; without one it is refused at sign-up.
+	if InEU(a.Country) && a.Country != "NL" && a.VATID == "" {
+		return Refusef("R5, Directive 2006/112/EC art. 196",
+			"a customer in %s (EU, outside the Netherlands) needs a vat_id: it is invoiced under reverse charge", a.Country)
+	}
+	if a.Email != "" {
+		addr, err := mail.ParseAddress(a.Email)
+		if len(a.Email) > MaxEmailLength || err != nil || addr.Address != a.Email {
+			return Errorf(CodeInvalid, "email %q is not an e-mail address (name@example.com)", a.Email)
+		}
+	}
+	if !a.Address.IsZero() {
+		if a.Address.Street == "" || a.Address.City == "" || a.Address.PostalCode == "" {
+			return Errorf(CodeInvalid, "address needs street, city and postal_code, all three (the invoice's buyer address)")
+		}
+		if len(a.Address.Street) > MaxAddressLength || len(a.Address.City) > MaxAddressLength || len(a.Address.PostalCode) > MaxAddressLength {
+			return Errorf(CodeInvalid, "each part of address is at most %d characters", MaxAddressLength)
+		}
+	}
+	if a.PeppolID != "" && !ValidPeppolID(a.PeppolID) {
+		return Errorf(CodeInvalid, "peppol_id %q must be SCHEME:ID, SCHEME a PEPPOL Electronic Address Scheme code such as 0106 (KvK) or 0088 (GLN)", a.PeppolID)
+	}
+	return nil
+}
+
 // RenewalDate is the next date on which the agreement renews: agreements run one year from
 // registration and renew by a year (T&C 10.1, 10.2). It is the first anniversary after today.
 func (a Account) RenewalDate(now time.Time) clock.LocalDate {
@@ -216,6 +309,7 @@ func (a Account) NoticeDeadline(now time.Time) clock.LocalDate {
 // account's creation must ask again to be answered with it rather than refused.
 func (a Account) SameTerms(b Account) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Country == b.Country && a.VATID == b.VATID && a.Email == b.Email &&
+		a.Address == b.Address && a.PeppolID == b.PeppolID &&
 		a.CreditLimit.Equal(b.CreditLimit) && a.PaymentTermsDays == b.PaymentTermsDays && a.Indexation == b.Indexation &&
 		a.RegisteredAt.Equal(b.RegisteredAt)
 }

@@ -171,6 +171,7 @@ func TestAPI_role_matrix(t *testing.T) {
 		"GET /v1/prices":                     "viewer",
 		"GET /v1/clock":                      "viewer",
 		"POST /v1/authorize":                 "viewer",
+		"PATCH /v1/accounts/{id}":            "finance",
 		"PUT /v1/accounts/{id}/credit-limit": "finance",
 		"PUT /v1/accounts/{id}/prices":       "finance",
 		"POST /v1/accounts/{id}/topups":      "finance",

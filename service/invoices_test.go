@@ -78,7 +78,7 @@ func want(t *testing.T, what, got, w string) {
 // an invoice overdue the day after its due date with its notice and metric; a termination.
 func TestInvoices_through_the_service(t *testing.T) {
 	e := start(t)
-	e.createAccount("acme", nil)
+	e.createAccount("acme", map[string]any{"address": dutchAddress})
 	e.createAccount("beta", map[string]any{"country": "BE", "vat_id": "BE0123456789"})
 	e.createAccount("gamma", map[string]any{"country": "US"})
 	e.publish(nil,

@@ -77,8 +77,8 @@ professional_services,materials,,,,12.50,,,2026-01-01,Materials per unit
 `,
 		"cpi.csv": "year,change\n2025,0.033\n2026,0.02\n",
 	}))
-	e.createAccount("acme", nil)
-	e.createAccount("fixed", map[string]any{"indexation": false})
+	e.createAccount("acme", map[string]any{"address": dutchAddress})
+	e.createAccount("fixed", map[string]any{"indexation": false, "address": dutchAddress})
 
 	// A wrong list: 400, every wrong line named, nothing stored.
 	status, raw := e.putCSV("/v1/accounts/acme/prices", agreedHeader+"sms,,outbound,31,NL,zero,,,2026-01-01,x\nsms,,outbound,32,BE,0.05,,,2026-02-30,y\n")

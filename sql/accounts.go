@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
@@ -22,6 +24,10 @@ type accountRow struct {
 	Country              string  `db:"country"`
 	VATID                string  `db:"vat_id"`
 	Email                string  `db:"email"`
+	Street               string  `db:"street"`
+	City                 string  `db:"city"`
+	PostalCode           string  `db:"postal_code"`
+	PeppolID             string  `db:"peppol_id"`
 	CreditLimitMicros    int64   `db:"credit_limit_micros"`
 	PaymentTermsDays     int     `db:"payment_terms_days"`
 	Indexation           bool    `db:"indexation"`
@@ -36,6 +42,7 @@ type accountRow struct {
 }
 
 const accountSelect = `SELECT a.seq, a.id, a.name, a.type, a.status, a.country, a.vat_id, a.email,
+	a.street, a.city, a.postal_code, a.peppol_id,
 	a.credit_limit_micros, a.payment_terms_days, a.indexation, a.registered_at, a.created_at, a.created_by,
 	a.invalid_caller_id_calls, coalesce(b.balance_micros, 0) AS unbilled_micros,
 	coalesce((SELECT r.balance_micros FROM ledger_accounts r WHERE r.name = 'customer:' || a.id || ':receivable'), 0) AS outstanding_micros,
@@ -55,7 +62,9 @@ func (r accountRow) view() (billing.AccountView, error) {
 		ClosedAt:     r.ClosedAt.Time,
 		ClosedReason: r.ClosedReason,
 		Account: ledger.Account{ID: r.ID, Name: r.Name, Type: ledger.AccountType(r.Type), Status: ledger.Status(r.Status),
-			Country: r.Country, VATID: r.VATID, Email: r.Email, CreditLimit: money.Micros(r.CreditLimitMicros).Decimal(),
+			Country: r.Country, VATID: r.VATID, Email: r.Email, PeppolID: r.PeppolID,
+			Address:          ledger.Address{Street: r.Street, City: r.City, PostalCode: r.PostalCode},
+			CreditLimit:      money.Micros(r.CreditLimitMicros).Decimal(),
 			PaymentTermsDays: r.PaymentTermsDays, Indexation: r.Indexation, RegisteredAt: registered,
 			CreatedAt: created, CreatedBy: r.CreatedBy},
 		Seq:                  r.Seq,
@@ -105,6 +114,48 @@ func (s *Store) Account(ctx context.Context, id string) (billing.AccountView, er
 		return billing.AccountView{}, fmt.Errorf("read account %s: %w", id, err)
 	}
 	return r.view()
+}
+
+// ChangeAccount changes an account's details (billing.AccountStore), read and written in one
+// write transaction.
+func (s *Store) ChangeAccount(ctx context.Context, id string, change func(ledger.Account) (ledger.Account, error)) (billing.AccountView, error) {
+	err := s.inWrite(ctx, func() error {
+		raw, err := s.write.QueryContext(ctx, accountSelect+` WHERE a.id = ?`, id)
+		if err != nil {
+			return err
+		}
+		rows := &sqlx.Rows{Rows: raw, Mapper: s.db.Mapper}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return ledger.Errorf(ledger.CodeNotFound, "account %q does not exist", id)
+		}
+		var r accountRow
+		if err := rows.StructScan(&r); err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		v, err := r.view()
+		if err != nil {
+			return err
+		}
+		a, err := change(v.Account)
+		if err != nil {
+			return err
+		}
+		_, err = s.write.ExecContext(ctx, `UPDATE accounts SET name = ?, email = ?, vat_id = ?, street = ?, city = ?,
+			postal_code = ?, peppol_id = ? WHERE id = ?`, a.Name, a.Email, a.VATID, a.Address.Street, a.Address.City,
+			a.Address.PostalCode, a.PeppolID, id)
+		return err
+	})
+	if err != nil {
+		return billing.AccountView{}, err
+	}
+	return s.Account(ctx, id)
 }
 
 // Accounts lists accounts in creation order, after the cursor seq.
@@ -211,9 +262,11 @@ func (s *Store) learnAccount(a ledger.Account, limit money.Micros) {
 
 func (s *Store) insertAccount(ctx context.Context, a ledger.Account, limit money.Micros) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO accounts(id, name, type, status, country, vat_id, email,
+		street, city, postal_code, peppol_id,
 		credit_limit_micros, payment_terms_days, indexation, registered_at, created_at, created_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email, int64(limit),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Name, string(a.Type), string(a.Status), a.Country, a.VATID, a.Email,
+		a.Address.Street, a.Address.City, a.Address.PostalCode, a.PeppolID, int64(limit),
 		a.PaymentTermsDays, a.Indexation, fmtTime(a.RegisteredAt), fmtTime(a.CreatedAt), a.CreatedBy)
 	return err
 }

@@ -95,11 +95,12 @@ func TestDamagedFileRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Scribble over the middle of one page near the end: a leaf of the tables written, which
-	// the file's header and schema do not show and quick_check does.
+	// Scribble over the middle of the pages of the second half: leaves of the tables written,
+	// which the file's header and schema do not show and quick_check does.
 	const page = 4096
-	off := (len(raw)/page - 2) * page
-	copy(raw[off+100:off+400], strings.Repeat("\xff", 300))
+	for n := len(raw) / page / 2; n < len(raw)/page-1; n++ {
+		copy(raw[n*page+100:n*page+400], strings.Repeat("\xff", 300))
+	}
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,8 @@ type customer struct {
 }
 
 func (s *Store) customers(ctx context.Context, where string, args ...any) (map[string]customer, error) {
-	rows, err := s.write.QueryContext(ctx, `SELECT id, name, country, vat_id, email, payment_terms_days, indexation,
+	rows, err := s.write.QueryContext(ctx, `SELECT id, name, country, vat_id, email, street, city, postal_code, peppol_id,
+		payment_terms_days, indexation,
 		registered_at, coalesce(last.period, '') FROM accounts
 		LEFT JOIN (SELECT account_id, max(period) AS period FROM invoices GROUP BY account_id) last ON last.account_id = id
 		WHERE type = 'postpaid' `+where, args...)
@@ -136,7 +137,8 @@ func (s *Store) customers(ctx context.Context, where string, args ...any) (map[s
 	for rows.Next() {
 		var c customer
 		var registered, lastPeriod string
-		if err := rows.Scan(&c.party.ID, &c.party.Name, &c.party.Country, &c.party.VATID, &c.party.Email, &c.termsDays,
+		if err := rows.Scan(&c.party.ID, &c.party.Name, &c.party.Country, &c.party.VATID, &c.party.Email,
+			&c.party.Street, &c.party.City, &c.party.PostalCode, &c.party.PeppolID, &c.termsDays,
 			&c.indexation, &registered, &lastPeriod); err != nil {
 			return nil, err
 		}

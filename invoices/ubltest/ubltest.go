@@ -1,5 +1,6 @@
-// Package ubltest runs the European Commission's EN 16931 validation of UBL documents
-// (../shared/validation/validate-ubl, Saxon-HE on Java) from the tests of any package.
+// Package ubltest runs the European Commission's EN 16931 validation of UBL documents and
+// OpenPEPPOL's BIS Billing 3.0 rules, national rules included, as an access point applies them
+// (../shared/validation/validate-ubl --peppol, Saxon-HE on Java), from the tests of any package.
 package ubltest
 
 import (
@@ -111,7 +112,7 @@ func Run(t testing.TB, valid, broken []string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.CommandContext(ctx, script, group...)
+			cmd := exec.CommandContext(ctx, script, append([]string{"--peppol"}, group...)...)
 			cmd.Env = append(os.Environ(), "JAVA_TOOL_OPTIONS="+strings.TrimSpace(os.Getenv("JAVA_TOOL_OPTIONS")+" "+JVMFlags))
 			out, err := cmd.CombinedOutput()
 			runs[i] = run{out: out, err: err}
@@ -136,8 +137,8 @@ func Run(t testing.TB, valid, broken []string) {
 	}
 	t.Log(report.String())
 	for _, f := range valid {
-		if !strings.Contains(report.String(), f+": valid EN 16931") {
-			t.Errorf("%s is not valid EN 16931:\n%s", filepath.Base(f), reportOf(report.String(), f))
+		if !strings.Contains(report.String(), f+": valid EN 16931 and PEPPOL BIS 3.0") {
+			t.Errorf("%s is not valid EN 16931 and PEPPOL BIS 3.0:\n%s", filepath.Base(f), reportOf(report.String(), f))
 		}
 	}
 	for _, f := range broken {
