@@ -50,6 +50,21 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "migrate" {
 		return migrate(args[1:])
 	}
+	cfg, memoryLimit, err := configure(args)
+	if err != nil {
+		return err
+	}
+	limit, err := service.TuneRuntime(memoryLimit)
+	if err != nil {
+		return err
+	}
+	return start(cfg, limit)
+}
+
+// configure reads ledgerd's flags, each with its environment variable (LEDGER_…) as default,
+// into the service's configuration; it returns the memory limit asked for apart (applied by
+// run before anything starts).
+func configure(args []string) (service.Config, string, error) {
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
 	cfg := service.Config{OpenStore: service.Opener(sql.Open)}
 	fs.StringVar(&cfg.Data, "data", env("LEDGER_DATA", service.DefaultData), "where the SQLite file and the embedded JetStream store live (env LEDGER_DATA)")
@@ -63,24 +78,24 @@ func run(args []string) error {
 	fs.StringVar(&cfg.APITokens, "api-tokens", env("LEDGER_API_TOKENS", ""), "file of lines 'TOKEN ROLE [NAME]' (roles admin, finance, viewer; NAME, default the role, is the actor in the audit trail); without it the API answers only on loopback (env LEDGER_API_TOKENS)")
 	metricsOpen, err := strconv.ParseBool(env("LEDGER_METRICS_OPEN", "false"))
 	if err != nil {
-		return fmt.Errorf("LEDGER_METRICS_OPEN=%q: want true or false", os.Getenv("LEDGER_METRICS_OPEN"))
+		return cfg, "", fmt.Errorf("LEDGER_METRICS_OPEN=%q: want true or false", os.Getenv("LEDGER_METRICS_OPEN"))
 	}
 	fs.BoolVar(&cfg.MetricsOpen, "metrics-open", metricsOpen, "/metrics answers without a token even when --api-tokens is set (scraped on a private network) (env LEDGER_METRICS_OPEN)")
 	testClock, err := strconv.ParseBool(env("LEDGER_TEST_CLOCK", "false"))
 	if err != nil {
-		return fmt.Errorf("LEDGER_TEST_CLOCK=%q: want true or false", os.Getenv("LEDGER_TEST_CLOCK"))
+		return cfg, "", fmt.Errorf("LEDGER_TEST_CLOCK=%q: want true or false", os.Getenv("LEDGER_TEST_CLOCK"))
 	}
 	fs.BoolVar(&cfg.TestClock, "test-clock", testClock, "set the clock through /v1/clock instead of the wall clock (env LEDGER_TEST_CLOCK)")
 	batch, err := strconv.Atoi(env("LEDGER_BATCH_SIZE", strconv.Itoa(events.DefaultBatchSize)))
 	if err != nil {
-		return fmt.Errorf("LEDGER_BATCH_SIZE=%q: want a whole number", os.Getenv("LEDGER_BATCH_SIZE"))
+		return cfg, "", fmt.Errorf("LEDGER_BATCH_SIZE=%q: want a whole number", os.Getenv("LEDGER_BATCH_SIZE"))
 	}
 	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
 	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages, numbers in clear included, stay in the USAGE stream: the longest the ledger may be down and still charge them (R14: no longer than needed)")
 	fs.StringVar(&cfg.PseudonymKey, "pseudonym-key", env("LEDGER_PSEUDONYM_KEY", ""), "file of the key of the numbers' pseudonyms (R14); default <data>/pseudonym.key, made at first start: back it up (env LEDGER_PSEUDONYM_KEY)")
 	retention, err := time.ParseDuration(env("LEDGER_PERSONAL_DATA_RETENTION", billing.DefaultPersonalDataRetention.String()))
 	if err != nil {
-		return fmt.Errorf("LEDGER_PERSONAL_DATA_RETENTION=%q: want a duration such as 2160h", os.Getenv("LEDGER_PERSONAL_DATA_RETENTION"))
+		return cfg, "", fmt.Errorf("LEDGER_PERSONAL_DATA_RETENTION=%q: want a duration such as 2160h", os.Getenv("LEDGER_PERSONAL_DATA_RETENTION"))
 	}
 	fs.DurationVar(&cfg.PersonalDataRetention, "personal-data-retention", retention, "after this, counted from occurred_at, a record's pseudonym is removed; amounts and invoices stay (R14) (env LEDGER_PERSONAL_DATA_RETENTION)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", events.AckWait, "how long a delivered, unacknowledged usage event waits before JetStream delivers it again (after a crash)")
@@ -102,29 +117,29 @@ func run(args []string) error {
 	memoryLimit := fs.String("memory-limit", env("LEDGER_MEMORY_LIMIT", ""), "soft memory limit of the Go runtime, such as 200MiB or 1GiB, or off (env LEDGER_MEMORY_LIMIT; GOMEMLIMIT wins); default 90 % of the container's memory limit, none outside a container")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return cfg, "", err
 	}
 	cfg.CreditThresholds = strings.Split(*thresholds, ",")
 	if cfg.CollectionCosts, err = decimal.NewFromString(*costs); err != nil || cfg.CollectionCosts.IsNegative() ||
 		!cfg.CollectionCosts.Equal(cfg.CollectionCosts.Round(2)) {
-		return fmt.Errorf("--collection-costs %q: want an amount in EUR like 40.00", *costs)
+		return cfg, "", fmt.Errorf("--collection-costs %q: want an amount in EUR like 40.00", *costs)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return cfg, "", fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if cfg.BatchSize < 1 || cfg.BatchSize > events.MaxBatchSize {
-		return fmt.Errorf("--batch-size must be 1…%d", events.MaxBatchSize)
+		return cfg, "", fmt.Errorf("--batch-size must be 1…%d", events.MaxBatchSize)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return cfg, "", fmt.Errorf("--log-level: %w", err)
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return cfg, *memoryLimit, nil
+}
 
-	limit, err := service.TuneRuntime(*memoryLimit)
-	if err != nil {
-		return err
-	}
+// start runs ledgerd with cfg until a signal stops it or it fails.
+func start(cfg service.Config, limit string) error {
 	cfg.Log.Info("runtime", "memory_limit", limit, "gomaxprocs", runtime.GOMAXPROCS(0))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"ledger/internal/testnet"
+	"ledger/service"
 	"ledger/sql"
 	"ledger/sql/storetest"
 )
@@ -271,5 +273,110 @@ func TestLedgerd_every_flag_in_the_README(t *testing.T) {
 	}
 	if flags < 20 {
 		t.Fatalf("read %d flags from --help:\n%s", flags, out)
+	}
+}
+
+// Every LEDGER_* environment variable --help names sets what its flag sets: each is given a
+// value other than its default and the configuration must show it, and the flag given as
+// well wins over it. A variable --help names without a case here fails the test.
+func TestLedgerd_every_environment_variable(t *testing.T) {
+	out, _ := exec.Command(binary, "--help").CombinedOutput()
+	named := map[string]bool{}
+	for _, w := range strings.Fields(strings.NewReplacer("(", " ", ")", " ", ",", " ", ";", " ").Replace(string(out))) {
+		if strings.HasPrefix(w, "LEDGER_") {
+			named[w] = true
+		}
+	}
+	type envCase struct {
+		value, flag, flagValue string
+		got                    func(c service.Config, memoryLimit string) string
+	}
+	cases := map[string]envCase{
+		"LEDGER_DATA":          {"/srv/ledger", "--data", "/flag", func(c service.Config, _ string) string { return c.Data }},
+		"LEDGER_DB":            {"postgres://u@db/ledger", "--db", "sqlite:///flag.db", func(c service.Config, _ string) string { return c.DB }},
+		"LEDGER_NATS":          {"nats://n1:4222", "--nats", "nats://flag:4222", func(c service.Config, _ string) string { return c.NATS }},
+		"LEDGER_NATS_LISTEN":   {"127.0.0.1:14999", "--nats-listen", "127.0.0.1:1", func(c service.Config, _ string) string { return c.NATSListen }},
+		"LEDGER_NATS_USERS":    {"/etc/users", "--nats-users", "/flag", func(c service.Config, _ string) string { return c.NATSUsers }},
+		"LEDGER_NATS_CREDS":    {"/etc/creds", "--nats-creds", "/flag", func(c service.Config, _ string) string { return c.NATSCreds }},
+		"LEDGER_HTTP":          {"127.0.0.1:18999", "--http", "127.0.0.1:1", func(c service.Config, _ string) string { return c.HTTP }},
+		"LEDGER_TARIFFS":       {"/etc/tariffs", "--tariffs", "/flag", func(c service.Config, _ string) string { return c.Tariffs }},
+		"LEDGER_API_TOKENS":    {"/etc/tokens", "--api-tokens", "/flag", func(c service.Config, _ string) string { return c.APITokens }},
+		"LEDGER_METRICS_OPEN":  {"true", "--metrics-open=false", "false", func(c service.Config, _ string) string { return fmt.Sprint(c.MetricsOpen) }},
+		"LEDGER_TEST_CLOCK":    {"true", "--test-clock=false", "false", func(c service.Config, _ string) string { return fmt.Sprint(c.TestClock) }},
+		"LEDGER_BATCH_SIZE":    {"777", "--batch-size", "9", func(c service.Config, _ string) string { return fmt.Sprint(c.BatchSize) }},
+		"LEDGER_PSEUDONYM_KEY": {"/etc/key", "--pseudonym-key", "/flag", func(c service.Config, _ string) string { return c.PseudonymKey }},
+		"LEDGER_PERSONAL_DATA_RETENTION": {"720h0m0s", "--personal-data-retention", "1h0m0s",
+			func(c service.Config, _ string) string { return c.PersonalDataRetention.String() }},
+		"LEDGER_CREDIT_THRESHOLDS":  {"0.5,0.75", "--credit-thresholds", "0.6", func(c service.Config, _ string) string { return strings.Join(c.CreditThresholds, ",") }},
+		"LEDGER_SMTP":               {"mail:25", "--smtp", "flag:25", func(c service.Config, _ string) string { return c.SMTP.Addr }},
+		"LEDGER_SMTP_FROM":          {"b@x.example", "--smtp-from", "f@x.example", func(c service.Config, _ string) string { return c.SMTP.From }},
+		"LEDGER_SMTP_USERNAME":      {"mailer", "", "", func(c service.Config, _ string) string { return c.SMTP.Username }},
+		"LEDGER_SMTP_PASSWORD":      {"secret", "", "", func(c service.Config, _ string) string { return c.SMTP.Password }},
+		"LEDGER_SELLER_NAME":        {"Seller B.V.", "--seller-name", "Flag B.V.", func(c service.Config, _ string) string { return c.Seller.Name }},
+		"LEDGER_SELLER_VAT_ID":      {"NL222222222B01", "--seller-vat-id", "NL111111111B01", func(c service.Config, _ string) string { return c.Seller.VATID }},
+		"LEDGER_SELLER_COUNTRY":     {"BE", "--seller-country", "DE", func(c service.Config, _ string) string { return c.Seller.Country }},
+		"LEDGER_SELLER_STREET":      {"Kade 1", "--seller-street", "Flag 1", func(c service.Config, _ string) string { return c.Seller.Street }},
+		"LEDGER_SELLER_CITY":        {"Delft", "--seller-city", "Flag", func(c service.Config, _ string) string { return c.Seller.City }},
+		"LEDGER_SELLER_POSTAL_CODE": {"2611 AA", "--seller-postal-code", "1000 AA", func(c service.Config, _ string) string { return c.Seller.PostalCode }},
+		"LEDGER_SELLER_IBAN":        {"NL02ABNA0123456789", "--seller-iban", "NL91ABNA0417164300", func(c service.Config, _ string) string { return c.Seller.IBAN }},
+		"LEDGER_SELLER_EMAIL":       {"ar@seller.example", "--seller-email", "f@seller.example", func(c service.Config, _ string) string { return c.Seller.Email }},
+		"LEDGER_COLLECTION_COSTS":   {"25.00", "--collection-costs", "10.00", func(c service.Config, _ string) string { return c.CollectionCosts.StringFixed(2) }},
+		"LEDGER_MEMORY_LIMIT":       {"300MiB", "--memory-limit", "1GiB", func(_ service.Config, m string) string { return m }},
+		"LEDGER_LOG_LEVEL": {"debug", "--log-level", "error", func(c service.Config, _ string) string {
+			switch {
+			case c.Log.Enabled(context.Background(), slog.LevelDebug):
+				return "debug"
+			case c.Log.Enabled(context.Background(), slog.LevelInfo):
+				return "info"
+			case c.Log.Enabled(context.Background(), slog.LevelWarn):
+				return "warn"
+			}
+			return "error"
+		}},
+	}
+	for name := range named {
+		if _, ok := cases[name]; !ok {
+			t.Errorf("--help names %s, which this test does not try", name)
+		}
+	}
+	for name, c := range cases {
+		if !named[name] {
+			t.Errorf("%s is tried here but --help does not name it", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			defaults, limit, err := configure(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.got(defaults, limit) == c.value {
+				t.Fatalf("the default is already %q: pick another value", c.value)
+			}
+			t.Setenv(name, c.value)
+			cfg, limit, err := configure(nil)
+			if err != nil || c.got(cfg, limit) != c.value {
+				t.Fatalf("%s=%s: got %q, %v", name, c.value, c.got(cfg, limit), err)
+			}
+			if c.flag == "" {
+				return // no flag: a secret kept out of the process list
+			}
+			args := []string{c.flag}
+			if !strings.Contains(c.flag, "=") {
+				args = append(args, c.flagValue)
+			}
+			if cfg, limit, err = configure(args); err != nil || c.got(cfg, limit) != c.flagValue {
+				t.Fatalf("%s=%s and %v: got %q, %v; want the flag's %q", name, c.value, args, c.got(cfg, limit), err, c.flagValue)
+			}
+		})
+	}
+	// A value that is not one is refused, naming the variable.
+	for name, bad := range map[string]string{"LEDGER_METRICS_OPEN": "maybe", "LEDGER_TEST_CLOCK": "yes please",
+		"LEDGER_BATCH_SIZE": "many", "LEDGER_PERSONAL_DATA_RETENTION": "90 days"} {
+		t.Run(name+"_refused", func(t *testing.T) {
+			t.Setenv(name, bad)
+			if _, _, err := configure(nil); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: %v, want refused naming it", name, bad, err)
+			}
+		})
 	}
 }
