@@ -3,7 +3,10 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -111,5 +114,56 @@ func TestDB_second_ledgerd_on_one_sqlite_file_refused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "is in use by a running ledgerd") || !strings.Contains(err.Error(), "ledger.db.lock") {
 		t.Fatalf("second ledgerd: %v, want it to say the file is in use and name the lock", err)
+	}
+}
+
+// /readyz while NATS is away: a NATS server of the test's own (outside ledgerd, as --nats would
+// name one) stopped under the running ledger makes it answer not ready, naming NATS; started
+// again on the same store, ledgerd reconnects by itself, keeps its consumer, is ready again and
+// charges what is published, exactly once.
+func TestExternalNATS_down_not_ready_then_resumes(t *testing.T) {
+	addr, dir := testnet.FreeAddr(t), t.TempDir()
+	ns, err := events.StartEmbedded(addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown() })
+	e := start(t, func(c *service.Config) { c.NATS = ns.ClientURL() })
+	e.createAccount("away", nil)
+	e.publish(nil, sms("away-1", "away", "+31612345678", 1))
+	e.waitUnbilled("away", "0.075000")
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	e.eventually(10*time.Second, func() error {
+		resp, err := http.Get("http://" + e.svc.HTTPAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "NATS") {
+			return fmt.Errorf("readyz %d %s, want 503 naming NATS", resp.StatusCode, body)
+		}
+		return nil
+	})
+
+	ns, err = events.StartEmbedded(addr, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Shutdown() })
+	e.eventually(20*time.Second, func() error {
+		if s := readyz(e); s != http.StatusOK {
+			return fmt.Errorf("readyz %d after NATS came back, want 200", s)
+		}
+		return nil
+	})
+	e.publish(nil, sms("away-2", "away", "+31612345678", 1))
+	e.publish(nil, sms("away-1", "away", "+31612345678", 1)) // again: a duplicate
+	e.waitUnbilled("away", "0.150000")
+	e.settle()
+	if got := e.account("away").Unbilled; got != "0.150000" {
+		t.Errorf("unbilled %s once everything is acknowledged, want 0.150000: two events, each charged once", got)
 	}
 }

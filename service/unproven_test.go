@@ -136,3 +136,48 @@ func TestUnproven_R5_12_non_SEPA_settles_what_was_received(t *testing.T) {
 		t.Errorf("after a non-SEPA payment of %s: outstanding %s, status %s; want 5.00 still owed", received, inv.Outstanding, inv.Status)
 	}
 }
+
+// R8.2 (T&C 3.10): a credit note for an invoice the customer has paid in full leaves what it
+// credits as the customer's credit, which the provider sets off against the next invoice, as
+// an explicit entry. (A payment settles what is not disputed and holds the disputed part as the
+// customer's credit at once; the accepted dispute's credit note then settles that part, so the
+// money paid for it is what the customer is owed back.)
+func TestUnproven_R8_2_credit_note_beyond_outstanding_sets_off_later(t *testing.T) {
+	e := start(t)
+	e.createAccount("acme", nil)
+	e.publish(nil, sms("c-1", "acme", "+31612345678", 100))
+	e.settle()
+	e.setClock("2026-04-01T00:00:00Z")
+	march := e.invoices("account=acme")[0]
+	want(t, "March's total", march.Total, "9.08") // 100 × 0.075 = 7.50 + 21 % VAT 1.58
+	// 2.42 (2.00 + 0.42 VAT) disputed; the customer pays the whole invoice all the same before
+	// the dispute is decided: accepted, its credit note of 2.42 finds nothing left to credit.
+	if status, raw := e.apiRaw("", "POST", "/v1/invoices/"+march.ID+"/disputes", `{"id":"d-1","amount":"2.42","reason":"wrong rate"}`); status != 201 {
+		t.Fatalf("dispute: %d %s", status, raw)
+	}
+	if status, raw := e.apiRaw("", "POST", "/v1/accounts/acme/payments", `{"id":"p-1","amount":"9.08","invoice_id":"`+march.ID+`"}`); status != 201 {
+		t.Fatalf("payment: %d %s", status, raw)
+	}
+	if status, raw := e.apiRaw("", "POST", "/v1/disputes/d-1/resolve", `{"outcome":"accepted"}`); status != 200 {
+		t.Fatalf("resolve: %d %s", status, raw)
+	}
+	march = e.invoices("account=acme")[0]
+	want(t, "March after the credit note", march.Outstanding, "0.00")
+
+	e.publish(nil, event{ID: "c-2", Account: "acme", Channel: "sms", Destination: "+31612345678", Quantity: 100, OccurredAt: "2026-04-10T08:00:00Z"})
+	e.settle()
+	e.setClock("2026-05-01T00:00:00Z")
+	invs := e.invoices("account=acme")
+	if len(invs) != 2 {
+		t.Fatalf("invoices %+v, want March's and April's", invs)
+	}
+	april := invs[1]
+	want(t, "April's total and outstanding", april.Total+" "+april.Outstanding, "9.08 6.66") // 9.08 − the 2.42 credit
+	var setOff bool
+	for _, entry := range e.apiEntries("/v1/accounts/acme/entries") {
+		setOff = setOff || strings.Contains(entry.LedgerAccount, ":credit") && entry.Amount == "2.420000"
+	}
+	if !setOff {
+		t.Errorf("no entry moving the 2.42 of credit onto April's invoice in %+v (R8: each application an explicit entry)", e.apiEntries("/v1/accounts/acme/entries"))
+	}
+}
