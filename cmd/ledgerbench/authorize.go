@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,8 +31,20 @@ import (
 	"ledger/sql"
 )
 
-// authorizeWorkers is how many requesters each transport runs; the offered rate is paced.
-const authorizeWorkers = 4
+// The load generator's phases, switched by signals from the bench: it connects and waits,
+// offers load during the pipeline (SIGUSR1), then with the pipeline done (SIGUSR2), and reports
+// at SIGTERM.
+const (
+	phaseWaiting = iota
+	phaseIngesting
+	phaseIdle
+)
+
+// phaseNames name the measured phases in the report.
+var phaseNames = map[int]string{phaseIngesting: "during ingestion", phaseIdle: "idle"}
+
+// IdlePhase is how long the load runs against an idle ledger after the pipeline.
+const IdlePhase = 5 * time.Second
 
 // authorizeLoad serves authorisation over NATS and HTTP beside the pipeline, as ledgerd does,
 // and drives them from a separate process (this command in load mode), as platform services
@@ -42,6 +55,7 @@ type authorizeLoad struct {
 	server *http.Server
 	child  *exec.Cmd
 	out    bytes.Buffer
+	rate   int
 }
 
 func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config, natsURL string) (*authorizeLoad, error) {
@@ -53,7 +67,7 @@ func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, bo
 		return nil, err
 	}
 	srv := &api.Server{Billing: uses, Gatherer: prometheus.NewRegistry(), Log: quiet}
-	load := &authorizeLoad{server: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	load := &authorizeLoad{server: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}, rate: c.authorizeRate}
 	go load.server.Serve(l)
 	runCtx, cancel := context.WithCancel(ctx)
 	load.cancel = cancel
@@ -79,6 +93,10 @@ func startAuthorizeLoad(ctx context.Context, nc *nats.Conn, store *sql.Store, bo
 	return load, nil
 }
 
+// begin starts the load (phase during ingestion); idle moves it to the idle phase.
+func (l *authorizeLoad) begin() { l.child.Process.Signal(syscall.SIGUSR1) }
+func (l *authorizeLoad) idle()  { l.child.Process.Signal(syscall.SIGUSR2) }
+
 func (l *authorizeLoad) stop() {
 	l.child.Process.Signal(syscall.SIGTERM)
 	l.child.Wait()
@@ -87,36 +105,57 @@ func (l *authorizeLoad) stop() {
 	l.server.Close()
 }
 
-func (l *authorizeLoad) report() {
+// report prints the ingestion rates of the two halves of the pipeline (alone, then with the
+// authorisation load) and the latencies of each phase, side by side.
+func (l *authorizeLoad) report(alone, loaded float64) {
 	var results []loadResult
 	if err := json.Unmarshal(l.out.Bytes(), &results); err != nil {
 		fmt.Printf("    load generator: no result (%v): %s\n", err, l.out.String())
 		return
 	}
-	for _, r := range results {
-		fmt.Printf("    %-24s %6.0f requests/s during the pipeline (%d offered), p50 %s, p99 %s, max %s, %d failed\n",
-			r.Name, float64(r.Count)/r.Seconds, r.Offered, time.Duration(r.P50).Round(time.Microsecond), time.Duration(r.P99).Round(time.Microsecond), time.Duration(r.Max).Round(time.Microsecond), r.Failed)
+	fmt.Printf("(4) authorisation: %d requests/s offered on each of NATS and HTTP, open-loop; latency counted from when each was due\n", l.rate)
+	fmt.Printf("    %-32s %22s %22s %22s\n", "", "ingestion alone", "ingestion + requests", "idle + requests")
+	fmt.Printf("    %-32s %22.0f %22s %22s\n", "ingestion events/s", alone, fmt.Sprintf("%.0f (%.2f of alone)", loaded, loaded/alone), "-")
+	for _, name := range []string{"NATS billing.authorize", "HTTP POST /v1/authorize"} {
+		cells := map[string]string{}
+		answered, sender := map[string]string{}, map[string]string{}
+		for _, r := range results {
+			if r.Name != name {
+				continue
+			}
+			d := func(ns int64) string { return time.Duration(ns).Round(10 * time.Microsecond).String() }
+			cells[r.Phase] = fmt.Sprintf("%s / %s / %s", d(r.P50), d(r.P99), d(r.Max))
+			answered[r.Phase] = fmt.Sprintf("%d of %d, %d failed", r.Count, r.Offered, r.Failed)
+			sender[r.Phase] = fmt.Sprintf("%s / %s", d(r.SenderP50), d(r.SenderP99))
+		}
+		fmt.Printf("    %-32s %22s %22s %22s\n", name+" p50/p99/max", "-", cells[phaseNames[phaseIngesting]], cells[phaseNames[phaseIdle]])
+		fmt.Printf("    %-32s %22s %22s %22s\n", "  answered", "-", answered[phaseNames[phaseIngesting]], answered[phaseNames[phaseIdle]])
+		fmt.Printf("    %-32s %22s %22s %22s\n", "  of which sent late p50/p99", "-", sender[phaseNames[phaseIngesting]], sender[phaseNames[phaseIdle]])
 	}
 }
 
-// loadResult is what the load generator reports for one transport.
+// loadResult is what the load generator reports for one transport in one phase.
 type loadResult struct {
-	Name          string
+	Name, Phase   string
 	Count, Failed int
-	Offered       int
-	Seconds       float64
-	P50, P99, Max int64 // nanoseconds
+	Offered       int   // requests that fell due in the phase
+	P50, P99, Max int64 // nanoseconds from when each was due to its answer
+	// SenderP50 and SenderP99: how late the sender itself sent them (part of the latency).
+	SenderP50, SenderP99 int64
 }
 
-// runLoad is load mode: offer authorisation requests at a paced rate over NATS and HTTP until
-// SIGTERM, then print the latencies as JSON.
+// runLoad is load mode: offer authorisation requests over NATS and HTTP, open-loop — each
+// falls due on a fixed schedule, rate a second per transport, and is sent at once on its own,
+// whether or not earlier ones were answered — and time each from when it was due, so that a
+// stalled service cannot hide behind a stalled sender. It waits for SIGUSR1 to start, counts
+// from SIGUSR2 on as the idle phase, and at SIGTERM prints the latencies as JSON.
 func runLoad(natsURL, httpURL string, rate, accounts int) error {
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: authorizeWorkers}, Timeout: 5 * time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}, Timeout: 5 * time.Second}
 	send := []struct {
 		name string
 		do   func([]byte) error
@@ -141,58 +180,106 @@ func runLoad(natsURL, httpURL string, rate, accounts int) error {
 			return nil
 		}},
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM)
+	var phase atomic.Int32
+	type key struct {
+		name  string
+		phase int
+	}
 	var mu sync.Mutex
-	latency := map[string][]time.Duration{}
-	failed := map[string]int{}
-	var wg sync.WaitGroup
-	interval := time.Second * authorizeWorkers / time.Duration(max(rate, 1))
-	start := time.Now()
-	for _, s := range send {
-		for w := 0; w < authorizeWorkers; w++ {
-			wg.Add(1)
-			go func(name string, do func([]byte) error, seed uint64) {
-				defer wg.Done()
-				rng := rand.New(rand.NewPCG(seed, 7))
-				tick := time.NewTicker(interval)
-				defer tick.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-tick.C:
+	latency, lateness := map[key][]time.Duration{}, map[key][]time.Duration{}
+	failed, offered := map[key]int{}, map[key]int{}
+	var inflight sync.WaitGroup
+	stop := make(chan struct{})
+	var dispatchers sync.WaitGroup
+	period := time.Second / time.Duration(max(rate, 1))
+	for i, s := range send {
+		dispatchers.Add(1)
+		go func(name string, do func([]byte) error, seed uint64) {
+			defer dispatchers.Done()
+			rng := rand.New(rand.NewPCG(seed, 7))
+			next := time.Now()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if wait := time.Until(next); wait > 0 {
+					preciseSleep(wait)
+				}
+				// Every request that has fallen due goes now, each timed from its own due time.
+				for now := time.Now(); !next.After(now); next = next.Add(period) {
+					p := int(phase.Load())
+					if p == phaseWaiting {
+						continue
 					}
 					body, _ := json.Marshal(billing.AuthorizeRequest{Account: accountID(rng.IntN(accounts)), Channel: "sms",
 						Destination: destinations[rng.IntN(len(destinations))], Quantity: 1 + int64(rng.IntN(3))})
-					began := time.Now()
-					err := do(body)
-					took := time.Since(began)
+					k := key{name, p}
 					mu.Lock()
-					if err != nil {
-						failed[name]++
-					} else {
-						latency[name] = append(latency[name], took)
-					}
+					offered[k]++
 					mu.Unlock()
+					inflight.Add(1)
+					go func(due time.Time) {
+						defer inflight.Done()
+						late := time.Since(due) // the sender's own delay, inside the latency
+						err := do(body)
+						took := time.Since(due)
+						mu.Lock()
+						if err != nil {
+							failed[k]++
+						} else {
+							latency[k] = append(latency[k], took)
+							lateness[k] = append(lateness[k], late)
+						}
+						mu.Unlock()
+					}(next)
 				}
-			}(s.name, s.do, uint64(w))
-		}
+			}
+		}(s.name, s.do, uint64(i))
 	}
-	wg.Wait()
-	seconds := time.Since(start).Seconds()
+	for sig := range signals {
+		switch sig {
+		case syscall.SIGUSR1:
+			phase.Store(phaseIngesting)
+			continue
+		case syscall.SIGUSR2:
+			phase.Store(phaseIdle)
+			continue
+		}
+		break
+	}
+	close(stop)
+	dispatchers.Wait()
+	inflight.Wait()
 	var results []loadResult
 	for _, s := range send {
-		lat := latency[s.name]
-		slices.Sort(lat)
-		pct := func(p float64) int64 {
-			if len(lat) == 0 {
-				return 0
+		for _, p := range []int{phaseIngesting, phaseIdle} {
+			k := key{s.name, p}
+			lat, late := latency[k], lateness[k]
+			slices.Sort(lat)
+			slices.Sort(late)
+			pct := func(d []time.Duration, q float64) int64 {
+				if len(d) == 0 {
+					return 0
+				}
+				return int64(d[min(len(d)-1, int(float64(len(d))*q))])
 			}
-			return int64(lat[min(len(lat)-1, int(float64(len(lat))*p))])
+			results = append(results, loadResult{Name: s.name, Phase: phaseNames[p], Count: len(lat), Failed: failed[k],
+				Offered: offered[k], P50: pct(lat, 0.5), P99: pct(lat, 0.99), Max: pct(lat, 1),
+				SenderP50: pct(late, 0.5), SenderP99: pct(late, 0.99)})
 		}
-		results = append(results, loadResult{Name: s.name, Count: len(lat), Failed: failed[s.name], Offered: rate,
-			Seconds: seconds, P50: pct(0.5), P99: pct(0.99), Max: pct(1)})
 	}
 	return json.NewEncoder(os.Stdout).Encode(results)
+}
+
+// preciseSleep sleeps d in the kernel (nanosleep, ~60 µs late at most on an idle machine)
+// rather than on the Go runtime's timers, which an idle process wakes with millisecond
+// granularity: the sender's own delay is part of every latency measured from the due time.
+func preciseSleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+	}
 }

@@ -82,8 +82,8 @@ func run() error {
 	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
 	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed")
-	flag.BoolVar(&c.authorize, "authorize", false, "while the pipeline runs, send authorisation requests over NATS (billing.authorize) and HTTP (POST /v1/authorize) and report their rate and latency")
-	flag.IntVar(&c.authorizeRate, "authorize-rate", 2000, "authorisation requests per second offered on each of NATS and HTTP")
+	flag.BoolVar(&c.authorize, "authorize", false, "measure authorisation beside ingestion: the pipeline's first half alone, its second half while authorisation requests are offered open-loop over NATS (billing.authorize) and HTTP (POST /v1/authorize), then the requests against the idle ledger for 5 s; prints the ingestion rates and the latencies side by side")
+	flag.IntVar(&c.authorizeRate, "authorize-rate", 1000, "authorisation requests per second offered on each of NATS and HTTP")
 	flag.StringVar(&c.trace, "trace", "", "write a 3-second execution trace from the middle of the pipeline to this file")
 	flag.IntVar(&c.agreements, "agreements", 0, "give this many of the accounts agreed prices of their own (T&C 2.7), which win over the list for them")
 	flag.BoolVar(&c.indexed, "indexed", false, "date the events in February 2027, so that every price is indexed by the CPI change of 2026 (R3; the example set's figure, 2 %, is an example)")
@@ -244,13 +244,17 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 		}
 	}
 	var load *authorizeLoad
+	var mark int64
 	if c.authorize {
 		if load, err = startAuthorizeLoad(ctx, nc, store, book, t, c, ns.ClientURL()); err != nil {
 			return res, err
 		}
+		mark = int64(c.events / 2) // the first half alone, the second with the requests
 	}
-	pipe, charged, err := pipeline(ctx, js, store, book, t, c)
+	pipe, charged, marked, err := pipelineMarked(ctx, js, store, book, t, c, mark, func() { load.begin() })
 	if load != nil {
+		load.idle()
+		time.Sleep(IdlePhase)
 		load.stop()
 	}
 	if c.cpuProfile != "" {
@@ -266,7 +270,9 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 		pipeRate, pipe.Seconds(), pipeRate/rawRate)
 	fmt.Printf("(3) peak memory during the pipeline: resident %s, Go heap %s\n", mib(rss), mib(heapPeak))
 	if load != nil {
-		load.report()
+		alone := float64(marked.committed) / marked.after.Seconds()
+		loaded := float64(charged-marked.committed) / (pipe - marked.after).Seconds()
+		load.report(alone, loaded)
 	}
 	written := bytesWritten() + db.walBytes(ctx) - writtenBefore
 	what := "written to disk during the pipeline"
@@ -454,9 +460,24 @@ func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Dur
 
 // pipeline runs the ledger's ingestor until every event is committed and acknowledged.
 func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config) (time.Duration, int64, error) {
+	took, n, _, err := pipelineMarked(ctx, js, store, book, t, c, 0, nil)
+	return took, n, err
+}
+
+// pipelineMark is where a pipeline run crossed its mark: how many events were committed then,
+// and how long after the start.
+type pipelineMark struct {
+	committed int64
+	after     time.Duration
+}
+
+// pipelineMarked is pipeline, calling atMark once as soon as mark events are committed (0: never).
+func pipelineMarked(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config,
+	mark int64, atMark func()) (time.Duration, int64, pipelineMark, error) {
+	var marked pipelineMark
 	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0, events.Database{Instance: store.Instance(), Where: store.Location()})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, marked, err
 	}
 	charging := billing.New(billing.StoresOf(store), clock.System{}, nil, book, t).Charging
 	charging.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -476,6 +497,10 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 	profiled := c.memProfile == ""
 	for {
 		n := committed.Load()
+		if mark > 0 && marked.committed == 0 && n >= mark {
+			marked = pipelineMark{committed: n, after: time.Since(start)}
+			atMark()
+		}
 		if c.trace != "" && n >= int64(c.events)/3 {
 			if f, err := os.Create(c.trace); err == nil {
 				trace.Start(f)
@@ -494,7 +519,7 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 			break
 		}
 		if time.Now().After(deadline) {
-			return 0, n, fmt.Errorf("pipeline committed %d of %d in 30 minutes", n, c.events)
+			return 0, n, marked, fmt.Errorf("pipeline committed %d of %d in 30 minutes", n, c.events)
 		}
 		if time.Since(last) > 5*time.Second {
 			fmt.Fprintf(os.Stderr, "  pipeline: %d/%d\n", n, c.events)
@@ -506,14 +531,14 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 	for {
 		info, err := cons.Info(ctx)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, marked, err
 		}
 		if info.NumPending == 0 && info.NumAckPending == 0 {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	return time.Since(start), committed.Load(), nil
+	return time.Since(start), committed.Load(), marked, nil
 }
 
 // resetPeakRSS resets the kernel's resident-set high-water mark (Linux: clear_refs 5).
