@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -135,18 +134,7 @@ func TestExternalNATS_down_not_ready_then_resumes(t *testing.T) {
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	e.eventually(10*time.Second, func() error {
-		resp, err := http.Get("http://" + e.svc.HTTPAddr + "/readyz")
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "NATS") {
-			return fmt.Errorf("readyz %d %s, want 503 naming NATS", resp.StatusCode, body)
-		}
-		return nil
-	})
+	e.waitNotReady("NATS")
 
 	ns, err = events.StartEmbedded(addr, dir)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,6 +80,23 @@ func (p *tcpProxy) down() {
 	clear(p.conns)
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// waitNotReady waits until /readyz answers 503 with a reason that contains saying.
+func (e *env) waitNotReady(saying string) {
+	e.t.Helper()
+	e.eventually(10*time.Second, func() error {
+		resp, err := http.Get("http://" + e.svc.HTTPAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), saying) {
+			return fmt.Errorf("readyz %d %s, want 503 saying %q", resp.StatusCode, body, saying)
+		}
+		return nil
+	})
 }
 
 func readyz(e *env) int {

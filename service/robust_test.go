@@ -3,7 +3,6 @@ package service_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -273,17 +272,6 @@ func TestRobust_deleted_consumer_not_ready(t *testing.T) {
 	if err := e.js.DeleteConsumer(context.Background(), "USAGE", "ledger"); err != nil {
 		t.Fatal(err)
 	}
-	e.eventually(10*time.Second, func() error {
-		resp, err := http.Get("http://" + e.svc.HTTPAddr + "/readyz")
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 503 || !strings.Contains(string(body), "deleted") {
-			return fmt.Errorf("readyz %d %s, want 503 saying the consumer was deleted", resp.StatusCode, body)
-		}
-		return nil
-	})
+	e.waitNotReady("was deleted")
 	e.restart()
 }

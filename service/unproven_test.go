@@ -29,13 +29,7 @@ func TestUnproven_R5_14_payment_to_the_oldest_invoice(t *testing.T) {
 	e.publish(nil, sms("o-1", "acme", "+31612345678", 100))
 	e.settle()
 	e.setClock("2026-04-01T00:00:00Z")
-	e.publish(nil, event{ID: "o-2", Account: "acme", Channel: "sms", Destination: "+31612345678", Quantity: 100, OccurredAt: "2026-04-10T08:00:00Z"})
-	e.settle()
-	e.setClock("2026-05-01T00:00:00Z")
-	invs := e.invoices("account=acme")
-	if len(invs) != 2 {
-		t.Fatalf("invoices %+v, want March's and April's", invs)
-	}
+	invs := e.aprilInvoice("o-2", "acme")
 	if status, raw := e.apiRaw("", "POST", "/v1/accounts/acme/payments", `{"id":"pay-1","amount":"`+invs[0].Total+`"}`); status != 201 {
 		t.Fatalf("payment: %d %s", status, raw)
 	}
@@ -50,10 +44,7 @@ func TestUnproven_R5_14_payment_to_the_oldest_invoice(t *testing.T) {
 func TestUnproven_R7_2_disputes(t *testing.T) {
 	e := start(t)
 	e.createAccount("acme", nil)
-	e.publish(nil, sms("d-1", "acme", "+31612345678", 100))
-	e.settle()
-	e.setClock("2026-04-01T00:00:00Z")
-	inv := e.invoices("account=acme")[0].ID
+	inv := e.marchInvoice("d-1", "acme", 100).ID
 	path := "/v1/invoices/" + inv + "/disputes"
 	if status, raw := e.apiRaw("", "POST", path, `{"id":"dp-1","amount":"1.00","reason":"  "}`); status != 400 || !strings.Contains(string(raw), "T&C 3.11") {
 		t.Errorf("a dispute without a reason: %d %s, want 400 naming T&C 3.11", status, raw)
@@ -88,10 +79,7 @@ func TestUnproven_termination_announced(t *testing.T) {
 func TestUnproven_R6_3_interest_compounds_yearly(t *testing.T) {
 	e := start(t)
 	e.createAccount("late", nil)
-	e.publish(nil, sms("c-1", "late", "+31612345678", 1000))
-	e.settle()
-	e.setClock("2026-04-01T00:00:00Z")
-	first := e.invoices("account=late")[0]
+	first := e.marchInvoice("c-1", "late", 1000)
 	if first.DueDate != "2026-04-15" {
 		t.Fatalf("first invoice %+v, want due 2026-04-15", first)
 	}
@@ -122,10 +110,7 @@ func TestUnproven_R6_3_interest_compounds_yearly(t *testing.T) {
 func TestUnproven_R5_12_non_SEPA_settles_what_was_received(t *testing.T) {
 	e := start(t)
 	e.createAccount("abroad", nil)
-	e.publish(nil, sms("n-1", "abroad", "+31612345678", 1000))
-	e.settle()
-	e.setClock("2026-04-01T00:00:00Z")
-	inv := e.invoices("account=abroad")[0]
+	inv := e.marchInvoice("n-1", "abroad", 1000)
 	received := decimal.RequireFromString(inv.Total).Sub(decimal.RequireFromString("5.00")).StringFixed(2)
 	body := `{"id":"swift-1","amount":"` + received + `","invoice_id":"` + inv.ID + `","sepa":false}`
 	if status, raw := e.apiRaw("", "POST", "/v1/accounts/abroad/payments", body); status != 201 {
@@ -145,10 +130,7 @@ func TestUnproven_R5_12_non_SEPA_settles_what_was_received(t *testing.T) {
 func TestUnproven_R8_2_credit_note_beyond_outstanding_sets_off_later(t *testing.T) {
 	e := start(t)
 	e.createAccount("acme", nil)
-	e.publish(nil, sms("c-1", "acme", "+31612345678", 100))
-	e.settle()
-	e.setClock("2026-04-01T00:00:00Z")
-	march := e.invoices("account=acme")[0]
+	march := e.marchInvoice("c-1", "acme", 100)
 	want(t, "March's total", march.Total, "9.08") // 100 × 0.075 = 7.50 + 21 % VAT 1.58
 	// 2.42 (2.00 + 0.42 VAT) disputed; the customer pays the whole invoice all the same before
 	// the dispute is decided: accepted, its credit note of 2.42 finds nothing left to credit.
@@ -164,13 +146,7 @@ func TestUnproven_R8_2_credit_note_beyond_outstanding_sets_off_later(t *testing.
 	march = e.invoices("account=acme")[0]
 	want(t, "March after the credit note", march.Outstanding, "0.00")
 
-	e.publish(nil, event{ID: "c-2", Account: "acme", Channel: "sms", Destination: "+31612345678", Quantity: 100, OccurredAt: "2026-04-10T08:00:00Z"})
-	e.settle()
-	e.setClock("2026-05-01T00:00:00Z")
-	invs := e.invoices("account=acme")
-	if len(invs) != 2 {
-		t.Fatalf("invoices %+v, want March's and April's", invs)
-	}
+	invs := e.aprilInvoice("c-2", "acme")
 	april := invs[1]
 	want(t, "April's total and outstanding", april.Total+" "+april.Outstanding, "9.08 6.66") // 9.08 − the 2.42 credit
 	var setOff bool
@@ -180,4 +156,28 @@ func TestUnproven_R8_2_credit_note_beyond_outstanding_sets_off_later(t *testing.
 	if !setOff {
 		t.Errorf("no entry moving the 2.42 of credit onto April's invoice in %+v (R8: each application an explicit entry)", e.apiEntries("/v1/accounts/acme/entries"))
 	}
+}
+
+// marchInvoice charges parts SMS to a Dutch mobile in March (event id) and moves the clock to
+// 1 April, when March is invoiced; it returns the account's first invoice.
+func (e *env) marchInvoice(id, account string, parts int64) invoiceDoc {
+	e.t.Helper()
+	e.publish(nil, sms(id, account, "+31612345678", parts))
+	e.settle()
+	e.setClock("2026-04-01T00:00:00Z")
+	return e.invoices("account=" + account)[0]
+}
+
+// aprilInvoice charges 100 SMS in April (event id) and moves the clock to 1 May, when April is
+// invoiced; it returns the account's invoices, March's and April's.
+func (e *env) aprilInvoice(id, account string) []invoiceDoc {
+	e.t.Helper()
+	e.publish(nil, event{ID: id, Account: account, Channel: "sms", Destination: "+31612345678", Quantity: 100, OccurredAt: "2026-04-10T08:00:00Z"})
+	e.settle()
+	e.setClock("2026-05-01T00:00:00Z")
+	invs := e.invoices("account=" + account)
+	if len(invs) != 2 {
+		e.t.Fatalf("invoices %+v, want March's and April's", invs)
+	}
+	return invs
 }
