@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/valyala/fastjson"
 )
@@ -85,6 +86,12 @@ func (p *Pseudonyms) scrub(re *regexp.Regexp, s string) string {
 	})
 }
 
+// keptFields are the event's fields a parked body keeps as they came, digits and all: they
+// name the event, the customer and the traffic, never an end user, and replay needs them
+// (the numbers are the destination and the caller id, cut by Scrub).
+var keptFields = map[string]bool{"id": true, "account": true, "channel": true, "product": true, "direction": true,
+	"destination": true, "caller_id": true}
+
 // Scrub takes the numbers out of a prepared delivery before anything of it is kept (R14): its
 // pseudonym is set from the destination (or kept from the parked row it is replayed from), and
 // a delivery to park has its body and detail rewritten — the destination and the caller id
@@ -129,8 +136,14 @@ func (p *Pseudonyms) Scrub(d *Prepared) {
 	}
 	var scrubbed []string
 	obj.Visit(func(key []byte, v *fastjson.Value) {
-		if k := string(key); k != "destination" && k != "caller_id" && v.Type() == fastjson.TypeString {
-			if s := string(v.GetStringBytes()); digitRuns.MatchString(s) && k != "id" {
+		if k := string(key); !keptFields[k] && v.Type() == fastjson.TypeString {
+			s := string(v.GetStringBytes())
+			if k == "occurred_at" {
+				if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					return // a time (its nanoseconds are digits, not a number): replay needs it
+				}
+			}
+			if digitRuns.MatchString(s) {
 				scrubbed = append(scrubbed, k)
 			}
 		}

@@ -45,6 +45,25 @@ func TestScrub(t *testing.T) {
 		t.Errorf("the kept body decodes to %+v, %v: want an event that rates as the first (a valid caller id)", e, err)
 	}
 
+	// What replay needs stays as it came: an account id and an instant with nanoseconds are
+	// digits, not an end user's number; a malformed instant is cut like any text.
+	exact := ledger.Prepared{Delivery: ledger.Delivery{Data: []byte(`{"id":"e-4","account":"acct-123456789","channel":"sms","destination":"+31612345678","quantity":1,"occurred_at":"2026-12-07T03:29:43.184714529Z","note":"0612345678"}`)},
+		Reason: ledger.ReasonUnknownAccount, Event: ledger.UsageEvent{Destination: "+31612345678"}}
+	p.Scrub(&exact)
+	for _, want := range []string{`"account":"acct-123456789"`, `"occurred_at":"2026-12-07T03:29:43.184714529Z"`} {
+		if !strings.Contains(string(exact.Data), want) {
+			t.Errorf("body %s lacks %s: replay needs it", exact.Data, want)
+		}
+	}
+	if strings.Contains(string(exact.Data), "0612345678") {
+		t.Errorf("a number in another field was kept: %s", exact.Data)
+	}
+	bad := ledger.Prepared{Delivery: ledger.Delivery{Data: []byte(`{"id":"e-5","occurred_at":"call 0612345678"}`)}, Reason: ledger.ReasonMalformed}
+	p.Scrub(&bad)
+	if strings.Contains(string(bad.Data), "0612345678") {
+		t.Errorf("a number in a malformed occurred_at was kept: %s", bad.Data)
+	}
+
 	invalid := ledger.Prepared{Delivery: ledger.Delivery{Data: []byte(`{"id":"e-2","caller_id":"0201234567"}`)}, Reason: ledger.ReasonMalformed}
 	p.Scrub(&invalid)
 	if !strings.Contains(string(invalid.Data), `"caller_id":"invalid"`) {
