@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -50,6 +51,9 @@ type Server struct {
 	AuthFailures prometheus.Counter
 
 	routes []Route // what Handler registered
+	// NATSURL is where platform services publish usage (GET /v1/info shows it without
+	// credentials).
+	NATSURL string
 	// Seller is the provider as its e-invoices name it (UBL exports).
 	Seller invoices.Party
 	Ready  func(ctx context.Context) error
@@ -155,6 +159,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/rejected/replay", RoleAdmin, s.replay)
 	route("GET /v1/prices", RoleViewer, s.prices)
 	route("GET /v1/clock", RoleViewer, s.getClock)
+	route("GET /v1/info", RoleViewer, s.getInfo)
 	route("POST /v1/clock", RoleAdmin, s.setClock)
 	route("GET /v1/audit", RoleAdmin, s.audit)
 	route("GET /v1/data-subjects/{e164}", RoleAdmin, s.dataSubject)
@@ -270,6 +275,26 @@ func (s *Server) written(w http.ResponseWriter, r *http.Request, created bool, b
 
 // parseInstant reads an RFC 3339 instant within the ledger's window (ledger.ParseInstant).
 func parseInstant(name, v string) (time.Time, error) { return ledger.ParseInstant(name, v) }
+
+// getInfo says where platform services publish usage and whether the clock is the test clock,
+// for tools such as ledgerctl usage send (the NATS URL without any credentials in it).
+func (s *Server) getInfo(w http.ResponseWriter, r *http.Request, _ principal) error {
+	_, err := s.Billing.TestNow()
+	writeJSON(w, http.StatusOK, map[string]any{"nats": publicURL(s.NATSURL), "test_clock": err == nil})
+	return nil
+}
+
+// publicURL is a URL list without the user and password any of them carries.
+func publicURL(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request, _ principal) error {
 	now, err := s.Billing.TestNow()

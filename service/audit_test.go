@@ -170,6 +170,7 @@ func TestAPI_role_matrix(t *testing.T) {
 		"GET /v1/credit-notes/{id}":          "viewer",
 		"GET /v1/prices":                     "viewer",
 		"GET /v1/clock":                      "viewer",
+		"GET /v1/info":                       "viewer",
 		"POST /v1/authorize":                 "viewer",
 		"PATCH /v1/accounts/{id}":            "finance",
 		"PUT /v1/accounts/{id}/credit-limit": "finance",

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The quick start with our own tools: accounts opened, shown, listed and changed; usage sent
+// over NATS to the server ledgerd names; an event for an unknown account parked, listed and
+// charged by a replay once the account exists; a prepaid top-up booked and listed.
+func TestLedgerctlAccountsUsageAndReplay(t *testing.T) {
+	l := startLedgerd(t, nil)
+	server := "--server=" + l.url()
+	must := func(args ...string) result {
+		t.Helper()
+		r := ledgerctl(t, append(args, server)...)
+		if r.code != 0 {
+			t.Fatalf("ledgerctl %s: %s", strings.Join(args, " "), r)
+		}
+		return r
+	}
+	r := must("accounts", "create", "acme", "--name", "Acme B.V.", "--vat-id", "nl 123456789 b01", "--payment-terms-days", "30")
+	for _, want := range []string{"Account acme (Acme B.V.)", "NL123456789B01", "30 days", "NL-R-004"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("accounts create: no %q in\n%s", want, r)
+		}
+	}
+	if r := must("accounts", "create", "acme", "--name", "Acme B.V.", "--vat-id", "NL123456789B01", "--payment-terms-days", "30"); !strings.Contains(r.stdout, "existed already") {
+		t.Errorf("the same account again: %s, want it said that nothing changed", r)
+	}
+	if r := ledgerctl(t, "accounts", "create", "acme", "--name", "Other", server); r.code != 1 || !strings.Contains(r.stderr, "409") && !strings.Contains(r.stderr, "conflict") {
+		t.Errorf("acme on other terms: %s, want exit 1 with the conflict", r)
+	}
+	if r := ledgerctl(t, "accounts", "create", "nameless", server); r.code != exitUsage {
+		t.Errorf("no --name: %s, want exit %d", r, exitUsage)
+	}
+
+	must("usage", "send", "--account", "acme", "--destination", "+31612345678", "--quantity", "2", "--id", "q-1", "--occurred-at", "2026-03-05T10:00:00Z")
+	if r := must("usage", "send", "--account", "acme", "--destination", "+31612345678", "--quantity", "2", "--id", "q-1", "--occurred-at", "2026-03-05T10:00:00Z"); !strings.Contains(r.stdout, "published once") {
+		t.Errorf("the same event again: %s, want the stream's de-duplication said", r)
+	}
+	l.waitUnbilled("", "acme", "0.150000")
+	must("usage", "send", "--account", "nobody", "--destination", "+31612345678", "--id", "q-2")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := must("rejected", "list", "--reason", "unknown_account")
+		if strings.Contains(r.stdout, "q-2") && strings.Contains(r.stdout, "1 event parked") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("q-2 not parked: %s", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	must("accounts", "create", "nobody", "--name", "Nobody B.V.")
+	if r := must("rejected", "replay"); !strings.Contains(r.stdout, "replayed 1: 1 charged") {
+		t.Errorf("replay: %s, want the one parked event charged", r)
+	}
+	l.waitUnbilled("", "nobody", "0.075000")
+
+	if r := ledgerctl(t, "accounts", "update", "acme", "--street", "Dorpsstraat 1", server); r.code != exitUsage {
+		t.Errorf("a third of an address: %s, want exit %d", r, exitUsage)
+	}
+	r = must("accounts", "update", "acme", "--street", "Dorpsstraat 1", "--city", "Utrecht", "--postal-code", "3511 AA")
+	if !strings.Contains(r.stdout, "Dorpsstraat 1, 3511 AA Utrecht") || strings.Contains(r.stdout, "lack for PEPPOL") {
+		t.Errorf("update: %s, want the address and nothing missing", r)
+	}
+	r = must("accounts", "list", "--json")
+	var all []account
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || len(all) != 2 || all[0].ID != "acme" || all[1].Unbilled != "0.075000" {
+		t.Errorf("accounts list --json: %v %s", err, r)
+	}
+	if r := must("accounts", "list"); !strings.Contains(r.stdout, "2 accounts") {
+		t.Errorf("accounts list: %s", r)
+	}
+
+	must("accounts", "create", "pre", "--name", "Pre B.V.", "--type", "prepaid")
+	if r := must("topups", "add", "pre", "--id", "t-1", "--amount", "50.00", "--method", "bank", "--received-at", "2026-03-09T10:00:00Z"); !strings.Contains(r.stdout, "2026-03-09T23:00:00Z") {
+		t.Errorf("topups add: %s, want it usable from 00:00 Amsterdam the next day (T&C 3.13)", r)
+	}
+	if r := must("topups", "list", "pre"); !strings.Contains(r.stdout, "t-1") || !strings.Contains(r.stdout, "50.00") {
+		t.Errorf("topups list: %s", r)
+	}
+	if r := must("accounts", "show", "pre"); !strings.Contains(r.stdout, "usable") || strings.Contains(r.stdout, "credit limit") {
+		t.Errorf("a prepaid account shown: %s, want its balances, not a credit limit", r)
+	}
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// usageSend publishes one usage event on usage.<channel>.<account> (CONTRACT 2), as a platform
+// service would, to try the ledger without the NATS CLI. The NATS server is the one ledgerd
+// says it listens on (GET /v1/info), unless --nats names another.
+func usageSend(fs *flag.FlagSet) action {
+	account := fs.String("account", "", "the account the traffic is charged to; required")
+	channel := fs.String("channel", "sms", "sms, mms, voice, ott, push or professional_services")
+	product := fs.String("product", "", "for ott the messaging product (whatsapp, rcs, …); for professional services travel or materials")
+	destination := fs.String("destination", "", "E.164 number, + and digits (not for professional services)")
+	quantity := fs.Int64("quantity", 1, "SMS/MMS parts, voice seconds, messages, professional-service minutes (travel: km; materials: units)")
+	callerID := fs.String("caller-id", "", "the caller id of an outbound call (SST 6.3)")
+	occurred := fs.String("occurred-at", "", "when the traffic happened, RFC 3339 (default now)")
+	id := fs.String("id", "", "the event's id: the same id again is charged once (default a new one)")
+	natsURL := fs.String("nats", "", "the NATS server to publish to (default: the one ledgerd names at GET /v1/info)")
+	natsCreds := fs.String("nats-creds", "", "credentials file for that NATS server; or USER:PASSWORD in its URL")
+	return func(ctx context.Context, inv *invocation) error {
+		if *account == "" {
+			return usagef("--account is required")
+		}
+		server := *natsURL
+		if server == "" {
+			var info struct {
+				NATS string `json:"nats"`
+			}
+			if _, _, err := inv.client.call(ctx, http.MethodGet, "/v1/info", nil, nil, &info); err != nil {
+				return fmt.Errorf("ask ledgerd where to publish: %w", err)
+			}
+			server = info.NATS
+		}
+		at := time.Now().UTC()
+		if *occurred != "" {
+			t, err := time.Parse(time.RFC3339Nano, *occurred)
+			if err != nil {
+				return usagef("--occurred-at %q: want RFC 3339, such as 2026-03-05T10:00:00Z", *occurred)
+			}
+			at = t
+		}
+		if *id == "" {
+			*id = fmt.Sprintf("ledgerctl-%d", time.Now().UnixNano())
+		}
+		event := map[string]any{"id": *id, "account": *account, "channel": *channel, "quantity": *quantity,
+			"occurred_at": at.Format(time.RFC3339Nano)}
+		for k, v := range map[string]string{"product": *product, "destination": *destination, "caller_id": *callerID} {
+			if v != "" {
+				event[k] = v
+			}
+		}
+		body, _ := json.Marshal(event)
+		opts := []nats.Option{nats.Name("ledgerctl usage send"), nats.Timeout(5 * time.Second)}
+		if *natsCreds != "" {
+			opts = append(opts, nats.UserCredentials(*natsCreds))
+		}
+		nc, err := nats.Connect(server, opts...)
+		if err != nil {
+			return fmt.Errorf("connect to NATS at %s: %w", redactNATS(server), err)
+		}
+		defer nc.Close()
+		subject := "usage." + *channel + "." + *account
+		msg := nats.NewMsg(subject)
+		msg.Header.Set(nats.MsgIdHdr, *id) // JetStream's de-duplication, beside the ledger's own by id
+		msg.Data = body
+		js, err := nc.JetStream()
+		if err != nil {
+			return err
+		}
+		ack, err := js.PublishMsg(msg, nats.Context(ctx))
+		if err != nil {
+			return fmt.Errorf("publish on %s: %w", subject, err)
+		}
+		if inv.json {
+			_, err := fmt.Fprintf(inv.stdout, "%s\n", body)
+			return err
+		}
+		note := ""
+		if ack.Duplicate {
+			note = " (the stream had it already: published once)"
+		}
+		_, err = fmt.Fprintf(inv.stdout, "published %s on %s, stream %s sequence %d%s\n%s\n", *id, subject, ack.Stream, ack.Sequence, note, body)
+		return err
+	}
+}
+
+// redactNATS is a NATS URL list without passwords, for messages.
+func redactNATS(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(p); err == nil && u.User != nil {
+			u.User = url.User(u.User.Username())
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// topUpsAdd books a top-up of a prepaid account (CONTRACT 3.2): usable from the day after it
+// was received (T&C 3.13).
+func topUpsAdd(fs *flag.FlagSet) action {
+	id := fs.String("id", "", "the top-up's id: booking it twice books it once; required")
+	amount := fs.String("amount", "", "EUR, e.g. 50.00; required")
+	method := fs.String("method", "", "card or bank; required")
+	received := fs.String("received-at", "", "when the money was received, RFC 3339 (default now)")
+	return func(ctx context.Context, inv *invocation) error {
+		switch {
+		case *id == "":
+			return usagef("--id is required")
+		case *amount == "":
+			return usagef("--amount is required")
+		case *method == "":
+			return usagef("--method is required (card or bank)")
+		}
+		body := map[string]string{"id": *id, "amount": *amount, "method": *method}
+		if *received != "" {
+			body["received_at"] = *received
+		}
+		raw, status, err := inv.client.call(ctx, http.MethodPost, accountPath(inv.args[0])+"/topups", nil, body, nil)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		var lot map[string]any
+		if err := json.Unmarshal(raw, &lot); err != nil {
+			return err
+		}
+		booked := "booked"
+		if status == http.StatusOK {
+			booked = "booked before with this id; nothing changed"
+		}
+		fmt.Fprintf(inv.stdout, "Top-up %s (%s)\n\n", *id, booked)
+		return writeFields(inv.stdout, field{"amount", fmt.Sprint(lot["amount"])}, field{"received", fmt.Sprint(lot["received_at"])},
+			field{"usable from", fmt.Sprint(lot["usable_from"])}, field{"expires", fmt.Sprint(lot["expires_at"])},
+			field{"state", fmt.Sprint(lot["state"])})
+	}
+}
+
+func topUpsList(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		t := newTable("TOP-UP", "METHOD", "AMOUNT", "REMAINING", "RECEIVED", "USABLE FROM", "EXPIRES", "STATE").alignRight(2, 3)
+		var items []json.RawMessage
+		err := inv.client.list(ctx, accountPath(inv.args[0])+"/topups", nil, func(raw json.RawMessage) error {
+			if inv.json {
+				items = append(items, raw)
+				return nil
+			}
+			var l struct {
+				ID, Method, Amount, Remaining, State string
+				ReceivedAt                           string `json:"received_at"`
+				UsableFrom                           string `json:"usable_from"`
+				ExpiresAt                            string `json:"expires_at"`
+			}
+			if err := json.Unmarshal(raw, &l); err != nil {
+				return err
+			}
+			t.add(l.ID, l.Method, l.Amount, l.Remaining, l.ReceivedAt, l.UsableFrom, l.ExpiresAt, l.State)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			return json.NewEncoder(inv.stdout).Encode(items)
+		}
+		return t.write(inv.stdout)
+	}
+}
+
+// rejectedList lists the parked events (CONTRACT 3.7), of one reason or all.
+func rejectedList(fs *flag.FlagSet) action {
+	reason := fs.String("reason", "", "only this reason (malformed, unknown_account, no_price, account_closed, duplicate_conflict, missing_cpi, charge_too_large)")
+	return func(ctx context.Context, inv *invocation) error {
+		q := url.Values{}
+		if *reason != "" {
+			q.Set("reason", *reason)
+		}
+		t := newTable("ID", "EVENT", "ACCOUNT", "REASON", "PARKED AT", "REPLAYS", "DETAIL").alignRight(0, 5)
+		var items []json.RawMessage
+		n := 0
+		err := inv.client.list(ctx, "/v1/rejected", q, func(raw json.RawMessage) error {
+			if inv.json {
+				items = append(items, raw)
+				return nil
+			}
+			var r struct {
+				ID       int64  `json:"id"`
+				EventID  string `json:"event_id"`
+				Account  string `json:"account"`
+				Reason   string `json:"reason"`
+				Detail   string `json:"detail"`
+				ParkedAt string `json:"parked_at"`
+				Replays  int    `json:"replays"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return err
+			}
+			n++
+			t.add(fmt.Sprint(r.ID), r.EventID, r.Account, r.Reason, r.ParkedAt, fmt.Sprint(r.Replays), r.Detail)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			return json.NewEncoder(inv.stdout).Encode(items)
+		}
+		if err := t.write(inv.stdout); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(inv.stdout, "%s parked\n", plural(n, "event", "events"))
+		return err
+	}
+}
+
+// rejectedReplay charges the parked events whose cause is fixed (R1); the others stay parked.
+func rejectedReplay(fs *flag.FlagSet) action {
+	reason := fs.String("reason", "", "only this reason (default all)")
+	return func(ctx context.Context, inv *invocation) error {
+		body := map[string]string{}
+		if *reason != "" {
+			body["reason"] = *reason
+		}
+		var res struct {
+			Replayed   int            `json:"replayed"`
+			Charged    int            `json:"charged"`
+			Duplicates int            `json:"duplicates"`
+			StillOpen  int            `json:"still_parked"`
+			ByReason   map[string]int `json:"still_parked_by_reason"`
+		}
+		raw, _, err := inv.client.call(ctx, http.MethodPost, "/v1/rejected/replay", nil, body, &res)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		fmt.Fprintf(inv.stdout, "replayed %d: %d charged, %d duplicates of charges, %d still parked\n", res.Replayed, res.Charged, res.Duplicates, res.StillOpen)
+		for r, n := range res.ByReason {
+			fmt.Fprintf(inv.stdout, "  %s: %d\n", r, n)
+		}
+		return nil
+	}
+}
