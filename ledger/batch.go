@@ -407,7 +407,11 @@ func PostUsage(charges []Charge, at time.Time) (Transaction, error) {
 			entries[surcharges].Events++
 		}
 	}
-	tx := Transaction{Kind: KindUsage, At: at, Events: len(charges), Memo: fmt.Sprintf("%d usage events", len(charges)), Entries: entries}
+	memo := fmt.Sprintf("%d usage events", len(charges))
+	if len(charges) == 1 {
+		memo = "1 usage event"
+	}
+	tx := Transaction{Kind: KindUsage, At: at, Events: len(charges), Memo: memo, Entries: entries}
 	if err := tx.CheckBalanced(); err != nil {
 		return Transaction{}, err
 	}
