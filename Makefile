@@ -45,15 +45,18 @@ rules:
 	$(PROMTOOL) test rules $(ALERT_RULES_TEST)
 
 # The EN 16931 validation of the UBL exports needs ../shared/validation/validate-ubl, Java and
-# Saxon-HE; without them its tests skip, and go test would say so only with -v: said here.
+# Saxon-HE, and the PDF tests pdftotext; without them those tests skip, and go test would say so
+# only with -v: said here.
 ubl-validation-note:
 	@missing=""; \
 	[ -x ../shared/validation/validate-ubl ] || [ -n "$$LEDGER_VALIDATE_UBL" ] || missing="$$missing ../shared/validation/validate-ubl"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing java"; \
 	[ -f "$${SAXON_JAR:-/usr/share/java/Saxon-HE.jar}" ] || missing="$$missing Saxon-HE"; \
 	if [ -n "$$missing" ]; then \
-		echo "WARNING: the EN 16931 validation of the UBL invoices is SKIPPED: missing$$missing (apt-get install -y default-jre-headless libsaxonhe-java; ../shared beside the checkout)" >&2; \
-	fi
+		echo "WARNING: the EN 16931 and PEPPOL validation of the UBL invoices is SKIPPED: missing$$missing (apt-get install -y default-jre-headless libsaxonhe-java; ../shared beside the checkout)" >&2; \
+	fi; \
+	command -v pdftotext >/dev/null 2>&1 || \
+		echo "WARNING: reading the PDF invoices back is SKIPPED: pdftotext missing (apt-get install -y poppler-utils)" >&2
 
 # make test runs the rules when promtool is on PATH; without it, a note, except under CI (CI set),
 # where a missing promtool fails the build.

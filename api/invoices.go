@@ -188,29 +188,46 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, _ principa
 	return nil
 }
 
-// getInvoice answers an invoice as JSON, or with .xml as its UBL 2.1 document (PEPPOL BIS 3.0).
+// documentFormat splits a document's path id: INV-…, INV-….xml (UBL) or INV-….pdf.
+func documentFormat(pathID string) (id, format string) {
+	for _, f := range []string{"xml", "pdf"} {
+		if id, ok := strings.CutSuffix(pathID, "."+f); ok {
+			return id, f
+		}
+	}
+	return pathID, "json"
+}
+
+// getInvoice answers an invoice as JSON, with .xml as its UBL 2.1 document (PEPPOL BIS 3.0), or
+// with .pdf as the printable document (CONTRACT 3.11).
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request, _ principal) error {
-	id, xml := strings.CutSuffix(r.PathValue("id"), ".xml")
+	id, format := documentFormat(r.PathValue("id"))
 	v, err := s.Billing.Receivables.Invoice(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if !xml {
-		writeJSON(w, http.StatusOK, invoiceOf(v))
-		return nil
+	switch format {
+	case "xml":
+		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller) })
+	case "pdf":
+		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WritePDFInvoice(out, v.Invoice, s.Seller, v.DueNow) })
 	}
-	return writeXML(w, id, func(out io.Writer) error { return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller) })
+	writeJSON(w, http.StatusOK, invoiceOf(v))
+	return nil
 }
 
-// writeXML answers a UBL document as a download, written whole before the first byte goes out:
-// a document that cannot be written is an error answer, not half a file.
-func writeXML(w http.ResponseWriter, id string, write func(io.Writer) error) error {
+// documentTypes are the content types of the documents.
+var documentTypes = map[string]string{"xml": "application/xml", "pdf": "application/pdf"}
+
+// writeDocument answers a UBL or PDF document as a download, written whole before the first
+// byte goes out: a document that cannot be written is an error answer, not half a file.
+func writeDocument(w http.ResponseWriter, id, format string, write func(io.Writer) error) error {
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/xml")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".xml"))
+	w.Header().Set("Content-Type", documentTypes[format])
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+"."+format))
 	_, err := w.Write(buf.Bytes())
 	return err
 }
@@ -257,16 +274,19 @@ func (s *Server) listCreditNotes(w http.ResponseWriter, r *http.Request, _ princ
 }
 
 func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ principal) error {
-	id, xml := strings.CutSuffix(r.PathValue("id"), ".xml")
+	id, format := documentFormat(r.PathValue("id"))
 	v, err := s.Billing.Receivables.CreditNote(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if !xml {
-		writeJSON(w, http.StatusOK, creditNoteOf(v))
-		return nil
+	switch format {
+	case "xml":
+		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v, s.Seller) })
+	case "pdf":
+		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WritePDFCreditNote(out, v, s.Seller) })
 	}
-	return writeXML(w, id, func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v, s.Seller) })
+	writeJSON(w, http.StatusOK, creditNoteOf(v))
+	return nil
 }
 
 // exportInvoices answers a period's invoices as CSV for bookkeeping (one row per invoice) or

@@ -176,6 +176,19 @@ func TestInvoices_through_the_service(t *testing.T) {
 	os.WriteFile(f, e.get("/v1/credit-notes/"+notes.Items[0].ID+".xml"), 0o644)
 	files = append(files, f)
 	want(t, "gamma's outstanding", e.invoices("account=gamma")[0].Outstanding, "6.10")
+	// The printable documents (CONTRACT 3.11): a PDF each, downloadable, naming what they are.
+	for _, path := range []string{"/v1/credit-notes/" + notes.Items[0].ID + ".pdf", "/v1/invoices/" + e.invoices("account=gamma")[0].ID + ".pdf"} {
+		resp, err := http.Get("http://" + e.svc.HTTPAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(body, []byte("%PDF-")) ||
+			!strings.Contains(resp.Header.Get("Content-Disposition"), ".pdf") {
+			t.Errorf("GET %s: %d %s %q, want a PDF download", path, resp.StatusCode, resp.Header.Get("Content-Type"), body[:min(len(body), 40)])
+		}
+	}
 	// The UBL export of April holds the credit note issued in April (R5: credit notes likewise).
 	aprilZip := e.get("/v1/exports/invoices?period=2026-04&format=ubl")
 	if zr, err := zip.NewReader(bytes.NewReader(aprilZip), int64(len(aprilZip))); err != nil || len(zr.File) != 1 ||
