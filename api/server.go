@@ -78,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
 	metrics := promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		// CONTRACT 3: a token of any role when tokens are configured, unless --metrics-open.
