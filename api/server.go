@@ -79,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	s.registerConsole(mux)
 	metrics := promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		// CONTRACT 3: a token of any role when tokens are configured, unless --metrics-open.
