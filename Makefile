@@ -56,7 +56,9 @@ ubl-validation-note:
 		echo "WARNING: the EN 16931 and PEPPOL validation of the UBL invoices is SKIPPED: missing$$missing (apt-get install -y default-jre-headless libsaxonhe-java; ../shared beside the checkout)" >&2; \
 	fi; \
 	command -v pdftotext >/dev/null 2>&1 || \
-		echo "WARNING: reading the PDF invoices back is SKIPPED: pdftotext missing (apt-get install -y poppler-utils)" >&2
+		echo "WARNING: reading the PDF invoices back is SKIPPED: pdftotext missing (apt-get install -y poppler-utils)" >&2; \
+	command -v chromium >/dev/null 2>&1 || \
+		echo "WARNING: the console's browser test is SKIPPED: chromium missing (apt-get install -y chromium)" >&2
 
 # make test runs the rules when promtool is on PATH; without it, a note, except under CI (CI set),
 # where a missing promtool fails the build.
