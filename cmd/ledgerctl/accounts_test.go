@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +88,63 @@ func TestLedgerctlAccountsUsageAndReplay(t *testing.T) {
 	}
 	if r := must("accounts", "show", "pre"); !strings.Contains(r.stdout, "usable") || strings.Contains(r.stdout, "credit limit") {
 		t.Errorf("a prepaid account shown: %s, want its balances, not a credit limit", r)
+	}
+}
+
+// The rest of the routes from the command line: the credit limit, the test clock, a chargeback,
+// a data subject and its erasure, a termination; and the shell completion, which bash reads.
+func TestLedgerctlMoreCommands(t *testing.T) {
+	l := startLedgerd(t, nil)
+	server := "--server=" + l.url()
+	must := func(args ...string) result {
+		t.Helper()
+		r := ledgerctl(t, append(args, server)...)
+		if r.code != 0 {
+			t.Fatalf("ledgerctl %s: %s", strings.Join(args, " "), r)
+		}
+		return r
+	}
+	must("accounts", "create", "acme", "--name", "Acme B.V.")
+	if r := must("accounts", "set-limit", "acme", "--amount", "750.00"); !strings.Contains(r.stdout, "750.00 EUR") {
+		t.Errorf("set-limit: %s", r)
+	}
+	if r := must("clock", "show"); !strings.Contains(r.stdout, testClockStart[:10]) {
+		t.Errorf("clock show: %s", r)
+	}
+	if r := must("clock", "set", "2026-03-12T09:00:00Z"); !strings.Contains(r.stdout, "2026-03-12T09:00:00Z") {
+		t.Errorf("clock set: %s", r)
+	}
+	must("accounts", "create", "pre", "--name", "Pre B.V.", "--type", "prepaid")
+	must("topups", "add", "pre", "--id", "t-1", "--amount", "30.00", "--method", "card", "--received-at", "2026-03-10T09:00:00Z")
+	if r := must("chargebacks", "add", "pre", "--id", "cb-1", "--topup", "t-1", "--amount", "30.00"); !hasLine(r.stdout, "set", "off", "30.000000") ||
+		!strings.Contains(r.stdout, "the account is closed") {
+		t.Errorf("chargebacks add: %s", r)
+	}
+	must("usage", "send", "--account", "acme", "--destination", "+31612345678", "--id", "ds-1", "--occurred-at", "2026-03-11T10:00:00Z")
+	l.waitUnbilled("", "acme", "0.075000")
+	if r := must("data-subjects", "show", "+31612345678"); !strings.Contains(r.stdout, "ds-1") || !strings.Contains(r.stdout, "1 record held") {
+		t.Errorf("data-subjects show: %s", r)
+	}
+	must("data-subjects", "erase", "+31612345678")
+	if r := must("data-subjects", "show", "+31612345678"); !strings.Contains(r.stdout, "0 records held") {
+		t.Errorf("after the erasure: %s", r)
+	}
+	if r := must("accounts", "terminate", "acme"); !strings.Contains(r.stdout, "terminated") || !strings.Contains(r.stdout, "closed") {
+		t.Errorf("terminate: %s", r)
+	}
+
+	r := must("completion", "bash")
+	for _, want := range []string{"complete -F _ledgerctl ledgerctl", `"create list set-limit show terminate update"`, "--period"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the completion lacks %q", want)
+		}
+	}
+	if bash, err := exec.LookPath("bash"); err == nil {
+		script := filepath.Join(t.TempDir(), "ledgerctl.bash")
+		os.WriteFile(script, []byte(r.stdout), 0o644)
+		out, err := exec.Command(bash, "-c", `source `+script+`; COMP_WORDS=(ledgerctl accounts s); COMP_CWORD=2; _ledgerctl; echo "${COMPREPLY[@]}"`).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "set-limit show" {
+			t.Errorf("bash completes 'accounts s' to %q, %v; want set-limit show", out, err)
+		}
 	}
 }

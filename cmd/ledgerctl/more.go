@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// accountsTerminate ends an account's agreement (admin; R13, T&C 10.7).
+func accountsTerminate(fs *flag.FlagSet) action {
+	at := fs.String("at", "", "when it ends, RFC 3339 (default now)")
+	return func(ctx context.Context, inv *invocation) error {
+		body := map[string]string{}
+		if *at != "" {
+			body["at"] = *at
+		}
+		var out account
+		raw, _, err := inv.client.call(ctx, http.MethodPost, accountPath(inv.args[0])+"/terminate", nil, body, &out)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		fmt.Fprintf(inv.stdout, "account %s terminated: its invoices are due at once, its unbilled usage invoiced due on issue (R13)\n\n", out.ID)
+		return writeAccount(inv.stdout, out)
+	}
+}
+
+// accountsSetLimit sets an account's credit limit (finance; T&C 3.6).
+func accountsSetLimit(fs *flag.FlagSet) action {
+	amount := fs.String("amount", "", "the new limit in EUR, e.g. 7500.00; 0 cancels credit; required")
+	return func(ctx context.Context, inv *invocation) error {
+		if *amount == "" {
+			return usagef("--amount is required")
+		}
+		var out account
+		raw, _, err := inv.client.call(ctx, http.MethodPut, accountPath(inv.args[0])+"/credit-limit", nil, map[string]string{"amount": *amount}, &out)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		return writeAccount(inv.stdout, out)
+	}
+}
+
+// chargebacksAdd books a reversed card top-up (finance; R10, T&C 3.14).
+func chargebacksAdd(fs *flag.FlagSet) action {
+	id := fs.String("id", "", "the chargeback's id; required")
+	topUp := fs.String("topup", "", "the card top-up reversed; required")
+	amount := fs.String("amount", "", "EUR reversed; required")
+	at := fs.String("at", "", "when it was reversed, RFC 3339 (default now)")
+	return func(ctx context.Context, inv *invocation) error {
+		switch {
+		case *id == "":
+			return usagef("--id is required")
+		case *topUp == "":
+			return usagef("--topup is required")
+		case *amount == "":
+			return usagef("--amount is required")
+		}
+		body := map[string]string{"id": *id, "topup_id": *topUp, "amount": *amount}
+		if *at != "" {
+			body["at"] = *at
+		}
+		var out struct {
+			ID, Account, Amount, Owed string
+			TopUpID                   string `json:"topup_id"`
+			SetOff                    string `json:"set_off"`
+			Closed                    bool   `json:"account_closed"`
+		}
+		raw, _, err := inv.client.call(ctx, http.MethodPost, accountPath(inv.args[0])+"/chargebacks", nil, body, &out)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		closed := ""
+		if out.Closed {
+			closed = "the account is closed (no balance left, R10)"
+		}
+		fmt.Fprintf(inv.stdout, "Chargeback %s of top-up %s\n\n", out.ID, out.TopUpID)
+		return writeFields(inv.stdout, field{"amount", out.Amount}, field{"set off", out.SetOff}, field{"owed", out.Owed}, field{"closed", closed})
+	}
+}
+
+// creditNote is a credit note as the API answers it (CONTRACT 3.3).
+type creditNote struct {
+	ID        string        `json:"id"`
+	Account   string        `json:"account"`
+	Invoice   string        `json:"invoice_id"`
+	IssueDate string        `json:"issue_date"`
+	Reason    string        `json:"reason"`
+	Lines     []invoiceLine `json:"lines"`
+	Net       string        `json:"net"`
+	VAT       string        `json:"vat"`
+	Total     string        `json:"total"`
+}
+
+func creditNotesList(fs *flag.FlagSet) action {
+	accountFlag := fs.String("account", "", "only this account's")
+	return func(ctx context.Context, inv *invocation) error {
+		q := url.Values{}
+		if *accountFlag != "" {
+			q.Set("account", *accountFlag)
+		}
+		t := newTable("NUMBER", "ACCOUNT", "INVOICE", "ISSUED", "NET", "VAT", "TOTAL", "REASON").alignRight(4, 5, 6)
+		var items []json.RawMessage
+		n := 0
+		err := inv.client.list(ctx, "/v1/credit-notes", q, func(raw json.RawMessage) error {
+			if inv.json {
+				items = append(items, raw)
+				return nil
+			}
+			var c creditNote
+			if err := json.Unmarshal(raw, &c); err != nil {
+				return err
+			}
+			n++
+			t.add(c.ID, c.Account, c.Invoice, c.IssueDate, c.Net, c.VAT, c.Total, c.Reason)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			return json.NewEncoder(inv.stdout).Encode(items)
+		}
+		if err := t.write(inv.stdout); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(inv.stdout, "%s\n", plural(n, "credit note", "credit notes"))
+		return err
+	}
+}
+
+func creditNotesShow(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		var c creditNote
+		raw, _, err := inv.client.call(ctx, http.MethodGet, "/v1/credit-notes/"+url.PathEscape(inv.args[0]), nil, nil, &c)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		fmt.Fprintf(inv.stdout, "Credit note %s\n\n", c.ID)
+		writeFields(inv.stdout, field{"account", c.Account}, field{"credits", c.Invoice}, field{"issued", c.IssueDate}, field{"reason", c.Reason})
+		fmt.Fprintln(inv.stdout)
+		t := newTable("KIND", "DESCRIPTION", "QUANTITY", "UNIT", "UNIT PRICE", "AMOUNT", "VAT").alignRight(2, 4, 5)
+		for _, l := range c.Lines {
+			t.add(l.Kind, l.Description, l.Quantity, unitName(l.Unit), l.UnitPrice, l.Amount, l.VATCategory)
+		}
+		if err := t.write(inv.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(inv.stdout)
+		return writeFields(inv.stdout, field{"net", c.Net}, field{"VAT", c.VAT}, field{"total", c.Total})
+	}
+}
+
+// clockShow and clockSet read and move the test clock (--test-clock; setting is the admin's).
+func clockShow(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		var out struct{ Now string }
+		raw, _, err := inv.client.call(ctx, http.MethodGet, "/v1/clock", nil, nil, &out)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		_, err = fmt.Fprintln(inv.stdout, out.Now)
+		return err
+	}
+}
+
+func clockSet(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		var out struct{ Now string }
+		raw, _, err := inv.client.call(ctx, http.MethodPost, "/v1/clock", nil, map[string]string{"now": inv.args[0]}, &out)
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			_, err := inv.stdout.Write(raw)
+			return err
+		}
+		_, err = fmt.Fprintf(inv.stdout, "the clock stands at %s; everything due until then has run\n", out.Now)
+		return err
+	}
+}
+
+// dataSubjectsShow lists what is held under a number's pseudonym; erase removes it (admin; R14).
+func dataSubjectsShow(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		t := newTable("EVENT", "ACCOUNT", "CHANNEL", "OCCURRED AT", "PREFIX", "COUNTRY", "AMOUNT").alignRight(6)
+		var items []json.RawMessage
+		n := 0
+		err := inv.client.list(ctx, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(raw json.RawMessage) error {
+			if inv.json {
+				items = append(items, raw)
+				return nil
+			}
+			var r struct {
+				Event, Account, Channel, Prefix, Country, Amount string
+				OccurredAt                                       string `json:"occurred_at"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return err
+			}
+			n++
+			t.add(r.Event, r.Account, r.Channel, r.OccurredAt, r.Prefix, r.Country, r.Amount)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if inv.json {
+			return json.NewEncoder(inv.stdout).Encode(items)
+		}
+		if err := t.write(inv.stdout); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(inv.stdout, "%s held under the number's pseudonym\n", plural(n, "record", "records"))
+		return err
+	}
+}
+
+func dataSubjectsErase(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		raw, _, err := inv.client.call(ctx, http.MethodDelete, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(inv.stdout, "%s\n", strings.TrimSpace(string(raw)))
+		return err
+	}
+}
+
+// completion prints a bash completion script for every command and its flags:
+// source <(ledgerctl completion bash).
+func completion(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		if inv.args[0] != "bash" {
+			return usagef("only bash is supported: ledgerctl completion bash")
+		}
+		return writeBashCompletion(inv.stdout)
+	}
+}
+
+// allCommands is commands, read through a function: the table holds completion, which reads
+// the table.
+var allCommands func() []command
+
+func init() { allCommands = func() []command { return commands } }
+
+func writeBashCompletion(w io.Writer) error {
+	firsts := map[string]map[string]bool{}
+	flags := map[string][]string{}
+	for _, c := range allCommands() {
+		words := strings.Fields(c.words)
+		if firsts[words[0]] == nil {
+			firsts[words[0]] = map[string]bool{}
+		}
+		if len(words) > 1 {
+			firsts[words[0]][words[1]] = true
+		}
+		fs := flag.NewFlagSet(c.words, flag.ContinueOnError)
+		defineGlobals(fs)
+		c.setup(fs)
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, "--"+f.Name) })
+		flags[c.words] = names
+	}
+	var b strings.Builder
+	b.WriteString("# bash completion for ledgerctl: source <(ledgerctl completion bash)\n_ledgerctl() {\n")
+	b.WriteString("  local cur=${COMP_WORDS[COMP_CWORD]} w1=${COMP_WORDS[1]} w2=${COMP_WORDS[2]}\n")
+	b.WriteString("  case $COMP_CWORD in\n")
+	var tops []string
+	for f := range firsts {
+		tops = append(tops, f)
+	}
+	sort.Strings(tops)
+	fmt.Fprintf(&b, "    1) COMPREPLY=($(compgen -W %q -- \"$cur\")); return;;\n", strings.Join(append(tops, "help"), " "))
+	b.WriteString("    2) case $w1 in\n")
+	for _, f := range tops {
+		var subs []string
+		for s := range firsts[f] {
+			subs = append(subs, s)
+		}
+		sort.Strings(subs)
+		if len(subs) > 0 {
+			fmt.Fprintf(&b, "         %s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return;;\n", f, strings.Join(subs, " "))
+		}
+	}
+	b.WriteString("       esac;;\n  esac\n  case \"$w1 $w2\" in\n")
+	var names []string
+	for n := range flags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		pattern := strings.ReplaceAll(n, " ", `\ `)
+		if !strings.Contains(n, " ") {
+			pattern = n + `\ *`
+		}
+		fmt.Fprintf(&b, "    %s) COMPREPLY=($(compgen -W %q -- \"$cur\"));;\n", pattern, strings.Join(flags[n], " "))
+	}
+	b.WriteString("  esac\n}\ncomplete -F _ledgerctl ledgerctl\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
