@@ -88,6 +88,7 @@ func (s *Server) registerConsole(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/accounts/{id}/credit-limit", c.action(RoleFinance, c.setLimit))
 	mux.HandleFunc("GET /console/invoices", c.page(RoleViewer, c.invoiceList))
 	mux.HandleFunc("GET /console/invoices/{id}", c.page(RoleViewer, c.invoice))
+	mux.HandleFunc("GET /console/credit-notes/{id}", c.page(RoleViewer, c.creditNote))
 	mux.HandleFunc("POST /console/invoices/{id}/payments", c.action(RoleFinance, c.payment))
 	mux.HandleFunc("POST /console/invoices/{id}/disputes", c.action(RoleFinance, c.dispute))
 	mux.HandleFunc("POST /console/disputes/resolve", c.action(RoleFinance, c.resolve))
@@ -685,6 +686,22 @@ func (c *console) account(w http.ResponseWriter, r *http.Request, sess *consoleS
 	}
 	data["UsageChart"] = columnChart(labels, days, "EUR charged")
 	data["Entries"] = recent
+	// Claims and the liability cap (R12, T&C 8.4).
+	if l, err := c.s.Billing.Liability(ctx, v.ID); err == nil {
+		data["Liability"] = liabilityJSON{Cap: amountEUR(l.Cap), Paid12m: amountEUR(l.Paid12m), GrantedTotal: amountEUR(l.Granted),
+			Remaining: amountEUR(l.Remaining), Claims: l.Claims}
+	} else {
+		return "overview", err
+	}
+	claims, err := c.s.Billing.Claims.Claims(ctx, v.ID, "", ConsolePageSize)
+	if err != nil {
+		return "overview", err
+	}
+	var cl []claimJSON
+	for _, c := range claims {
+		cl = append(cl, claimOf(c))
+	}
+	data["Claims"] = cl
 	if sess.who.Role >= RoleAdmin {
 		records, err := c.s.Billing.Audit(ctx, 0, v.ID, ConsolePageSize)
 		if err != nil {
@@ -741,7 +758,43 @@ func (c *console) invoice(w http.ResponseWriter, r *http.Request, _ *consoleSess
 		return "", writeDocument(w, id, format, write)
 	}
 	data["Invoice"] = invoiceOf(v)
+	// The credit notes that correct it (R7).
+	var notes []creditNoteJSON
+	after := ""
+	for {
+		page, err := c.s.Billing.Receivables.CreditNotes(r.Context(), v.Account, after, MaxPageLimit)
+		if err != nil {
+			return "invoice", err
+		}
+		for _, cn := range page {
+			if cn.InvoiceNumber == v.Number {
+				notes = append(notes, creditNoteOf(cn))
+			}
+		}
+		if len(page) < MaxPageLimit {
+			break
+		}
+		after = page[len(page)-1].Number
+	}
+	data["CreditNotes"] = notes
 	return "invoice", nil
+}
+
+// creditNote answers a credit note's UBL (.xml) or PDF (.pdf) download.
+func (c *console) creditNote(w http.ResponseWriter, r *http.Request, _ *consoleSession, data map[string]any) (string, error) {
+	id, format := documentFormat(r.PathValue("id"))
+	if format == "json" {
+		format = "pdf"
+	}
+	v, err := c.s.Billing.Receivables.CreditNote(r.Context(), id)
+	if err != nil {
+		return "invoices", err
+	}
+	write := func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v, c.s.Seller) }
+	if format == "pdf" {
+		write = func(out io.Writer) error { return invoices.WritePDFCreditNote(out, v, c.s.Seller) }
+	}
+	return "", writeDocument(w, id, format, write)
 }
 
 func (c *console) payment(_ http.ResponseWriter, r *http.Request, sess *consoleSession) (string, error) {

@@ -174,6 +174,9 @@ func TestConsole_in_a_browser(t *testing.T) {
 		t.Errorf("after resolving: %q", msg)
 	}
 	shot(ftab, "invoice-after")
+	if got := eval(ftab, "download the credit note", `fetch(document.querySelector('a[href$="CN-2026-000001.pdf"]').href).then(r => r.headers.get('content-type'))`); got != "application/pdf" {
+		t.Errorf("the credit note's PDF link answers %q", got)
+	}
 	if got := eval(ftab, "download the PDF", `fetch(document.querySelector('a[href$=".pdf"]').href).then(r => r.headers.get('content-type'))`); got != "application/pdf" {
 		t.Errorf("the PDF link answers %q", got)
 	}
