@@ -6,49 +6,16 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
 )
 
-type prepaidJSON struct {
-	Usable          string    `json:"usable"`
-	Pending         string    `json:"pending"`
-	Shortfall       string    `json:"shortfall"`
-	ChargebacksOwed string    `json:"chargebacks_owed"`
-	Lots            []lotJSON `json:"lots"`
-}
+type prepaidJSON = wire.Prepaid
 
-type accountJSON struct {
-	ID       string          `json:"id"`
-	Name     string          `json:"name"`
-	Type     string          `json:"type"`
-	Status   string          `json:"status"`
-	Country  string          `json:"country"`
-	VATID    string          `json:"vat_id"`
-	Email    string          `json:"email"`
-	Address  *ledger.Address `json:"address,omitempty"`
-	PeppolID string          `json:"peppol_id,omitempty"`
-	// InvoiceDetailsMissing says what the account's invoices need to pass PEPPOL BIS 3.0 and its
-	// details lack (invoices.MissingForPEPPOL); they are valid EN 16931 either way.
-	InvoiceDetailsMissing []string    `json:"invoice_details_missing,omitempty"`
-	CreditLimit           string      `json:"credit_limit"`
-	Exposure              string      `json:"exposure"`
-	Unbilled              string      `json:"unbilled"`
-	Outstanding           string      `json:"outstanding"`
-	Prepaid               prepaidJSON `json:"prepaid"`
-	PaymentTermsDays      int         `json:"payment_terms_days"`
-	Indexation            bool        `json:"indexation"`
-	RegisteredAt          string      `json:"registered_at"`
-	RenewalDate           string      `json:"renewal_date"`
-	NoticeDeadline        string      `json:"notice_deadline"`
-	InvalidCallerIDCalls  int64       `json:"invalid_caller_id_calls"`
-	ClosedAt              string      `json:"closed_at,omitempty"`
-	ClosedReason          string      `json:"closed_reason,omitempty"`
-	CreatedAt             string      `json:"created_at"`
-	CreatedBy             string      `json:"created_by"`
-}
+type accountJSON = wire.Account
 
 func (s *Server) accountJSON(ctx context.Context, v billing.AccountView) (accountJSON, error) {
 	now := s.Billing.Now()
@@ -163,16 +130,7 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request, _ principa
 	return nil
 }
 
-type entryJSON struct {
-	ID            int64  `json:"id"`
-	TransactionID int64  `json:"transaction_id"`
-	Kind          string `json:"kind"`
-	At            string `json:"at"`
-	LedgerAccount string `json:"ledger_account"`
-	Amount        string `json:"amount"`
-	Events        int    `json:"events,omitempty"`
-	Memo          string `json:"memo,omitempty"`
-}
+type entryJSON = wire.Entry
 
 // listEntries lists an account's journal entries, ?from= and ?to= bounding the transaction time.
 func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, _ principal) error {

@@ -5,31 +5,13 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 )
 
-// claimJSON is a claim and the answer it got (CONTRACT 3.5): granted, and the liability as the
-// claim left it — the cap, what all claims up to this one were granted, what remained. What was
-// not granted is refused: refused says how much, message why (T&C 8.4).
-type claimJSON struct {
-	ID              string `json:"id"`
-	Account         string `json:"account"`
-	Amount          string `json:"amount"`
-	IncidentAt      string `json:"incident_at"`
-	Reason          string `json:"reason"`
-	Granted         string `json:"granted"`
-	Refused         string `json:"refused"`
-	Cap             string `json:"cap"`
-	Paid12m         string `json:"paid_12m"`
-	GrantedTotal    string `json:"granted_total"`
-	Remaining       string `json:"remaining"`
-	FirstIncidentAt string `json:"first_incident_at"`
-	Message         string `json:"message,omitempty"`
-	Clause          string `json:"clause,omitempty"`
-	CreatedAt       string `json:"created_at"`
-}
+type claimJSON = wire.Claim
 
 // amountEUR formats an amount of a claim or the liability: 2 decimals, as invoice amounts.
 func amountEUR(m money.Micros) string { return money.FormatInvoice(m.Decimal()) }
@@ -100,19 +82,7 @@ func (s *Server) listClaims(w http.ResponseWriter, r *http.Request, _ principal)
 	return nil
 }
 
-// liabilityJSON is an account's liability (CONTRACT 3.5). first_incident_at is null before the
-// first claim; the cap and paid_12m are then what an incident now would fix, over the 12 months
-// before now (window_from, window_to).
-type liabilityJSON struct {
-	Cap             string  `json:"cap"`
-	Paid12m         string  `json:"paid_12m"`
-	GrantedTotal    string  `json:"granted_total"`
-	Remaining       string  `json:"remaining"`
-	FirstIncidentAt *string `json:"first_incident_at"`
-	WindowFrom      string  `json:"window_from"`
-	WindowTo        string  `json:"window_to"`
-	Claims          int     `json:"claims"`
-}
+type liabilityJSON = wire.Liability
 
 // getLiability answers an account's liability cap, what was paid in its window, what was
 // granted and what remains (CONTRACT 3.5; R12, T&C 8.4).

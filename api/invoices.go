@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/invoices"
 	"ledger/ledger"
@@ -25,50 +26,11 @@ const (
 	ExportPage = 500
 )
 
-type lineJSON struct {
-	Kind        string `json:"kind"`
-	Description string `json:"description"`
-	Channel     string `json:"channel,omitempty"`
-	Product     string `json:"product,omitempty"`
-	Country     string `json:"country,omitempty"`
-	Period      string `json:"period,omitempty"`
-	Quantity    string `json:"quantity"`
-	Unit        string `json:"unit"`
-	UnitPrice   string `json:"unit_price"`
-	Amount      string `json:"amount"`
-	Concerns    string `json:"concerns,omitempty"`
-	VATCategory string `json:"vat_category"`
-}
+type lineJSON = wire.Line
 
-type vatJSON struct {
-	Category string `json:"category"`
-	Rate     string `json:"rate"`
-	Taxable  string `json:"taxable"`
-	Tax      string `json:"tax"`
-}
+type vatJSON = wire.VATSubtotal
 
-type invoiceJSON struct {
-	ID           string     `json:"id"`
-	Account      string     `json:"account"`
-	Customer     string     `json:"customer"`
-	Period       string     `json:"period"`
-	IssueDate    string     `json:"issue_date"`
-	DueDate      string     `json:"due_date"`
-	DueNow       string     `json:"due_now,omitempty"`
-	Status       string     `json:"status"`
-	Currency     string     `json:"currency"`
-	Lines        []lineJSON `json:"lines"`
-	Net          string     `json:"net"`
-	VATRate      string     `json:"vat_rate"`
-	VATCategory  string     `json:"vat_category"`
-	VAT          string     `json:"vat"`
-	VATBreakdown []vatJSON  `json:"vat_breakdown"`
-	Total        string     `json:"total"`
-	Outstanding  string     `json:"outstanding"`
-	Disputed     string     `json:"disputed"`
-	OverdueSince string     `json:"overdue_since,omitempty"`
-	Notes        []string   `json:"notes"`
-}
+type invoiceJSON = wire.Invoice
 
 func linesJSON(lines []invoices.Line, vat invoices.VAT) []lineJSON {
 	out := make([]lineJSON, len(lines))
@@ -112,13 +74,7 @@ func invoiceOf(v billing.InvoiceView) invoiceJSON {
 		OverdueSince: v.OverdueSince, Notes: notesOf(v.Notes)}
 }
 
-type billingRunJSON struct {
-	Period    string        `json:"period"`
-	RanAt     string        `json:"ran_at"`
-	By        string        `json:"by"`
-	RanBefore bool          `json:"ran_before"` // run before this request (by the clock or another request)
-	Invoices  []invoiceJSON `json:"invoices"`
-}
+type billingRunJSON = wire.BillingRun
 
 // runBilling invoices a period on request (CONTRACT 3.3; R5): earlier periods not yet run run
 // first. A period runs once: asked for again — or after the clock ran it at the start of the
@@ -232,21 +188,7 @@ func writeDocument(w http.ResponseWriter, id, format string, write func(io.Write
 	return err
 }
 
-type creditNoteJSON struct {
-	ID           string     `json:"id"`
-	Account      string     `json:"account"`
-	Invoice      string     `json:"invoice_id"`
-	IssueDate    string     `json:"issue_date"`
-	Currency     string     `json:"currency"`
-	Reason       string     `json:"reason"`
-	Lines        []lineJSON `json:"lines"`
-	Net          string     `json:"net"`
-	VATRate      string     `json:"vat_rate"`
-	VAT          string     `json:"vat"`
-	VATBreakdown []vatJSON  `json:"vat_breakdown"`
-	Total        string     `json:"total"`
-	Notes        []string   `json:"notes"`
-}
+type creditNoteJSON = wire.CreditNote
 
 func creditNoteOf(c invoices.CreditNote) creditNoteJSON {
 	return creditNoteJSON{ID: c.Number, Account: c.Account, Invoice: c.InvoiceNumber, IssueDate: c.IssueDate.String(),
@@ -413,17 +355,7 @@ func (s *Server) addPayment(w http.ResponseWriter, r *http.Request, who principa
 	return nil
 }
 
-type disputeJSON struct {
-	ID         string `json:"id"`
-	Invoice    string `json:"invoice_id"`
-	Account    string `json:"account"`
-	Amount     string `json:"amount"`
-	Reason     string `json:"reason"`
-	Status     string `json:"status"`
-	OpenedAt   string `json:"opened_at"`
-	ResolvedAt string `json:"resolved_at,omitempty"`
-	CreditNote string `json:"credit_note_id,omitempty"`
-}
+type disputeJSON = wire.Dispute
 
 func disputeOf(v billing.DisputeView) disputeJSON {
 	out := disputeJSON{ID: v.ID, Invoice: v.Invoice, Account: v.Account, Amount: money.FormatInvoice(v.Amount.Decimal()),

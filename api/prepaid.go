@@ -6,23 +6,13 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/ledger"
 	"ledger/money"
 )
 
-type lotJSON struct {
-	ID          string `json:"id"`
-	Amount      string `json:"amount"`
-	Remaining   string `json:"remaining"`
-	ReceivedAt  string `json:"received_at"`
-	UsableFrom  string `json:"usable_from"`
-	ExpiresAt   string `json:"expires_at"`
-	State       string `json:"state"`
-	Method      string `json:"method"`
-	ChargedBack string `json:"charged_back"`
-	Expired     string `json:"expired"`
-}
+type lotJSON = wire.Lot
 
 func lotOf(v billing.LotView) lotJSON {
 	return lotJSON{ID: v.ID, Amount: money.FormatInvoice(v.Amount.Decimal()), Remaining: v.Remaining.String(),
@@ -92,16 +82,7 @@ func (s *Server) listTopUps(w http.ResponseWriter, r *http.Request, _ principal)
 	return nil
 }
 
-type chargebackJSON struct {
-	ID      string `json:"id"`
-	Account string `json:"account"`
-	TopUpID string `json:"topup_id"`
-	Amount  string `json:"amount"`
-	SetOff  string `json:"set_off"`
-	Owed    string `json:"owed"`
-	At      string `json:"at"`
-	Closed  bool   `json:"account_closed"`
-}
+type chargebackJSON = wire.Chargeback
 
 // chargeback books a reversed card top-up (CONTRACT 3.2; R10, T&C 3.14).
 func (s *Server) chargeback(w http.ResponseWriter, r *http.Request, who principal) error {

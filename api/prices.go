@@ -8,35 +8,16 @@ import (
 	"strconv"
 	"time"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/clock"
 	"ledger/ledger"
 	"ledger/pricing"
 )
 
-type priceJSON struct {
-	Channel          string `json:"channel"`
-	Product          string `json:"product"`
-	Direction        string `json:"direction"`
-	Prefix           string `json:"prefix"`
-	Country          string `json:"country"`
-	UnitPrice        string `json:"unit_price"`
-	MinSeconds       int64  `json:"min_seconds,omitempty"`
-	IncrementSeconds int64  `json:"increment_seconds,omitempty"`
-	ValidFrom        string `json:"valid_from"`
-	Description      string `json:"description"`
-	// What GET /v1/prices adds: the row's own price, the indexations that made unit_price (R3),
-	// and whether it is the account's agreed price (T&C 2.7).
-	ListedPrice string           `json:"listed_price,omitempty"`
-	Indexations []indexationJSON `json:"indexations,omitempty"`
-	Agreed      bool             `json:"agreed,omitempty"`
-}
+type priceJSON = wire.Price
 
-type indexationJSON struct {
-	On      string `json:"on"`
-	CPIYear int    `json:"cpi_year"`
-	Change  string `json:"change"`
-}
+type indexationJSON = wire.Indexation
 
 func priceRowJSON(p pricing.PriceRow) priceJSON {
 	return priceJSON{Channel: p.Channel, Product: p.Product, Direction: p.Direction, Prefix: p.Prefix,
@@ -44,17 +25,7 @@ func priceRowJSON(p pricing.PriceRow) priceJSON {
 		ValidFrom: p.ValidFrom.String(), Description: p.Description}
 }
 
-type surchargeJSON struct {
-	Channel     string `json:"channel"`
-	Product     string `json:"product"`
-	Direction   string `json:"direction"`
-	Prefix      string `json:"prefix"`
-	Country     string `json:"country"`
-	UnitPrice   string `json:"unit_price"`
-	AppliesTo   string `json:"applies_to"`
-	ValidFrom   string `json:"valid_from"`
-	Description string `json:"description"`
-}
+type surchargeJSON = wire.Surcharge
 
 // prices answers the prices in force at ?at= (an RFC 3339 time, or a date: its start in
 // Amsterdam; default now), indexation applied (CONTRACT 3.8, R3). With ?account= they are the
@@ -132,15 +103,7 @@ func incrementOf(p pricing.PriceRow) int64 {
 	return p.IncrementSeconds
 }
 
-type agreementJSON struct {
-	Account    string      `json:"account"`
-	Version    int         `json:"version"`
-	Rows       int         `json:"rows"`
-	Indexation bool        `json:"indexation"`
-	CreatedAt  string      `json:"created_at"`
-	CreatedBy  string      `json:"created_by"`
-	Items      []priceJSON `json:"items"`
-}
+type agreementJSON = wire.Agreement
 
 func writeAgreement(w http.ResponseWriter, v billing.AgreementView) {
 	items := make([]priceJSON, len(v.Rows))

@@ -5,20 +5,11 @@ import (
 	"net/http"
 	"time"
 
+	"ledger/api/wire"
 	"ledger/ledger"
 )
 
-type rejectedJSON struct {
-	ID       int64  `json:"id"`
-	EventID  string `json:"event_id"`
-	Account  string `json:"account"`
-	Reason   string `json:"reason"`
-	Detail   string `json:"detail"`
-	Subject  string `json:"subject"`
-	Event    any    `json:"event"`
-	ParkedAt string `json:"parked_at"`
-	Replays  int    `json:"replays"`
-}
+type rejectedJSON = wire.Rejected
 
 func validReason(reason string) error {
 	if reason == "" {

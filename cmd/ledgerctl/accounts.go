@@ -9,45 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"ledger/api/wire"
+	"ledger/ledger"
 )
 
 // account is an account as the API answers it (CONTRACT 3.1).
-type account struct {
-	ID                    string   `json:"id"`
-	Name                  string   `json:"name"`
-	Type                  string   `json:"type"`
-	Status                string   `json:"status"`
-	Country               string   `json:"country"`
-	VATID                 string   `json:"vat_id"`
-	Email                 string   `json:"email"`
-	Address               *address `json:"address"`
-	PeppolID              string   `json:"peppol_id"`
-	InvoiceDetailsMissing []string `json:"invoice_details_missing"`
-	CreditLimit           string   `json:"credit_limit"`
-	Exposure              string   `json:"exposure"`
-	Unbilled              string   `json:"unbilled"`
-	Outstanding           string   `json:"outstanding"`
-	Prepaid               struct {
-		Usable          string `json:"usable"`
-		Pending         string `json:"pending"`
-		Shortfall       string `json:"shortfall"`
-		ChargebacksOwed string `json:"chargebacks_owed"`
-	} `json:"prepaid"`
-	PaymentTermsDays int    `json:"payment_terms_days"`
-	Indexation       bool   `json:"indexation"`
-	RegisteredAt     string `json:"registered_at"`
-	RenewalDate      string `json:"renewal_date"`
-	NoticeDeadline   string `json:"notice_deadline"`
-	ClosedAt         string `json:"closed_at"`
-	ClosedReason     string `json:"closed_reason"`
-}
-
-// address is an account's postal address (CONTRACT 3.1).
-type address struct {
-	Street     string `json:"street"`
-	City       string `json:"city"`
-	PostalCode string `json:"postal_code"`
-}
+type account = wire.Account
 
 func accountPath(id string) string { return "/v1/accounts/" + url.PathEscape(id) }
 
@@ -63,14 +31,14 @@ func defineAddress(fs *flag.FlagSet) addressFlags {
 }
 
 // value is the address given, nil when none was.
-func (a addressFlags) value() (*address, error) {
+func (a addressFlags) value() (*ledger.Address, error) {
 	if *a.street == "" && *a.city == "" && *a.postalCode == "" {
 		return nil, nil
 	}
 	if *a.street == "" || *a.city == "" || *a.postalCode == "" {
 		return nil, usagef("an address needs --street, --city and --postal-code, all three")
 	}
-	return &address{*a.street, *a.city, *a.postalCode}, nil
+	return &ledger.Address{Street: *a.street, City: *a.city, PostalCode: *a.postalCode}, nil
 }
 
 func accountsCreate(fs *flag.FlagSet) action {

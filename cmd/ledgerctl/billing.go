@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"ledger/api/wire"
 )
 
 // billingRuns is the API's answer to POST /v1/billing-runs: the period asked for, and every
@@ -16,13 +18,7 @@ type billingRuns struct {
 	Runs   []billingRun `json:"runs"`
 }
 
-type billingRun struct {
-	Period    string    `json:"period"`
-	RanAt     string    `json:"ran_at"`
-	By        string    `json:"by"`
-	RanBefore bool      `json:"ran_before"` // run before this request: nothing was issued now
-	Invoices  []invoice `json:"invoices"`
-}
+type billingRun = wire.BillingRun
 
 func billingRunsRun(fs *flag.FlagSet) action {
 	period := fs.String("period", "", "the period to invoice (YYYY-MM); it must have ended; required")

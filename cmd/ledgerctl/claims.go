@@ -8,40 +8,17 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"ledger/api/wire"
 )
 
 // claim is a claim for damages and the answer it got (CONTRACT 3.5): what was granted, and the
 // liability as the claim left it. What was not granted is refused; message says why (T&C 8.4).
-type claim struct {
-	ID              string `json:"id"`
-	Account         string `json:"account"`
-	Amount          string `json:"amount"`
-	IncidentAt      string `json:"incident_at"`
-	Reason          string `json:"reason"`
-	Granted         string `json:"granted"`
-	Refused         string `json:"refused"`
-	Cap             string `json:"cap"`
-	Paid12m         string `json:"paid_12m"`
-	GrantedTotal    string `json:"granted_total"`
-	Remaining       string `json:"remaining"`
-	FirstIncidentAt string `json:"first_incident_at"`
-	Message         string `json:"message"`
-	Clause          string `json:"clause"`
-	CreatedAt       string `json:"created_at"`
-}
+type claim = wire.Claim
 
 // liability is an account's liability (CONTRACT 3.5). FirstIncidentAt is nil before the first
 // claim: the cap and Paid12m are then what an incident now would fix.
-type liability struct {
-	Cap             string  `json:"cap"`
-	Paid12m         string  `json:"paid_12m"`
-	GrantedTotal    string  `json:"granted_total"`
-	Remaining       string  `json:"remaining"`
-	FirstIncidentAt *string `json:"first_incident_at"`
-	WindowFrom      string  `json:"window_from"`
-	WindowTo        string  `json:"window_to"`
-	Claims          int     `json:"claims"`
-}
+type liability = wire.Liability
 
 func claimsPath(account string) string { return "/v1/accounts/" + url.PathEscape(account) + "/claims" }
 

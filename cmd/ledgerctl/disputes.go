@@ -6,20 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"ledger/api/wire"
 )
 
 // dispute is the API's answer about a dispute (CONTRACT 3.3).
-type dispute struct {
-	ID         string `json:"id"`
-	Invoice    string `json:"invoice_id"`
-	Account    string `json:"account"`
-	Amount     string `json:"amount"`
-	Reason     string `json:"reason"`
-	Status     string `json:"status"`
-	OpenedAt   string `json:"opened_at"`
-	ResolvedAt string `json:"resolved_at"`
-	CreditNote string `json:"credit_note_id"`
-}
+type dispute = wire.Dispute
 
 func disputesOpen(fs *flag.FlagSet) action {
 	invoice := fs.String("invoice", "", "the invoice disputed; required")

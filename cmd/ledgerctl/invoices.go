@@ -9,53 +9,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"ledger/api/wire"
 )
 
 // invoice is an invoice as the API answers it (CONTRACT 3.3).
-type invoice struct {
-	ID           string        `json:"id"`
-	Account      string        `json:"account"`
-	Customer     string        `json:"customer"`
-	Period       string        `json:"period"`
-	IssueDate    string        `json:"issue_date"`
-	DueDate      string        `json:"due_date"`
-	DueNow       string        `json:"due_now"`
-	Status       string        `json:"status"`
-	Currency     string        `json:"currency"`
-	Lines        []invoiceLine `json:"lines"`
-	Net          string        `json:"net"`
-	VATRate      string        `json:"vat_rate"`
-	VATCategory  string        `json:"vat_category"`
-	VAT          string        `json:"vat"`
-	VATBreakdown []vatSubtotal `json:"vat_breakdown"`
-	Total        string        `json:"total"`
-	Outstanding  string        `json:"outstanding"`
-	Disputed     string        `json:"disputed"`
-	OverdueSince string        `json:"overdue_since"`
-	Notes        []string      `json:"notes"`
-}
+type invoice = wire.Invoice
 
-type invoiceLine struct {
-	Kind        string `json:"kind"`
-	Description string `json:"description"`
-	Channel     string `json:"channel"`
-	Product     string `json:"product"`
-	Country     string `json:"country"`
-	Period      string `json:"period"`
-	Quantity    string `json:"quantity"`
-	Unit        string `json:"unit"`
-	UnitPrice   string `json:"unit_price"`
-	Amount      string `json:"amount"`
-	Concerns    string `json:"concerns"`
-	VATCategory string `json:"vat_category"`
-}
+type invoiceLine = wire.Line
 
-type vatSubtotal struct {
-	Category string `json:"category"`
-	Rate     string `json:"rate"`
-	Taxable  string `json:"taxable"`
-	Tax      string `json:"tax"`
-}
+type vatSubtotal = wire.VATSubtotal
 
 // invoiceTotals sums invoices' amounts per currency.
 type invoiceTotals struct {

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"ledger/api/wire"
 )
 
 // accountsTerminate ends an account's agreement (admin; R13, T&C 10.7).
@@ -97,17 +99,7 @@ func chargebacksAdd(fs *flag.FlagSet) action {
 }
 
 // creditNote is a credit note as the API answers it (CONTRACT 3.3).
-type creditNote struct {
-	ID        string        `json:"id"`
-	Account   string        `json:"account"`
-	Invoice   string        `json:"invoice_id"`
-	IssueDate string        `json:"issue_date"`
-	Reason    string        `json:"reason"`
-	Lines     []invoiceLine `json:"lines"`
-	Net       string        `json:"net"`
-	VAT       string        `json:"vat"`
-	Total     string        `json:"total"`
-}
+type creditNote = wire.CreditNote
 
 func creditNotesList(fs *flag.FlagSet) action {
 	accountFlag := fs.String("account", "", "only this account's")

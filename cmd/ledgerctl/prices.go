@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 
+	"ledger/api/wire"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -21,40 +23,12 @@ import (
 const MaxPriceListBytes = 1 << 20
 
 // priceRow is a row of a price list as the API answers it (CONTRACT 3.1, 3.8).
-type priceRow struct {
-	Channel          string `json:"channel"`
-	Product          string `json:"product"`
-	Direction        string `json:"direction"`
-	Prefix           string `json:"prefix"`
-	Country          string `json:"country"`
-	UnitPrice        string `json:"unit_price"`
-	MinSeconds       int64  `json:"min_seconds"`
-	IncrementSeconds int64  `json:"increment_seconds"`
-	ValidFrom        string `json:"valid_from"`
-	Description      string `json:"description"`
-	// GET /v1/prices only: the row's own price, the indexations that made unit_price (R3), and
-	// whether the row is the account's agreed price (T&C 2.7).
-	ListedPrice string       `json:"listed_price"`
-	Indexations []indexation `json:"indexations"`
-	Agreed      bool         `json:"agreed"`
-}
+type priceRow = wire.Price
 
-type indexation struct {
-	On      string `json:"on"`       // 1 January of the year indexed, YYYY-MM-DD
-	CPIYear int    `json:"cpi_year"` // the year whose CPI change was applied
-	Change  string `json:"change"`   // 0.033 for 3.3 %
-}
+type indexation = wire.Indexation
 
 // agreement is an account's agreed prices in force (PUT and GET /v1/accounts/{id}/prices).
-type agreement struct {
-	Account    string     `json:"account"`
-	Version    int        `json:"version"`
-	Rows       int        `json:"rows"`
-	Indexation bool       `json:"indexation"`
-	CreatedAt  string     `json:"created_at"`
-	CreatedBy  string     `json:"created_by"`
-	Items      []priceRow `json:"items"`
-}
+type agreement = wire.Agreement
 
 // pricesInForce is the answer of GET /v1/prices.
 type pricesInForce struct {
@@ -65,17 +39,7 @@ type pricesInForce struct {
 	Next       string      `json:"next"`
 }
 
-type surcharge struct {
-	Channel     string `json:"channel"`
-	Product     string `json:"product"`
-	Direction   string `json:"direction"`
-	Prefix      string `json:"prefix"`
-	Country     string `json:"country"`
-	UnitPrice   string `json:"unit_price"`
-	AppliesTo   string `json:"applies_to"`
-	ValidFrom   string `json:"valid_from"`
-	Description string `json:"description"`
-}
+type surcharge = wire.Surcharge
 
 func agreementPath(account string) string {
 	return "/v1/accounts/" + url.PathEscape(account) + "/prices"
