@@ -56,6 +56,13 @@ type console struct {
 	pages    map[string]*template.Template
 	mu       sync.Mutex
 	sessions map[string]*consoleSession
+	charged  []chargedSample // events charged, as the overview last read them
+}
+
+// chargedSample is the count of charged events at an instant: two make an ingestion rate.
+type chargedSample struct {
+	at     time.Time
+	events float64
 }
 
 // consolePages are the page templates, each drawn inside layout.html.
@@ -531,19 +538,42 @@ func (c *console) overview(w http.ResponseWriter, r *http.Request, sess *console
 		}
 		data["Parked"] = byReason
 	}
-	data["Charged"] = c.chargedEvents()
+	data["Charged"], data["Rate"] = c.ingestion()
 	data["Now"] = now
 	return "overview", nil
 }
 
-// chargedEvents reads the events charged so far from the metrics (ingestion at a glance).
-func (c *console) chargedEvents() string {
+// ingestion reads the events charged so far from the metrics, and the rate since the oldest
+// reading of the last two minutes (the overview keeps its readings; the first view has none).
+func (c *console) ingestion() (charged, rate string) {
+	n, ok := c.chargedEvents()
+	if !ok {
+		return "", ""
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := c.charged[:0]
+	for _, s := range c.charged {
+		if now.Sub(s.at) <= 2*time.Minute && s.events <= n {
+			keep = append(keep, s)
+		}
+	}
+	c.charged = append(keep, chargedSample{now, n})
+	if first := c.charged[0]; now.Sub(first.at) >= 5*time.Second {
+		rate = fmt.Sprintf("%.0f events/s over the last %.0f s", (n-first.events)/now.Sub(first.at).Seconds(), now.Sub(first.at).Seconds())
+	}
+	return fmt.Sprintf("%.0f", n), rate
+}
+
+// chargedEvents reads ledger_usage_events_total{outcome="charged"} from the metrics.
+func (c *console) chargedEvents() (float64, bool) {
 	if c.s.Gatherer == nil {
-		return ""
+		return 0, false
 	}
 	families, err := c.s.Gatherer.Gather()
 	if err != nil {
-		return ""
+		return 0, false
 	}
 	total := 0.0
 	for _, f := range families {
@@ -558,7 +588,7 @@ func (c *console) chargedEvents() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%.0f", total)
+	return total, true
 }
 
 // eachInvoice calls fn for every invoice the filter names, page by page, up to MaxConsoleScan.
@@ -913,12 +943,17 @@ func (c *console) prices(w http.ResponseWriter, r *http.Request, _ *consoleSessi
 	if err != nil {
 		return "prices", err
 	}
+	start := min(int(consoleAfter(r)), len(rows))
+	end := min(start+ConsolePageSize, len(rows))
 	var items []priceJSON
-	for _, p := range rows {
+	for _, p := range rows[start:end] {
 		j := priceRowJSON(p.PriceRow)
 		j.ListedPrice = p.ListedPrice.String()
 		items = append(items, j)
 	}
 	data["Prices"], data["Now"] = items, now
+	if end < len(rows) {
+		data["Next"] = fmt.Sprintf("/console/prices?after=%d", end)
+	}
 	return "prices", nil
 }
