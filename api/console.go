@@ -57,6 +57,26 @@ type console struct {
 	mu       sync.Mutex
 	sessions map[string]*consoleSession
 	charged  []chargedSample // events charged, as the overview last read them
+	runs     map[string]*consoleRun
+}
+
+// consoleRun is a billing run started from the console: it runs on its own, and its page shows
+// how far it has got, then what it did.
+type consoleRun struct {
+	Period, By, Started string
+	Current             string // the period being invoiced now
+	Issued, Total       int
+	Done                bool
+	Message, Error      string
+	Results             []runResult
+}
+
+// runResult is one period a console run invoiced.
+type runResult struct {
+	Period   string
+	Invoices int
+	Net      string
+	Total    string
 }
 
 // chargedSample is the count of charged events at an instant: two make an ingestion rate.
@@ -69,7 +89,7 @@ type chargedSample struct {
 var consolePages = []string{"login", "overview", "accounts", "account", "invoices", "invoice", "rejected", "billing-runs", "prices"}
 
 func (s *Server) registerConsole(mux *http.ServeMux) {
-	c := &console{s: s, pages: map[string]*template.Template{}, sessions: map[string]*consoleSession{}}
+	c := &console{s: s, pages: map[string]*template.Template{}, sessions: map[string]*consoleSession{}, runs: map[string]*consoleRun{}}
 	funcs := template.FuncMap{"when": consoleWhen, "bar": utilisationBar, "pct": pct, "join": strings.Join, "split": strings.Fields, "eur": eur, "unit": func(code string) string {
 		if u, ok := pdfUnitNames[code]; ok {
 			return u
@@ -881,27 +901,84 @@ func (c *console) resolve(_ http.ResponseWriter, r *http.Request, sess *consoleS
 func (c *console) billingRuns(w http.ResponseWriter, r *http.Request, _ *consoleSession, data map[string]any) (string, error) {
 	last := invoices.PeriodOf(c.s.Billing.Now()).Start().Add(-time.Hour)
 	data["Suggested"] = invoices.PeriodOf(last).String()
+	if id := r.URL.Query().Get("run"); id != "" {
+		c.mu.Lock()
+		run, ok := c.runs[id]
+		var copied consoleRun
+		if ok {
+			copied = *run
+			copied.Results = append([]runResult(nil), run.Results...)
+		}
+		c.mu.Unlock()
+		if !ok {
+			return "billing-runs", ledger.Errorf(ledger.CodeNotFound, "no billing run %q on this ledgerd (runs are kept until it restarts)", id)
+		}
+		data["Run"] = copied
+		data["Refresh"] = !copied.Done
+	}
 	return "billing-runs", nil
 }
 
+// runBilling starts a billing run (R5) on its own and sends the browser to its page, which
+// follows it until it is done. The run is audited as the API's are, when it has run.
 func (c *console) runBilling(_ http.ResponseWriter, r *http.Request, sess *consoleSession) (string, error) {
 	period, err := invoices.ParsePeriod(r.PostForm.Get("period"))
 	if err != nil {
 		return "", err
 	}
-	runs, ranBefore, err := c.s.Billing.RunBilling(r.Context(), period, sess.who.Name)
-	if err != nil {
+	if err := period.CheckEnded(c.s.Billing.Now()); err != nil {
 		return "", err
 	}
-	var parts []string
-	for _, run := range runs {
-		parts = append(parts, fmt.Sprintf("%s: %d invoices", run.Period, len(run.Invoices)))
-	}
-	msg := "ran " + strings.Join(parts, "; ")
-	if ranBefore {
-		msg = "period " + period.String() + " was invoiced before (a period runs once): nothing issued now"
-	}
-	return withParam("/console/invoices?period="+url.QueryEscape(period.String()), "msg", msg), nil
+	id := randomHex(8)
+	run := &consoleRun{Period: period.String(), By: sess.who.Name, Started: consoleWhen(time.Now())}
+	c.mu.Lock()
+	c.runs[id] = run
+	c.mu.Unlock()
+	// The request's record is this run's: the run writes it in its transaction, or records it
+	// itself when it ends without writing (a period run before, an error).
+	rec := billing.AuditOf(r.Context())
+	mine := *rec
+	rec.Written = true // not the request's to record now
+	go func() {
+		ctx := billing.WithAudit(context.Background(), &mine)
+		ctx = billing.WithProgress(ctx, func(p invoices.Period, issued, total int) {
+			c.mu.Lock()
+			run.Current, run.Issued, run.Total = p.String(), issued, total
+			c.mu.Unlock()
+		})
+		runs, ranBefore, err := c.s.Billing.RunBilling(ctx, period, sess.who.Name)
+		var results []runResult
+		for _, br := range runs {
+			net, total := decimal.Zero, decimal.Zero
+			for _, number := range br.Invoices {
+				if v, err := c.s.Billing.Receivables.Invoice(context.Background(), number); err == nil {
+					net, total = net.Add(v.Net), total.Add(v.Total)
+				}
+			}
+			results = append(results, runResult{Period: br.Period.String(), Invoices: len(br.Invoices), Net: net.StringFixed(2), Total: total.StringFixed(2)})
+		}
+		if !mine.Written {
+			mine.Status = http.StatusOK
+			if err != nil {
+				mine.Status = consoleStatus(err)
+			}
+			if e := c.s.Billing.RecordAudit(context.Background(), &mine); e != nil && c.s.Log != nil {
+				c.s.Log.Error("record the audit entry", "path", mine.Path, "err", e)
+			}
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		run.Done, run.Results = true, results
+		switch {
+		case err != nil:
+			run.Error = err.Error()
+		case ranBefore:
+			run.Message = "period " + period.String() + " was invoiced before (a period runs once): nothing issued now"
+		default:
+			run.Message = fmt.Sprintf("done: %d periods invoiced", len(results))
+		}
+	}()
+	return "/console/billing-runs?run=" + id, nil
 }
 
 func (c *console) rejected(w http.ResponseWriter, r *http.Request, _ *consoleSession, data map[string]any) (string, error) {

@@ -111,6 +111,16 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, at time
 		if err != nil {
 			return err
 		}
+		progress := progressOf(ctx)
+		total := 0
+		for _, a := range accounts {
+			if a.somethingToInvoice() {
+				total++
+			}
+		}
+		if progress != nil {
+			progress(period, 0, total)
+		}
 		for _, a := range accounts {
 			if !a.somethingToInvoice() {
 				continue
@@ -121,6 +131,9 @@ func (s *Service) runPeriod(ctx context.Context, period invoices.Period, at time
 				return fmt.Errorf("invoice %s for %s: %w", period, a.Account, err)
 			}
 			run.Invoices = append(run.Invoices, number)
+			if progress != nil {
+				progress(period, len(run.Invoices), total)
+			}
 		}
 		return tx.SaveRun(run)
 	})
@@ -325,4 +338,20 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 		return fmt.Errorf("remove the pseudonyms past their retention at %s: %w", t.Format(time.RFC3339Nano), err)
 	}
 	return nil
+}
+
+// Progress hears how far a billing run has got: the period, the invoices issued so far in its
+// transaction and how many it will issue (the console shows it while a run goes on).
+type Progress func(period invoices.Period, issued, total int)
+
+type progressKey struct{}
+
+// WithProgress makes the billing runs asked for with ctx tell p how far they have got.
+func WithProgress(ctx context.Context, p Progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+func progressOf(ctx context.Context) Progress {
+	p, _ := ctx.Value(progressKey{}).(Progress)
+	return p
 }

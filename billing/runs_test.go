@@ -228,3 +228,24 @@ func TestIssuance_test_clock_first_set_back(t *testing.T) {
 		t.Fatalf("%+v, %v; want March's invoice dated 2026-04-01", all, err)
 	}
 }
+
+// A billing run tells who asks how far it has got: the invoices it will issue, then each issued.
+func TestBillingRun_progress(t *testing.T) {
+	b := newBooks(t, "2026-03-10T09:00:00Z")
+	b.open("acme", "postpaid")
+	b.open("beta", "postpaid")
+	b.open("idle", "postpaid")
+	b.sms("acme", 0, 1)
+	b.sms("beta", 0, 1)
+	b.clock.Set(at("2026-04-01T08:00:00Z"))
+	var seen []string
+	ctx := billing.WithProgress(b.ctx, func(p invoices.Period, issued, total int) {
+		seen = append(seen, fmt.Sprintf("%s %d/%d", p, issued, total))
+	})
+	if _, _, err := b.uses.RunBilling(ctx, invoices.Period{Year: 2026, Month: time.March}, "finance"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(seen, ", "); !strings.HasSuffix(got, "2026-03 0/2, 2026-03 1/2, 2026-03 2/2") {
+		t.Errorf("progress %q, want March's two invoices counted (idle has nothing to invoice)", got)
+	}
+}
