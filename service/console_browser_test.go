@@ -186,6 +186,7 @@ func TestConsole_in_a_browser(t *testing.T) {
 	if msg := message(ftab); !strings.Contains(msg, "invoiced before") {
 		t.Errorf("March again: %q, want told it ran before", msg)
 	}
+	shot(ftab, "billing-run-done")
 	for _, p := range []string{"accounts", "invoices", "rejected", "prices"} {
 		do(ftab, "open "+p, chromedp.Navigate(base+"/console/"+p), chromedp.WaitVisible(chromedp.CSS("h1")))
 		shot(ftab, p)

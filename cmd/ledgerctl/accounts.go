@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -77,12 +76,8 @@ func accountsCreate(fs *flag.FlagSet) action {
 			body["indexation"] = false
 		}
 		var out account
-		raw, status, err := inv.client.call(ctx, http.MethodPost, "/v1/accounts", nil, body, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		status, printed, err := inv.answer(ctx, http.MethodPost, "/v1/accounts", nil, body, &out)
+		if err != nil || printed {
 			return err
 		}
 		if status == http.StatusOK {
@@ -95,12 +90,8 @@ func accountsCreate(fs *flag.FlagSet) action {
 func accountsShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		var out account
-		raw, _, err := inv.client.call(ctx, http.MethodGet, accountPath(inv.args[0]), nil, nil, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodGet, accountPath(inv.args[0]), nil, nil, &out)
+		if err != nil || printed {
 			return err
 		}
 		return writeAccount(inv.stdout, out)
@@ -138,12 +129,8 @@ func accountsUpdate(fs *flag.FlagSet) action {
 			return usagef("nothing to change: give --name, --email, --vat-id, --peppol-id or an address")
 		}
 		var out account
-		raw, _, err := inv.client.call(ctx, http.MethodPatch, accountPath(inv.args[0]), nil, body, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodPatch, accountPath(inv.args[0]), nil, body, &out)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(inv.stdout, "account %s changed; invoices issued before keep what they printed\n\n", out.ID)
@@ -186,35 +173,16 @@ func writeAccount(w io.Writer, a account) error {
 func accountsList(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("ACCOUNT", "NAME", "TYPE", "STATUS", "COUNTRY", "CREDIT LIMIT", "EXPOSURE", "UNBILLED", "OUTSTANDING", "USABLE").alignRight(5, 6, 7, 8, 9)
-		var items []json.RawMessage
-		n := 0
-		err := inv.client.list(ctx, "/v1/accounts", nil, func(raw json.RawMessage) error {
-			if inv.json {
-				items = append(items, raw)
-				return nil
-			}
-			var a account
-			if err := json.Unmarshal(raw, &a); err != nil {
-				return err
-			}
-			n++
+		n, printed, err := listRows(ctx, inv, "/v1/accounts", nil, func(a account) {
 			usable, limit := "", a.CreditLimit
 			if a.Type == "prepaid" {
 				usable, limit = a.Prepaid.Usable, ""
 			}
 			t.add(a.ID, a.Name, a.Type, a.Status, a.Country, limit, a.Exposure, a.Unbilled, a.Outstanding, usable)
-			return nil
 		})
-		if err != nil {
+		if err != nil || printed {
 			return err
 		}
-		if inv.json {
-			return json.NewEncoder(inv.stdout).Encode(items)
-		}
-		if err := t.write(inv.stdout); err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(inv.stdout, "%s\n", plural(n, "account", "accounts"))
-		return err
+		return t.writeCounted(inv.stdout, plural(n, "account", "accounts"))
 	}
 }

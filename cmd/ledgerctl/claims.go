@@ -28,15 +28,8 @@ func claimsFile(fs *flag.FlagSet) action {
 	incident := fs.String("incident", "", "when the event giving rise to the claim happened, RFC 3339; required (T&C 8.4)")
 	reason := fs.String("reason", "", "what happened, as the customer wrote it; required")
 	return func(ctx context.Context, inv *invocation) error {
-		switch {
-		case *id == "":
-			return usagef("--id is required")
-		case *amount == "":
-			return usagef("--amount is required")
-		case *incident == "":
-			return usagef("--incident is required")
-		case *reason == "":
-			return usagef("--reason is required")
+		if err := required("id", *id, "amount", *amount, "incident", *incident, "reason", *reason); err != nil {
+			return err
 		}
 		body := struct {
 			ID         string `json:"id"`

@@ -225,3 +225,37 @@ func (c *client) download(ctx context.Context, hc *http.Client, path string, que
 	}
 	return nil
 }
+
+// answer sends a request. With --json it prints the API's answer as it came and says so
+// (printed true); otherwise it decodes the answer into out for the command to print.
+func (inv *invocation) answer(ctx context.Context, method, path string, query url.Values, body, out any) (status int, printed bool, err error) {
+	raw, status, err := inv.client.call(ctx, method, path, query, body, out)
+	if err != nil || !inv.json {
+		return status, false, err
+	}
+	_, err = inv.stdout.Write(raw)
+	return status, true, err
+}
+
+// listRows walks every page of a list. With --json it prints the items as one JSON array and
+// says so (printed true); otherwise it calls row with each item decoded, and says how many.
+func listRows[T any](ctx context.Context, inv *invocation, path string, query url.Values, row func(T)) (n int, printed bool, err error) {
+	var items []json.RawMessage
+	err = inv.client.list(ctx, path, query, func(raw json.RawMessage) error {
+		if inv.json {
+			items = append(items, raw)
+			return nil
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		n++
+		row(v)
+		return nil
+	})
+	if err != nil || !inv.json {
+		return n, false, err
+	}
+	return len(items), true, json.NewEncoder(inv.stdout).Encode(items)
+}

@@ -134,6 +134,16 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// required refuses the first of the flags (name, value pairs) left empty.
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return usagef("--%s is required", pairs[i])
+		}
+	}
+	return nil
+}
+
 // run is ledgerctl: it parses args, runs the command and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	words, flagArgs := splitArgs(args, boolFlags())

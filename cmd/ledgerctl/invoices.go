@@ -122,24 +122,7 @@ func writeInvoice(w io.Writer, i invoice) error {
 	)
 
 	fmt.Fprintln(w)
-	lines := newTable("KIND", "DESCRIPTION", "QUANTITY", "UNIT", "UNIT PRICE", "AMOUNT", "VAT").alignRight(2, 4, 5)
-	for _, l := range i.Lines {
-		description := l.Description
-		var about []string
-		if l.Period != "" && l.Period != i.Period {
-			about = append(about, l.Period)
-		}
-		if l.Concerns != "" {
-			about = append(about, "re "+l.Concerns)
-		}
-		if len(about) > 0 {
-			description += " (" + strings.Join(about, ", ") + ")"
-		}
-		lines.add(l.Kind, description, l.Quantity, unitName(l.Unit), l.UnitPrice, l.Amount, l.VATCategory)
-	}
-	if len(i.Lines) == 0 {
-		fmt.Fprintln(w, "no lines")
-	} else if err := lines.write(w); err != nil {
+	if err := writeLines(w, i.Lines, i.Period); err != nil {
 		return err
 	}
 
@@ -215,4 +198,29 @@ func nonNil(items []json.RawMessage) []json.RawMessage {
 		return []json.RawMessage{}
 	}
 	return items
+}
+
+// writeLines prints a document's lines; a line of another period than the document's, or about
+// another invoice, says so.
+func writeLines(w io.Writer, lines []invoiceLine, period string) error {
+	if len(lines) == 0 {
+		_, err := fmt.Fprintln(w, "no lines")
+		return err
+	}
+	t := newTable("KIND", "DESCRIPTION", "QUANTITY", "UNIT", "UNIT PRICE", "AMOUNT", "VAT").alignRight(2, 4, 5)
+	for _, l := range lines {
+		description := l.Description
+		var about []string
+		if l.Period != "" && l.Period != period {
+			about = append(about, l.Period)
+		}
+		if l.Concerns != "" {
+			about = append(about, "re "+l.Concerns)
+		}
+		if len(about) > 0 {
+			description += " (" + strings.Join(about, ", ") + ")"
+		}
+		t.add(l.Kind, description, l.Quantity, unitName(l.Unit), l.UnitPrice, l.Amount, l.VATCategory)
+	}
+	return t.write(w)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,12 +22,8 @@ func accountsTerminate(fs *flag.FlagSet) action {
 			body["at"] = *at
 		}
 		var out account
-		raw, _, err := inv.client.call(ctx, http.MethodPost, accountPath(inv.args[0])+"/terminate", nil, body, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodPost, accountPath(inv.args[0])+"/terminate", nil, body, &out)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(inv.stdout, "account %s terminated: its invoices are due at once, its unbilled usage invoiced due on issue (R13)\n\n", out.ID)
@@ -44,12 +39,8 @@ func accountsSetLimit(fs *flag.FlagSet) action {
 			return usagef("--amount is required")
 		}
 		var out account
-		raw, _, err := inv.client.call(ctx, http.MethodPut, accountPath(inv.args[0])+"/credit-limit", nil, map[string]string{"amount": *amount}, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodPut, accountPath(inv.args[0])+"/credit-limit", nil, map[string]string{"amount": *amount}, &out)
+		if err != nil || printed {
 			return err
 		}
 		return writeAccount(inv.stdout, out)
@@ -63,13 +54,8 @@ func chargebacksAdd(fs *flag.FlagSet) action {
 	amount := fs.String("amount", "", "EUR reversed; required")
 	at := fs.String("at", "", "when it was reversed, RFC 3339 (default now)")
 	return func(ctx context.Context, inv *invocation) error {
-		switch {
-		case *id == "":
-			return usagef("--id is required")
-		case *topUp == "":
-			return usagef("--topup is required")
-		case *amount == "":
-			return usagef("--amount is required")
+		if err := required("id", *id, "topup", *topUp, "amount", *amount); err != nil {
+			return err
 		}
 		body := map[string]string{"id": *id, "topup_id": *topUp, "amount": *amount}
 		if *at != "" {
@@ -81,12 +67,8 @@ func chargebacksAdd(fs *flag.FlagSet) action {
 			SetOff                    string `json:"set_off"`
 			Closed                    bool   `json:"account_closed"`
 		}
-		raw, _, err := inv.client.call(ctx, http.MethodPost, accountPath(inv.args[0])+"/chargebacks", nil, body, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodPost, accountPath(inv.args[0])+"/chargebacks", nil, body, &out)
+		if err != nil || printed {
 			return err
 		}
 		closed := ""
@@ -109,54 +91,27 @@ func creditNotesList(fs *flag.FlagSet) action {
 			q.Set("account", *accountFlag)
 		}
 		t := newTable("NUMBER", "ACCOUNT", "INVOICE", "ISSUED", "NET", "VAT", "TOTAL", "REASON").alignRight(4, 5, 6)
-		var items []json.RawMessage
-		n := 0
-		err := inv.client.list(ctx, "/v1/credit-notes", q, func(raw json.RawMessage) error {
-			if inv.json {
-				items = append(items, raw)
-				return nil
-			}
-			var c creditNote
-			if err := json.Unmarshal(raw, &c); err != nil {
-				return err
-			}
-			n++
+		n, printed, err := listRows(ctx, inv, "/v1/credit-notes", q, func(c creditNote) {
 			t.add(c.ID, c.Account, c.Invoice, c.IssueDate, c.Net, c.VAT, c.Total, c.Reason)
-			return nil
 		})
-		if err != nil {
+		if err != nil || printed {
 			return err
 		}
-		if inv.json {
-			return json.NewEncoder(inv.stdout).Encode(items)
-		}
-		if err := t.write(inv.stdout); err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(inv.stdout, "%s\n", plural(n, "credit note", "credit notes"))
-		return err
+		return t.writeCounted(inv.stdout, plural(n, "credit note", "credit notes"))
 	}
 }
 
 func creditNotesShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		var c creditNote
-		raw, _, err := inv.client.call(ctx, http.MethodGet, "/v1/credit-notes/"+url.PathEscape(inv.args[0]), nil, nil, &c)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodGet, "/v1/credit-notes/"+url.PathEscape(inv.args[0]), nil, nil, &c)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(inv.stdout, "Credit note %s\n\n", c.ID)
 		writeFields(inv.stdout, field{"account", c.Account}, field{"credits", c.Invoice}, field{"issued", c.IssueDate}, field{"reason", c.Reason})
 		fmt.Fprintln(inv.stdout)
-		t := newTable("KIND", "DESCRIPTION", "QUANTITY", "UNIT", "UNIT PRICE", "AMOUNT", "VAT").alignRight(2, 4, 5)
-		for _, l := range c.Lines {
-			t.add(l.Kind, l.Description, l.Quantity, unitName(l.Unit), l.UnitPrice, l.Amount, l.VATCategory)
-		}
-		if err := t.write(inv.stdout); err != nil {
+		if err := writeLines(inv.stdout, c.Lines, ""); err != nil {
 			return err
 		}
 		fmt.Fprintln(inv.stdout)
@@ -168,12 +123,8 @@ func creditNotesShow(fs *flag.FlagSet) action {
 func clockShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		var out struct{ Now string }
-		raw, _, err := inv.client.call(ctx, http.MethodGet, "/v1/clock", nil, nil, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodGet, "/v1/clock", nil, nil, &out)
+		if err != nil || printed {
 			return err
 		}
 		_, err = fmt.Fprintln(inv.stdout, out.Now)
@@ -184,12 +135,8 @@ func clockShow(fs *flag.FlagSet) action {
 func clockSet(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		var out struct{ Now string }
-		raw, _, err := inv.client.call(ctx, http.MethodPost, "/v1/clock", nil, map[string]string{"now": inv.args[0]}, &out)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodPost, "/v1/clock", nil, map[string]string{"now": inv.args[0]}, &out)
+		if err != nil || printed {
 			return err
 		}
 		_, err = fmt.Fprintf(inv.stdout, "the clock stands at %s; everything due until then has run\n", out.Now)
@@ -201,35 +148,17 @@ func clockSet(fs *flag.FlagSet) action {
 func dataSubjectsShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("EVENT", "ACCOUNT", "CHANNEL", "OCCURRED AT", "PREFIX", "COUNTRY", "AMOUNT").alignRight(6)
-		var items []json.RawMessage
-		n := 0
-		err := inv.client.list(ctx, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(raw json.RawMessage) error {
-			if inv.json {
-				items = append(items, raw)
-				return nil
-			}
-			var r struct {
-				Event, Account, Channel, Prefix, Country, Amount string
-				OccurredAt                                       string `json:"occurred_at"`
-			}
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			n++
+		type record struct {
+			Event, Account, Channel, Prefix, Country, Amount string
+			OccurredAt                                       string `json:"occurred_at"`
+		}
+		n, printed, err := listRows(ctx, inv, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(r record) {
 			t.add(r.Event, r.Account, r.Channel, r.OccurredAt, r.Prefix, r.Country, r.Amount)
-			return nil
 		})
-		if err != nil {
+		if err != nil || printed {
 			return err
 		}
-		if inv.json {
-			return json.NewEncoder(inv.stdout).Encode(items)
-		}
-		if err := t.write(inv.stdout); err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(inv.stdout, "%s held under the number's pseudonym\n", plural(n, "record", "records"))
-		return err
+		return t.writeCounted(inv.stdout, plural(n, "record", "records")+" held under the number's pseudonym")
 	}
 }
 

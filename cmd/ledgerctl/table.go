@@ -127,3 +127,12 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// writeCounted writes the table and, under it, a line saying what it counted.
+func (t *table) writeCounted(w io.Writer, count string) error {
+	if err := t.write(w); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, count)
+	return err
+}

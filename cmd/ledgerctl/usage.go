@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"ledger/api/wire"
+
 	"github.com/nats-io/nats.go"
 )
 
@@ -114,28 +116,16 @@ func topUpsAdd(fs *flag.FlagSet) action {
 	method := fs.String("method", "", "card or bank; required")
 	received := fs.String("received-at", "", "when the money was received, RFC 3339 (default now)")
 	return func(ctx context.Context, inv *invocation) error {
-		switch {
-		case *id == "":
-			return usagef("--id is required")
-		case *amount == "":
-			return usagef("--amount is required")
-		case *method == "":
-			return usagef("--method is required (card or bank)")
+		if err := required("id", *id, "amount", *amount, "method", *method); err != nil {
+			return err
 		}
 		body := map[string]string{"id": *id, "amount": *amount, "method": *method}
 		if *received != "" {
 			body["received_at"] = *received
 		}
-		raw, status, err := inv.client.call(ctx, http.MethodPost, accountPath(inv.args[0])+"/topups", nil, body, nil)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
-			return err
-		}
-		var lot map[string]any
-		if err := json.Unmarshal(raw, &lot); err != nil {
+		var lot wire.Lot
+		status, printed, err := inv.answer(ctx, http.MethodPost, accountPath(inv.args[0])+"/topups", nil, body, &lot)
+		if err != nil || printed {
 			return err
 		}
 		booked := "booked"
@@ -143,40 +133,21 @@ func topUpsAdd(fs *flag.FlagSet) action {
 			booked = "booked before with this id; nothing changed"
 		}
 		fmt.Fprintf(inv.stdout, "Top-up %s (%s)\n\n", *id, booked)
-		return writeFields(inv.stdout, field{"amount", fmt.Sprint(lot["amount"])}, field{"received", fmt.Sprint(lot["received_at"])},
-			field{"usable from", fmt.Sprint(lot["usable_from"])}, field{"expires", fmt.Sprint(lot["expires_at"])},
-			field{"state", fmt.Sprint(lot["state"])})
+		return writeFields(inv.stdout, field{"amount", lot.Amount}, field{"received", lot.ReceivedAt},
+			field{"usable from", lot.UsableFrom}, field{"expires", lot.ExpiresAt}, field{"state", lot.State})
 	}
 }
 
 func topUpsList(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("TOP-UP", "METHOD", "AMOUNT", "REMAINING", "RECEIVED", "USABLE FROM", "EXPIRES", "STATE").alignRight(2, 3)
-		var items []json.RawMessage
-		err := inv.client.list(ctx, accountPath(inv.args[0])+"/topups", nil, func(raw json.RawMessage) error {
-			if inv.json {
-				items = append(items, raw)
-				return nil
-			}
-			var l struct {
-				ID, Method, Amount, Remaining, State string
-				ReceivedAt                           string `json:"received_at"`
-				UsableFrom                           string `json:"usable_from"`
-				ExpiresAt                            string `json:"expires_at"`
-			}
-			if err := json.Unmarshal(raw, &l); err != nil {
-				return err
-			}
+		n, printed, err := listRows(ctx, inv, accountPath(inv.args[0])+"/topups", nil, func(l wire.Lot) {
 			t.add(l.ID, l.Method, l.Amount, l.Remaining, l.ReceivedAt, l.UsableFrom, l.ExpiresAt, l.State)
-			return nil
 		})
-		if err != nil {
+		if err != nil || printed {
 			return err
 		}
-		if inv.json {
-			return json.NewEncoder(inv.stdout).Encode(items)
-		}
-		return t.write(inv.stdout)
+		return t.writeCounted(inv.stdout, plural(n, "top-up", "top-ups"))
 	}
 }
 
@@ -189,40 +160,13 @@ func rejectedList(fs *flag.FlagSet) action {
 			q.Set("reason", *reason)
 		}
 		t := newTable("ID", "EVENT", "ACCOUNT", "REASON", "PARKED AT", "REPLAYS", "DETAIL").alignRight(0, 5)
-		var items []json.RawMessage
-		n := 0
-		err := inv.client.list(ctx, "/v1/rejected", q, func(raw json.RawMessage) error {
-			if inv.json {
-				items = append(items, raw)
-				return nil
-			}
-			var r struct {
-				ID       int64  `json:"id"`
-				EventID  string `json:"event_id"`
-				Account  string `json:"account"`
-				Reason   string `json:"reason"`
-				Detail   string `json:"detail"`
-				ParkedAt string `json:"parked_at"`
-				Replays  int    `json:"replays"`
-			}
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			n++
+		n, printed, err := listRows(ctx, inv, "/v1/rejected", q, func(r wire.Rejected) {
 			t.add(fmt.Sprint(r.ID), r.EventID, r.Account, r.Reason, r.ParkedAt, fmt.Sprint(r.Replays), r.Detail)
-			return nil
 		})
-		if err != nil {
+		if err != nil || printed {
 			return err
 		}
-		if inv.json {
-			return json.NewEncoder(inv.stdout).Encode(items)
-		}
-		if err := t.write(inv.stdout); err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(inv.stdout, "%s parked\n", plural(n, "event", "events"))
-		return err
+		return t.writeCounted(inv.stdout, plural(n, "event", "events")+" parked")
 	}
 }
 
@@ -241,12 +185,8 @@ func rejectedReplay(fs *flag.FlagSet) action {
 			StillOpen  int            `json:"still_parked"`
 			ByReason   map[string]int `json:"still_parked_by_reason"`
 		}
-		raw, _, err := inv.client.call(ctx, http.MethodPost, "/v1/rejected/replay", nil, body, &res)
-		if err != nil {
-			return err
-		}
-		if inv.json {
-			_, err := inv.stdout.Write(raw)
+		_, printed, err := inv.answer(ctx, http.MethodPost, "/v1/rejected/replay", nil, body, &res)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(inv.stdout, "replayed %d: %d charged, %d duplicates of charges, %d still parked\n", res.Replayed, res.Charged, res.Duplicates, res.StillOpen)
