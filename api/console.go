@@ -735,6 +735,11 @@ func (c *console) account(w http.ResponseWriter, r *http.Request, sess *consoleS
 			LedgerAccount: e.LedgerAccount, Amount: e.Amount.String(), Events: e.Events, Memo: e.Memo})
 	}
 	data["UsageChart"] = columnChart(labels, days, "EUR charged")
+	for _, d := range days {
+		if d > 0 {
+			data["UsageCharged"] = true
+		}
+	}
 	data["Entries"] = recent
 	// Claims and the liability cap (R12, T&C 8.4).
 	if l, err := c.s.Billing.Liability(ctx, v.ID); err == nil {

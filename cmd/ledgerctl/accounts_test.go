@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ledger/api"
 )
 
 // The quick start with our own tools: accounts opened, shown, listed and changed; usage sent
@@ -129,12 +131,25 @@ func TestLedgerctlMoreCommands(t *testing.T) {
 	if r := must("data-subjects", "show", "+31612345678"); !strings.Contains(r.stdout, "0 records held") {
 		t.Errorf("after the erasure: %s", r)
 	}
+	if r := must("accounts", "entries", "acme"); !hasLineStarting(r.stdout, "1") || !strings.Contains(r.stdout, "customer:acme:unbilled") || !strings.Contains(r.stdout, "1 entry") {
+		t.Errorf("accounts entries: %s", r)
+	}
+	if r := must("authorize", "--account", "acme", "--destination", "+31612345678", "--quantity", "2"); !strings.Contains(r.stdout, "allowed (estimate 0.150000 EUR)") {
+		t.Errorf("authorize: %s", r)
+	}
+	if r := ledgerctl(t, "accounts", "refund", "pre", server); r.code != exitError || !strings.Contains(r.stderr, "T&C 3.13") {
+		t.Errorf("a refund: %s, want refused naming T&C 3.13", r)
+	}
+	var shown account
+	if r := must("accounts", "show", "acme", "-o", "json"); json.Unmarshal([]byte(r.stdout), &shown) != nil || shown.ID != "acme" || shown.CreditLimit != "750.00" {
+		t.Errorf("-o json: %s", r)
+	}
 	if r := must("accounts", "terminate", "acme"); !strings.Contains(r.stdout, "terminated") || !strings.Contains(r.stdout, "closed") {
 		t.Errorf("terminate: %s", r)
 	}
 
 	r := must("completion", "bash")
-	for _, want := range []string{"complete -F _ledgerctl ledgerctl", `"create list set-limit show terminate update"`, "--period"} {
+	for _, want := range []string{"complete -F _ledgerctl ledgerctl", `"create entries list refund set-limit show terminate update"`, "--period"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the completion lacks %q", want)
 		}
@@ -145,6 +160,63 @@ func TestLedgerctlMoreCommands(t *testing.T) {
 		out, err := exec.Command(bash, "-c", `source `+script+`; COMP_WORDS=(ledgerctl accounts s); COMP_CWORD=2; _ledgerctl; echo "${COMPREPLY[@]}"`).CombinedOutput()
 		if err != nil || strings.TrimSpace(string(out)) != "set-limit show" {
 			t.Errorf("bash completes 'accounts s' to %q, %v; want set-limit show", out, err)
+		}
+	}
+}
+
+// Every route of the API has a ledgerctl command: a route added without one fails here.
+func TestLedgerctlCoversEveryRoute(t *testing.T) {
+	byRoute := map[string]string{
+		"POST /v1/accounts":                  "accounts create",
+		"GET /v1/accounts":                   "accounts list",
+		"GET /v1/accounts/{id}":              "accounts show",
+		"PATCH /v1/accounts/{id}":            "accounts update",
+		"GET /v1/accounts/{id}/entries":      "accounts entries",
+		"PUT /v1/accounts/{id}/credit-limit": "accounts set-limit",
+		"PUT /v1/accounts/{id}/prices":       "prices set",
+		"GET /v1/accounts/{id}/prices":       "prices show",
+		"POST /v1/accounts/{id}/topups":      "topups add",
+		"GET /v1/accounts/{id}/topups":       "topups list",
+		"POST /v1/accounts/{id}/chargebacks": "chargebacks add",
+		"POST /v1/accounts/{id}/refunds":     "accounts refund",
+		"POST /v1/accounts/{id}/payments":    "payments add",
+		"POST /v1/accounts/{id}/claims":      "claims file",
+		"GET /v1/accounts/{id}/claims":       "claims list",
+		"GET /v1/accounts/{id}/liability":    "liability",
+		"POST /v1/accounts/{id}/terminate":   "accounts terminate",
+		"POST /v1/billing-runs":              "billing-runs run",
+		"GET /v1/invoices":                   "invoices list",
+		"GET /v1/invoices/{id}":              "invoices show",
+		"POST /v1/invoices/{id}/disputes":    "disputes open",
+		"GET /v1/disputes/{id}":              "disputes show",
+		"POST /v1/disputes/{id}/resolve":     "disputes resolve",
+		"GET /v1/credit-notes":               "credit-notes list",
+		"GET /v1/credit-notes/{id}":          "credit-notes show",
+		"GET /v1/exports/invoices":           "invoices export",
+		"POST /v1/authorize":                 "authorize",
+		"GET /v1/rejected":                   "rejected list",
+		"POST /v1/rejected/replay":           "rejected replay",
+		"GET /v1/prices":                     "prices list",
+		"GET /v1/clock":                      "clock show",
+		"POST /v1/clock":                     "clock set",
+		"GET /v1/info":                       "usage send",
+		"GET /v1/audit":                      "audit",
+		"GET /v1/data-subjects/{e164}":       "data-subjects show",
+		"DELETE /v1/data-subjects/{e164}":    "data-subjects erase",
+	}
+	words := map[string]bool{}
+	for _, c := range commands {
+		words[c.words] = true
+	}
+	srv := &api.Server{}
+	srv.Handler()
+	for _, r := range srv.Routes() {
+		cmd, ok := byRoute[r.Pattern]
+		switch {
+		case !ok:
+			t.Errorf("the API serves %s and no ledgerctl command uses it", r.Pattern)
+		case !words[cmd]:
+			t.Errorf("%s is said to be ledgerctl %s, which is not a command", r.Pattern, cmd)
 		}
 	}
 }

@@ -65,6 +65,12 @@ var commands = []command{
 		summary: "set the credit limit with immediate effect (finance; T&C 3.6)", setup: accountsSetLimit},
 	{words: "accounts terminate", synopsis: "ID [--at RFC3339]", args: 1,
 		summary: "end the agreement (admin): invoices due at once, unbilled usage invoiced due on issue (R13)", setup: accountsTerminate},
+	{words: "accounts entries", synopsis: "ID [--from RFC3339] [--to RFC3339]", args: 1,
+		summary: "the account's journal entries, oldest first, every page", setup: accountsEntries},
+	{words: "accounts refund", synopsis: "ID", args: 1,
+		summary: "ask for a prepaid balance back: refused, saying why (T&C 3.13)", setup: refund},
+	{words: "authorize", synopsis: "--account A [--channel sms] --destination +31… [--quantity 1] [--product P]",
+		summary: "may this account send? as platform services ask (R4, T&C 3.5; R9)", setup: authorize},
 	{words: "usage send", synopsis: "--account A [--channel sms] [--destination +31612345678] [--quantity 1] [--product P] [--caller-id +31…] [--occurred-at RFC3339] [--id ID] [--nats URL]",
 		summary: "publish one usage event over NATS as a platform service would (to ledgerd's NATS server unless --nats)", setup: usageSend},
 	{words: "topups add", synopsis: "ACCOUNT --id T --amount 50.00 --method card|bank [--received-at RFC3339]", args: 1,
@@ -87,6 +93,8 @@ var commands = []command{
 		summary: "book a payment and show what it paid (T&C 3.7, 3.9)", setup: paymentsAdd},
 	{words: "disputes open", synopsis: "--invoice INV-… --id D --amount 30.25 --reason TEXT [--at RFC3339]",
 		summary: "dispute part of what an invoice asks (with VAT), within the payment term (T&C 3.11)", setup: disputesOpen},
+	{words: "disputes show", synopsis: "ID", args: 1,
+		summary: "a dispute and where it stands (R7)", setup: disputesShow},
 	{words: "disputes resolve", synopsis: "--id D --outcome accepted|rejected",
 		summary: "close a dispute: accepted credits it, rejected makes it due at once (R7)", setup: disputesResolve},
 	{words: "credit-notes list", synopsis: "[--account A]",
@@ -237,6 +245,17 @@ func defineGlobals(fs *flag.FlagSet) *globals {
 	// The token's env value is read after parsing, so that no usage text ever prints it.
 	fs.StringVar(&g.token, "token", "", "API token, sent as Authorization: Bearer TOKEN, when ledgerd runs with --api-tokens (env LEDGER_TOKEN)")
 	fs.BoolVar(&g.json, "json", false, "print the API's JSON instead of tables")
+	fs.Func("o", "output: table (the default) or json (as --json)", func(v string) error {
+		switch v {
+		case "json":
+			g.json = true
+		case "table":
+			g.json = false
+		default:
+			return fmt.Errorf("-o %q: table or json", v)
+		}
+		return nil
+	})
 	return g
 }
 

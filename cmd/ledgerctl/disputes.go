@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -57,18 +58,29 @@ func disputesResolve(fs *flag.FlagSet) action {
 
 func postDispute(ctx context.Context, inv *invocation, path string, body any, done string) error {
 	var d dispute
-	raw, status, err := inv.client.call(ctx, http.MethodPost, path, nil, body, &d)
-	if err != nil {
-		return err
-	}
-	if inv.json {
-		_, err := inv.stdout.Write(raw)
+	status, printed, err := inv.answer(ctx, http.MethodPost, path, nil, body, &d)
+	if err != nil || printed {
 		return err
 	}
 	if done == "opened" && status != http.StatusCreated {
 		done = "opened before with this id; nothing changed"
 	}
-	w := inv.stdout
+	return writeDispute(inv.stdout, d, done)
+}
+
+// disputesShow shows a dispute and where it stands (R7).
+func disputesShow(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		var d dispute
+		_, printed, err := inv.answer(ctx, http.MethodGet, "/v1/disputes/"+url.PathEscape(inv.args[0]), nil, nil, &d)
+		if err != nil || printed {
+			return err
+		}
+		return writeDispute(inv.stdout, d, d.Status)
+	}
+}
+
+func writeDispute(w io.Writer, d dispute, done string) error {
 	fmt.Fprintf(w, "Dispute %s (%s)\n\n", d.ID, done)
 	return writeFields(w,
 		field{"invoice", d.Invoice},

@@ -244,6 +244,9 @@ func TestLedgerctl(t *testing.T) {
 		if r := ledgerctl(t, server, "invoices", "show", betaInvoice); !hasLine(r.stdout, "outstanding", "24.20") {
 			t.Errorf("36.30 less the credit note's 12.10 leaves 24.20 outstanding:\n%s", r)
 		}
+		if r := ledgerctl(t, server, "disputes", "show", "D-1"); r.code != 0 || !hasLine(r.stdout, "status", "accepted") {
+			t.Errorf("disputes show:\n%s", r)
+		}
 		if r := ledgerctl(t, server, "credit-notes", "list", "--account", "beta"); r.code != 0 || !hasLineStarting(r.stdout, "CN-2026-000001", "beta", betaInvoice) ||
 			!strings.Contains(r.stdout, "1 credit note") {
 			t.Errorf("credit-notes list:\n%s", r)

@@ -246,3 +246,66 @@ func writeBashCompletion(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// accountsEntries lists an account's journal entries (CONTRACT 3.1), oldest first.
+func accountsEntries(fs *flag.FlagSet) action {
+	from := fs.String("from", "", "from this instant, RFC 3339")
+	to := fs.String("to", "", "before this instant, RFC 3339")
+	return func(ctx context.Context, inv *invocation) error {
+		q := url.Values{}
+		if *from != "" {
+			q.Set("from", *from)
+		}
+		if *to != "" {
+			q.Set("to", *to)
+		}
+		t := newTable("ID", "AT", "KIND", "LEDGER ACCOUNT", "AMOUNT", "EVENTS", "MEMO").alignRight(0, 4, 5)
+		n, printed, err := listRows(ctx, inv, accountPath(inv.args[0])+"/entries", q, func(e wire.Entry) {
+			t.add(fmt.Sprint(e.ID), e.At, e.Kind, e.LedgerAccount, e.Amount, fmt.Sprint(e.Events), e.Memo)
+		})
+		if err != nil || printed {
+			return err
+		}
+		return t.writeCounted(inv.stdout, plural(n, "entry", "entries"))
+	}
+}
+
+// authorize asks whether an account may send (R4, T&C 3.5; R9), as a platform service does.
+func authorize(fs *flag.FlagSet) action {
+	account := fs.String("account", "", "the account; required")
+	channel := fs.String("channel", "sms", "the traffic's channel")
+	product := fs.String("product", "", "for ott the messaging product")
+	destination := fs.String("destination", "", "E.164 number; required but for professional services")
+	quantity := fs.Int64("quantity", 1, "parts, seconds, messages or minutes, as a usage event counts them")
+	return func(ctx context.Context, inv *invocation) error {
+		if err := required("account", *account); err != nil {
+			return err
+		}
+		var out struct {
+			Allowed          bool
+			Reason, Estimate string
+		}
+		body := map[string]any{"account": *account, "channel": *channel, "destination": *destination, "quantity": *quantity}
+		if *product != "" {
+			body["product"] = *product
+		}
+		_, printed, err := inv.answer(ctx, http.MethodPost, "/v1/authorize", nil, body, &out)
+		if err != nil || printed {
+			return err
+		}
+		verdict := "allowed"
+		if !out.Allowed {
+			verdict = "refused: " + out.Reason
+		}
+		_, err = fmt.Fprintf(inv.stdout, "%s (estimate %s EUR)\n", verdict, out.Estimate)
+		return err
+	}
+}
+
+// refund asks for a prepaid balance back; the ledger refuses it, saying why (T&C 3.13).
+func refund(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		_, _, err := inv.answer(ctx, http.MethodPost, accountPath(inv.args[0])+"/refunds", nil, map[string]any{}, nil)
+		return err
+	}
+}
