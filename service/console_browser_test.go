@@ -127,10 +127,24 @@ func TestConsole_in_a_browser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	message := func(tab context.Context) string {
+	// expect waits for the page the last action led to and its message saying want: the page
+	// before it, message and all, stays until the browser has the next one.
+	expect := func(tab context.Context, what, want string) {
 		t.Helper()
-		do(tab, "wait for the message", chromedp.WaitVisible(chromedp.CSS("p.msg, p.err")))
-		return eval(tab, "read the message", `document.querySelector('p.msg, p.err').textContent`)
+		deadline := time.Now().Add(20 * time.Second)
+		last := ""
+		for time.Now().Before(deadline) {
+			ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+			v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('p.msg, p.err') || {textContent: ''}).textContent`))
+			cancel()
+			if err == nil {
+				if last = v; strings.Contains(v, want) {
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Errorf("%s: the page says %q, want %q", what, last, want)
 	}
 	signIn := func(tab context.Context, token string) {
 		t.Helper()
@@ -156,9 +170,7 @@ func TestConsole_in_a_browser(t *testing.T) {
 		chromedp.SendKeys(form("Record a payment", "payment_id"), "bank-0001"),
 		chromedp.SendKeys(form("Record a payment", "amount"), "50.00"),
 		chromedp.Click(`//button[text()="Book payment"]`))
-	if msg := message(ftab); !strings.Contains(msg, "payment bank-0001 of 50.00 EUR booked") {
-		t.Errorf("after the payment: %q", msg)
-	}
+	expect(ftab, "after the payment", "payment bank-0001 of 50.00 EUR booked")
 	do(ftab, "open slow's invoice", chromedp.Navigate(base+"/console/invoices?account=slow"), chromedp.Click(`//a[text()="`+slowNumber+`"]`),
 		chromedp.WaitVisible(`//h2[text()="Open a dispute"]`))
 	do(ftab, "open a dispute",
@@ -166,13 +178,9 @@ func TestConsole_in_a_browser(t *testing.T) {
 		chromedp.SendKeys(form("Open a dispute", "amount"), "12.10"),
 		chromedp.SendKeys(form("Open a dispute", "reason"), "the rate of 3 March is wrong"),
 		chromedp.Click(`//button[text()="Open dispute"]`))
-	if msg := message(ftab); !strings.Contains(msg, "dispute d-1 opened") {
-		t.Errorf("after opening the dispute: %q", msg)
-	}
+	expect(ftab, "after opening the dispute", "dispute d-1 opened")
 	do(ftab, "resolve it", chromedp.SendKeys(form("Resolve a dispute", "dispute_id"), "d-1"), chromedp.Click(`//button[text()="Resolve"]`))
-	if msg := message(ftab); !strings.Contains(msg, "dispute d-1 accepted: credit note CN-2026-000001") {
-		t.Errorf("after resolving: %q", msg)
-	}
+	expect(ftab, "after resolving", "dispute d-1 accepted: credit note CN-2026-000001")
 	shot(ftab, "invoice-after")
 	if got := eval(ftab, "download the credit note", `fetch(document.querySelector('a[href$="CN-2026-000001.pdf"]').href).then(r => r.headers.get('content-type'))`); got != "application/pdf" {
 		t.Errorf("the credit note's PDF link answers %q", got)
@@ -183,9 +191,7 @@ func TestConsole_in_a_browser(t *testing.T) {
 	do(ftab, "open billing runs", chromedp.Navigate(base+"/console/billing-runs"), chromedp.WaitVisible(chromedp.CSS("input[name=period]")))
 	shot(ftab, "billing-runs")
 	do(ftab, "run March again", chromedp.SetValue(chromedp.CSS("input[name=period]"), "2026-03"), chromedp.Click(`//button[text()="Run billing"]`))
-	if msg := message(ftab); !strings.Contains(msg, "invoiced before") {
-		t.Errorf("March again: %q, want told it ran before", msg)
-	}
+	expect(ftab, "March again", "invoiced before")
 	shot(ftab, "billing-run-done")
 	for _, p := range []string{"accounts", "invoices", "rejected", "prices"} {
 		do(ftab, "open "+p, chromedp.Navigate(base+"/console/"+p), chromedp.WaitVisible(chromedp.CSS("h1")))
