@@ -200,6 +200,10 @@ func (c *console) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // login signs in with an API token (form field token): the session has the token's role.
 func (c *console) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "a sign-in from another site is refused", http.StatusForbidden)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if err := r.ParseForm(); err != nil {
 		http.Redirect(w, r, "/console/login?err="+url.QueryEscape("the form could not be read"), http.StatusSeeOther)
@@ -282,7 +286,7 @@ func (c *console) action(need Role, fn actionFunc) http.HandlerFunc {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
-		if err := r.ParseForm(); err != nil || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
+		if err := r.ParseForm(); err != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
 			http.Error(w, "the form's CSRF token is missing or wrong: reload the page and try again", http.StatusForbidden)
 			return
 		}
@@ -319,6 +323,18 @@ func (c *console) action(need Role, fn actionFunc) http.HandlerFunc {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 		}
 	}
+}
+
+// sameOrigin reports whether a form was sent from the console's own pages: a browser names the
+// page's origin in Origin (and SameSite=Strict keeps the session cookie off other sites' forms
+// anyway); a request without Origin is not a browser's cross-site form.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
 }
 
 func withParam(path, key, value string) string {

@@ -182,3 +182,21 @@ func TestConsole_roles_sessions_and_actions(t *testing.T) {
 		t.Errorf("after signing out: %d, want the login page", status)
 	}
 }
+
+// A form posted from another site is refused, sign-in included, whatever it carries.
+func TestConsole_other_sites_refused(t *testing.T) {
+	e := start(t)
+	for _, path := range []string{"/console/login", "/console/logout", "/console/billing-runs"} {
+		req, _ := http.NewRequest("POST", "http://"+e.svc.HTTPAddr+path, strings.NewReader("token=x&csrf=y&period=2026-03"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s from another site: %d, want 403", path, resp.StatusCode)
+		}
+	}
+}
