@@ -243,8 +243,8 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 	if format == "" {
 		format = "csv"
 	}
-	if format != "csv" && format != "ubl" {
-		return ledger.Errorf(ledger.CodeInvalid, "format %q is not csv or ubl", format)
+	if format != "csv" && format != "ubl" && format != "pdf" {
+		return ledger.Errorf(ledger.CodeInvalid, "format %q is not csv, ubl or pdf", format)
 	}
 	name := "invoices-" + period.String()
 	if format == "csv" {
@@ -273,6 +273,21 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 	if err != nil {
 		return err
 	}
+	// UBL documents, or the printable ones (CONTRACT 3.11), a file each.
+	ext, writeInvoice, writeNote := "xml", func(out io.Writer, v billing.InvoiceView) error {
+		return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller)
+	},
+		func(out io.Writer, cn invoices.CreditNote) error {
+			return invoices.WriteUBLCreditNote(out, cn, s.Seller)
+		}
+	if format == "pdf" {
+		ext, writeInvoice, writeNote = "pdf", func(out io.Writer, v billing.InvoiceView) error {
+			return invoices.WritePDFInvoice(out, v.Invoice, s.Seller, v.DueNow)
+		},
+			func(out io.Writer, cn invoices.CreditNote) error {
+				return invoices.WritePDFCreditNote(out, cn, s.Seller)
+			}
+	}
 	// The zip is written as the invoices are read, a page at a time, so that memory does not grow
 	// with the number of invoices. A document that cannot be written ends the response early:
 	// the zip is then truncated, which any unzip reports.
@@ -285,11 +300,11 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 			return err
 		}
 		for _, v := range views {
-			f, err := z.CreateHeader(&zip.FileHeader{Name: v.Number + ".xml", Method: zip.Deflate, Modified: v.IssueDate.Start()})
+			f, err := z.CreateHeader(&zip.FileHeader{Name: v.Number + "." + ext, Method: zip.Deflate, Modified: v.IssueDate.Start()})
 			if err != nil {
 				return err
 			}
-			if err := invoices.WriteUBLInvoice(f, v.Invoice, s.Seller); err != nil {
+			if err := writeInvoice(f, v); err != nil {
 				return err
 			}
 		}
@@ -299,11 +314,11 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 		after = views[len(views)-1].Number
 	}
 	for _, cn := range notes {
-		f, err := z.CreateHeader(&zip.FileHeader{Name: cn.Number + ".xml", Method: zip.Deflate, Modified: cn.IssueDate.Start()})
+		f, err := z.CreateHeader(&zip.FileHeader{Name: cn.Number + "." + ext, Method: zip.Deflate, Modified: cn.IssueDate.Start()})
 		if err != nil {
 			return err
 		}
-		if err := invoices.WriteUBLCreditNote(f, cn, s.Seller); err != nil {
+		if err := writeNote(f, cn); err != nil {
 			return err
 		}
 	}

@@ -155,7 +155,7 @@ func operations() map[string]operation {
 		"POST /v1/disputes/{id}/resolve":     {summary: "Resolve a dispute: accepted credits it, rejected makes it due at once (R7)", body: obj("outcome"), answer: disputeJSON{}, errors: []int{400, 404, 409}},
 		"GET /v1/credit-notes":               {summary: "List credit notes (?account=)", answer: listOf(creditNoteJSON{}), paged: true},
 		"GET /v1/credit-notes/{id}":          {summary: "A credit note; {id}.xml its UBL document, {id}.pdf the printable one", answer: creditNoteJSON{}, errors: []int{404}},
-		"GET /v1/exports/invoices":           {summary: "A period's invoices for bookkeeping: CSV (?format=csv) or a zip of UBL documents (?format=ubl)", content: "text/csv", errors: []int{400, 413}},
+		"GET /v1/exports/invoices":           {summary: "A period's invoices for bookkeeping: CSV (?format=csv), or a zip of UBL documents (?format=ubl) or of PDF documents (?format=pdf)", content: "text/csv", errors: []int{400, 413}},
 		"POST /v1/authorize":                 {summary: "May this account send? (R4, T&C 3.5; R9)", body: billing.AuthorizeRequest{}, answer: billing.AuthorizeResponse{}, errors: []int{400}},
 		"GET /v1/rejected":                   {summary: "The parked events (?reason=)", answer: listOf(rejectedJSON{}), paged: true, errors: []int{400}},
 		"POST /v1/rejected/replay":           {summary: "Charge the parked events whose cause is fixed (R1)", body: obj("reason?"), answer: billing.ReplayResult{}, errors: []int{400}},

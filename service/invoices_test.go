@@ -195,6 +195,11 @@ func TestInvoices_through_the_service(t *testing.T) {
 		zr.File[0].Name != notes.Items[0].ID+".xml" {
 		t.Errorf("April's UBL export: %v, %d files, want the credit note", err, len(zr.File))
 	}
+	marchPDFs := e.get("/v1/exports/invoices?period=2026-03&format=pdf")
+	if zr, err := zip.NewReader(bytes.NewReader(marchPDFs), int64(len(marchPDFs))); err != nil || len(zr.File) != 3 ||
+		!strings.HasSuffix(zr.File[0].Name, ".pdf") {
+		t.Errorf("March's PDF export: %v, want its 3 invoices as PDF", err)
+	}
 	if status, raw := e.do("GET", "/v1/invoices?after=INV-1999-000001", nil, nil); status != 400 {
 		t.Errorf("a cursor naming no invoice: %d %s, want 400", status, raw)
 	}

@@ -22,14 +22,14 @@ const ExportWorkers = 4
 
 func invoicesExport(fs *flag.FlagSet) action {
 	period := fs.String("period", "", "the period to export (YYYY-MM); required")
-	format := fs.String("format", "", "csv (one file for bookkeeping) or ubl (one UBL 2.1 file per invoice); required")
+	format := fs.String("format", "", "csv (one file for bookkeeping), ubl (one UBL 2.1 file per invoice) or pdf (one printable file per invoice); required")
 	out := fs.String("out", "", "the directory to write into, made if missing; required")
 	return func(ctx context.Context, inv *invocation) error {
 		switch {
 		case *period == "":
 			return usagef("--period is required")
-		case *format != "csv" && *format != "ubl":
-			return usagef("--format must be csv or ubl")
+		case *format != "csv" && *format != "ubl" && *format != "pdf":
+			return usagef("--format must be csv, ubl or pdf")
 		case *out == "":
 			return usagef("--out is required")
 		}
@@ -42,7 +42,7 @@ func invoicesExport(fs *flag.FlagSet) action {
 		if *format == "csv" {
 			err = exportCSV(ctx, inv.client, *period, *out, &summary)
 		} else {
-			err = exportUBL(ctx, inv.client, *period, *out, newProgressFor(inv.stderr), &summary)
+			err = exportDocuments(ctx, inv.client, *period, *out, documentExt[*format], newProgressFor(inv.stderr), &summary)
 		}
 		if err != nil {
 			return err
@@ -165,12 +165,15 @@ func sumCSV(path string, totals *invoiceTotals) error {
 	}
 }
 
-// exportUBL lists the period's invoices and writes each one's UBL document to DIR/{id}.xml,
-// ExportWorkers at a time, with progress on stderr.
-func exportUBL(ctx context.Context, c *client, period, dir string, progress *progress, s *exportSummary) error {
+// documentExt is the file extension of each document format.
+var documentExt = map[string]string{"ubl": "xml", "pdf": "pdf"}
+
+// exportDocuments lists the period's invoices and writes each one's document (UBL: {id}.xml,
+// PDF: {id}.pdf) to DIR, ExportWorkers at a time, with progress on stderr.
+func exportDocuments(ctx context.Context, c *client, period, dir, ext string, progress *progress, s *exportSummary) error {
 	var ids []string
 	err := c.listInvoices(ctx, url.Values{"period": {period}}, func(i invoice, _ json.RawMessage) error {
-		if err := checkFileName(i.ID + ".xml"); err != nil {
+		if err := checkFileName(i.ID + "." + ext); err != nil {
 			return err
 		}
 		ids = append(ids, i.ID)
@@ -180,7 +183,7 @@ func exportUBL(ctx context.Context, c *client, period, dir string, progress *pro
 		return err
 	}
 	progress.start(len(ids))
-	s.files, s.bytes, err = fetchUBL(ctx, c, dir, ids, progress)
+	s.files, s.bytes, err = fetchDocuments(ctx, c, dir, ids, ext, progress)
 	progress.finish()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -197,9 +200,9 @@ type fetched struct {
 	err   error
 }
 
-// fetchUBL writes the UBL documents of ids into dir through a pool of ExportWorkers. The first
+// fetchDocuments writes the UBL documents of ids into dir through a pool of ExportWorkers. The first
 // failure stops the rest; the files already written are whole (writeAtomic) and stay.
-func fetchUBL(ctx context.Context, c *client, dir string, ids []string, progress *progress) (files int, bytes int64, err error) {
+func fetchDocuments(ctx context.Context, c *client, dir string, ids []string, ext string, progress *progress) (files int, bytes int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := make(chan string)
@@ -211,8 +214,8 @@ func fetchUBL(ctx context.Context, c *client, dir string, ids []string, progress
 			defer workers.Done()
 			for id := range jobs {
 				var f fetched
-				f.err = c.download(ctx, c.http, "/v1/invoices/"+url.PathEscape(id)+".xml", nil, func(r io.Reader) (err error) {
-					f.bytes, err = writeAtomic(dir, id+".xml", r)
+				f.err = c.download(ctx, c.http, "/v1/invoices/"+url.PathEscape(id)+"."+ext, nil, func(r io.Reader) (err error) {
+					f.bytes, err = writeAtomic(dir, id+"."+ext, r)
 					return err
 				})
 				results <- f // the collector reads until the workers are done: never blocks for ever

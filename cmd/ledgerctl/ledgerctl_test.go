@@ -218,7 +218,7 @@ func TestLedgerctl(t *testing.T) {
 	t.Run("R5_export_needs_period_format_and_dir", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"invoices", "export", "--format", "csv", "--out", t.TempDir()},
-			{"invoices", "export", "--period", "2026-03", "--format", "pdf", "--out", t.TempDir()},
+			{"invoices", "export", "--period", "2026-03", "--format", "docx", "--out", t.TempDir()},
 			{"invoices", "export", "--period", "2026-03", "--format", "ubl"},
 		} {
 			if r := ledgerctl(t, append(args, server)...); r.code != 2 || !strings.Contains(r.stderr, "Usage: ledgerctl invoices export") {
@@ -368,6 +368,14 @@ func TestLedgerctlExportMany(t *testing.T) {
 	}
 	if len(lines) != 10 {
 		t.Errorf("%d progress lines, want 10:\n%s", len(lines), r.stderr)
+	}
+	// The printable documents likewise, a PDF each (CONTRACT 3.11).
+	pdfDir := t.TempDir()
+	if r := ledgerctl(t, "invoices", "export", "--server", l.url(), "--period", "2026-03", "--format", "pdf", "--out", pdfDir); r.code != 0 || !hasLineStarting(r.stdout, "files", "150", "written") {
+		t.Fatalf("PDF export: %s", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(pdfDir, "INV-2026-000150.pdf")); err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Errorf("INV-2026-000150.pdf: %v, %q", err, b[:min(len(b), 8)])
 	}
 	if r := ledgerctl(t, "invoices", "list", "--server", l.url()); !strings.HasSuffix(r.stdout, "150 invoices  total 2722.50 EUR  outstanding 2722.50 EUR\n") {
 		t.Errorf("list:\n%s", r.stdout[max(0, len(r.stdout)-300):])
