@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/ledger"
 )
@@ -163,8 +164,8 @@ func operations() map[string]operation {
 		"GET /v1/clock":                      {summary: "The test clock's time (only with --test-clock)", answer: obj("now"), errors: []int{404}},
 		"POST /v1/clock":                     {summary: "Move the test clock forward; answers once everything due has run", body: obj("now"), answer: obj("now"), errors: []int{400, 404, 409}},
 		"GET /v1/info":                       {summary: "Where usage is published (NATS, without credentials) and whether the clock is the test clock", answer: schema{"type": "object", "properties": schema{"nats": schema{"type": "string"}, "test_clock": schema{"type": "boolean"}}}},
-		"GET /v1/audit":                      {summary: "The audit trail: every write through the API (CONTRACT 3.10; ?account=)", answer: listOf(obj("seq", "at", "actor", "role", "method", "path", "account", "status")), paged: true},
-		"GET /v1/data-subjects/{id}":         {summary: "What is held under a number's pseudonym (R14, CONTRACT 3.6)", answer: listOf(obj("event", "account", "channel", "occurred_at", "prefix", "country", "amount")), paged: true, errors: []int{400}},
+		"GET /v1/audit":                      {summary: "The audit trail: every write through the API (CONTRACT 3.10; ?account=)", answer: listOf(wire.AuditEntry{}), paged: true},
+		"GET /v1/data-subjects/{id}":         {summary: "What is held under a number's pseudonym (R14, CONTRACT 3.6)", answer: listOf(wire.DataSubjectRecord{}), paged: true, errors: []int{400}},
 		"DELETE /v1/data-subjects/{id}":      {summary: "Erase a number's pseudonym from every record; amounts stay (R14)", answer: schema{"type": "object"}, errors: []int{400}},
 		"GET /healthz":                       {summary: "The process answers"},
 		"GET /readyz":                        {summary: "Ready: database, NATS and the usage consumer; 503 with the reason", errors: []int{503}},

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"ledger/api/wire"
 	"ledger/billing"
 	"ledger/invoices"
 	"ledger/ledger"
@@ -433,20 +434,10 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, _ principal) erro
 	if err != nil {
 		return err
 	}
-	type auditJSON struct {
-		Seq     int64  `json:"seq"`
-		At      string `json:"at"`
-		Actor   string `json:"actor"`
-		Role    string `json:"role"`
-		Method  string `json:"method"`
-		Path    string `json:"path"`
-		Account string `json:"account"`
-		Status  int    `json:"status"`
-	}
-	items := make([]auditJSON, 0, len(entries))
+	items := make([]wire.AuditEntry, 0, len(entries))
 	var last int64
 	for _, e := range entries {
-		items = append(items, auditJSON{Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor, Role: e.Role,
+		items = append(items, wire.AuditEntry{Seq: e.Seq, At: e.At.Format(time.RFC3339Nano), Actor: e.Actor, Role: e.Role,
 			Method: e.Method, Path: e.Path, Account: e.Account, Status: e.Status})
 		last = e.Seq
 	}
@@ -465,18 +456,9 @@ func (s *Server) dataSubject(w http.ResponseWriter, r *http.Request, _ principal
 	if err != nil {
 		return err
 	}
-	type recordJSON struct {
-		Event      string `json:"event"`
-		Account    string `json:"account"`
-		Channel    string `json:"channel"`
-		OccurredAt string `json:"occurred_at"`
-		Prefix     string `json:"prefix"`
-		Country    string `json:"country"`
-		Amount     string `json:"amount"`
-	}
-	items := make([]recordJSON, 0, len(records))
+	items := make([]wire.DataSubjectRecord, 0, len(records))
 	for _, v := range records {
-		items = append(items, recordJSON{Event: v.Event, Account: v.Account, Channel: v.Channel,
+		items = append(items, wire.DataSubjectRecord{Event: v.Event, Account: v.Account, Channel: v.Channel,
 			OccurredAt: v.OccurredAt.Format(time.RFC3339Nano), Prefix: v.Prefix, Country: v.Country, Amount: v.Amount})
 	}
 	writeJSON(w, http.StatusOK, list{Items: items, Next: next})

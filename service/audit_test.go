@@ -9,19 +9,11 @@ import (
 	"time"
 
 	"ledger/api"
+	"ledger/api/wire"
 	"ledger/service"
 )
 
-type auditEntry struct {
-	Seq     int64  `json:"seq"`
-	At      string `json:"at"`
-	Actor   string `json:"actor"`
-	Role    string `json:"role"`
-	Method  string `json:"method"`
-	Path    string `json:"path"`
-	Account string `json:"account"`
-	Status  int    `json:"status"`
-}
+type auditEntry = wire.AuditEntry
 
 type auditPage struct {
 	Items []auditEntry `json:"items"`

@@ -251,3 +251,28 @@ type BillingRun struct {
 	RanBefore bool      `json:"ran_before"` // run before this request (by the clock or another request)
 	Invoices  []Invoice `json:"invoices"`
 }
+
+// AuditEntry is one record of the audit trail (CONTRACT 3.10): who wrote what, and how it was
+// answered.
+type AuditEntry struct {
+	Seq     int64  `json:"seq"`
+	At      string `json:"at"`
+	Actor   string `json:"actor"`
+	Role    string `json:"role"`
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+	Account string `json:"account"`
+	Status  int    `json:"status"`
+}
+
+// DataSubjectRecord is a usage record held under a number's pseudonym (CONTRACT 3.6, R14):
+// never the number itself.
+type DataSubjectRecord struct {
+	Event      string `json:"event"`
+	Account    string `json:"account"`
+	Channel    string `json:"channel"`
+	OccurredAt string `json:"occurred_at"`
+	Prefix     string `json:"prefix"`
+	Country    string `json:"country"`
+	Amount     string `json:"amount"`
+}

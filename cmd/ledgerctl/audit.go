@@ -7,19 +7,12 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"ledger/api/wire"
 )
 
 // auditEntry is one record of GET /v1/audit (CONTRACT 3.10).
-type auditEntry struct {
-	Seq     int64  `json:"seq"`
-	At      string `json:"at"`
-	Actor   string `json:"actor"`
-	Role    string `json:"role"`
-	Method  string `json:"method"`
-	Path    string `json:"path"`
-	Account string `json:"account"`
-	Status  int    `json:"status"`
-}
+type auditEntry = wire.AuditEntry
 
 func auditList(fs *flag.FlagSet) action {
 	account := fs.String("account", "", "only the writes concerning this account")

@@ -148,11 +148,7 @@ func clockSet(fs *flag.FlagSet) action {
 func dataSubjectsShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("EVENT", "ACCOUNT", "CHANNEL", "OCCURRED AT", "PREFIX", "COUNTRY", "AMOUNT").alignRight(6)
-		type record struct {
-			Event, Account, Channel, Prefix, Country, Amount string
-			OccurredAt                                       string `json:"occurred_at"`
-		}
-		n, printed, err := listRows(ctx, inv, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(r record) {
+		n, printed, err := listRows(ctx, inv, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(r wire.DataSubjectRecord) {
 			t.add(r.Event, r.Account, r.Channel, r.OccurredAt, r.Prefix, r.Country, r.Amount)
 		})
 		if err != nil || printed {
