@@ -1,15 +1,14 @@
 package api
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 
+	"ledger/internal/linefile"
 	"ledger/ledger"
 )
 
@@ -57,49 +56,39 @@ const MaxTokenNameLength = 64
 // LoadTokens reads a file of lines "TOKEN ROLE [NAME]"; NAME defaults to the role. Blank lines
 // and lines starting with # are skipped.
 func LoadTokens(path string) (*Tokens, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--api-tokens: %w", err)
-	}
-	defer f.Close()
 	tokens := &Tokens{}
 	seen := map[[sha256.Size]byte]bool{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		fields := strings.Fields(text)
+	err := linefile.Read(path, "--api-tokens", func(line int, fields []string) error {
 		if len(fields) != 2 && len(fields) != 3 {
-			return nil, fmt.Errorf("%s:%d: want TOKEN ROLE [NAME]", path, line)
+			return fmt.Errorf("%s:%d: want TOKEN ROLE [NAME]", path, line)
 		}
 		role, ok := roleNames[fields[1]]
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: role %q must be admin, finance or viewer", path, line, fields[1])
+			return fmt.Errorf("%s:%d: role %q must be admin, finance or viewer", path, line, fields[1])
 		}
 		if len(fields[0]) < 16 {
-			return nil, fmt.Errorf("%s:%d: a token must be at least 16 characters", path, line)
+			return fmt.Errorf("%s:%d: a token must be at least 16 characters", path, line)
 		}
 		name := fields[1]
 		if len(fields) == 3 {
 			name = fields[2]
 			if len(name) > MaxTokenNameLength || !printable(name) {
-				return nil, fmt.Errorf("%s:%d: a name is at most %d printable characters", path, line, MaxTokenNameLength)
+				return fmt.Errorf("%s:%d: a name is at most %d printable characters", path, line, MaxTokenNameLength)
 			}
 		}
 		t := token{digest: sha256.Sum256([]byte(fields[0])), role: role, name: name}
 		if seen[t.digest] {
-			return nil, fmt.Errorf("%s:%d: the token is listed twice", path, line)
+			return fmt.Errorf("%s:%d: the token is listed twice", path, line)
 		}
 		seen[t.digest] = true
 		tokens.list = append(tokens.list, t)
 		if len(tokens.list) > MaxTokens {
-			return nil, fmt.Errorf("%s: more than %d tokens", path, MaxTokens)
+			return fmt.Errorf("%s: more than %d tokens", path, MaxTokens)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(tokens.list) == 0 {
 		return nil, fmt.Errorf("%s: no tokens", path)

@@ -1,12 +1,12 @@
 package events
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
+
+	"ledger/internal/linefile"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -33,38 +33,28 @@ const LedgerUser = "ledgerd"
 
 // LoadNATSUsers reads a users file; passwords are at least 16 characters.
 func LoadNATSUsers(path string) ([]NATSUser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--nats-users: %w", err)
-	}
-	defer f.Close()
 	var users []NATSUser
 	seen := map[string]bool{LedgerUser: true}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
-			continue
-		}
-		fields := strings.Fields(text)
+	err := linefile.Read(path, "--nats-users", func(line int, fields []string) error {
 		if len(fields) != 3 {
-			return nil, fmt.Errorf("%s:%d: want USER PASSWORD ROLE", path, line)
+			return fmt.Errorf("%s:%d: want USER PASSWORD ROLE", path, line)
 		}
 		u := NATSUser{Name: fields[0], Password: fields[1], Role: fields[2]}
 		if seen[u.Name] {
-			return nil, fmt.Errorf("%s:%d: user %q is listed twice (or is the ledger's own, %s)", path, line, u.Name, LedgerUser)
+			return fmt.Errorf("%s:%d: user %q is listed twice (or is the ledger's own, %s)", path, line, u.Name, LedgerUser)
 		}
 		seen[u.Name] = true
 		if len(u.Password) < 16 {
-			return nil, fmt.Errorf("%s:%d: a password must be at least 16 characters", path, line)
+			return fmt.Errorf("%s:%d: a password must be at least 16 characters", path, line)
 		}
 		if _, err := permissionsOf(u.Role); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return fmt.Errorf("%s:%d: %w", path, line, err)
 		}
 		users = append(users, u)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(users) == 0 {
 		return nil, fmt.Errorf("%s: no users", path)
