@@ -173,12 +173,13 @@ func writeAccount(w io.Writer, a account) error {
 func accountsList(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("ACCOUNT", "NAME", "TYPE", "STATUS", "COUNTRY", "CREDIT LIMIT", "EXPOSURE", "UNBILLED", "OUTSTANDING", "USABLE").alignRight(5, 6, 7, 8, 9)
-		n, printed, err := listRows(ctx, inv, "/v1/accounts", nil, func(a account) {
+		n, printed, err := listRows(ctx, inv, "/v1/accounts", nil, func(a account) error {
 			usable, limit := "", a.CreditLimit
 			if a.Type == "prepaid" {
 				usable, limit = a.Prepaid.Usable, ""
 			}
 			t.add(a.ID, a.Name, a.Type, a.Status, a.Country, limit, a.Exposure, a.Unbilled, a.Outstanding, usable)
+			return nil
 		})
 		if err != nil || printed {
 			return err

@@ -73,8 +73,10 @@ func TestLedgerctlAccountsUsageAndReplay(t *testing.T) {
 		t.Errorf("update: %s, want the address and nothing missing", r)
 	}
 	r = must("accounts", "list", "--json")
-	var all []account
-	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || len(all) != 2 || all[0].ID != "acme" || all[1].Unbilled != "0.075000" {
+	var page struct{ Items []account }
+	err := json.Unmarshal([]byte(r.stdout), &page)
+	all := page.Items
+	if err != nil || len(all) != 2 || all[0].ID != "acme" || all[1].Unbilled != "0.075000" {
 		t.Errorf("accounts list --json: %v %s", err, r)
 	}
 	if r := must("accounts", "list"); !strings.Contains(r.stdout, "2 accounts") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -83,16 +82,9 @@ func writeClaim(w io.Writer, c claim, created bool) error {
 
 func claimsList(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
-		path := claimsPath(inv.args[0])
 		t := newTable("CLAIM", "INCIDENT AT", "AMOUNT", "GRANTED", "REFUSED", "REMAINING", "FILED AT", "REASON").alignRight(2, 3, 4, 5)
 		var claimed, granted, refused amounts
-		var items []json.RawMessage
-		err := inv.client.list(ctx, path, nil, func(raw json.RawMessage) error {
-			var c claim
-			if err := json.Unmarshal(raw, &c); err != nil {
-				return fmt.Errorf("GET %s: an item is not a claim: %w", path, err)
-			}
-			items = append(items, raw)
+		n, printed, err := listRows(ctx, inv, claimsPath(inv.args[0]), nil, func(c claim) error {
 			t.add(c.ID, c.IncidentAt, c.Amount, c.Granted, c.Refused, c.Remaining, c.CreatedAt, c.Reason)
 			for _, a := range []struct {
 				sum    *amounts
@@ -104,19 +96,16 @@ func claimsList(fs *flag.FlagSet) action {
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil || printed {
 			return err
 		}
-		if inv.json {
-			return writeJSON(inv.stdout, map[string]any{"items": nonNil(items), "next": ""})
-		}
-		if len(items) > 0 {
+		if n > 0 {
 			if err := t.write(inv.stdout); err != nil {
 				return err
 			}
 		}
 		_, err = fmt.Fprintf(inv.stdout, "%s  claimed %s  granted %s  refused %s\n",
-			plural(len(items), "claim", "claims"), &claimed, &granted, &refused)
+			plural(n, "claim", "claims"), &claimed, &granted, &refused)
 		return err
 	}
 }

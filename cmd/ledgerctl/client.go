@@ -237,9 +237,10 @@ func (inv *invocation) answer(ctx context.Context, method, path string, query ur
 	return status, true, err
 }
 
-// listRows walks every page of a list. With --json it prints the items as one JSON array and
-// says so (printed true); otherwise it calls row with each item decoded, and says how many.
-func listRows[T any](ctx context.Context, inv *invocation, path string, query url.Values, row func(T)) (n int, printed bool, err error) {
+// listRows walks every page of a list. With --json it prints every item as one page, as the
+// other lists do ({"items":[…],"next":""}), and says so (printed true); otherwise it calls row
+// with each item decoded, and says how many there were.
+func listRows[T any](ctx context.Context, inv *invocation, path string, query url.Values, row func(T) error) (n int, printed bool, err error) {
 	var items []json.RawMessage
 	err = inv.client.list(ctx, path, query, func(raw json.RawMessage) error {
 		if inv.json {
@@ -248,14 +249,24 @@ func listRows[T any](ctx context.Context, inv *invocation, path string, query ur
 		}
 		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
+			return fmt.Errorf("GET %s: an item is not what it should be: %w", path, err)
 		}
 		n++
-		row(v)
-		return nil
+		return row(v)
 	})
 	if err != nil || !inv.json {
 		return n, false, err
 	}
-	return len(items), true, json.NewEncoder(inv.stdout).Encode(items)
+	return len(items), true, writeJSON(inv.stdout, map[string]any{"items": nonNil(items), "next": ""})
+}
+
+// query is the URL query of the non-empty values among name, value pairs.
+func query(pairs ...string) url.Values {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
+	}
+	return q
 }

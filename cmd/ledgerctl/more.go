@@ -86,13 +86,11 @@ type creditNote = wire.CreditNote
 func creditNotesList(fs *flag.FlagSet) action {
 	accountFlag := fs.String("account", "", "only this account's")
 	return func(ctx context.Context, inv *invocation) error {
-		q := url.Values{}
-		if *accountFlag != "" {
-			q.Set("account", *accountFlag)
-		}
+		q := query("account", *accountFlag)
 		t := newTable("NUMBER", "ACCOUNT", "INVOICE", "ISSUED", "NET", "VAT", "TOTAL", "REASON").alignRight(4, 5, 6)
-		n, printed, err := listRows(ctx, inv, "/v1/credit-notes", q, func(c creditNote) {
+		n, printed, err := listRows(ctx, inv, "/v1/credit-notes", q, func(c creditNote) error {
 			t.add(c.ID, c.Account, c.Invoice, c.IssueDate, c.Net, c.VAT, c.Total, c.Reason)
+			return nil
 		})
 		if err != nil || printed {
 			return err
@@ -148,8 +146,9 @@ func clockSet(fs *flag.FlagSet) action {
 func dataSubjectsShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("EVENT", "ACCOUNT", "CHANNEL", "OCCURRED AT", "PREFIX", "COUNTRY", "AMOUNT").alignRight(6)
-		n, printed, err := listRows(ctx, inv, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(r wire.DataSubjectRecord) {
+		n, printed, err := listRows(ctx, inv, "/v1/data-subjects/"+url.PathEscape(inv.args[0]), nil, func(r wire.DataSubjectRecord) error {
 			t.add(r.Event, r.Account, r.Channel, r.OccurredAt, r.Prefix, r.Country, r.Amount)
+			return nil
 		})
 		if err != nil || printed {
 			return err
@@ -248,16 +247,11 @@ func accountsEntries(fs *flag.FlagSet) action {
 	from := fs.String("from", "", "from this instant, RFC 3339")
 	to := fs.String("to", "", "before this instant, RFC 3339")
 	return func(ctx context.Context, inv *invocation) error {
-		q := url.Values{}
-		if *from != "" {
-			q.Set("from", *from)
-		}
-		if *to != "" {
-			q.Set("to", *to)
-		}
+		q := query("from", *from, "to", *to)
 		t := newTable("ID", "AT", "KIND", "LEDGER ACCOUNT", "AMOUNT", "EVENTS", "MEMO").alignRight(0, 4, 5)
-		n, printed, err := listRows(ctx, inv, accountPath(inv.args[0])+"/entries", q, func(e wire.Entry) {
+		n, printed, err := listRows(ctx, inv, accountPath(inv.args[0])+"/entries", q, func(e wire.Entry) error {
 			t.add(fmt.Sprint(e.ID), e.At, e.Kind, e.LedgerAccount, e.Amount, fmt.Sprint(e.Events), e.Memo)
+			return nil
 		})
 		if err != nil || printed {
 			return err

@@ -141,8 +141,9 @@ func topUpsAdd(fs *flag.FlagSet) action {
 func topUpsList(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		t := newTable("TOP-UP", "METHOD", "AMOUNT", "REMAINING", "RECEIVED", "USABLE FROM", "EXPIRES", "STATE").alignRight(2, 3)
-		n, printed, err := listRows(ctx, inv, accountPath(inv.args[0])+"/topups", nil, func(l wire.Lot) {
+		n, printed, err := listRows(ctx, inv, accountPath(inv.args[0])+"/topups", nil, func(l wire.Lot) error {
 			t.add(l.ID, l.Method, l.Amount, l.Remaining, l.ReceivedAt, l.UsableFrom, l.ExpiresAt, l.State)
+			return nil
 		})
 		if err != nil || printed {
 			return err
@@ -155,13 +156,11 @@ func topUpsList(fs *flag.FlagSet) action {
 func rejectedList(fs *flag.FlagSet) action {
 	reason := fs.String("reason", "", "only this reason (malformed, unknown_account, no_price, account_closed, duplicate_conflict, missing_cpi, charge_too_large)")
 	return func(ctx context.Context, inv *invocation) error {
-		q := url.Values{}
-		if *reason != "" {
-			q.Set("reason", *reason)
-		}
+		q := query("reason", *reason)
 		t := newTable("ID", "EVENT", "ACCOUNT", "REASON", "PARKED AT", "REPLAYS", "DETAIL").alignRight(0, 5)
-		n, printed, err := listRows(ctx, inv, "/v1/rejected", q, func(r wire.Rejected) {
+		n, printed, err := listRows(ctx, inv, "/v1/rejected", q, func(r wire.Rejected) error {
 			t.add(fmt.Sprint(r.ID), r.EventID, r.Account, r.Reason, r.ParkedAt, fmt.Sprint(r.Replays), r.Detail)
+			return nil
 		})
 		if err != nil || printed {
 			return err
