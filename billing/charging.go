@@ -101,27 +101,19 @@ func (c *Charging) Prepare(ds []ledger.Delivery) (*PlannedBatch, error) {
 	c.Accounts.View(func(accounts ledger.AccountDirectory) {
 		for i, d := range ds {
 			items[i] = ledger.Prepare(d, accounts, rater)
-			if c.Pseudonyms != nil {
-				c.Pseudonyms.Scrub(&items[i])
-			}
 		}
 	})
-	now := c.Clock.Now()
-	pb, err := c.Store.PlanBatch(items, now)
-	if err == nil || len(items) == 1 {
-		return pb, err
-	}
-	// A permanent error parks the one event; it never blocks the batches behind it. Each event
-	// is planned alone, and one that still cannot be is parked with the error.
-	for i := range items {
-		if items[i].Reason != "" {
-			continue
-		}
-		if _, err := c.Store.PlanBatch(items[i:i+1], now); err != nil {
-			items[i].Reason, items[i].Detail = ledger.ReasonMalformed, "cannot be charged: "+err.Error()
+	// The numbers come out before anything of the batch is kept (R14); this needs no account,
+	// so the credit book's lock is not held for it.
+	if c.Pseudonyms != nil {
+		for i := range items {
+			c.Pseudonyms.Scrub(&items[i])
 		}
 	}
-	return c.Store.PlanBatch(items, now)
+	// What one event cannot be charged for is decided by Prepare (ledger.Prepare parks it with
+	// its reason, an absurd amount included: charge_too_large), so planning a batch of prepared
+	// events does not fail on one of them.
+	return c.Store.PlanBatch(items, c.Clock.Now())
 }
 
 // Commit charges a planned batch in one transaction. Nothing may be acknowledged before it
