@@ -344,15 +344,16 @@ func (c *console) account(w http.ResponseWriter, r *http.Request, sess *consoleS
 }
 
 func (c *console) setLimit(_ http.ResponseWriter, r *http.Request, sess *consoleSession) (string, error) {
-	amount, err := ledger.ParseAmount("amount", r.PostForm.Get("amount"))
+	// A credit limit, not a payment: 0 cancels the credit (T&C 3.5, 3.6).
+	amount, err := ledger.ParseLimit("amount", r.PostForm.Get("amount"))
 	if err != nil {
 		return "", err
 	}
 	id := r.PathValue("id")
-	if _, err := c.s.Billing.SetCreditLimit(r.Context(), id, amount.Decimal(), sess.who.Name); err != nil {
+	if _, err := c.s.Billing.SetCreditLimit(r.Context(), id, amount, sess.who.Name); err != nil {
 		return "", err
 	}
-	return withParam("/console/accounts/"+url.PathEscape(id), "msg", "credit limit set to "+money.FormatInvoice(amount.Decimal())+" EUR"), nil
+	return withParam("/console/accounts/"+url.PathEscape(id), "msg", "credit limit set to "+money.FormatInvoice(amount)+" EUR"), nil
 }
 
 func (c *console) invoiceList(w http.ResponseWriter, r *http.Request, _ *consoleSession, data map[string]any) (string, error) {

@@ -5,7 +5,6 @@ import (
 
 	"ledger/billing"
 	"ledger/ledger"
-	"ledger/money"
 )
 
 // setCreditLimit raises, lowers or cancels (0) a credit limit with immediate effect (T&C 3.6).
@@ -16,9 +15,9 @@ func (s *Server) setCreditLimit(w http.ResponseWriter, r *http.Request, who prin
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	amount, err := money.Parse(body.Amount)
+	amount, err := ledger.ParseLimit("amount", body.Amount)
 	if err != nil {
-		return ledger.Errorf(ledger.CodeInvalid, "amount %q must be an amount ≥ 0 (0 cancels the credit, T&C 3.6)", body.Amount)
+		return err
 	}
 	id := r.PathValue("id")
 	limit, err := s.Billing.SetCreditLimit(r.Context(), id, amount, who.Name)

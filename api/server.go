@@ -337,8 +337,12 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) e
 // allowed lists the methods of the routes whose pattern matches path (HEAD with GET).
 func (s *Server) allowed(path string) []string {
 	var methods []string
-	for _, rt := range append(s.routes, Route{Pattern: "GET /healthz"}, Route{Pattern: "GET /readyz"}, Route{Pattern: "GET /metrics"}) {
-		method, pattern, _ := strings.Cut(rt.Pattern, " ")
+	patterns := make([]string, 0, len(s.routes)+len(PublicRoutes))
+	for _, rt := range s.routes {
+		patterns = append(patterns, rt.Pattern)
+	}
+	for _, p := range append(patterns, PublicRoutes...) {
+		method, pattern, _ := strings.Cut(p, " ")
 		if !matchPath(pattern, path) || slices.Contains(methods, method) {
 			continue
 		}

@@ -155,6 +155,12 @@ func TestConsole_roles_sessions_and_actions(t *testing.T) {
 	if got := invs.Items[0].Outstanding; got != "4.08" {
 		t.Errorf("outstanding after 5.00 paid: %s, want 4.08 (9.08 − 5.00)", got)
 	}
+	// A credit limit of 0 cancels the credit (T&C 3.6): the console takes it.
+	status, loc = fb.post("/console/accounts/acme/credit-limit", url.Values{"csrf": {fb.csrf("/console/accounts/acme")}, "amount": {"0"},
+		"back": {"/console/accounts/acme"}})
+	if status != http.StatusSeeOther || !strings.Contains(loc, "msg=credit+limit+set+to+0.00") {
+		t.Errorf("a limit of 0 from the console: %d %s", status, loc)
+	}
 	// Documents through the session: the PDF of the invoice.
 	if status, body, header := fb.get("/console/invoices/" + inv.ID + ".pdf"); status != 200 || header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(body, "%PDF-") {
 		t.Errorf("the PDF from the console: %d %s", status, header.Get("Content-Type"))
