@@ -87,6 +87,7 @@ func (r *Relay) Flush(ctx context.Context) int {
 			return total
 		}
 		var done []int64
+		aside := 0 // set aside for good: handled, not published
 		for _, m := range msgs {
 			nm := nats.NewMsg(m.Subject)
 			nm.Data = m.Payload
@@ -109,6 +110,7 @@ func (r *Relay) Flush(ctx context.Context) int {
 				if r.Failed != nil {
 					r.Failed.Inc()
 				}
+				aside++
 				continue
 			}
 			if err != nil {
@@ -124,7 +126,7 @@ func (r *Relay) Flush(ctx context.Context) int {
 			return total
 		}
 		total += len(done)
-		if len(done) < len(msgs) {
+		if len(done)+aside < len(msgs) { // stopped early: the rest waits for the next pass
 			return total
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"ledger/billing"
 	"ledger/clock"
 	"ledger/events"
+	"ledger/internal/redact"
 	"ledger/invoices"
 	"ledger/ledger"
 	"ledger/money"
@@ -404,7 +405,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.Tariffs == "" {
 		log.Warn("running on the embedded example tariffs (tariffs/example): illustrative prices, and an example CPI change for 2026 of 2 %, not the published figure. Give your own with --tariffs")
 	}
-	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", s.NATSURL, "db", s.Store.Location(), "accounts", s.Credit.Len(),
+	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", redact.URLs(s.NATSURL), "db", s.Store.Location(), "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
 }
@@ -498,7 +499,7 @@ func (s *Service) dial(name string) (*nats.Conn, error) {
 	opts = append(opts, s.natsAuth...)
 	nc, err := nats.Connect(s.NATSURL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redact.URLs(s.NATSURL), err)
 	}
 	return nc, nil
 }
@@ -535,7 +536,7 @@ func (s *Service) connectNATS() error {
 	opts = append(opts, s.natsAuth...)
 	nc, err := nats.Connect(s.NATSURL, opts...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", s.NATSURL, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redact.URLs(s.NATSURL), err)
 	}
 	s.NC = nc
 	js, err := jetstream.New(nc)

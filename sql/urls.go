@@ -3,36 +3,13 @@ package sql
 import (
 	neturl "net/url"
 	"strings"
+
+	"ledger/internal/redact"
 )
 
 // Redact returns a database URL fit for a log line or an error: the passwords it carries
 // (user:password@ and ?password=) replaced by ….
-func Redact(raw string) string {
-	u, err := neturl.Parse(raw)
-	if err != nil {
-		if i := strings.LastIndex(raw, "@"); i > 0 {
-			if j := strings.Index(raw, "://"); j > 0 && j < i {
-				return raw[:j+3] + "…" + raw[i:]
-			}
-		}
-		return raw
-	}
-	const mark = "xxxxx"
-	redacted := false
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User, redacted = neturl.UserPassword(u.User.Username(), mark), true
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", mark)
-		u.RawQuery, redacted = q.Encode(), true
-	}
-	if !redacted {
-		return raw
-	}
-	return strings.NewReplacer(":"+mark+"@", ":…@", "password="+mark, "password=…").Replace(u.String())
-}
+func Redact(raw string) string { return redact.URL(raw) }
 
 // ScrubPasswords returns err with the passwords the database URLs carry (user:password@ or
 // ?password=, plain or escaped) replaced by …: a driver's message may quote them.

@@ -6,11 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"ledger/api/wire"
+	"ledger/internal/redact"
 
 	"github.com/nats-io/nats.go"
 )
@@ -68,7 +67,7 @@ func usageSend(fs *flag.FlagSet) action {
 		}
 		nc, err := nats.Connect(server, opts...)
 		if err != nil {
-			return fmt.Errorf("connect to NATS at %s: %w", redactNATS(server), err)
+			return fmt.Errorf("connect to NATS at %s: %w", redact.URLs(server), err)
 		}
 		defer nc.Close()
 		subject := "usage." + *channel + "." + *account
@@ -94,18 +93,6 @@ func usageSend(fs *flag.FlagSet) action {
 		_, err = fmt.Fprintf(inv.stdout, "published %s on %s, stream %s sequence %d%s\n%s\n", *id, subject, ack.Stream, ack.Sequence, note, body)
 		return err
 	}
-}
-
-// redactNATS is a NATS URL list without passwords, for messages.
-func redactNATS(list string) string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		if u, err := url.Parse(p); err == nil && u.User != nil {
-			u.User = url.User(u.User.Username())
-			parts[i] = u.String()
-		}
-	}
-	return strings.Join(parts, ",")
 }
 
 // topUpsAdd books a top-up of a prepaid account (CONTRACT 3.2): usable from the day after it
