@@ -85,13 +85,8 @@ var consolePages = []string{"login", "overview", "accounts", "account", "invoice
 
 func (s *Server) registerConsole(mux *http.ServeMux) {
 	c := &console{s: s, pages: map[string]*template.Template{}, sessions: map[string]*consoleSession{}, runs: map[string]*consoleRun{}}
-	funcs := template.FuncMap{"when": consoleWhen, "bar": utilisationBar, "pct": pct, "join": strings.Join, "split": strings.Fields, "eur": eur, "unit": func(code string) string {
-		if u, ok := pdfUnitNames[code]; ok {
-			return u
-		}
-		return code
-	},
-		"roleAtLeast": func(who principal, role string) bool { return who.Role >= roleNamed(role) }}
+	funcs := template.FuncMap{"when": consoleWhen, "bar": utilisationBar, "pct": pct, "join": strings.Join, "split": strings.Fields, "eur": eur,
+		"unit": invoices.UnitName, "roleAtLeast": func(who principal, role string) bool { r, ok := roleNames[role]; return ok && who.Role >= r }}
 	for _, p := range consolePages {
 		c.pages[p] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(consoleFiles, "console/layout.html", "console/"+p+".html"))
 	}
@@ -119,15 +114,6 @@ func (s *Server) registerConsole(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/rejected", c.page(RoleFinance, c.rejected))
 	mux.HandleFunc("POST /console/rejected/replay", c.action(RoleAdmin, c.replay))
 	mux.HandleFunc("GET /console/prices", c.page(RoleViewer, c.prices))
-}
-
-func roleNamed(name string) Role {
-	for r := RoleViewer; r <= RoleAdmin; r++ {
-		if r.String() == name {
-			return r
-		}
-	}
-	return RoleAdmin + 1
 }
 
 // secure sets the headers of every console answer.
@@ -392,9 +378,6 @@ func consoleWhen(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
-// pdfUnitNames name the UN/ECE units for people, as the PDF documents do.
-var pdfUnitNames = map[string]string{invoices.UnitPiece: "pcs", invoices.UnitMinute: "min", invoices.UnitHour: "h", invoices.UnitKm: "km"}
 
 // eur shows an amount in cents, as invoices do (the ledger keeps micro-euros).
 func eur(amount string) string {

@@ -273,20 +273,26 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 		if err := tx.DueAtOnce(account, day); err != nil {
 			return err
 		}
-		period := invoices.PeriodOf(at)
-		final, err := tx.InvoiceableOf(account, period, day.AddDays(-1))
-		if err != nil {
+		if err := issueFinal(tx, account, at); err != nil {
 			return err
-		}
-		if final.somethingToInvoice() {
-			if _, err := tx.Issue(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
-				DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, at, false); err != nil {
-				return err
-			}
 		}
 		// Closed either way, so that later traffic is parked.
 		return tx.CloseTerminated(account, at, now)
 	})
+}
+
+// issueFinal invoices at once, dated at, due on issue, what a terminated postpaid account has
+// open: its unbilled usage, with interest and collection costs through the day before (R13,
+// T&C 10.7); nothing when it has nothing open.
+func issueFinal(tx TerminationTx, account string, at time.Time) error {
+	day, period := clock.DateOf(at), invoices.PeriodOf(at)
+	final, err := tx.InvoiceableOf(account, period, day.AddDays(-1))
+	if err != nil || !final.somethingToInvoice() {
+		return err
+	}
+	_, err = tx.Issue(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
+		DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, at, false)
+	return err
 }
 
 // invoiceFinalUsage invoices at once, due on issue, what terminated postpaid accounts were
@@ -295,17 +301,8 @@ func (s *Service) Terminate(ctx context.Context, account string, at time.Time, b
 func (s *Service) invoiceFinalUsage(ctx context.Context, accounts []string) error {
 	ctx = withoutAudit(ctx) // the ledger's doing, not the request's that replayed the events
 	now := s.Now()
-	day, period := clock.DateOf(now), invoices.PeriodOf(now)
 	for _, account := range accounts {
-		err := s.Accounts.WithTermination(ctx, func(tx TerminationTx) error {
-			final, err := tx.InvoiceableOf(account, period, day.AddDays(-1))
-			if err != nil || !final.somethingToInvoice() {
-				return err
-			}
-			_, err = tx.Issue(invoices.Draft{Account: account, Customer: final.Customer, Period: period, IssueDate: day,
-				DueOnIssue: true, VAT: final.VAT, Notes: final.Notes}, final, now, false)
-			return err
-		})
+		err := s.Accounts.WithTermination(ctx, func(tx TerminationTx) error { return issueFinal(tx, account, now) })
 		if err != nil {
 			return fmt.Errorf("account %s: %w", account, err)
 		}

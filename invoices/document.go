@@ -4,6 +4,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"ledger/clock"
+	"ledger/pricing"
 )
 
 // Line kinds (CONTRACT 3.3).
@@ -26,35 +27,22 @@ const (
 	UnitKm     = "KMT" // travel
 )
 
-// UsageKind is the invoice line kind of a usage charge of channel and product: the hours of
-// professional services, their travel and their materials each on lines of their own (R2,
-// SST 9.1), everything else usage.
-func UsageKind(channel, product string) string {
-	if channel != "professional_services" {
-		return LineUsage
+// UsageLine is the kind and the unit of the invoice line a usage charge of channel and product
+// lands on: professional services' hours, travel (km) and materials each on lines of their own
+// (R2, SST 9.1); voice in minutes; everything else usage, in pieces.
+func UsageLine(channel, product string) (kind, unit string) {
+	switch {
+	case channel != pricing.ChannelProfessionalServices:
+		if channel == pricing.ChannelVoice {
+			return LineUsage, UnitMinute
+		}
+		return LineUsage, UnitPiece
+	case product == pricing.ProductTravel:
+		return LineTravel, UnitKm
+	case product == pricing.ProductMaterials:
+		return LineMaterials, UnitPiece
 	}
-	switch product {
-	case LineTravel:
-		return LineTravel
-	case LineMaterials:
-		return LineMaterials
-	}
-	return LineProfessionalServices
-}
-
-// UsageUnit is the unit a usage line of channel and product is counted in: minutes of voice,
-// hours of professional services, kilometres of travel, pieces of everything else.
-func UsageUnit(channel, product string) string {
-	switch UsageKind(channel, product) {
-	case LineProfessionalServices:
-		return UnitHour
-	case LineTravel:
-		return UnitKm
-	}
-	if channel == "voice" {
-		return UnitMinute
-	}
-	return UnitPiece
+	return LineProfessionalServices, UnitHour
 }
 
 // Line is one line of an invoice or a credit note. Amount is the sum of what it groups rounded

@@ -66,8 +66,16 @@ type pdfDocument struct {
 	date                    clock.LocalDate
 }
 
-// pdfUnits names the UN/ECE units for people.
-var pdfUnits = map[string]string{UnitPiece: "pcs", UnitMinute: "min", UnitHour: "h", UnitKm: "km"}
+// unitNames name the UN/ECE units for people.
+var unitNames = map[string]string{UnitPiece: "pcs", UnitMinute: "min", UnitHour: "h", UnitKm: "km"}
+
+// UnitName is a line's unit as a person reads it (pcs, min, h, km); an unknown code as it is.
+func UnitName(code string) string {
+	if name, ok := unitNames[code]; ok {
+		return name
+	}
+	return code
+}
 
 func (d pdfDocument) write(w io.Writer) error {
 	if len(d.breakdown) == 0 { // a document made before breakdowns were stored: from its lines
@@ -163,7 +171,7 @@ func (d pdfDocument) write(w io.Writer) error {
 		if l.VAT != nil {
 			vat = *l.VAT
 		}
-		cells := []string{trimZeros(l.Quantity), pdfUnits[l.Unit], trimZeros(l.UnitPrice), l.Amount.StringFixed(2), vatLabel(vat)}
+		cells := []string{trimZeros(l.Quantity), UnitName(l.Unit), trimZeros(l.UnitPrice), l.Amount.StringFixed(2), vatLabel(vat)}
 		for i, c := range cells {
 			pdf.CellFormat(cols[i+1].width, 4.5, text(c), "", 0, cols[i+1].align, false, 0, "")
 		}

@@ -218,7 +218,7 @@ func IsDutchPublicHoliday(d clock.LocalDate) bool {
 	if d.Month < time.March || d.Month > time.June {
 		return false // Easter Sunday is 22 March at the earliest, Whit Monday 14 June at the latest
 	}
-	switch daysBetween(easterSunday(d.Year), d) {
+	switch d.DaysSince(easterSunday(d.Year)) {
 	case 0, easterMondayOffset, ascensionDayOffset, whitSundayOffset, whitMondayOffset:
 		return true
 	}
@@ -252,13 +252,6 @@ func easterSunday(year int) clock.LocalDate {
 	month := (h + l - 7*m + 114) / 31
 	day := (h+l-7*m+114)%31 + 1
 	return clock.LocalDate{Year: year, Month: time.Month(month), Day: day}
-}
-
-// daysBetween returns the number of calendar days from a to b (negative when b is earlier).
-func daysBetween(a, b clock.LocalDate) int {
-	from := time.Date(a.Year, a.Month, a.Day, 12, 0, 0, 0, time.UTC)
-	to := time.Date(b.Year, b.Month, b.Day, 12, 0, 0, 0, time.UTC)
-	return int(to.Sub(from) / (24 * time.Hour))
 }
 
 // dateLess orders dates without a time zone lookup (clock.LocalDate.Before converts to

@@ -198,7 +198,7 @@ func (u *usageLines) chargeLines(cache *lineCache, e ledger.UsageEvent, r pricin
 
 func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) chargeLineIDs {
 	var ids chargeLineIDs
-	kind, unit := invoices.UsageKind(e.Channel, e.Product), invoices.UsageUnit(e.Channel, e.Product)
+	kind, unit := invoices.UsageLine(e.Channel, e.Product)
 	specOf := func(c pricing.Charge) lineSpec {
 		return lineSpec{Kind: kind, Channel: e.Channel, Product: c.Product, Direction: e.Direction, Country: c.Country,
 			Description: c.Description, Unit: unit, UnitPrice: c.UnitPrice.String()}
@@ -415,9 +415,10 @@ func (s *Store) loadLines(ctx context.Context) error {
 		}
 		period := periodKey(invoices.PeriodOf(time.Unix(0, occurred)))
 		described := strings.TrimSpace(strings.ToUpper(channel) + " " + country)
+		kind, unit := invoices.UsageLine(channel, product)
 		if line == 0 {
-			line = s.lines.lineID(lineSpec{Kind: invoices.UsageKind(channel, product), Channel: channel, Product: product, Direction: direction,
-				Country: country, Description: described, Unit: invoices.UsageUnit(channel, product)})
+			line = s.lines.lineID(lineSpec{Kind: kind, Channel: channel, Product: product, Direction: direction,
+				Country: country, Description: described, Unit: unit})
 		}
 		add := func(line uint32, quantity, micros int64) {
 			k := lineKey{account, period, line}
@@ -436,7 +437,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 		if surcharge != 0 {
 			if surchargeLine == 0 {
 				surchargeLine = s.lines.lineID(lineSpec{Kind: invoices.LineSurcharge, Channel: channel, Product: product, Direction: direction,
-					Country: country, Description: "Surcharges " + described, Unit: invoices.UsageUnit(channel, product)})
+					Country: country, Description: "Surcharges " + described, Unit: unit})
 			}
 			add(surchargeLine, billed, surcharge)
 		}

@@ -173,7 +173,7 @@ func writeRows(w io.Writer, t *table) error {
 
 // unitNames are the UN/ECE Recommendation 20 codes the API answers as a line's unit (the
 // codes of its UBL documents), in words.
-var unitNames = map[string]string{"C62": "piece", "MIN": "minute", "HUR": "hour"}
+var unitNames = map[string]string{"C62": "piece", "MIN": "minute", "HUR": "hour", "KMT": "km"}
 
 func unitName(code string) string {
 	if name, ok := unitNames[code]; ok {
