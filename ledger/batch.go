@@ -98,22 +98,28 @@ type Prepared struct {
 	// AfterClosure: the account is closed and this is traffic of before its closure, arrived
 	// late (OwedBeforeClosure): charged, and a terminated postpaid account's is invoiced at once.
 	AfterClosure bool
-	// Pseudonym is the keyed pseudonym of the destination (Pseudonyms.Scrub, R14); "" when none.
-	Pseudonym string
 	// BaseMicros and SurchargeMicros are the rating's charge in micro-euros (chargeOf), worked
 	// out once, when the event is rated.
 	BaseMicros, SurchargeMicros money.Micros
 }
 
+// hashOr is the content hash of the event as it first came, which a replayed parked row keeps;
+// h, the hash of the delivery's data, otherwise.
+func (d Delivery) hashOr(h uint64) uint64 {
+	if d.ParkedHash != 0 {
+		return d.ParkedHash
+	}
+	return h
+}
+
 // Prepare decodes, validates and rates one delivery.
 func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
-	p := Prepared{Delivery: d, Pseudonym: d.Pseudonym}
+	// The pseudonym of the destination (R14) is the embedded Delivery's: kept from the parked
+	// row on replay, made by Pseudonyms.Scrub otherwise.
+	p := Prepared{Delivery: d}
 	e, id, err := DecodeUsage(d.Data)
 	if err != nil {
-		p.Key, p.Hash, p.Reason, p.Detail = truncateRunes(id, MaxEventIDLength), RawHash(d.Data), ReasonMalformed, err.Error()
-		if d.ParkedHash != 0 {
-			p.Hash = d.ParkedHash
-		}
+		p.Key, p.Hash, p.Reason, p.Detail = truncateRunes(id, MaxEventIDLength), d.hashOr(RawHash(d.Data)), ReasonMalformed, err.Error()
 		if len(d.Data) > MaxEventBytes {
 			// Parked with a bounded copy: no one message can fill the database.
 			sum := sha256.Sum256(d.Data)
@@ -122,10 +128,7 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		}
 		return p
 	}
-	p.Key, p.Hash, p.Event = e.ID, e.ContentHash(), e
-	if d.ParkedHash != 0 {
-		p.Hash = d.ParkedHash
-	}
+	p.Key, p.Hash, p.Event = e.ID, d.hashOr(e.ContentHash()), e
 	// CONTRACT 2: an event is published on usage.<channel>.<account>. The subject is what NATS
 	// permissions can restrict a publisher to, so an event for another account than its
 	// subject names is refused (a publisher of one customer cannot bill another).

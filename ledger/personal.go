@@ -111,7 +111,9 @@ func (p *Pseudonyms) Scrub(d *Prepared) {
 		}
 	}
 	d.Detail = p.scrub(quotedNumbers, d.Detail)
-	v, err := fastjson.ParseBytes(d.Data)
+	parser := parsers.Get() // the pool DecodeUsage uses
+	defer parsers.Put(parser)
+	v, err := parser.ParseBytes(d.Data)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		d.Data = []byte(p.scrubText(string(d.Data)))
 		return
@@ -139,6 +141,9 @@ func (p *Pseudonyms) Scrub(d *Prepared) {
 		if k := string(key); !keptFields[k] && v.Type() == fastjson.TypeString {
 			s := string(v.GetStringBytes())
 			if k == "occurred_at" {
+				if !d.Event.OccurredAt.IsZero() { // decoded: a time, checked already
+					return
+				}
 				if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
 					return // a time (its nanoseconds are digits, not a number): replay needs it
 				}

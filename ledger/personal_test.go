@@ -80,3 +80,24 @@ func TestScrub(t *testing.T) {
 		t.Errorf("a charged event's pseudonym %q", charged.Pseudonym)
 	}
 }
+
+// The pseudonym of every charged event is on the ingestion path (R14).
+func BenchmarkPseudonymOf(b *testing.B) {
+	p := ledger.NewPseudonyms([]byte("0123456789abcdef"), 6)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Of("+31612345678")
+	}
+}
+
+// A parked event's body is scrubbed field by field (R14): the cost of a flood of bad events.
+func BenchmarkScrubParked(b *testing.B) {
+	p := ledger.NewPseudonyms([]byte("0123456789abcdef"), 6)
+	body := []byte(`{"id":"e-1","account":"acme","channel":"voice","destination":"+31612345678","caller_id":"+31201234567","quantity":61,"occurred_at":"2026-03-10T08:00:00.123456789Z","note":"call 0612345678"}`)
+	e, _, _ := ledger.DecodeUsage(body)
+	b.ReportAllocs()
+	for b.Loop() {
+		d := ledger.Prepared{Delivery: ledger.Delivery{Data: body}, Event: e, Reason: ledger.ReasonNoPrice, Detail: "no price for voice to +31612345678"}
+		p.Scrub(&d)
+	}
+}
