@@ -182,7 +182,7 @@ func (c *console) loginPage(w http.ResponseWriter, r *http.Request) {
 // login signs in with an API token (form field token): the session has the token's role.
 func (c *console) login(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		http.Error(w, "a sign-in from another site is refused", http.StatusForbidden)
+		http.Error(w, "a sign-in from another site is refused (CONTRACT 3.11: the console signs in from its own login page)", http.StatusForbidden)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
@@ -196,7 +196,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/console/", http.StatusSeeOther)
 			return
 		}
-		http.Redirect(w, r, "/console/login?err="+url.QueryEscape("without --api-tokens the console answers only on loopback"), http.StatusSeeOther)
+		http.Redirect(w, r, "/console/login?err="+url.QueryEscape("without --api-tokens the console answers only on loopback, as the API does (CONTRACT 3)"), http.StatusSeeOther)
 		return
 	}
 	t, ok := c.s.Tokens.find(token)
@@ -232,7 +232,7 @@ func (c *console) page(need Role, fn pageFunc) http.HandlerFunc {
 		}
 		data := map[string]any{"Who": sess.who, "CSRF": sess.csrf, "Msg": r.URL.Query().Get("msg"), "Err": r.URL.Query().Get("err")}
 		if sess.who.Role < need {
-			c.render(w, http.StatusForbidden, "overview", sess, map[string]any{"Who": sess.who, "Err": fmt.Sprintf("this page needs the %s role; you have %s", need, sess.who.Role)})
+			c.render(w, http.StatusForbidden, "overview", sess, map[string]any{"Who": sess.who, "Err": requireRole(need, sess.who.Role).Error()})
 			return
 		}
 		name, err := fn(w, r, sess, data)
@@ -268,7 +268,7 @@ func (c *console) action(need Role, fn actionFunc) http.HandlerFunc {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 1<<16)
 		if err := r.ParseForm(); err != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
-			http.Error(w, "the form's CSRF token is missing or wrong: reload the page and try again", http.StatusForbidden)
+			http.Error(w, "the form's CSRF token is missing or wrong, or it was sent from another site (CONTRACT 3.11): reload the page and try again", http.StatusForbidden)
 			return
 		}
 		back := r.PostForm.Get("back")
@@ -284,7 +284,7 @@ func (c *console) action(need Role, fn actionFunc) http.HandlerFunc {
 		var next string
 		var err error
 		if sess.who.Role < need {
-			err = ledger.Errorf(ledger.CodeForbidden, "this needs the %s role; you have %s", need, sess.who.Role)
+			err = requireRole(need, sess.who.Role)
 		} else {
 			next, err = fn(w, r.WithContext(ctx), sess)
 		}

@@ -555,7 +555,7 @@ func (c *console) runBilling(_ http.ResponseWriter, r *http.Request, sess *conso
 		case err != nil:
 			run.Error = err.Error()
 		case ranBefore:
-			run.Message = "period " + period.String() + " was invoiced before (a period runs once): nothing issued now"
+			run.Message = "period " + period.String() + " was invoiced before (R5: a period runs once): nothing issued now"
 		default:
 			run.Message = fmt.Sprintf("done: %d periods invoiced", len(results))
 		}

@@ -113,7 +113,7 @@ func (s *Server) Handler() http.Handler {
 			}
 			sw := &statusWriter{ResponseWriter: w}
 			if err == nil && who.Role < need {
-				err = ledger.Errorf(ledger.CodeForbidden, "this needs the %s role; the token has %s", need, who.Role)
+				err = requireRole(need, who.Role)
 			}
 			if err == nil {
 				r.Body = http.MaxBytesReader(w, r.Body, MaxRequestBytes)
@@ -332,6 +332,15 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request, _ principal) e
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"now": now.Format(time.RFC3339Nano)})
 	return nil
+}
+
+// requireRole refuses a principal whose role is below need (CONTRACT 3: each role may do what
+// the roles below it may); the API and the console alike.
+func requireRole(need, have Role) error {
+	if have >= need {
+		return nil
+	}
+	return &ledger.Error{Code: ledger.CodeForbidden, Clause: "CONTRACT 3", Message: fmt.Sprintf("this needs the %s role; the token has %s", need, have)}
 }
 
 // allowed lists the methods of the routes whose pattern matches path (HEAD with GET).

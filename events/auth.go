@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"ledger/internal/linefile"
+	"ledger/ledger"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -70,8 +71,8 @@ func permissionsOf(role string) (*server.Permissions, error) {
 		return &server.Permissions{Publish: &server.SubjectPermission{Allow: []string{UsageSubjects, AuthorizeSubject}}, Subscribe: inbox}, nil
 	case strings.HasPrefix(role, "publisher:"):
 		account := strings.TrimPrefix(role, "publisher:")
-		if account == "" || strings.ContainsAny(account, ".*> \t") {
-			return nil, fmt.Errorf("role %q: want publisher:ACCOUNT with an account id", role)
+		if !ledger.ValidAccountID(account) {
+			return nil, fmt.Errorf("role %q: want publisher:ACCOUNT with an account id, [a-z0-9][a-z0-9_-]{0,62} (CONTRACT 2)", role)
 		}
 		return &server.Permissions{Publish: &server.SubjectPermission{Allow: []string{"usage.*." + account, AuthorizeSubject}}, Subscribe: inbox}, nil
 	case role == "subscriber":

@@ -274,7 +274,7 @@ func (a Account) checkDetails() error {
 	}
 	if !a.Address.IsZero() {
 		if a.Address.Street == "" || a.Address.City == "" || a.Address.PostalCode == "" {
-			return Errorf(CodeInvalid, "address needs street, city and postal_code, all three (the invoice's buyer address)")
+			return Errorf(CodeInvalid, "address needs street, city and postal_code, all three: it is the invoices' buyer address (CONTRACT 3.1; PEPPOL NL-R-004 wants all three)")
 		}
 		if len(a.Address.Street) > MaxAddressLength || len(a.Address.City) > MaxAddressLength || len(a.Address.PostalCode) > MaxAddressLength {
 			return Errorf(CodeInvalid, "each part of address is at most %d characters", MaxAddressLength)

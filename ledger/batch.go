@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shopspring/decimal"
+
 	"ledger/money"
 	"ledger/pricing"
 )
@@ -180,8 +182,14 @@ const maxEventMicros = money.Micros(MaxEventCharge * 1_000_000)
 func chargeOf(r pricing.Rating) (base, surcharge money.Micros, err error) {
 	for _, ch := range r.Charges {
 		m, err := money.ToMicros(ch.Amount)
-		if err != nil || m > maxEventMicros {
-			return 0, 0, fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", ch.Amount, MaxEventCharge)
+		if err != nil && ch.Amount.Abs().GreaterThan(decimal.NewFromInt(MaxEventCharge)) {
+			return 0, 0, tooLarge(ch.Amount.String())
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("the event's charge %s EUR is not an amount the journal keeps (whole micro-euros): %v; parked, not dropped (R1)", ch.Amount, err)
+		}
+		if m > maxEventMicros {
+			return 0, 0, tooLarge(ch.Amount.String())
 		}
 		if ch.Kind == pricing.KindSurcharge {
 			surcharge += m
@@ -190,9 +198,15 @@ func chargeOf(r pricing.Rating) (base, surcharge money.Micros, err error) {
 		}
 	}
 	if total := base + surcharge; total > maxEventMicros {
-		return 0, 0, fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price", total, MaxEventCharge)
+		return 0, 0, tooLarge(total.String())
 	}
 	return base, surcharge, nil
+}
+
+// tooLarge refuses an event whose charge passes MaxEventCharge: an absurd quantity or price,
+// parked for a person to look at rather than charged or dropped (R1).
+func tooLarge(amount string) error {
+	return fmt.Errorf("the event would cost %s EUR, more than the %d EUR one event may cost: an absurd quantity or price; parked, not dropped (R1)", amount, MaxEventCharge)
 }
 
 // subjectNames reports whether a usage subject is usage.<channel>.<account> for account.

@@ -34,9 +34,8 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 		if err := rows.Scan(&c.Account, &typ, &status, &closedAt, &c.Limit, &notified, &indexation, &c.Exposure); err != nil {
 			return err
 		}
-		if ledger.Status(status) == ledger.Closed {
-			c.ClosedAt = closedAt.Time // R13: traffic of before the termination is still charged
-		}
+		c.ClosedAt = closedAt.Time // as stored; what it means for traffic is ledger.OwedBeforeClosure's
+
 		if !indexation {
 			unindexed = append(unindexed, c.Account)
 		}
