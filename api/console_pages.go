@@ -29,43 +29,52 @@ const MaxConsoleScan = 100_000
 
 // standing is an account on the overview: its exposure against its limit.
 type standing struct {
-	ID, Name, Status   string
-	Exposure, Limit    string
-	Ratio              float64
-	Overdue, Expiring  string
-	OverdueDays        int
-	ClosureDue, Reason string
+	ID, Name, Status  string
+	Exposure, Limit   string
+	Ratio             float64
+	Overdue, Expiring string
+	OverdueDays       int
 }
 
 func (c *console) overview(w http.ResponseWriter, r *http.Request, sess *consoleSession, data map[string]any) (string, error) {
 	ctx := r.Context()
 	now := c.s.Billing.Now()
 	today := clock.DateOf(now)
-	// Receivables by age: what overdue invoices leave outstanding, by days past their due date.
+	// Receivables by age: what overdue invoices leave outstanding beside what is disputed (R6,
+	// R7), by days past the due date they became overdue from (the store's OverdueSince: the
+	// earlier of the printed due date and a termination's due_now, T&C 10.7). A partly disputed
+	// invoice is overdue for its undisputed rest.
 	buckets := []string{"0–30", "31–60", "61–90", "90+"}
 	ages := make([]float64, len(buckets))
 	overdue := map[string]*standing{}
-	err := eachInvoice(ctx, c.s.Billing, billing.InvoiceFilter{Status: "overdue"}, func(v billing.InvoiceView) {
-		due := v.DueDate
-		if v.DueNow != "" {
-			if d, err := clock.ParseDate(v.DueNow); err == nil {
-				due = d
+	owed := map[string]money.Micros{}
+	for _, status := range []string{"overdue", "disputed"} {
+		err := eachInvoice(ctx, c.s.Billing, billing.InvoiceFilter{Status: status}, func(v billing.InvoiceView) {
+			since, err := clock.ParseDate(v.OverdueSince)
+			if err != nil {
+				return // not overdue
 			}
+			days := today.DaysSince(since) + 1
+			amount := v.Outstanding - v.Disputed
+			if amount <= 0 {
+				return
+			}
+			f, _ := amount.Decimal().Float64()
+			ages[min(max((days-1)/30, 0), 3)] += f
+			s := overdue[v.Account]
+			if s == nil {
+				s = &standing{ID: v.Account, Name: v.Customer.Name}
+				overdue[v.Account] = s
+			}
+			owed[v.Account] += amount
+			s.OverdueDays = max(s.OverdueDays, days)
+		})
+		if err != nil {
+			return "overview", err
 		}
-		days := today.DaysSince(due)
-		i := min(max((days-1)/30, 0), 3)
-		amount, _ := v.Outstanding.Decimal().Float64()
-		ages[i] += amount
-		s := overdue[v.Account]
-		if s == nil {
-			s = &standing{ID: v.Account, Name: v.Customer.Name, Overdue: "0.00"}
-			overdue[v.Account] = s
-		}
-		s.Overdue = decimal.RequireFromString(s.Overdue).Add(v.Outstanding.Decimal()).StringFixed(2)
-		s.OverdueDays = max(s.OverdueDays, days)
-	})
-	if err != nil {
-		return "overview", err
+	}
+	for id, s := range overdue {
+		s.Overdue = money.FormatInvoice(owed[id].Decimal())
 	}
 	var overdueList []*standing
 	for _, s := range overdue {
@@ -93,13 +102,7 @@ func (c *console) overview(w http.ResponseWriter, r *http.Request, sess *console
 				suspended = append(suspended, s)
 			}
 		case cr.Type == ledger.Prepaid && cr.Prepaid != nil && !cr.Prepaid.Closed:
-			var soon money.Micros
-			for _, l := range cr.Prepaid.Lots {
-				if l.Remaining > 0 && l.ExpiresAt.After(now) && l.ExpiresAt.Before(now.Add(30*24*time.Hour)) {
-					soon += l.Remaining
-				}
-			}
-			if soon > 0 {
+			if soon := cr.Prepaid.ExpiringBefore(now.Add(30 * 24 * time.Hour)); soon > 0 {
 				expiring = append(expiring, standing{ID: cr.Account, Expiring: money.FormatInvoice(soon.Decimal())})
 			}
 		}
@@ -118,18 +121,14 @@ func (c *console) overview(w http.ResponseWriter, r *http.Request, sess *console
 			Reason string
 			Count  string
 		}
+		counts, err := c.s.Billing.Parked.ParkedCounts(ctx)
+		if err != nil {
+			return "overview", err
+		}
 		var byReason []parked
 		for _, reason := range ledger.Reasons {
-			views, err := c.s.Billing.Parked.Rejected(ctx, string(reason), 0, 1000)
-			if err != nil {
-				return "overview", err
-			}
-			if n := len(views); n > 0 {
-				count := fmt.Sprint(n)
-				if n == 1000 {
-					count = "1000+"
-				}
-				byReason = append(byReason, parked{string(reason), count})
+			if n := counts[string(reason)]; n > 0 {
+				byReason = append(byReason, parked{string(reason), fmt.Sprint(n)})
 			}
 		}
 		data["Parked"] = byReason
@@ -142,10 +141,10 @@ func (c *console) overview(w http.ResponseWriter, r *http.Request, sess *console
 // ingestion reads the events charged so far from the metrics, and the rate since the oldest
 // reading of the last two minutes (the overview keeps its readings; the first view has none).
 func (c *console) ingestion() (charged, rate string) {
-	n, ok := c.chargedEvents()
-	if !ok {
+	if c.s.ChargedEvents == nil {
 		return "", ""
 	}
+	n := c.s.ChargedEvents()
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -160,31 +159,6 @@ func (c *console) ingestion() (charged, rate string) {
 		rate = fmt.Sprintf("%.0f events/s over the last %.0f s", (n-first.events)/now.Sub(first.at).Seconds(), now.Sub(first.at).Seconds())
 	}
 	return fmt.Sprintf("%.0f", n), rate
-}
-
-// chargedEvents reads ledger_usage_events_total{outcome="charged"} from the metrics.
-func (c *console) chargedEvents() (float64, bool) {
-	if c.s.Gatherer == nil {
-		return 0, false
-	}
-	families, err := c.s.Gatherer.Gather()
-	if err != nil {
-		return 0, false
-	}
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != "ledger_usage_events_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == "charged" {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total, true
 }
 
 // eachInvoice calls fn for every invoice the filter names, page by page, up to MaxConsoleScan.

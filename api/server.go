@@ -52,6 +52,9 @@ type Server struct {
 	AuthFailures prometheus.Counter
 
 	routes []Route // what Handler registered
+	// ChargedEvents, when set, says how many events this process has charged (the console's
+	// ingestion rate).
+	ChargedEvents func() float64
 	// NATSURL is where platform services publish usage (GET /v1/info shows it without
 	// credentials).
 	NATSURL string

@@ -54,6 +54,8 @@ type ChargeStore interface {
 // ParkedStore keeps the events that could not be charged, with their reason, for replay.
 type ParkedStore interface {
 	Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]RejectedView, error)
+	// ParkedCounts counts the open parked events by reason.
+	ParkedCounts(ctx context.Context) (map[string]int, error)
 	ParkedDeliveries(ctx context.Context, reason string, afterID int64, limit int) ([]ledger.Delivery, int64, error)
 }
 

@@ -249,3 +249,21 @@ func TestBillingRun_progress(t *testing.T) {
 		t.Errorf("progress %q, want March's two invoices counted (idle has nothing to invoice)", got)
 	}
 }
+
+// The open parked events are counted by reason, and a replayed one no longer counts.
+func TestParkedCounts(t *testing.T) {
+	b := newBooks(t, "2026-03-10T09:00:00Z")
+	b.sendAt("ghost", "p-1", at("2026-03-10T08:00:00Z"))
+	b.sendAt("ghost", "p-2", at("2026-03-10T08:00:00Z"))
+	counts, err := b.uses.Parked.ParkedCounts(b.ctx)
+	if err != nil || counts[string(ledger.ReasonUnknownAccount)] != 2 || len(counts) != 1 {
+		t.Fatalf("counts %v, %v; want 2 unknown_account", counts, err)
+	}
+	b.open("ghost", "postpaid")
+	if _, err := b.uses.Charging.Replay(b.ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if counts, err = b.uses.Parked.ParkedCounts(b.ctx); err != nil || len(counts) != 0 {
+		t.Errorf("after the replay: %v, %v; want none open", counts, err)
+	}
+}

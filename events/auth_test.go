@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"ledger/ledger"
 )
 
 // The shipped example users file is valid; bad lines are refused naming the line.
@@ -27,5 +31,15 @@ func TestLoadNATSUsers(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestMetricsCharged(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	m.UsageEvents.WithLabelValues("sms", string(ledger.OutcomeCharged)).Add(3)
+	m.UsageEvents.WithLabelValues("voice", string(ledger.OutcomeCharged)).Add(2)
+	m.UsageEvents.WithLabelValues("sms", string(ledger.OutcomeRejected)).Add(7)
+	if got := m.Charged(); got != 5 {
+		t.Errorf("Charged() = %v, want 5 (3 SMS and 2 calls; the parked one is not charged)", got)
 	}
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"ledger/ledger"
 )
@@ -51,4 +52,24 @@ func channelLabel(p ledger.Prepared) string {
 		return p.Event.Channel
 	}
 	return "invalid"
+}
+
+// Charged is how many events this process has charged: ledger_usage_events_total{outcome=
+// "charged"}, summed over the channels, read from that one metric (the console's ingestion rate).
+func (m *Metrics) Charged() float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { m.UsageEvents.Collect(ch); close(ch) }()
+	total := 0.0
+	for metric := range ch {
+		var pb dto.Metric
+		if metric.Write(&pb) != nil {
+			continue
+		}
+		for _, l := range pb.GetLabel() {
+			if l.GetName() == "outcome" && l.GetValue() == string(ledger.OutcomeCharged) {
+				total += pb.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
 }

@@ -8,6 +8,25 @@ import (
 	"ledger/ledger"
 )
 
+// ParkedCounts counts the open parked events by reason (billing.ParkedStore).
+func (s *Store) ParkedCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT reason, count(*) FROM rejected WHERE resolved_at IS NULL GROUP BY reason`)
+	if err != nil {
+		return nil, fmt.Errorf("count parked events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var reason string
+		var n int
+		if err := rows.Scan(&reason, &n); err != nil {
+			return nil, err
+		}
+		out[reason] = n
+	}
+	return out, rows.Err()
+}
+
 // Rejected lists the open parked events, oldest first, optionally of one reason, after a cursor.
 func (s *Store) Rejected(ctx context.Context, reason string, afterID int64, limit int) ([]billing.RejectedView, error) {
 	q := `SELECT id, event_key, account_id, reason, detail, subject, payload, parked_at, replays, content_hash, coalesce(pseudonym, '') FROM rejected
