@@ -160,10 +160,15 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, _ principal
 	items := make([]entryJSON, len(entries))
 	var last int64
 	for i, e := range entries {
-		items[i] = entryJSON{ID: e.ID, TransactionID: e.TransactionID, Kind: e.Kind, At: e.At.Format(time.RFC3339Nano),
-			LedgerAccount: e.LedgerAccount, Amount: e.Amount.String(), Events: e.Events, Memo: e.Memo}
+		items[i] = entryOf(e)
 		last = e.ID
 	}
 	writeJSON(w, http.StatusOK, list{Items: items, Next: nextCursor(len(items), limit, last)})
 	return nil
+}
+
+// entryOf is a journal entry as the API and the console show it.
+func entryOf(e billing.EntryView) entryJSON {
+	return entryJSON{ID: e.ID, TransactionID: e.TransactionID, Kind: e.Kind, At: e.At.Format(time.RFC3339Nano),
+		LedgerAccount: e.LedgerAccount, Amount: e.Amount.String(), Events: e.Events, Memo: e.Memo}
 }

@@ -91,12 +91,18 @@ func (s *Server) getLiability(w http.ResponseWriter, r *http.Request, _ principa
 	if err != nil {
 		return err
 	}
+	out := liabilityOf(v)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// liabilityOf is an account's liability as the API and the console show it (CONTRACT 3.5).
+func liabilityOf(v billing.LiabilityView) liabilityJSON {
 	out := liabilityJSON{Cap: amountEUR(v.Cap), Paid12m: amountEUR(v.Paid12m), GrantedTotal: amountEUR(v.Granted), Remaining: amountEUR(v.Remaining),
 		WindowFrom: v.From.Format(time.RFC3339Nano), WindowTo: v.To.Format(time.RFC3339Nano), Claims: v.Claims}
 	if !v.FirstIncident.IsZero() {
 		first := v.FirstIncident.Format(time.RFC3339Nano)
 		out.FirstIncidentAt = &first
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out
 }

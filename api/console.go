@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html/template"
 	"net"
@@ -21,7 +20,6 @@ import (
 	"ledger/billing"
 	"ledger/clock"
 	"ledger/invoices"
-	"ledger/ledger"
 )
 
 // The finance console (CONTRACT 3.11): server-rendered pages at /console/, for finance chasing
@@ -237,8 +235,8 @@ func (c *console) page(need Role, fn pageFunc) http.HandlerFunc {
 		}
 		name, err := fn(w, r, sess, data)
 		if err != nil {
-			status := consoleStatus(err)
-			data["Err"] = err.Error()
+			status, _, message, _ := publicError(c.s.Log, err)
+			data["Err"] = message
 			if name == "" {
 				name = "overview"
 			}
@@ -288,8 +286,9 @@ func (c *console) action(need Role, fn actionFunc) http.HandlerFunc {
 		} else {
 			next, err = fn(w, r.WithContext(ctx), sess)
 		}
+		var message string
 		if err != nil {
-			rec.Status = consoleStatus(err)
+			rec.Status, _, message, _ = publicError(c.s.Log, err)
 		}
 		if !rec.Written && r.URL.Path != "/console/logout" {
 			if e := c.s.Billing.RecordAudit(r.Context(), rec); e != nil && c.s.Log != nil {
@@ -297,7 +296,7 @@ func (c *console) action(need Role, fn actionFunc) http.HandlerFunc {
 			}
 		}
 		if err != nil {
-			http.Redirect(w, r, withParam(back, "err", err.Error()), http.StatusSeeOther)
+			http.Redirect(w, r, withParam(back, "err", message), http.StatusSeeOther)
 			return
 		}
 		if strings.HasPrefix(next, "/console/") {
@@ -329,15 +328,6 @@ func withParam(path, key, value string) string {
 	q.Set(key, value)
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-// consoleStatus is the HTTP status an error answers with, as on the API (statusOf).
-func consoleStatus(err error) int {
-	var e *ledger.Error
-	if errors.As(err, &e) {
-		return statusOf(e.Code)
-	}
-	return http.StatusInternalServerError
 }
 
 func (c *console) render(w http.ResponseWriter, status int, name string, sess *consoleSession, data map[string]any) {

@@ -280,9 +280,7 @@ func (c *console) account(w http.ResponseWriter, r *http.Request, sess *consoleS
 		}
 	}
 	for i := len(entries) - 1; i >= 0 && len(recent) < 20; i-- {
-		e := entries[i]
-		recent = append(recent, entryJSON{ID: e.ID, TransactionID: e.TransactionID, Kind: e.Kind, At: e.At.Format(time.RFC3339Nano),
-			LedgerAccount: e.LedgerAccount, Amount: e.Amount.String(), Events: e.Events, Memo: e.Memo})
+		recent = append(recent, entryOf(entries[i]))
 	}
 	data["UsageChart"] = columnChart(labels, days, "EUR charged")
 	for _, d := range days {
@@ -292,12 +290,11 @@ func (c *console) account(w http.ResponseWriter, r *http.Request, sess *consoleS
 	}
 	data["Entries"] = recent
 	// Claims and the liability cap (R12, T&C 8.4).
-	if l, err := c.s.Billing.Liability(ctx, v.ID); err == nil {
-		data["Liability"] = liabilityJSON{Cap: amountEUR(l.Cap), Paid12m: amountEUR(l.Paid12m), GrantedTotal: amountEUR(l.Granted),
-			Remaining: amountEUR(l.Remaining), Claims: l.Claims}
-	} else {
+	l, err := c.s.Billing.Liability(ctx, v.ID)
+	if err != nil {
 		return "overview", err
 	}
+	data["Liability"] = liabilityOf(l)
 	claims, err := c.s.Billing.Claims.Claims(ctx, v.ID, "", ConsolePageSize)
 	if err != nil {
 		return "overview", err
@@ -357,11 +354,7 @@ func (c *console) invoice(w http.ResponseWriter, r *http.Request, _ *consoleSess
 		return "invoices", err
 	}
 	if format != "json" {
-		write := func(out io.Writer) error { return invoices.WriteUBLInvoice(out, v.Invoice, c.s.Seller) }
-		if format == "pdf" {
-			write = func(out io.Writer) error { return invoices.WritePDFInvoice(out, v.Invoice, c.s.Seller, v.DueNow) }
-		}
-		return "", writeDocument(w, id, format, write)
+		return "", writeDocument(w, id, format, func(out io.Writer) error { return c.s.invoiceDocument(out, v, format) })
 	}
 	data["Invoice"] = invoiceOf(v)
 	// The credit notes that correct it (R7).
@@ -396,11 +389,7 @@ func (c *console) creditNote(w http.ResponseWriter, r *http.Request, _ *consoleS
 	if err != nil {
 		return "invoices", err
 	}
-	write := func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v, c.s.Seller) }
-	if format == "pdf" {
-		write = func(out io.Writer) error { return invoices.WritePDFCreditNote(out, v, c.s.Seller) }
-	}
-	return "", writeDocument(w, id, format, write)
+	return "", writeDocument(w, id, format, func(out io.Writer) error { return c.s.creditNoteDocument(out, v, format) })
 }
 
 func (c *console) payment(_ http.ResponseWriter, r *http.Request, sess *consoleSession) (string, error) {
@@ -516,7 +505,7 @@ func (c *console) runBilling(_ http.ResponseWriter, r *http.Request, sess *conso
 		if !mine.Written {
 			mine.Status = http.StatusOK
 			if err != nil {
-				mine.Status = consoleStatus(err)
+				mine.Status, _, _, _ = publicError(c.s.Log, err)
 			}
 			if e := c.s.Billing.RecordAudit(context.Background(), &mine); e != nil && c.s.Log != nil {
 				c.s.Log.Error("record the audit entry", "path", mine.Path, "err", e)
@@ -527,7 +516,7 @@ func (c *console) runBilling(_ http.ResponseWriter, r *http.Request, sess *conso
 		run.Done, run.Results = true, results
 		switch {
 		case err != nil:
-			run.Error = err.Error()
+			_, _, run.Error, _ = publicError(c.s.Log, err)
 		case ranBefore:
 			run.Message = "period " + period.String() + " was invoiced before (R5: a period runs once): nothing issued now"
 		default:

@@ -40,17 +40,24 @@ type errorBody struct {
 // writeError answers {"error":{"code","message"}} with the status of the error's code. Internal
 // errors are logged and answered without their details.
 func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
-	var e *ledger.Error
 	var body errorBody
+	var status int
+	status, body.Error.Code, body.Error.Message, body.Error.Clause = publicError(log, err)
+	writeJSON(w, status, body)
+}
+
+// publicError is what an error may tell whoever asked: the status, code, message and clause of
+// a ledger.Error; an internal error is logged and told without its details. The API and the
+// console answer with it alike.
+func publicError(log *slog.Logger, err error) (status int, code, message, clause string) {
+	var e *ledger.Error
 	if errors.As(err, &e) {
-		body.Error.Code, body.Error.Message, body.Error.Clause = string(e.Code), e.Error(), e.Clause
-	} else {
-		if log != nil {
-			log.Error("internal error", "err", err)
-		}
-		body.Error.Code, body.Error.Message = string(ledger.CodeInternal), "internal error; see the service log"
+		return statusOf(e.Code), string(e.Code), e.Error(), e.Clause
 	}
-	writeJSON(w, statusOf(ledger.Code(body.Error.Code)), body)
+	if log != nil {
+		log.Error("internal error", "err", err)
+	}
+	return http.StatusInternalServerError, string(ledger.CodeInternal), "internal error; see the service log", ""
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

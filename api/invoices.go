@@ -162,14 +162,28 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request, _ principal)
 	if err != nil {
 		return err
 	}
-	switch format {
-	case "xml":
-		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller) })
-	case "pdf":
-		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WritePDFInvoice(out, v.Invoice, s.Seller, v.DueNow) })
+	if format != "json" {
+		return writeDocument(w, id, format, func(out io.Writer) error { return s.invoiceDocument(out, v, format) })
 	}
 	writeJSON(w, http.StatusOK, invoiceOf(v))
 	return nil
+}
+
+// invoiceDocument writes an invoice's document: "xml" its UBL 2.1 (PEPPOL BIS 3.0), "pdf" the
+// printable one, which also says when termination made it due at once (CONTRACT 3.11).
+func (s *Server) invoiceDocument(out io.Writer, v billing.InvoiceView, format string) error {
+	if format == "pdf" {
+		return invoices.WritePDFInvoice(out, v.Invoice, s.Seller, v.DueNow)
+	}
+	return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller)
+}
+
+// creditNoteDocument writes a credit note's document, as invoiceDocument does.
+func (s *Server) creditNoteDocument(out io.Writer, cn invoices.CreditNote, format string) error {
+	if format == "pdf" {
+		return invoices.WritePDFCreditNote(out, cn, s.Seller)
+	}
+	return invoices.WriteUBLCreditNote(out, cn, s.Seller)
 }
 
 // documentTypes are the content types of the documents.
@@ -221,11 +235,8 @@ func (s *Server) getCreditNote(w http.ResponseWriter, r *http.Request, _ princip
 	if err != nil {
 		return err
 	}
-	switch format {
-	case "xml":
-		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WriteUBLCreditNote(out, v, s.Seller) })
-	case "pdf":
-		return writeDocument(w, id, format, func(out io.Writer) error { return invoices.WritePDFCreditNote(out, v, s.Seller) })
+	if format != "json" {
+		return writeDocument(w, id, format, func(out io.Writer) error { return s.creditNoteDocument(out, v, format) })
 	}
 	writeJSON(w, http.StatusOK, creditNoteOf(v))
 	return nil
@@ -274,19 +285,9 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 		return err
 	}
 	// UBL documents, or the printable ones (CONTRACT 3.11), a file each.
-	ext, writeInvoice, writeNote := "xml", func(out io.Writer, v billing.InvoiceView) error {
-		return invoices.WriteUBLInvoice(out, v.Invoice, s.Seller)
-	},
-		func(out io.Writer, cn invoices.CreditNote) error {
-			return invoices.WriteUBLCreditNote(out, cn, s.Seller)
-		}
+	ext := "xml"
 	if format == "pdf" {
-		ext, writeInvoice, writeNote = "pdf", func(out io.Writer, v billing.InvoiceView) error {
-			return invoices.WritePDFInvoice(out, v.Invoice, s.Seller, v.DueNow)
-		},
-			func(out io.Writer, cn invoices.CreditNote) error {
-				return invoices.WritePDFCreditNote(out, cn, s.Seller)
-			}
+		ext = "pdf"
 	}
 	// The zip is written as the invoices are read, a page at a time, so that memory does not grow
 	// with the number of invoices. A document that cannot be written ends the response early:
@@ -304,7 +305,7 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 			if err != nil {
 				return err
 			}
-			if err := writeInvoice(f, v); err != nil {
+			if err := s.invoiceDocument(f, v, ext); err != nil {
 				return err
 			}
 		}
@@ -318,7 +319,7 @@ func (s *Server) exportInvoices(w http.ResponseWriter, r *http.Request, _ princi
 		if err != nil {
 			return err
 		}
-		if err := writeNote(f, cn); err != nil {
+		if err := s.creditNoteDocument(f, cn, ext); err != nil {
 			return err
 		}
 	}
