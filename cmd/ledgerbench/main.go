@@ -251,7 +251,7 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 		}
 		mark = int64(c.events / 2) // the first half alone, the second with the requests
 	}
-	pipe, charged, marked, err := pipelineMarked(ctx, js, store, book, t, c, mark, func() { load.begin() })
+	pipe, charged, marked, err := pipeline(ctx, js, store, book, t, c, mark, func() { load.begin() })
 	if load != nil {
 		load.idle()
 		time.Sleep(IdlePhase)
@@ -458,12 +458,6 @@ func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Dur
 	}
 }
 
-// pipeline runs the ledger's ingestor until every event is committed and acknowledged.
-func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config) (time.Duration, int64, error) {
-	took, n, _, err := pipelineMarked(ctx, js, store, book, t, c, 0, nil)
-	return took, n, err
-}
-
 // pipelineMark is where a pipeline run crossed its mark: how many events were committed then,
 // and how long after the start.
 type pipelineMark struct {
@@ -471,8 +465,9 @@ type pipelineMark struct {
 	after     time.Duration
 }
 
-// pipelineMarked is pipeline, calling atMark once as soon as mark events are committed (0: never).
-func pipelineMarked(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config,
+// pipeline runs the ledger's ingestor until every event is committed and acknowledged, calling
+// atMark once as soon as mark events are committed (0: never).
+func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config,
 	mark int64, atMark func()) (time.Duration, int64, pipelineMark, error) {
 	var marked pipelineMark
 	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0, events.Database{Instance: store.Instance(), Where: store.Location()})

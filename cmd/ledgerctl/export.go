@@ -28,7 +28,7 @@ func invoicesExport(fs *flag.FlagSet) action {
 		switch {
 		case *period == "":
 			return usagef("--period is required")
-		case *format != "csv" && *format != "ubl" && *format != "pdf":
+		case *format != "csv" && documentExt[*format] == "":
 			return usagef("--format must be csv, ubl or pdf")
 		case *out == "":
 			return usagef("--out is required")
@@ -200,7 +200,7 @@ type fetched struct {
 	err   error
 }
 
-// fetchDocuments writes the UBL documents of ids into dir through a pool of ExportWorkers. The first
+// fetchDocuments writes the documents (UBL or PDF, by ext) of ids into dir through a pool of ExportWorkers. The first
 // failure stops the rest; the files already written are whole (writeAtomic) and stay.
 func fetchDocuments(ctx context.Context, c *client, dir string, ids []string, ext string, progress *progress) (files int, bytes int64, err error) {
 	ctx, cancel := context.WithCancel(ctx)

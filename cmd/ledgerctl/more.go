@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"ledger/api/wire"
+	"ledger/billing"
 )
 
 // accountsTerminate ends an account's agreement (admin; R13, T&C 10.7).
@@ -61,12 +62,7 @@ func chargebacksAdd(fs *flag.FlagSet) action {
 		if *at != "" {
 			body["at"] = *at
 		}
-		var out struct {
-			ID, Account, Amount, Owed string
-			TopUpID                   string `json:"topup_id"`
-			SetOff                    string `json:"set_off"`
-			Closed                    bool   `json:"account_closed"`
-		}
+		var out wire.Chargeback
 		_, printed, err := inv.answer(ctx, http.MethodPost, accountPath(inv.args[0])+"/chargebacks", nil, body, &out)
 		if err != nil || printed {
 			return err
@@ -271,14 +267,8 @@ func authorize(fs *flag.FlagSet) action {
 		if err := required("account", *account); err != nil {
 			return err
 		}
-		var out struct {
-			Allowed          bool
-			Reason, Estimate string
-		}
-		body := map[string]any{"account": *account, "channel": *channel, "destination": *destination, "quantity": *quantity}
-		if *product != "" {
-			body["product"] = *product
-		}
+		var out billing.AuthorizeResponse
+		body := billing.AuthorizeRequest{Account: *account, Channel: *channel, Product: *product, Destination: *destination, Quantity: *quantity}
 		_, printed, err := inv.answer(ctx, http.MethodPost, "/v1/authorize", nil, body, &out)
 		if err != nil || printed {
 			return err

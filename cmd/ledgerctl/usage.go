@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ledger/api/wire"
+	"ledger/billing"
 	"ledger/internal/redact"
 
 	"github.com/nats-io/nats.go"
@@ -164,13 +165,7 @@ func rejectedReplay(fs *flag.FlagSet) action {
 		if *reason != "" {
 			body["reason"] = *reason
 		}
-		var res struct {
-			Replayed   int            `json:"replayed"`
-			Charged    int            `json:"charged"`
-			Duplicates int            `json:"duplicates"`
-			StillOpen  int            `json:"still_parked"`
-			ByReason   map[string]int `json:"still_parked_by_reason"`
-		}
+		var res billing.ReplayResult
 		_, printed, err := inv.answer(ctx, http.MethodPost, "/v1/rejected/replay", nil, body, &res)
 		if err != nil || printed {
 			return err
