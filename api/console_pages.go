@@ -181,11 +181,10 @@ func eachInvoice(ctx context.Context, b *billing.Service, f billing.InvoiceFilte
 	return nil
 }
 
-// consolePage reads ?after= for the console's lists.
-func consoleAfter(r *http.Request) int64 {
-	var after int64
-	fmt.Sscan(r.URL.Query().Get("after"), &after)
-	return max(after, 0)
+// consoleAfter reads ?after= for the console's lists, as the API's lists read it (page).
+func consoleAfter(r *http.Request) (int64, error) {
+	after, _, err := page(r)
+	return after, err
 }
 
 // ConsolePageSize is how many rows a console list shows at a time.
@@ -194,26 +193,32 @@ const ConsolePageSize = 50
 func (c *console) accounts(w http.ResponseWriter, r *http.Request, _ *consoleSession, data map[string]any) (string, error) {
 	q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q")))
 	status := r.URL.Query().Get("status")
-	after := consoleAfter(r)
+	after, err := consoleAfter(r)
+	if err != nil {
+		return "accounts", err
+	}
 	var rows []accountJSON
 	next := int64(0)
-	// Filtered here, page by page of the store, until a page of the console is full.
-	for len(rows) < ConsolePageSize {
+	// Filtered here, page by page of the store, until a page of the console is full or
+	// MaxConsoleScan accounts were looked at; the standing comes from the credit book, so an
+	// account is drawn (with its prepaid credit) only when it is shown.
+	for scanned := 0; len(rows) < ConsolePageSize && scanned < MaxConsoleScan; {
 		views, err := c.s.Billing.Accounts.Accounts(r.Context(), after, MaxPageLimit)
 		if err != nil {
 			return "accounts", err
 		}
+		scanned += len(views)
 		for _, v := range views {
 			after = v.Seq
 			if q != "" && !strings.Contains(strings.ToLower(v.ID+" "+v.Name), q) {
 				continue
 			}
+			if _, st := c.s.Billing.Standing(v); status != "" && string(st) != status {
+				continue
+			}
 			out, err := c.s.accountJSON(r.Context(), v)
 			if err != nil {
 				return "accounts", err
-			}
-			if status != "" && out.Status != status {
-				continue
 			}
 			rows = append(rows, out)
 			if len(rows) == ConsolePageSize {
@@ -224,6 +229,7 @@ func (c *console) accounts(w http.ResponseWriter, r *http.Request, _ *consoleSes
 		if len(views) < MaxPageLimit {
 			break
 		}
+		next = after // the scan stopped here: the next page goes on from it
 	}
 	data["Accounts"], data["Q"], data["Status"] = rows, q, status
 	if next > 0 {
@@ -494,13 +500,23 @@ func (c *console) runBilling(_ http.ResponseWriter, r *http.Request, sess *conso
 		runs, ranBefore, err := c.s.Billing.RunBilling(ctx, period, sess.who.Name)
 		var results []runResult
 		for _, br := range runs {
+			res := runResult{Period: br.Period.String(), Invoices: len(br.Invoices), Net: "—", Total: "—"}
 			net, total := decimal.Zero, decimal.Zero
+			var readErr error
 			for _, number := range br.Invoices {
-				if v, err := c.s.Billing.Receivables.Invoice(context.Background(), number); err == nil {
-					net, total = net.Add(v.Net), total.Add(v.Total)
+				v, err := c.s.Billing.Receivables.Invoice(context.Background(), number)
+				if err != nil {
+					readErr = err
+					break
 				}
+				net, total = net.Add(v.Net), total.Add(v.Total)
 			}
-			results = append(results, runResult{Period: br.Period.String(), Invoices: len(br.Invoices), Net: net.StringFixed(2), Total: total.StringFixed(2)})
+			if readErr == nil {
+				res.Net, res.Total = net.StringFixed(2), total.StringFixed(2)
+			} else if c.s.Log != nil { // the run is done; only its sums are not shown
+				c.s.Log.Error("read the invoices a console billing run issued", "period", res.Period, "err", readErr)
+			}
+			results = append(results, res)
 		}
 		if !mine.Written {
 			mine.Status = http.StatusOK
@@ -531,7 +547,11 @@ func (c *console) rejected(w http.ResponseWriter, r *http.Request, _ *consoleSes
 	if err := validReason(reason); err != nil {
 		return "rejected", err
 	}
-	views, err := c.s.Billing.Parked.Rejected(r.Context(), reason, consoleAfter(r), ConsolePageSize)
+	after, err := consoleAfter(r)
+	if err != nil {
+		return "rejected", err
+	}
+	views, err := c.s.Billing.Parked.Rejected(r.Context(), reason, after, ConsolePageSize)
 	if err != nil {
 		return "rejected", err
 	}
@@ -565,7 +585,11 @@ func (c *console) prices(w http.ResponseWriter, r *http.Request, _ *consoleSessi
 	if err != nil {
 		return "prices", err
 	}
-	start := min(int(consoleAfter(r)), len(rows))
+	after, err := consoleAfter(r)
+	if err != nil {
+		return "prices", err
+	}
+	start := min(int(after), len(rows))
 	end := min(start+ConsolePageSize, len(rows))
 	var items []priceJSON
 	for _, p := range rows[start:end] {
