@@ -216,25 +216,13 @@ func (d pdfDocument) write(w io.Writer) error {
 	return pdf.Output(w)
 }
 
-// mentions are the document's notes and each VAT category's mention (R5: "Reverse charge"),
-// once each, as the UBL note carries them.
+// mentions are what the UBL note carries (mentions), and, for a document outside the scope of
+// EU VAT, that said in words (the UBL says it in its tax category).
 func (d pdfDocument) mentions() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, n := range d.notes {
-		if n = strings.TrimSpace(n); n != "" && !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
+	out := mentions(d.notes, d.breakdown)
 	for _, s := range d.breakdown {
-		if n := strings.TrimSpace(s.VAT.Note); n != "" && !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-		if s.VAT.Category == "O" && !seen["o"] {
-			seen["o"] = true
-			out = append(out, "Not subject to VAT: outside the scope of EU VAT.")
+		if s.VAT.Category == "O" {
+			return append(out, "Not subject to VAT: outside the scope of EU VAT.")
 		}
 	}
 	return out

@@ -297,9 +297,15 @@ func ublHasCountryPrefix(vatID string) bool {
 }
 
 // ublNote is the document's one note: PEPPOL-EN16931-R002 allows no more than one, so the
-// notes are joined, each VAT mention (R5: "Reverse charge") added when they do not carry it yet.
+// mentions are joined.
 func (d ublDocument) ublNote(notes []string) string {
-	all := make([]string, 0, len(notes)+len(d.breakdown))
+	return strings.Join(mentions(notes, d.breakdown), "\n")
+}
+
+// mentions are a document's notes and, after them, each VAT category's mention (R5: "Reverse
+// charge") that they do not carry yet, once each: what the UBL note and the PDF both say.
+func mentions(notes []string, breakdown []TaxSubtotal) []string {
+	all := make([]string, 0, len(notes)+len(breakdown))
 	seen := map[string]bool{}
 	add := func(n string) {
 		if n = strings.TrimSpace(n); n != "" && !seen[n] {
@@ -310,10 +316,10 @@ func (d ublDocument) ublNote(notes []string) string {
 	for _, n := range notes {
 		add(n)
 	}
-	for _, s := range d.breakdown {
+	for _, s := range breakdown {
 		add(s.VAT.Note)
 	}
-	return strings.Join(all, "\n")
+	return all
 }
 
 // outsideScope reports whether the document is outside the scope of EU VAT (category O, which
