@@ -10,6 +10,7 @@ import (
 	"ledger/clock"
 	"ledger/invoices"
 	"ledger/ledger"
+	"ledger/sql"
 )
 
 // smsAt charges one one-part SMS to a Dutch mobile that happened at occurred (a back-filled
@@ -265,5 +266,31 @@ func TestParkedCounts(t *testing.T) {
 	}
 	if counts, err = b.uses.Parked.ParkedCounts(b.ctx); err != nil || len(counts) != 0 {
 		t.Errorf("after the replay: %v, %v; want none open", counts, err)
+	}
+}
+
+// R14: past the retention the pseudonyms go, walked a range of charges at a time (here 2), and
+// those within it stay; a second walk finds nothing more.
+func TestForgetPersonalData_in_ranges(t *testing.T) {
+	defer func(r int64) { sql.ForgetRange = r }(sql.ForgetRange)
+	sql.ForgetRange = 2
+	b := newBooks(t, "2026-03-10T09:00:00Z")
+	b.uses.Charging.Pseudonyms = ledger.NewPseudonyms([]byte("0123456789abcdef"), 6)
+	b.uses.PersonalDataRetention = 24 * time.Hour
+	b.open("acme", "postpaid")
+	for i, occurred := range []string{"2026-03-01T08:00:00Z", "2026-03-10T08:00:00Z", "2026-03-02T08:00:00Z",
+		"2026-03-03T08:00:00Z", "2026-03-10T07:00:00Z"} {
+		b.smsAt("acme", fmt.Sprint("f-", i), at(occurred))
+	}
+	n, err := b.uses.ForgetPersonalData(b.ctx, b.clock.Now())
+	if err != nil || n != 3 {
+		t.Fatalf("forgot %d, %v; want the 3 older than a day", n, err)
+	}
+	held, _, err := b.uses.DataSubject(b.ctx, "+31612345678", "", 100)
+	if err != nil || len(held) != 2 {
+		t.Fatalf("%d records still held, %v; want the 2 of the last day", len(held), err)
+	}
+	if n, err := b.uses.ForgetPersonalData(b.ctx, b.clock.Now()); err != nil || n != 0 {
+		t.Errorf("a second walk forgot %d, %v; want nothing", n, err)
 	}
 }

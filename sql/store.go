@@ -34,13 +34,16 @@ const (
 
 // Store is the ledger's database.
 type Store struct {
-	db       *sqlx.DB     // readers
-	write    *stdsql.Conn // the one writer
-	writeMu  sync.Mutex
-	stmts    map[string]*stdsql.Stmt
-	instance string // random id of this database, for outgoing message ids
-	engine   *Engine
-	unlock   func() // releases the SQLite file's lock (Close)
+	db    *sqlx.DB     // readers
+	write *stdsql.Conn // the one writer
+	// forgetFrom is the seq ForgetPseudonyms starts its walk after: below it no charge held a
+	// pseudonym at its last walk (a charge's seq only grows; a pseudonym is never set again).
+	forgetFrom atomic.Int64
+	writeMu    sync.Mutex
+	stmts      map[string]*stdsql.Stmt
+	instance   string // random id of this database, for outgoing message ids
+	engine     *Engine
+	unlock     func() // releases the SQLite file's lock (Close)
 	// writerLost says why the writer connection is gone (PostgreSQL); the next write, or a
 	// readiness check, connects again. Guarded by writeMu.
 	writerLost error

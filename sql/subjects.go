@@ -115,16 +115,49 @@ func (s *Store) ErasePseudonym(ctx context.Context, pseudonym string) (n int64, 
 	return n, err
 }
 
+// ForgetRange is how many charges (by seq) one step of ForgetPseudonyms looks at, in a write
+// transaction of its own: ingestion waits for one step at most, not for the whole table.
+var ForgetRange int64 = 50_000
+
 // ForgetPseudonyms removes the pseudonyms of the charges that occurred, and of the events
-// parked, before before (billing.SubjectStore).
+// parked, before before (billing.SubjectStore). The charges are walked by seq, a range at a
+// time, from the first range that still held a pseudonym after the last walk of this process.
 func (s *Store) ForgetPseudonyms(ctx context.Context, before time.Time) (n int64, err error) {
-	err = s.inWrite(ctx, func() error {
-		res, err := s.write.ExecContext(ctx, `UPDATE charges SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND occurred_at_ns < ?`, before.UnixNano())
+	var last int64
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM charges`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("remove old pseudonyms of charges: %w", err)
+	}
+	from, low := s.forgetFrom.Load(), int64(-1)
+	for lo := from; lo < last; lo += ForgetRange {
+		err := s.inWrite(ctx, func() error {
+			res, err := s.write.ExecContext(ctx, `UPDATE charges SET pseudonym = NULL WHERE seq > ? AND seq <= ? AND pseudonym IS NOT NULL
+				AND occurred_at_ns < ?`, lo, lo+ForgetRange, before.UnixNano())
+			if err != nil {
+				return err
+			}
+			k, _ := res.RowsAffected()
+			n += k
+			if low >= 0 {
+				return nil
+			}
+			var left bool
+			err = s.write.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM charges WHERE seq > ? AND seq <= ? AND pseudonym IS NOT NULL)`,
+				lo, lo+ForgetRange).Scan(&left)
+			if left {
+				low = lo // a later walk starts here
+			}
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("remove old pseudonyms of charges: %w", err)
+			return n, fmt.Errorf("remove old pseudonyms of charges: %w", err)
 		}
-		n, _ = res.RowsAffected()
-		res, err = s.write.ExecContext(ctx, `UPDATE rejected SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND parked_at < ?`, fmtTime(before))
+	}
+	if low < 0 {
+		low = max(from, last)
+	}
+	s.forgetFrom.Store(low)
+	err = s.inWrite(ctx, func() error {
+		res, err := s.write.ExecContext(ctx, `UPDATE rejected SET pseudonym = NULL WHERE pseudonym IS NOT NULL AND parked_at < ?`, fmtTime(before))
 		if err != nil {
 			return fmt.Errorf("remove old pseudonyms of parked events: %w", err)
 		}
