@@ -86,10 +86,7 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, name string, ac
 		ackWait = AckWait
 	}
 	if existing, err := js.Consumer(ctx, UsageStream, name); err == nil {
-		info, err := existing.Info(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("consumer %s on %s: %w", name, UsageStream, err)
-		}
+		info := existing.CachedInfo() // js.Consumer has just fetched it
 		bound := info.Config.Metadata[DatabaseMetadata]
 		consumed := info.AckFloor.Stream > 0 || info.NumAckPending > 0
 		switch {

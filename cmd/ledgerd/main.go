@@ -130,6 +130,10 @@ func configure(args []string) (service.Config, string, error) {
 	if cfg.BatchSize < 1 || cfg.BatchSize > events.MaxBatchSize {
 		return cfg, "", fmt.Errorf("--batch-size must be 1…%d", events.MaxBatchSize)
 	}
+	if cfg.PersonalDataRetention <= 0 {
+		// A retention of 0 or less would keep the pseudonyms for ever, silently.
+		return cfg, "", fmt.Errorf("--personal-data-retention %s: must be positive (R14: after it, a record's pseudonym is removed)", cfg.PersonalDataRetention)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return cfg, "", fmt.Errorf("--log-level: %w", err)

@@ -378,5 +378,9 @@ func TestLedgerd_every_environment_variable(t *testing.T) {
 				t.Errorf("%s=%q: %v, want refused naming it", name, bad, err)
 			}
 		})
+	} // R14: a retention that would keep the pseudonyms for ever is refused.
+	t.Setenv("LEDGER_PERSONAL_DATA_RETENTION", "-1h")
+	if _, _, err := configure(nil); err == nil || !strings.Contains(err.Error(), "R14") {
+		t.Errorf("a negative retention: %v, want refused naming R14", err)
 	}
 }
