@@ -505,7 +505,6 @@ func (s *Service) dial(name string) (*nats.Conn, error) {
 }
 
 func (s *Service) connectNATS() error {
-	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second)}
 	if s.Config.NATS == "" {
 		var users []events.NATSUser
 		if s.Config.NATSUsers != "" {
@@ -523,7 +522,6 @@ func (s *Service) connectNATS() error {
 		}
 		s.Embedded = ns
 		s.NATSURL = ns.ClientURL()
-		opts = append(opts, nats.InProcessServer(ns))
 		if password != "" {
 			s.natsAuth = []nats.Option{nats.UserInfo(events.LedgerUser, password)}
 		}
@@ -533,10 +531,9 @@ func (s *Service) connectNATS() error {
 			s.natsAuth = []nats.Option{nats.UserCredentials(s.Config.NATSCreds)}
 		}
 	}
-	opts = append(opts, s.natsAuth...)
-	nc, err := nats.Connect(s.NATSURL, opts...)
+	nc, err := s.dial("ledgerd")
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", redact.URLs(s.NATSURL), err)
+		return err
 	}
 	s.NC = nc
 	js, err := jetstream.New(nc)
