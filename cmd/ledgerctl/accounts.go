@@ -89,13 +89,22 @@ func accountsCreate(fs *flag.FlagSet) action {
 
 func accountsShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
-		var out account
-		_, printed, err := inv.answer(ctx, http.MethodGet, accountPath(inv.args[0]), nil, nil, &out)
-		if err != nil || printed {
-			return err
-		}
-		return writeAccount(inv.stdout, out)
+		return accountAnswer(ctx, inv, http.MethodGet, accountPath(inv.args[0]), nil, "")
 	}
+}
+
+// accountAnswer sends a request the API answers with the account, and prints the account under
+// said (unless empty), or with --json the answer.
+func accountAnswer(ctx context.Context, inv *invocation, method, path string, body any, said string) error {
+	var out account
+	_, printed, err := inv.answer(ctx, method, path, nil, body, &out)
+	if err != nil || printed {
+		return err
+	}
+	if said != "" {
+		fmt.Fprintf(inv.stdout, "account %s %s\n\n", out.ID, said)
+	}
+	return writeAccount(inv.stdout, out)
 }
 
 func accountsUpdate(fs *flag.FlagSet) action {
@@ -128,13 +137,7 @@ func accountsUpdate(fs *flag.FlagSet) action {
 		if len(body) == 0 {
 			return usagef("nothing to change: give --name, --email, --vat-id, --peppol-id or an address")
 		}
-		var out account
-		_, printed, err := inv.answer(ctx, http.MethodPatch, accountPath(inv.args[0]), nil, body, &out)
-		if err != nil || printed {
-			return err
-		}
-		fmt.Fprintf(inv.stdout, "account %s changed; invoices issued before keep what they printed\n\n", out.ID)
-		return writeAccount(inv.stdout, out)
+		return accountAnswer(ctx, inv, http.MethodPatch, accountPath(inv.args[0]), body, "changed; invoices issued before keep what they printed")
 	}
 }
 

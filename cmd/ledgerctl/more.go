@@ -22,13 +22,8 @@ func accountsTerminate(fs *flag.FlagSet) action {
 		if *at != "" {
 			body["at"] = *at
 		}
-		var out account
-		_, printed, err := inv.answer(ctx, http.MethodPost, accountPath(inv.args[0])+"/terminate", nil, body, &out)
-		if err != nil || printed {
-			return err
-		}
-		fmt.Fprintf(inv.stdout, "account %s terminated: its invoices are due at once, its unbilled usage invoiced due on issue (R13)\n\n", out.ID)
-		return writeAccount(inv.stdout, out)
+		return accountAnswer(ctx, inv, http.MethodPost, accountPath(inv.args[0])+"/terminate", body,
+			"terminated: its invoices are due at once, its unbilled usage invoiced due on issue (R13)")
 	}
 }
 
@@ -39,12 +34,7 @@ func accountsSetLimit(fs *flag.FlagSet) action {
 		if *amount == "" {
 			return usagef("--amount is required")
 		}
-		var out account
-		_, printed, err := inv.answer(ctx, http.MethodPut, accountPath(inv.args[0])+"/credit-limit", nil, map[string]string{"amount": *amount}, &out)
-		if err != nil || printed {
-			return err
-		}
-		return writeAccount(inv.stdout, out)
+		return accountAnswer(ctx, inv, http.MethodPut, accountPath(inv.args[0])+"/credit-limit", map[string]string{"amount": *amount}, "")
 	}
 }
 
