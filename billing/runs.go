@@ -290,6 +290,9 @@ func (s *Service) watch(now time.Time) {
 // (or just now, catching up), it answers the run that issued its invoices with ranBefore true
 // and issues nothing. A period that has not ended is refused (409).
 func (s *Service) RunBilling(ctx context.Context, period invoices.Period, by string) (runs []BillingRun, ranBefore bool, err error) {
+	if err := s.refresh(ctx); err != nil {
+		return nil, false, err
+	}
 	now := s.Now()
 	_, due, err := s.runDue(ctx, now)
 	if err != nil {
@@ -314,6 +317,9 @@ func (s *Service) RunBilling(ctx context.Context, period invoices.Period, by str
 func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 	if s.TestClock == nil {
 		return ErrNoTestClock
+	}
+	if err := s.refresh(ctx); err != nil {
+		return err
 	}
 	if err := s.TestClock.Set(t); err != nil {
 		if errors.Is(err, clock.ErrBackwards) {

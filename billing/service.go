@@ -64,6 +64,9 @@ type Service struct {
 	PersonalDataRetention time.Duration
 	// Log, when set, hears of every billing run: what it issued, and how late (runPeriod).
 	Log *slog.Logger
+	// Cluster, when set, is refreshed before a use case that decides by the clock: another
+	// instance may have moved the shared test clock (docs/scaling.md).
+	Cluster ClusterStore
 
 	watchMu sync.Mutex
 	watched time.Time // where the last RunDue got to (watchedUntil)
@@ -92,6 +95,9 @@ var ErrNoTestClock = ledger.Errorf(ledger.CodeNotFound, "the clock can be read a
 func (s *Service) TestNow() (time.Time, error) {
 	if s.TestClock == nil {
 		return time.Time{}, ErrNoTestClock
+	}
+	if err := s.refresh(context.Background()); err != nil {
+		return time.Time{}, err
 	}
 	return s.TestClock.Now(), nil
 }

@@ -50,6 +50,9 @@ type Ingestor struct {
 	// returning false leaves the batch unacknowledged, as a crash at that instant would. Tests
 	// use it to prove that a crash between commit and ack charges nothing twice.
 	AfterCommit func(events int) (ack bool)
+	// Refresh, when set, brings the credit book up to what other instances wrote before each
+	// batch is prepared (Store.Refresh).
+	Refresh func(ctx context.Context) error
 
 	running atomic.Bool
 }
@@ -161,6 +164,12 @@ func (in *Ingestor) gather(ctx context.Context, incoming <-chan jetstream.Msg, o
 			select {
 			case <-timer.C:
 			default:
+			}
+		}
+		if in.Refresh != nil {
+			// Another instance may have opened an account these events are for (docs/scaling.md).
+			if err := in.Refresh(ctx); err != nil && in.Log != nil && ctx.Err() == nil {
+				in.Log.Warn("read what other instances wrote before charging", "err", err)
 			}
 		}
 		ds := make([]ledger.Delivery, len(msgs))

@@ -43,18 +43,33 @@ const (
 	MaxAckPending = 20_000
 )
 
-// EnsureStreams creates the USAGE and BILLING streams, or brings them to this configuration.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, usageMaxAge time.Duration) error {
+// MaxReplicas is the most copies of a stream the ledger asks for by default: three survive the
+// loss of one NATS node with a majority left.
+const MaxReplicas = 3
+
+// Replicas is how many copies of each stream to keep: asked (--nats-replicas) when above 0,
+// else min(MaxReplicas, servers), servers being the NATS servers the connection knows of (the
+// URLs given and those the cluster told of).
+func Replicas(asked, servers int) int {
+	if asked > 0 {
+		return asked
+	}
+	return max(1, min(MaxReplicas, servers))
+}
+
+// EnsureStreams creates the USAGE and BILLING streams with replicas copies each, or brings them
+// to this configuration.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, usageMaxAge time.Duration, replicas int) error {
 	for _, cfg := range []jetstream.StreamConfig{
 		{Name: UsageStream, Subjects: []string{UsageSubjects}, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, MaxAge: usageMaxAge, Duplicates: DuplicateWindow,
-			Description: "usage events in (CONTRACT 2)"},
+			Description: "usage events in (CONTRACT 2)", Replicas: replicas},
 		{Name: BillingStream, Subjects: BillingSubjects, Storage: jetstream.FileStorage,
 			Retention: jetstream.LimitsPolicy, Duplicates: DuplicateWindow,
-			Description: "billing events out (CONTRACT 5)"},
+			Description: "billing events out (CONTRACT 5)", Replicas: replicas},
 	} {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("stream %s: %w", cfg.Name, err)
+			return fmt.Errorf("stream %s with %d replicas (--nats-replicas): %w", cfg.Name, replicas, err)
 		}
 	}
 	return nil

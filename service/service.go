@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -83,6 +84,12 @@ type Config struct {
 	// AfterCommit is the ingestor's test hook (see events.Ingestor.AfterCommit).
 	AfterCommit func(events int) (ack bool)
 	Log         *slog.Logger
+	// Instance names this ledgerd among several on one database (--instance; default the host
+	// name): the label instance of its metrics, and who wrote last in the database.
+	Instance string
+	// NATSReplicas is how many copies of each stream to keep (--nats-replicas); 0: min(3,
+	// servers in the NATS cluster).
+	NATSReplicas int
 }
 
 // DefaultSeller is the provider its invoices name unless --seller-* say otherwise. Its VAT ID and
@@ -121,6 +128,13 @@ type Store interface {
 	Instance() string
 	// Empty reports whether the database holds no charge and no parked event.
 	Empty(ctx context.Context) (bool, error)
+	// Several ledgerd on one database (docs/scaling.md): the leader lease, the read view's
+	// refresh, this instance's name, the shared test clock, and how often memory was read again.
+	billing.ClusterStore
+	Clustered() bool
+	SetInstanceName(name string)
+	SetOnClock(func(time.Time))
+	ClusterCounts() (reloads, refreshes int64)
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -142,21 +156,22 @@ func Opener[S Store](open func(ctx context.Context, url string) (S, error)) func
 
 // Service is a running ledgerd.
 type Service struct {
-	Config   Config
-	Store    Store
-	Billing  *billing.Service
-	NC       *nats.Conn
-	JS       jetstream.JetStream
-	Embedded *server.Server // nil with --nats
-	Ingestor *events.Ingestor
-	Relay    *events.Relay
-	consumer jetstream.Consumer
-	natsAuth []nats.Option // how ledgerd's connections authenticate, if they must
-	Credit   *ledger.CreditBook
-	Clock    clock.Clock
-	Test     *clock.Test
-	HTTPAddr string // where the API listens
-	NATSURL  string // where publishers connect
+	Config     Config
+	Store      Store
+	Billing    *billing.Service
+	NC         *nats.Conn
+	JS         jetstream.JetStream
+	Embedded   *server.Server // nil with --nats
+	Ingestor   *events.Ingestor
+	Relay      *events.Relay
+	consumerMu sync.Mutex
+	consumer   jetstream.Consumer
+	natsAuth   []nats.Option // how ledgerd's connections authenticate, if they must
+	Credit     *ledger.CreditBook
+	Clock      clock.Clock
+	Test       *clock.Test
+	HTTPAddr   string // where the API listens
+	NATSURL    string // where publishers connect
 
 	httpServer *http.Server
 	authNC     *nats.Conn
@@ -164,6 +179,9 @@ type Service struct {
 	wg         sync.WaitGroup
 	ingestErr  chan error
 	stopOnce   sync.Once
+	leading    atomic.Bool // holds the leader lease: ingests and runs the once-only jobs
+	metrics    *events.Metrics
+	leader     prometheus.Gauge
 }
 
 // Start brings up every part and returns once the service is ready.
@@ -241,6 +259,13 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if s.Store, err = cfg.OpenStore(ctx, cfg.DB); err != nil {
 		return nil, err
 	}
+	named := cfg.Instance != ""
+	if !named {
+		if cfg.Instance, err = os.Hostname(); err != nil {
+			cfg.Instance = "ledgerd"
+		}
+	}
+	s.Store.SetInstanceName(cfg.Instance)
 	if cfg.TestClock {
 		// The test clock keeps its time across restarts; unset, it starts at TestClockStart or now.
 		saved, ok, err := s.Store.TestClock(ctx)
@@ -262,7 +287,8 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err := s.connectNATS(); err != nil {
 		return nil, err
 	}
-	if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge); err != nil {
+	replicas := events.Replicas(cfg.NATSReplicas, len(s.NC.Servers()))
+	if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge, replicas); err != nil {
 		return nil, err
 	}
 	db, err := s.database(ctx)
@@ -290,19 +316,50 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	s.Config = cfg
 	s.Billing = billing.New(billing.StoresOf(s.Store), s.Clock, s.Test, s.Credit, t)
 	s.Billing.Log = log
+	if s.Store.Clustered() {
+		s.Billing.Cluster = s.Store
+	}
+	if s.Test != nil {
+		// Another instance moved the shared test clock (POST /v1/clock there): it moves here too.
+		test := s.Test
+		s.Store.SetOnClock(func(t time.Time) { _ = test.Set(t) })
+	}
 	s.Store.UseInvoicing(billing.Invoicing{Rates: invoices.RatesOf(t.Interest()), CollectionCosts: cfg.CollectionCosts})
 	s.checkCPI(t)
-	// Catch up with what fell due while the service was down (lots becoming usable or expiring,
-	// closures, billing runs, overdue invoices), in time order, before any usage is charged.
-	if n, err := s.Billing.RunDue(ctx, s.Clock.Now()); err != nil {
-		return nil, fmt.Errorf("catch up with what fell due: %w", err)
-	} else if n > 0 {
-		log.Info("caught up with what fell due while stopped", "items", n)
+	// The leader lease: the instance holding it ingests and runs the once-only jobs (alone on
+	// its database, a ledgerd always holds it).
+	lease, leading, err := s.Store.Lead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && leading {
+			lease.Release()
+		}
+	}()
+	if leading {
+		// Catch up with what fell due while the service was down (lots becoming usable or
+		// expiring, closures, billing runs, overdue invoices), in time order, before any usage
+		// is charged.
+		if err := s.catchUp(ctx); err != nil {
+			return nil, err
+		}
 	}
 
-	reg := prometheus.NewRegistry()
+	gatherer := prometheus.NewRegistry()
+	var reg prometheus.Registerer = gatherer
+	if named {
+		// Several instances: each series says which one it comes from (scrape with honor_labels).
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"instance": cfg.Instance}, gatherer)
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ledger_cluster_leader",
+		Help: "1 on the instance holding the leader lease, which ingests and runs the once-only jobs; 0 on the others (docs/scaling.md)."})
+	reg.MustRegister(s.leader, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_cluster_reloads_total",
+		Help: "Write transactions that first read the writer's memory again because another instance had written (docs/scaling.md)."},
+		func() float64 { n, _ := s.Store.ClusterCounts(); return float64(n) }))
 	metrics := events.NewMetrics(reg)
+	s.metrics = metrics
 	credit := events.NewCreditCollector(s.Credit, cfg.UtilizationFloor)
 	credit.Clock = s.Clock
 	reg.MustRegister(credit)
@@ -343,6 +400,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	s.Billing.Charging.Pseudonyms = ledger.NewPseudonyms(key, t.LongestPrefix())
 	s.Billing.PersonalDataRetention = cfg.PersonalDataRetention
 	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
+	if s.Store.Clustered() {
+		s.Ingestor.Refresh = s.Store.Refresh
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -371,30 +431,21 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		cancel()
 		return nil, err
 	}
-	s.wg.Add(6)
-	go func() { defer s.wg.Done(); s.runClock(runCtx) }()
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		if err := authorizer.Serve(runCtx, s.authNC); err != nil {
 			log.Error("billing.authorize", "err", err)
 		}
 	}()
-	go func() { defer s.wg.Done(); s.Store.RunUpkeep(runCtx, log) }()
-	go func() {
-		defer s.wg.Done()
-		if err := s.Ingestor.Run(runCtx); err != nil {
-			log.Error("ingestion stopped", "err", err)
-			s.ingestErr <- err
-		}
-	}()
-	go func() { defer s.wg.Done(); s.Relay.Run(runCtx) }()
-	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
+	go func() { defer s.wg.Done(); s.refreshLoop(runCtx) }()
+	go func() { defer s.wg.Done(); s.leadLoop(runCtx, lease, leading) }()
 
 	authFailures := prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_api_auth_failures_total",
 		Help: "API requests refused for want of a valid token (missing or unknown)."})
 	reg.MustRegister(authFailures)
 	apiServer := &api.Server{ChargedEvents: metrics.Charged, NATSURL: s.NATSURL, Seller: cfg.Seller, Billing: s.Billing, Tokens: tokens, MetricsOpen: cfg.MetricsOpen,
-		AuthFailures: authFailures, Gatherer: reg, Log: log, Ready: s.ready}
+		AuthFailures: authFailures, Gatherer: gatherer, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout,
 		ReadTimeout: api.ReadTimeout, IdleTimeout: api.IdleTimeout}
 	go func() {
@@ -405,7 +456,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.Tariffs == "" {
 		log.Warn("running on the embedded example tariffs (tariffs/example): illustrative prices, and an example CPI change for 2026 of 2 %, not the published figure. Give your own with --tariffs")
 	}
-	log.Info("ledgerd ready", "http", s.HTTPAddr, "nats", redact.URLs(s.NATSURL), "db", s.Store.Location(), "accounts", s.Credit.Len(),
+	log.Info("ledgerd ready", "instance", cfg.Instance, "leader", leading, "http", s.HTTPAddr, "nats", redact.URLs(s.NATSURL), "db", s.Store.Location(), "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
 }
@@ -561,13 +612,14 @@ func (s *Service) ready(ctx context.Context) error {
 	if !s.NC.IsConnected() {
 		return errors.New("NATS is not connected")
 	}
-	if !s.Ingestor.Running() {
+	if s.leading.Load() && !s.Ingestor.Running() {
 		return errors.New("the usage consumer is not running")
 	}
-	// A consumer deleted under the running service delivers nothing, and says so only here.
-	if _, err := s.consumer.Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("the usage consumer %s on %s was deleted: nothing is charged; restart ledgerd to create it again (every event still in the stream is delivered again and charged once)",
-			events.ConsumerName, events.UsageStream)
+	// A consumer deleted under the running service delivers nothing: the leader creates it
+	// again (watchConsumer), and until then every instance says so here.
+	if _, err := s.usageConsumer().Info(ctx); errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("the usage consumer %s on %s was deleted: nothing is charged until the leader creates it again (within %s; every event still in the stream is then delivered again and charged once)",
+			events.ConsumerName, events.UsageStream, ConsumerCheckInterval)
 	}
 	return nil
 }

@@ -22,6 +22,11 @@ import (
 // from these tariffs.
 func (s *Store) UsePricing(ctx context.Context, t *pricing.Tariffs) error {
 	s.tariffs.Store(t)
+	return s.loadAgreements(ctx, t)
+}
+
+// loadAgreements puts every account's agreement, as stored, in force in the credit book.
+func (s *Store) loadAgreements(ctx context.Context, t *pricing.Tariffs) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT p.account_id, p.version, p.body, a.indexation FROM price_agreements p
 		JOIN accounts a ON a.id = p.account_id
 		WHERE p.version = (SELECT max(version) FROM price_agreements q WHERE q.account_id = p.account_id)`)

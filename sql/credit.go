@@ -15,13 +15,27 @@ import (
 // decides notices and suspension) and fills it from the database. Without it, charging does no
 // credit control.
 func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error {
+	credits, unindexed, err := s.readCredits(ctx, policy)
+	if err != nil {
+		return err
+	}
+	s.writeMu.Lock()
+	s.installCredits(book, credits, unindexed)
+	s.credit, s.policy = book, policy
+	s.writeMu.Unlock()
+	return nil
+}
+
+// readCredits reads every account's credit as the book keeps it, and the accounts whose
+// agreement opts out of indexation.
+func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]ledger.Credit, []string, error) {
 	// R4: exposure is unbilled usage plus outstanding invoices less the customer's credit.
 	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.closed_at, a.credit_limit_micros, a.notified_thresholds, a.indexation,
 		coalesce((SELECT sum(l.balance_micros) FROM ledger_accounts l WHERE l.name IN
 		  ('customer:' || a.id || ':unbilled', 'customer:' || a.id || ':receivable', 'customer:' || a.id || ':credit')), 0)
 		FROM accounts a`)
 	if err != nil {
-		return fmt.Errorf("read credit: %w", err)
+		return nil, nil, fmt.Errorf("read credit: %w", err)
 	}
 	defer rows.Close()
 	var credits []ledger.Credit
@@ -32,7 +46,7 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 		var indexation bool
 		var closedAt instant
 		if err := rows.Scan(&c.Account, &typ, &status, &closedAt, &c.Limit, &notified, &indexation, &c.Exposure); err != nil {
-			return err
+			return nil, nil, err
 		}
 		c.ClosedAt = closedAt.Time // as stored; what it means for traffic is ledger.OwedBeforeClosure's
 
@@ -45,10 +59,11 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 		}
 		credits = append(credits, c)
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	s.writeMu.Lock()
+	return credits, unindexed, rows.Err()
+}
+
+// installCredits puts what readCredits read in the book, with the prepaid lots (under writeMu).
+func (s *Store) installCredits(book *ledger.CreditBook, credits []ledger.Credit, unindexed []string) {
 	book.Apply(credits...)
 	for _, id := range unindexed {
 		book.SetTerms(id, pricing.Terms{NoIndexation: true}) // T&C 3.4: the agreement opts out
@@ -56,9 +71,6 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 	for _, slot := range s.prepaid.slots {
 		book.AddPrepaid(slot)
 	}
-	s.credit, s.policy = book, policy
-	s.writeMu.Unlock()
-	return nil
 }
 
 // evaluateCredit applies R4 to every customer whose exposure the transaction changed: in the

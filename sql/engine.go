@@ -60,6 +60,12 @@ type Engine struct {
 	// many as the second says, for the write pipeline (pipeline.go); empty: no pipeline, and
 	// the writer connection need not be a Pipeline.
 	ReserveIDs string
+	// WriterLock, when set, takes the cluster's writer lock for the transaction in progress:
+	// several ledgerd may share the database (cluster.go). LeaderLock tries to take the leader
+	// lease for the session (answers a boolean), LeaderHeld says the session still holds it,
+	// LeaderUnlock gives it up. MigrateLock and MigrateUnlock hold off another ledgerd while
+	// one migrates.
+	WriterLock, LeaderLock, LeaderHeld, LeaderUnlock, MigrateLock, MigrateUnlock string
 }
 
 // Connection is an opened database: the pool and what to release on Close (nil: nothing).

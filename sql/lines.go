@@ -346,9 +346,23 @@ func (s *Store) flushLines(ctx context.Context) error {
 // loadLines reads the dictionary and the open lines at start: the flushed table, plus the
 // charges written after it.
 func (s *Store) loadLines(ctx context.Context) error {
-	s.lines.ids = map[lineSpec]uint32{}
-	s.lines.open = map[lineKey]*lineTotal{}
-	s.lines.dirty = nil
+	// The planner grows the dictionary beside the writer (lineID), and merges the open lines
+	// (lock): both locks are held while they are read (again, after another instance wrote).
+	s.lines.openMu.Lock()
+	defer s.lines.openMu.Unlock()
+	s.lines.mu.Lock()
+	s.lines.ids, s.lines.specs, s.lines.persisted = map[lineSpec]uint32{}, nil, 0
+	s.lines.open, s.lines.dirty, s.lines.queue = map[lineKey]*lineTotal{}, nil, nil
+	err := s.loadSpecs(ctx)
+	s.lines.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.loadOpenLines(ctx)
+}
+
+// loadSpecs reads the dictionary of invoice lines (loadLines, under lines.mu).
+func (s *Store) loadSpecs(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, kind, channel, product, direction, country, description, unit, unit_price
 		FROM line_specs ORDER BY id`)
 	if err != nil {
@@ -370,7 +384,12 @@ func (s *Store) loadLines(ctx context.Context) error {
 	}
 	rows.Close()
 	s.lines.persisted = len(s.lines.specs)
+	return nil
+}
 
+// loadOpenLines reads the open lines: the flushed table and the charges after it (loadLines,
+// under lines.openMu).
+func (s *Store) loadOpenLines(ctx context.Context) error {
 	var mark string
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM meta WHERE key = 'usage_lines_seq'), '0')`).Scan(&mark); err != nil {
 		return err
@@ -379,7 +398,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("meta usage_lines_seq %q: %w", mark, err)
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT account_id, period, line_id, quantity, micros, events FROM usage_lines`)
+	rows, err := s.db.QueryContext(ctx, `SELECT account_id, period, line_id, quantity, micros, events FROM usage_lines`)
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,9 @@ type Store struct {
 	tariffs atomic.Pointer[pricing.Tariffs]
 	// Invoicing (UseInvoicing); nil: no clock-driven billing (guarded by writeMu).
 	invoicing *billing.Invoicing
+
+	// cluster is the store's part when several ledgerd share the database (cluster.go).
+	cluster cluster
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.
@@ -152,6 +155,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	conn.DB.SetMaxIdleConns(MaxReadConnections + 1)
 	conn.DB.SetConnMaxLifetime(0)
 	s := &Store{db: conn.DB, engine: eng, stmts: map[string]*stdsql.Stmt{}, unlock: conn.Unlock, url: url}
+	s.cluster.epoch, s.cluster.viewEpoch, s.cluster.known = NoEpoch, NoEpoch, NoEpoch
 	if s.write, err = conn.DB.Conn(ctx); err != nil {
 		s.Close()
 		return nil, damaged(eng, url, fmt.Errorf("open %s: %w", Redact(url), ScrubPasswords(err, url)))
@@ -292,6 +296,11 @@ func migrationsOf(e *Engine) ([]migrationFile, error) {
 
 // migrate applies, in order and each in its own transaction, the migrations not yet applied.
 func (s *Store) migrate(ctx context.Context) error {
+	unlock, err := s.lockMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
@@ -347,7 +356,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance)
+	if err := s.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'instance'`).Scan(&s.instance); err != nil {
+		return err
+	}
+	// From here on every write transaction takes the cluster's writer lock (cluster.go).
+	s.cluster.ready = true
+	return nil
 }
 
 // inWrite runs fn inside BEGIN IMMEDIATE … COMMIT on the writer; fn uses s.write and s.stmts.
@@ -397,7 +411,15 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 			}
 		}
 	}()
+	if err := s.fence(ctx); err != nil {
+		s.checkWriter(err)
+		return err
+	}
 	if err := fn(); err != nil {
+		s.checkWriter(err)
+		return err
+	}
+	if err := s.advanceEpoch(ctx); err != nil {
 		s.checkWriter(err)
 		return err
 	}
@@ -416,6 +438,7 @@ func (s *Store) inWriteLocked(ctx context.Context, fn func() error) (err error) 
 		}
 		// The connection broke after the server committed: the transaction stands.
 	}
+	s.committedEpoch()
 	for k, v := range s.journal.pending {
 		s.journal.heads[k] = v
 	}
@@ -577,7 +600,18 @@ func (s *Store) TestClock(ctx context.Context) (time.Time, bool, error) {
 // SaveTestClock records the test clock's time.
 func (s *Store) SaveTestClock(ctx context.Context, now time.Time) error {
 	return s.inWrite(ctx, func() error {
-		_, err := s.write.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('test_clock', ?)
+		// Several instances share the clock (cluster.go): one set forward elsewhere is not set
+		// back by an instance that had not heard of it yet.
+		var stands string
+		err := s.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'test_clock'`).Scan(&stands)
+		if err != nil && !errors.Is(err, stdsql.ErrNoRows) {
+			return err
+		}
+		if at := fmtTime(now); stands != "" && at < stands {
+			return ledger.Errorf(ledger.CodeConflict, "the test clock only moves forward: it stands at %s (set through another instance), asked for %s",
+				strings.Replace(stands, ".000000000Z", "Z", 1), now.UTC().Format(time.RFC3339Nano))
+		}
+		_, err = s.write.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('test_clock', ?)
 			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, fmtTime(now))
 		return err
 	})

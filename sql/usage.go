@@ -21,6 +21,9 @@ import (
 type encodedBatch struct {
 	rows  encodedRows
 	lines lineDelta
+	// generation is the writer memory's generation the batch was planned in (cluster.go): a
+	// batch planned before a reload is planned again.
+	generation uint64
 }
 
 // encoded returns the store's encoding of a planned batch; a batch not planned by this store
@@ -52,12 +55,13 @@ func (s *Store) PlanBatch(items []ledger.Prepared, at time.Time) (*billing.Plann
 }
 
 func (s *Store) planWith(items []ledger.Prepared, existing ledger.Existing, at time.Time) (*billing.PlannedBatch, error) {
+	generation := s.cluster.generation.Load()
 	plan, err := ledger.PlanBatch(items, existing, at)
 	if err != nil {
 		return nil, err
 	}
 	rows, lines := s.encodePlan(plan)
-	return &billing.PlannedBatch{Items: items, At: at, Plan: plan, Encoded: &encodedBatch{rows: rows, lines: lines}}, nil
+	return &billing.PlannedBatch{Items: items, At: at, Plan: plan, Encoded: &encodedBatch{rows: rows, lines: lines, generation: generation}}, nil
 }
 
 // ChargeBatch plans and commits one batch (replays use it; ingestion plans ahead and commits).
@@ -94,6 +98,11 @@ func (s *Store) Commit(ctx context.Context, pb *billing.PlannedBatch) (ledger.Ba
 // writeBatch writes the batch as planned when none of its ids can be known to the database,
 // and plans it again knowing them otherwise (see Commit).
 func (s *Store) writeBatch(ctx context.Context, pb *billing.PlannedBatch) error {
+	if encoded(pb).generation != s.cluster.generation.Load() {
+		// Planned before another instance's write was read (cluster.go): its line ids and its
+		// lots may be stale, so it is planned again knowing everything.
+		return s.replanAndWrite(ctx, pb, nil)
+	}
 	var anyParked bool
 	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
 		return fmt.Errorf("look for parked events: %w", err)

@@ -180,7 +180,7 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 	if err != nil {
 		return res, err
 	}
-	if err := events.EnsureStreams(ctx, js, events.DefaultUsageMaxAge); err != nil {
+	if err := events.EnsureStreams(ctx, js, events.DefaultUsageMaxAge, 1); err != nil {
 		return res, err
 	}
 	store, err := sql.Open(ctx, db.URL)

@@ -69,7 +69,9 @@ func configure(args []string) (service.Config, string, error) {
 	cfg := service.Config{OpenStore: service.Opener(sql.Open)}
 	fs.StringVar(&cfg.Data, "data", env("LEDGER_DATA", service.DefaultData), "where the SQLite file and the embedded JetStream store live (env LEDGER_DATA)")
 	fs.StringVar(&cfg.DB, "db", env("LEDGER_DB", ""), "the database: sqlite://PATH (default sqlite://<data>/ledger.db) or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS] (env LEDGER_DB); the schema is brought up to date at start (or by 'ledgerd migrate')")
-	fs.StringVar(&cfg.NATS, "nats", env("LEDGER_NATS", ""), "external NATS URL; empty runs an embedded server (env LEDGER_NATS)")
+	fs.StringVar(&cfg.NATS, "nats", env("LEDGER_NATS", ""), "external NATS: a URL, or a comma-separated list of the URLs of a cluster's servers (ledgerd reconnects to any of them); empty runs an embedded server (env LEDGER_NATS)")
+	replicas := fs.String("nats-replicas", env("LEDGER_NATS_REPLICAS", "0"), "copies of each stream (USAGE, BILLING) kept by the NATS cluster; 0: min(3, servers in the cluster), which survives the loss of one node (env LEDGER_NATS_REPLICAS)")
+	fs.StringVar(&cfg.Instance, "instance", env("LEDGER_INSTANCE", ""), "this ledgerd's name among several on one PostgreSQL database: the label instance of its metrics (default: the host name) (env LEDGER_INSTANCE)")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", env("LEDGER_NATS_LISTEN", service.DefaultNATSListen), "where the embedded NATS server listens; 127.0.0.1:0 = any free port (env LEDGER_NATS_LISTEN)")
 	fs.StringVar(&cfg.NATSUsers, "nats-users", env("LEDGER_NATS_USERS", ""), "the embedded NATS server's users, lines 'USER PASSWORD ROLE' (publisher, publisher:ACCOUNT, subscriber); without it the server asks no one (env LEDGER_NATS_USERS)")
 	fs.StringVar(&cfg.NATSCreds, "nats-creds", env("LEDGER_NATS_CREDS", ""), "credentials file (JWT and nkey) for the external NATS of --nats; or put USER:PASSWORD in its URL (env LEDGER_NATS_CREDS)")
@@ -126,6 +128,9 @@ func configure(args []string) (service.Config, string, error) {
 	}
 	if fs.NArg() > 0 {
 		return cfg, "", fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.NATSReplicas, err = strconv.Atoi(*replicas); err != nil || cfg.NATSReplicas < 0 || cfg.NATSReplicas > 5 {
+		return cfg, "", fmt.Errorf("--nats-replicas %q: want 0 (min(3, servers in the cluster)) or 1…5", *replicas)
 	}
 	if cfg.BatchSize < 1 || cfg.BatchSize > events.MaxBatchSize {
 		return cfg, "", fmt.Errorf("--batch-size must be 1…%d", events.MaxBatchSize)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -322,6 +323,8 @@ func TestLedgerd_every_environment_variable(t *testing.T) {
 		"LEDGER_SELLER_EMAIL":       {"ar@seller.example", "--seller-email", "f@seller.example", func(c service.Config, _ string) string { return c.Seller.Email }},
 		"LEDGER_COLLECTION_COSTS":   {"25.00", "--collection-costs", "10.00", func(c service.Config, _ string) string { return c.CollectionCosts.StringFixed(2) }},
 		"LEDGER_MEMORY_LIMIT":       {"300MiB", "--memory-limit", "1GiB", func(_ service.Config, m string) string { return m }},
+		"LEDGER_NATS_REPLICAS":      {"3", "--nats-replicas", "1", func(c service.Config, _ string) string { return strconv.Itoa(c.NATSReplicas) }},
+		"LEDGER_INSTANCE":           {"ledgerd-2", "--instance", "ledgerd-3", func(c service.Config, _ string) string { return c.Instance }},
 		"LEDGER_LOG_LEVEL": {"debug", "--log-level", "error", func(c service.Config, _ string) string {
 			switch {
 			case c.Log.Enabled(context.Background(), slog.LevelDebug):

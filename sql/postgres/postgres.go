@@ -25,6 +25,13 @@ import (
 
 func init() { sql.Register(Engine) }
 
+// The keys of ledgerd's advisory locks: the cluster's writer lock, the leader lease, migrations.
+const (
+	writerKey  = "1818584161"
+	leaderKey  = "1818584162"
+	migrateKey = "1818584163"
+)
+
 // Engine is PostgreSQL: the JSON arrays a batch travels in are unpacked by jsonb_array_elements, with
 // each field cast to its column's type (PostgreSQL does not cast text to bigint on its own).
 var Engine = &sql.Engine{
@@ -36,7 +43,14 @@ var Engine = &sql.Engine{
 	XactID:       "SELECT CAST(pg_current_xact_id() AS text)",
 	BulkCopy:     true,
 	ReserveIDs:   `SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)`,
-	ListTables:   `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+	// Several ledgerd on one database (docs/scaling.md): advisory locks, by key.
+	WriterLock:    `SELECT pg_advisory_xact_lock(` + writerKey + `)`,
+	LeaderLock:    `SELECT pg_try_advisory_lock(` + leaderKey + `)`,
+	LeaderHeld:    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND classid = 0 AND objid = ` + leaderKey + ` AND objsubid = 1)`,
+	LeaderUnlock:  `SELECT pg_advisory_unlock(` + leaderKey + `)`,
+	MigrateLock:   `SELECT pg_advisory_lock(` + migrateKey + `)`,
+	MigrateUnlock: `SELECT pg_advisory_unlock(` + migrateKey + `)`,
+	ListTables:    `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
 	Statements: map[string]string{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges
 		WHERE event_id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
