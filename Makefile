@@ -10,7 +10,7 @@ PROMTOOL  ?= promtool
 ALERT_RULES      ?= deploy/prometheus/alerts.yml
 ALERT_RULES_TEST ?= deploy/prometheus/alerts_test.yml
 
-.PHONY: run test fuzz ubl-validation-note rules rules-if-promtool bench bench-billing lint build conformance clean
+.PHONY: run test test-cluster validate-deploy fuzz ubl-validation-note rules rules-if-promtool bench bench-billing lint build conformance clean
 
 ## run: the service on its embedded defaults (NATS with JetStream in the process, SQLite under ./data)
 run:
@@ -21,6 +21,15 @@ test: rules-if-promtool ubl-validation-note
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 	@$(MAKE) --no-print-directory fuzz
+
+## test-cluster: three ledgerd on one fresh PostgreSQL database (LEDGER_TEST_POSTGRES, required) and a three-node NATS cluster built from the nats-server module; the leader and a NATS node are killed under load (docs/scaling.md)
+test-cluster:
+	@test -n "$$LEDGER_TEST_POSTGRES" || { echo "make test-cluster needs LEDGER_TEST_POSTGRES=postgres://…"; exit 2; }
+	LEDGER_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 15m -run 'TestCluster_' -v ./cmd/ledgerd/
+
+## validate-deploy: the compose files, Kubernetes manifests, alert rules and dashboard (deploy/validate; installs its tools where it can)
+validate-deploy:
+	deploy/validate
 
 ## fuzz: each fuzz target for FUZZTIME (default 10000 inputs; the seeds run with every go test): decoders, parsers, bodies
 # A count, not a duration: with a duration, Go's fuzzer can report "context deadline exceeded"

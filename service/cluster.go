@@ -93,12 +93,11 @@ func (s *Service) lead(ctx context.Context, lease billing.Lease) {
 	s.leader.Set(1)
 	defer func() { s.leading.Store(false); s.leader.Set(0) }()
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(4)
 	go func() { defer wg.Done(); s.runClock(term) }()
 	go func() { defer wg.Done(); s.Store.RunUpkeep(term, s.Config.Log) }()
 	go func() { defer wg.Done(); s.ingest(term) }()
 	go func() { defer wg.Done(); s.Relay.Run(term) }()
-	go func() { defer wg.Done(); events.WatchPending(term, s.usageConsumer(), s.metrics) }()
 	select {
 	case <-ctx.Done():
 	case <-lease.Lost:

@@ -288,14 +288,20 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	replicas := events.Replicas(cfg.NATSReplicas, len(s.NC.Servers()))
-	if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge, replicas); err != nil {
-		return nil, err
-	}
 	db, err := s.database(ctx)
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait, db)
+	var consumer jetstream.Consumer
+	// Several instances starting at once on a new NATS cluster create the same replicated
+	// streams together; the cluster may time out some of them while it places the replicas.
+	err = retryNATS(ctx, log, func() error {
+		if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge, replicas); err != nil {
+			return err
+		}
+		consumer, err = events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait, db)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +437,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		cancel()
 		return nil, err
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
+	// Every instance reports the consumer's backlog (it is the cluster's, whoever ingests).
+	go func() { defer s.wg.Done(); events.WatchPending(runCtx, consumer, metrics) }()
 	go func() {
 		defer s.wg.Done()
 		if err := authorizer.Serve(runCtx, s.authNC); err != nil {
@@ -459,6 +467,25 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	log.Info("ledgerd ready", "instance", cfg.Instance, "leader", leading, "http", s.HTTPAddr, "nats", redact.URLs(s.NATSURL), "db", s.Store.Location(), "accounts", s.Credit.Len(),
 		"tariffs", tariffSource(cfg.Tariffs), "test_clock", cfg.TestClock)
 	return s, nil
+}
+
+// NATSSetupTimeout bounds the tries at creating the streams and the consumer at start.
+const NATSSetupTimeout = 60 * time.Second
+
+// retryNATS tries f until it succeeds, fails for a reason a retry cannot mend, or
+// NATSSetupTimeout passes; a timeout or a cluster not ready yet is tried again.
+func retryNATS(ctx context.Context, log *slog.Logger, f func() error) error {
+	deadline := time.Now().Add(NATSSetupTimeout)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 4*time.Second) {
+		err := f()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil ||
+			!(errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+				strings.Contains(err.Error(), "insufficient resources") || strings.Contains(err.Error(), "no suitable peers")) {
+			return err
+		}
+		log.Warn("NATS is not ready to create the streams and the consumer yet; trying again", "err", err)
+		time.Sleep(wait)
+	}
 }
 
 // ClockInterval is how often the service looks for what has fallen due (lots becoming usable

@@ -243,6 +243,9 @@ func (t writeTx) InvoiceableOf(account string, period invoices.Period, lastDay c
 // open; the open lines are written first, so that the list and the table agree.
 func (t writeTx) invoiceables(account string, period invoices.Period, lastDay clock.LocalDate) ([]billing.Invoiceable, error) {
 	s, ctx := t.s, t.ctx
+	if err := s.ensureLines(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.flushLines(ctx); err != nil {
 		return nil, err
 	}
@@ -361,6 +364,7 @@ func (s *Store) issue(ctx context.Context, d invoices.Draft, usage []openLine, l
 		return "", fmt.Errorf("record invoice: %w", err)
 	}
 	if len(usage) > 0 {
+		s.touchLines()
 		if err := s.later(ctx, "deleteInvoicedLines", d.Account, periodKey(d.Period)); err != nil {
 			return "", fmt.Errorf("invoiced usage lines: %w", err)
 		}

@@ -40,6 +40,11 @@ type cluster struct {
 	// epoch is the cluster_epoch the writer's memory matches (NoEpoch: unknown); pendingEpoch is
 	// what the transaction in progress advances it to.
 	epoch, pendingEpoch int64
+	// linesEpoch is the lines_epoch the open lines are as of, once loaded; linesStale: they are
+	// not loaded (ensureLines reads them when a write needs them); linesTouched: the transaction
+	// in progress changes them.
+	linesEpoch, pendingLinesEpoch int64
+	linesStale, linesTouched      bool
 	// ready: cluster_epoch exists (after the migrations).
 	ready bool
 	// viewEpoch is the epoch the read view was refreshed at (Refresh).
@@ -100,29 +105,74 @@ func (s *Store) fence(ctx context.Context) error {
 	if _, err := s.write.ExecContext(ctx, s.engine.WriterLock); err != nil {
 		return fmt.Errorf("take the cluster's writer lock: %w", err)
 	}
-	var epoch int64
-	if err := s.write.QueryRowContext(ctx, `SELECT epoch FROM cluster_epoch WHERE id = 1`).Scan(&epoch); err != nil {
+	var epoch, lines int64
+	if err := s.write.QueryRowContext(ctx, `SELECT epoch, lines_epoch FROM cluster_epoch WHERE id = 1`).Scan(&epoch, &lines); err != nil {
 		return fmt.Errorf("read cluster_epoch: %w", err)
 	}
+	s.cluster.linesTouched = false
 	if epoch != s.cluster.epoch {
 		if err := s.reload(ctx); err != nil {
 			return fmt.Errorf("read again what other instances wrote: %w", err)
 		}
 		s.cluster.epoch = epoch
-		s.cluster.reloads++ // under writeMu; ClusterCounts reads it under mu
+		s.cluster.mu.Lock()
+		s.cluster.reloads++
+		s.cluster.mu.Unlock()
 		s.setKnown(epoch)
 	}
-	s.cluster.pendingEpoch = epoch
+	if lines != s.cluster.linesEpoch {
+		// Another instance charged or invoiced: the open lines are read again when a write of
+		// this instance needs them (ensureLines), not before.
+		s.dropLines()
+		s.cluster.linesEpoch = lines
+	}
+	s.cluster.pendingEpoch, s.cluster.pendingLinesEpoch = epoch, lines
 	return nil
 }
+
+// dropLines forgets the open lines until ensureLines reads them again; a batch planned with
+// them is planned again (generation).
+func (s *Store) dropLines() {
+	s.lines.openMu.Lock()
+	s.lines.mu.Lock()
+	s.lines.ids, s.lines.specs, s.lines.persisted = map[lineSpec]uint32{}, nil, 0
+	s.lines.open, s.lines.dirty, s.lines.queue = map[lineKey]*lineTotal{}, nil, nil
+	s.lines.mu.Unlock()
+	s.lines.openMu.Unlock()
+	s.cluster.linesStale = true
+	s.cluster.generation.Add(1)
+}
+
+// ensureLines reads the open lines if another instance's write left them unread (inside a write
+// transaction, under the cluster's lock), before a write that reads or changes them.
+func (s *Store) ensureLines(ctx context.Context) error {
+	if !s.cluster.linesStale {
+		return nil
+	}
+	if err := s.loadLines(ctx); err != nil {
+		return fmt.Errorf("read the open invoice lines again: %w", err)
+	}
+	s.cluster.linesStale = false
+	s.cluster.generation.Add(1)
+	return nil
+}
+
+// touchLines records that the transaction in progress changes the open lines (it charges, or
+// invoices them): the other instances will read them again.
+func (s *Store) touchLines() { s.cluster.linesTouched = true }
 
 // advanceEpoch records, in the transaction about to commit, that this instance wrote.
 func (s *Store) advanceEpoch(ctx context.Context) error {
 	if !s.Clustered() || !s.cluster.ready {
 		return nil
 	}
-	return s.write.QueryRowContext(ctx, `UPDATE cluster_epoch SET epoch = epoch + 1, writer = ? WHERE id = 1 RETURNING epoch`,
-		s.cluster.name).Scan(&s.cluster.pendingEpoch)
+	touched := 0
+	if s.cluster.linesTouched {
+		touched = 1
+	}
+	return s.write.QueryRowContext(ctx, `UPDATE cluster_epoch SET epoch = epoch + 1, writer = ?,
+		lines_epoch = CASE WHEN ? = 1 THEN epoch + 1 ELSE lines_epoch END WHERE id = 1 RETURNING epoch, lines_epoch`,
+		s.cluster.name, touched).Scan(&s.cluster.pendingEpoch, &s.cluster.pendingLinesEpoch)
 }
 
 // committedEpoch installs the epoch the committed transaction advanced to.
@@ -130,13 +180,14 @@ func (s *Store) committedEpoch() {
 	if !s.Clustered() || !s.cluster.ready {
 		return
 	}
-	s.cluster.epoch = s.cluster.pendingEpoch
+	s.cluster.epoch, s.cluster.linesEpoch = s.cluster.pendingEpoch, s.cluster.pendingLinesEpoch
 	s.setKnown(s.cluster.epoch)
 }
 
 // reload reads the writer's memory again from the database: the chart of accounts and the
-// journal's heads, the prepaid lots and their due steps, the open invoice lines, the credit
-// book and the agreements, and the test clock. Under writeMu, inside the cluster's lock.
+// journal's heads, the prepaid lots and their due steps, the credit book and the agreements,
+// and the test clock (the open invoice lines go by lines_epoch: fence). Under writeMu, inside
+// the cluster's lock.
 func (s *Store) reload(ctx context.Context) error {
 	if err := s.loadLedgerAccounts(ctx); err != nil {
 		return err
@@ -146,14 +197,7 @@ func (s *Store) reload(ctx context.Context) error {
 		return err
 	}
 	s.resetStagedPrepaid()
-	if err := s.loadLines(ctx); err != nil {
-		return err
-	}
-	if err := s.reloadView(ctx); err != nil {
-		return err
-	}
-	s.cluster.generation.Add(1)
-	return nil
+	return s.reloadView(ctx)
 }
 
 // reloadView reads again what the API answers from: the credit book (with the prepaid lots

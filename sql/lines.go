@@ -268,6 +268,11 @@ func (s *Store) FlushLines(ctx context.Context) error {
 // flushLines writes the changed open lines and the charges.seq they include, inside the write
 // transaction in progress.
 func (s *Store) flushLines(ctx context.Context) error {
+	// After another instance's write the lines are read first (cluster.go): the table, and the
+	// charges after it, which are then written.
+	if err := s.ensureLines(ctx); err != nil {
+		return err
+	}
 	if err := s.writeNewSpecs(ctx); err != nil {
 		return err
 	}

@@ -98,6 +98,10 @@ func (s *Store) Commit(ctx context.Context, pb *billing.PlannedBatch) (ledger.Ba
 // writeBatch writes the batch as planned when none of its ids can be known to the database,
 // and plans it again knowing them otherwise (see Commit).
 func (s *Store) writeBatch(ctx context.Context, pb *billing.PlannedBatch) error {
+	if err := s.ensureLines(ctx); err != nil {
+		return err
+	}
+	s.touchLines()
 	if encoded(pb).generation != s.cluster.generation.Load() {
 		// Planned before another instance's write was read (cluster.go): its line ids and its
 		// lots may be stale, so it is planned again knowing everything.

@@ -5,6 +5,9 @@
 CREATE TABLE cluster_epoch (
     id     INTEGER PRIMARY KEY CHECK (id = 1),
     epoch  BIGINT NOT NULL,
-    writer TEXT NOT NULL
+    writer TEXT NOT NULL,
+    -- the epoch of the last write that changed the open invoice lines (charged, or invoiced
+    -- them): only then do the other instances read the lines again.
+    lines_epoch BIGINT NOT NULL
 );
-INSERT INTO cluster_epoch(id, epoch, writer) VALUES (1, 0, '');
+INSERT INTO cluster_epoch(id, epoch, writer, lines_epoch) VALUES (1, 0, '', 0);
