@@ -10,7 +10,7 @@ PROMTOOL  ?= promtool
 ALERT_RULES      ?= deploy/prometheus/alerts.yml
 ALERT_RULES_TEST ?= deploy/prometheus/alerts_test.yml
 
-.PHONY: run test test-cluster validate-deploy fuzz ubl-validation-note rules rules-if-promtool bench bench-billing lint build conformance clean
+.PHONY: run test test-cluster bench-cluster validate-deploy fuzz ubl-validation-note rules rules-if-promtool bench bench-billing lint build conformance clean
 
 ## run: the service on its embedded defaults (NATS with JetStream in the process, SQLite under ./data)
 run:
@@ -26,6 +26,11 @@ test: rules-if-promtool ubl-validation-note
 test-cluster:
 	@test -n "$$LEDGER_TEST_POSTGRES" || { echo "make test-cluster needs LEDGER_TEST_POSTGRES=postgres://…"; exit 2; }
 	LEDGER_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 15m -run 'TestCluster_' -v ./cmd/ledgerd/
+
+## bench-cluster: ingestion with 1, 2 and 3 ledgerd on one PostgreSQL (LEDGER_TEST_POSTGRES, required), events/s side by side (docs/scaling.md)
+bench-cluster:
+	@test -n "$$LEDGER_TEST_POSTGRES" || { echo "make bench-cluster needs LEDGER_TEST_POSTGRES=postgres://…"; exit 2; }
+	LEDGER_BENCH_EVENTS=$${LEDGER_BENCH_EVENTS:-500000} $(GO) test -timeout 30m -run '^$$' -bench 'BenchmarkCluster_ingestion' -benchtime 1x -count $${COUNT:-2} ./cmd/ledgerd/
 
 ## validate-deploy: the compose files, Kubernetes manifests, alert rules and dashboard (deploy/validate; installs its tools where it can)
 validate-deploy:

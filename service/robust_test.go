@@ -266,12 +266,21 @@ func TestRobust_foreign_database_refused(t *testing.T) {
 	}
 }
 
-// A usage consumer deleted under the running ledger makes /readyz say so.
-func TestRobust_deleted_consumer_not_ready(t *testing.T) {
+// A usage consumer deleted under the running ledger makes /readyz say so until the leader
+// creates it again (within service.ConsumerCheckInterval, without a restart); usage published
+// before and after is charged, once.
+func TestRobust_deleted_consumer_created_again(t *testing.T) {
 	e := start(t)
+	e.createAccount("acme", nil)
+	e.publish(nil, sms("before", "acme", "+31612345678", 1))
+	e.waitUnbilled("acme", "0.075000")
 	if err := e.js.DeleteConsumer(context.Background(), "USAGE", "ledger"); err != nil {
 		t.Fatal(err)
 	}
 	e.waitNotReady("was deleted")
+	e.waitReady()
+	e.publish(nil, sms("after", "acme", "+31612345678", 2))
+	e.waitUnbilled("acme", "0.225000") // 0.075 + 2 × 0.075: "before", delivered again, is a duplicate
 	e.restart()
+	e.waitUnbilled("acme", "0.225000")
 }

@@ -363,7 +363,10 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		Help: "1 on the instance holding the leader lease, which ingests and runs the once-only jobs; 0 on the others (docs/scaling.md)."})
 	reg.MustRegister(s.leader, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_cluster_reloads_total",
 		Help: "Write transactions that first read the writer's memory again because another instance had written (docs/scaling.md)."},
-		func() float64 { n, _ := s.Store.ClusterCounts(); return float64(n) }))
+		func() float64 { n, _ := s.Store.ClusterCounts(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_cluster_refreshes_total",
+			Help: "Times this instance read the credit book and the test clock again because another instance had written (docs/scaling.md)."},
+			func() float64 { _, n := s.Store.ClusterCounts(); return float64(n) }))
 	metrics := events.NewMetrics(reg)
 	s.metrics = metrics
 	credit := events.NewCreditCollector(s.Credit, cfg.UtilizationFloor)

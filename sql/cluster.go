@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -288,15 +289,18 @@ func (s *Store) Lead(ctx context.Context) (billing.Lease, bool, error) {
 	}
 	lost, done := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			close(done)
-			c, cancel := context.WithTimeout(context.Background(), WriterReconnectTimeout)
-			defer cancel()
-			_, _ = conn.ExecContext(c, s.engine.LeaderUnlock)
-			conn.Close()
-		})
+	// end gives the lease up: unlocked, and the connection closed rather than put back in the
+	// pool, where a session still holding the lock (an unlock that failed) would keep every
+	// instance from leading for as long as it lived.
+	end := func() {
+		close(done)
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, _ = conn.ExecContext(c, s.engine.LeaderUnlock)
+		cancel()
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		conn.Close()
 	}
+	release := func() { once.Do(end) }
 	go func() {
 		t := time.NewTicker(LeaseCheckInterval)
 		defer t.Stop()
@@ -312,7 +316,7 @@ func (s *Store) Lead(ctx context.Context) (billing.Lease, bool, error) {
 			cancel()
 			if err != nil || !held {
 				close(lost)
-				once.Do(func() { close(done); conn.Close() })
+				once.Do(end)
 				return
 			}
 		}

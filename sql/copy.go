@@ -71,8 +71,10 @@ var copyTables = []copyTable{
 	{name: "outbox_failed", order: "id"},
 }
 
-// notCopied are the tables of a database that are not the ledger's data.
-var notCopied = map[string]bool{"schema_migrations": true}
+// notCopied are the tables of a database that are not the ledger's data: its migrations, and
+// the record of which instance wrote last (cluster_epoch, docs/scaling.md), which each database
+// keeps for itself.
+var notCopied = map[string]bool{"schema_migrations": true, "cluster_epoch": true}
 
 // CopyProgress is told, as a copy goes, that rows of the total rows of table have been copied.
 type CopyProgress func(table string, rows, total int64)

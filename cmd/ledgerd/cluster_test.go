@@ -65,43 +65,7 @@ func TestCluster_three_ledgerd_one_PostgreSQL_three_NATS(t *testing.T) {
 	dbURL := freshDatabase(t, base)
 
 	// Three NATS nodes, from the nats-server module, as processes that can be killed.
-	natsBin := filepath.Join(dir, "nats-server")
-	if out, err := exec.Command("go", "build", "-o", natsBin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
-		t.Fatalf("build nats-server: %v\n%s", err, out)
-	}
-	nodes := make([]*natsNode, 3)
-	for i := range nodes {
-		nodes[i] = &natsNode{name: fmt.Sprintf("n%d", i+1), client: testnet.FreeAddr(t), route: testnet.FreeAddr(t),
-			dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1))}
-	}
-	for _, n := range nodes {
-		var routes []string
-		for _, o := range nodes {
-			if o != n {
-				routes = append(routes, `"nats-route://`+o.route+`"`)
-			}
-		}
-		host, port := splitAddr(t, n.client)
-		rhost, rport := splitAddr(t, n.route)
-		n.conf = filepath.Join(dir, n.name+".conf")
-		conf := fmt.Sprintf("server_name: %s\nhost: %s\nport: %s\njetstream { store_dir: %q }\ncluster { name: ledger, host: %s, port: %s, routes: [%s] }\n",
-			n.name, host, port, n.dir, rhost, rport, strings.Join(routes, ", "))
-		if err := os.WriteFile(n.conf, []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		n.start(t, natsBin)
-	}
-	t.Cleanup(func() {
-		for _, n := range nodes {
-			n.kill()
-		}
-	})
-	var urls []string
-	for _, n := range nodes {
-		urls = append(urls, "nats://"+n.client)
-	}
-	natsURLs := strings.Join(urls, ",")
-	waitJetStream(t, natsURLs)
+	nodes, natsURLs, natsBin := startNATSCluster(t, dir, 3)
 
 	// Three ledgerd, each with every NATS URL, the same database, key and test clock.
 	key := filepath.Join(dir, "pseudonym.key")
@@ -298,8 +262,55 @@ func TestCluster_three_ledgerd_one_PostgreSQL_three_NATS(t *testing.T) {
 	}
 }
 
+// startNATSCluster builds nats-server from its module and starts n nodes as one JetStream
+// cluster on loopback (one node: no cluster), killed at the end; it returns them, their client
+// URLs comma-separated, and the binary.
+func startNATSCluster(tb testing.TB, dir string, n int) ([]*natsNode, string, string) {
+	tb.Helper()
+	natsBin := filepath.Join(dir, "nats-server")
+	if out, err := exec.Command("go", "build", "-o", natsBin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		tb.Fatalf("build nats-server: %v\n%s", err, out)
+	}
+	nodes := make([]*natsNode, n)
+	for i := range nodes {
+		nodes[i] = &natsNode{name: fmt.Sprintf("n%d", i+1), client: testnet.FreeAddr(tb), route: testnet.FreeAddr(tb),
+			dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1))}
+	}
+	for _, node := range nodes {
+		host, port := splitAddr(tb, node.client)
+		conf := fmt.Sprintf("server_name: %s\nhost: %s\nport: %s\njetstream { store_dir: %q }\n", node.name, host, port, node.dir)
+		if n > 1 {
+			var routes []string
+			for _, o := range nodes {
+				if o != node {
+					routes = append(routes, `"nats-route://`+o.route+`"`)
+				}
+			}
+			rhost, rport := splitAddr(tb, node.route)
+			conf += fmt.Sprintf("cluster { name: ledger, host: %s, port: %s, routes: [%s] }\n", rhost, rport, strings.Join(routes, ", "))
+		}
+		node.conf = filepath.Join(dir, node.name+".conf")
+		if err := os.WriteFile(node.conf, []byte(conf), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		node.start(tb, natsBin)
+	}
+	tb.Cleanup(func() {
+		for _, node := range nodes {
+			node.kill()
+		}
+	})
+	var urls []string
+	for _, node := range nodes {
+		urls = append(urls, "nats://"+node.client)
+	}
+	natsURLs := strings.Join(urls, ",")
+	waitJetStream(tb, natsURLs)
+	return nodes, natsURLs, natsBin
+}
+
 // freshDatabase creates a database of its own beside the one base names, dropped at the end.
-func freshDatabase(t *testing.T, base string) string {
+func freshDatabase(t testing.TB, base string) string {
 	t.Helper()
 	db, err := stdsql.Open("pgx", base)
 	if err != nil {
@@ -321,7 +332,7 @@ func freshDatabase(t *testing.T, base string) string {
 	return u.String()
 }
 
-func splitAddr(t *testing.T, addr string) (string, string) {
+func splitAddr(t testing.TB, addr string) (string, string) {
 	i := strings.LastIndex(addr, ":")
 	if i < 0 {
 		t.Fatalf("address %q", addr)
@@ -329,7 +340,7 @@ func splitAddr(t *testing.T, addr string) (string, string) {
 	return addr[:i], addr[i+1:]
 }
 
-func (n *natsNode) start(t *testing.T, bin string) {
+func (n *natsNode) start(t testing.TB, bin string) {
 	n.cmd = exec.Command(bin, "-c", n.conf)
 	if err := n.cmd.Start(); err != nil {
 		t.Errorf("start NATS %s: %v", n.name, err)
@@ -343,7 +354,7 @@ func (n *natsNode) kill() {
 	}
 }
 
-func waitJetStream(t *testing.T, urls string) {
+func waitJetStream(t testing.TB, urls string) {
 	t.Helper()
 	waitFor(t, 60*time.Second, func() bool {
 		nc, err := nats.Connect(urls)
@@ -362,7 +373,7 @@ func waitJetStream(t *testing.T, urls string) {
 	})
 }
 
-func (l *clusterLedgerd) start(t *testing.T, logPath string) {
+func (l *clusterLedgerd) start(t testing.TB, logPath string) {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -385,7 +396,7 @@ func (l *clusterLedgerd) kill() {
 	}
 }
 
-func (l *clusterLedgerd) waitReady(t *testing.T, timeout time.Duration) {
+func (l *clusterLedgerd) waitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
 	waitFor(t, timeout, func() bool {
 		resp, err := http.Get("http://" + l.http + "/readyz")
@@ -397,7 +408,7 @@ func (l *clusterLedgerd) waitReady(t *testing.T, timeout time.Duration) {
 	})
 }
 
-func (l *clusterLedgerd) request(t *testing.T, method, path, body string) (int, string) {
+func (l *clusterLedgerd) request(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
 	var r io.Reader
 	if body != "" {
@@ -418,7 +429,7 @@ func (l *clusterLedgerd) request(t *testing.T, method, path, body string) (int, 
 	return resp.StatusCode, string(b)
 }
 
-func (l *clusterLedgerd) do(t *testing.T, method, path, body string, out any) {
+func (l *clusterLedgerd) do(t testing.TB, method, path, body string, out any) {
 	t.Helper()
 	status, got := l.request(t, method, path, body)
 	if status >= 300 {
@@ -449,7 +460,7 @@ func leaders(ls []*clusterLedgerd) []*clusterLedgerd {
 }
 
 // publish sends events [from, to), one SMS part each, spread over the accounts.
-func publish(t *testing.T, js jetstream.JetStream, from, to int) {
+func publish(t testing.TB, js jetstream.JetStream, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		account := fmt.Sprintf("acct-%03d", i%clusterAccounts)
@@ -493,7 +504,7 @@ func waitUnbilledTotal(t *testing.T, l *clusterLedgerd, want string, timeout tim
 	}
 }
 
-func unbilledTotal(t *testing.T, l *clusterLedgerd) string {
+func unbilledTotal(t testing.TB, l *clusterLedgerd) string {
 	t.Helper()
 	var micros int64
 	for i := range clusterAccounts {
@@ -506,7 +517,7 @@ func unbilledTotal(t *testing.T, l *clusterLedgerd) string {
 	return fmt.Sprintf("%d.%06d", micros/1e6, micros%1e6)
 }
 
-func toMicros(t *testing.T, s string) int64 {
+func toMicros(t testing.TB, s string) int64 {
 	whole, frac, _ := strings.Cut(s, ".")
 	frac = (frac + "000000")[:6]
 	w, err1 := strconv.ParseInt(whole, 10, 64)
@@ -570,7 +581,7 @@ func checkGapFree(t *testing.T, ids []string) {
 }
 
 // waitFor polls ok until it holds or timeout passes; it returns how long it took.
-func waitFor(t *testing.T, timeout time.Duration, ok func() bool) time.Duration {
+func waitFor(t testing.TB, timeout time.Duration, ok func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !ok() {
