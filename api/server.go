@@ -58,6 +58,10 @@ type Server struct {
 	// NATSURL is where platform services publish usage (GET /v1/info shows it without
 	// credentials).
 	NATSURL string
+	// Instance names this ledgerd among several on one database; Leading says whether it holds
+	// the leader lease (GET /v1/info; docs/scaling.md). Nil Leading: always.
+	Instance string
+	Leading  func() bool
 	// Seller is the provider as its e-invoices name it (UBL exports).
 	Seller invoices.Party
 	Ready  func(ctx context.Context) error
@@ -286,7 +290,9 @@ func parseInstant(name, v string) (time.Time, error) { return ledger.ParseInstan
 // for tools such as ledgerctl usage send (the NATS URL without any credentials in it).
 func (s *Server) getInfo(w http.ResponseWriter, r *http.Request, _ principal) error {
 	_, err := s.Billing.TestNow()
-	writeJSON(w, http.StatusOK, map[string]any{"nats": publicURL(s.NATSURL), "test_clock": err == nil})
+	leading := s.Leading == nil || s.Leading()
+	writeJSON(w, http.StatusOK, map[string]any{"nats": publicURL(s.NATSURL), "test_clock": err == nil,
+		"instance": s.Instance, "leader": leading})
 	return nil
 }
 

@@ -455,7 +455,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	authFailures := prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_api_auth_failures_total",
 		Help: "API requests refused for want of a valid token (missing or unknown)."})
 	reg.MustRegister(authFailures)
-	apiServer := &api.Server{ChargedEvents: metrics.Charged, NATSURL: s.NATSURL, Seller: cfg.Seller, Billing: s.Billing, Tokens: tokens, MetricsOpen: cfg.MetricsOpen,
+	apiServer := &api.Server{ChargedEvents: metrics.Charged, NATSURL: s.NATSURL, Instance: cfg.Instance, Leading: s.Leading, Seller: cfg.Seller, Billing: s.Billing, Tokens: tokens, MetricsOpen: cfg.MetricsOpen,
 		AuthFailures: authFailures, Gatherer: gatherer, Log: log, Ready: s.ready}
 	s.httpServer = &http.Server{Handler: apiServer.Handler(), ReadHeaderTimeout: api.ReadHeaderTimeout,
 		ReadTimeout: api.ReadTimeout, IdleTimeout: api.IdleTimeout}

@@ -30,10 +30,7 @@ func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy l
 // agreement opts out of indexation.
 func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]ledger.Credit, []string, error) {
 	// R4: exposure is unbilled usage plus outstanding invoices less the customer's credit.
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.type, a.status, a.closed_at, a.credit_limit_micros, a.notified_thresholds, a.indexation,
-		coalesce((SELECT sum(l.balance_micros) FROM ledger_accounts l WHERE l.name IN
-		  ('customer:' || a.id || ':unbilled', 'customer:' || a.id || ':receivable', 'customer:' || a.id || ':credit')), 0)
-		FROM accounts a`)
+	rows, err := s.db.QueryContext(ctx, s.engine.q("creditRows"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read credit: %w", err)
 	}

@@ -561,6 +561,12 @@ var sharedStatements = map[string]string{
 	"insertInvoice": `INSERT INTO invoices(id, year, seq, account_id, period, issue_date, due_date, due_now,
 		total_micros, document, transaction_id, issued_at, issued_by_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"deleteInvoicedLines": `DELETE FROM usage_lines WHERE account_id = ? AND period <= ?`,
+	// Every account's credit as the book keeps it (readCredits); R4: exposure is unbilled usage
+	// plus outstanding invoices less the customer's credit. PostgreSQL has its own, faster form.
+	"creditRows": `SELECT a.id, a.type, a.status, a.closed_at, a.credit_limit_micros, a.notified_thresholds, a.indexation,
+		coalesce((SELECT sum(l.balance_micros) FROM ledger_accounts l WHERE l.name IN
+		  ('customer:' || a.id || ':unbilled', 'customer:' || a.id || ':receivable', 'customer:' || a.id || ':credit')), 0)
+		FROM accounts a`,
 }
 
 func (s *Store) prepare(ctx context.Context) error {

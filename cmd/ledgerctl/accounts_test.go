@@ -201,7 +201,7 @@ func TestLedgerctlCoversEveryRoute(t *testing.T) {
 		"GET /v1/prices":                     "prices list",
 		"GET /v1/clock":                      "clock show",
 		"POST /v1/clock":                     "clock set",
-		"GET /v1/info":                       "usage send",
+		"GET /v1/info":                       "info",
 		"GET /v1/audit":                      "audit",
 		"GET /v1/data-subjects/{e164}":       "data-subjects show",
 		"DELETE /v1/data-subjects/{e164}":    "data-subjects erase",

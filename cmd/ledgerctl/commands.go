@@ -121,6 +121,8 @@ var commands = []command{
 		summary: "what is held under a number's pseudonym (admin; R14, CONTRACT 3.6)", setup: dataSubjectsShow},
 	{words: "data-subjects erase", synopsis: "+E164", args: 1,
 		summary: "remove a number's pseudonym from every record; amounts stay (admin; R14)", setup: dataSubjectsErase},
+	{words: "info", synopsis: "",
+		summary: "which ledgerd answers: its instance name, whether it leads (ingests and runs the once-only jobs), its NATS, the test clock", setup: infoShow},
 	{words: "clock show", synopsis: "",
 		summary: "the test clock's time (ledgerd --test-clock)", setup: clockShow},
 	{words: "clock set", synopsis: "RFC3339", args: 1,

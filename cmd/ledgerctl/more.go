@@ -104,6 +104,33 @@ func creditNotesShow(fs *flag.FlagSet) action {
 }
 
 // clockShow and clockSet read and move the test clock (--test-clock; setting is the admin's).
+// infoShow says which ledgerd answers (GET /v1/info): with several on one database, which one
+// leads (docs/scaling.md).
+func infoShow(fs *flag.FlagSet) action {
+	return func(ctx context.Context, inv *invocation) error {
+		var out struct {
+			NATS      string `json:"nats"`
+			TestClock bool   `json:"test_clock"`
+			Instance  string `json:"instance"`
+			Leader    bool   `json:"leader"`
+		}
+		_, printed, err := inv.answer(ctx, http.MethodGet, "/v1/info", nil, nil, &out)
+		if err != nil || printed {
+			return err
+		}
+		role := "standing by: serves the API; another instance ingests and runs the once-only jobs"
+		if out.Leader {
+			role = "leader: ingests and runs the once-only jobs"
+		}
+		clock := "wall clock"
+		if out.TestClock {
+			clock = "test clock (ledgerctl clock show)"
+		}
+		_, err = fmt.Fprintf(inv.stdout, "instance  %s\nrole      %s\nnats      %s\nclock     %s\n", out.Instance, role, out.NATS, clock)
+		return err
+	}
+}
+
 func clockShow(fs *flag.FlagSet) action {
 	return func(ctx context.Context, inv *invocation) error {
 		var out struct{ Now string }

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"ledger/internal/testnet"
 	"ledger/sql/storetest"
 )
@@ -77,15 +74,7 @@ func benchIngestion(b *testing.B, base string, n, accounts, events int) {
 	}
 	first.kill()
 
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, js := publisher(b, natsURL)
 	for i := range events {
 		account := fmt.Sprintf("acct-%04d", i%accounts)
 		body := fmt.Sprintf(`{"id":"ev-%07d","account":%q,"channel":"sms","destination":"+31612345678","quantity":1,"occurred_at":"2026-03-%02dT10:00:00Z"}`, i, account, 1+i%28)

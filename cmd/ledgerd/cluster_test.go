@@ -97,6 +97,17 @@ func TestCluster_three_ledgerd_one_PostgreSQL_three_NATS(t *testing.T) {
 	if got := leaders(ledgers); len(got) != 1 {
 		t.Fatalf("want one leader among the three, have %v", got)
 	}
+	// GET /v1/info (ledgerctl info) names the instance and says the same of who leads.
+	for _, l := range ledgers {
+		var info struct {
+			Instance string `json:"instance"`
+			Leader   bool   `json:"leader"`
+		}
+		l.do(t, "GET", "/v1/info", "", &info)
+		if info.Instance != l.name || info.Leader != (leaders(ledgers)[0] == l) {
+			t.Errorf("%s: GET /v1/info says %+v", l.name, info)
+		}
+	}
 
 	// The clock, set through one instance, is the same on all three.
 	ledgers[1].do(t, "POST", "/v1/clock", `{"now":"2026-03-20T12:00:00Z"}`, nil)
@@ -118,15 +129,7 @@ func TestCluster_three_ledgerd_one_PostgreSQL_three_NATS(t *testing.T) {
 
 	// 60,000 events; the leader SIGKILLed after a third, one NATS node after two thirds and
 	// started again 10 s later.
-	nc, err := nats.Connect(natsURLs, nats.MaxReconnects(-1), nats.ReconnectWait(200*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := publisher(t, natsURLs)
 	var killed *clusterLedgerd
 	var killedAt time.Time
 	var natsBack sync.WaitGroup
@@ -307,6 +310,22 @@ func startNATSCluster(tb testing.TB, dir string, n int) ([]*natsNode, string, st
 	natsURLs := strings.Join(urls, ",")
 	waitJetStream(tb, natsURLs)
 	return nodes, natsURLs, natsBin
+}
+
+// publisher connects to NATS as a platform service does, reconnecting to any of urls; closed at
+// the end.
+func publisher(tb testing.TB, urls string) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(urls, nats.MaxReconnects(-1), nats.ReconnectWait(200*time.Millisecond))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nc, js
 }
 
 // freshDatabase creates a database of its own beside the one base names, dropped at the end.

