@@ -686,3 +686,16 @@ func limitList(items []string) string {
 	}
 	return strings.Join(items[:CopyMaxDifferences], ", ") + fmt.Sprintf(" and %d more", len(items)-CopyMaxDifferences)
 }
+
+// RowCounts counts the rows of every table of the ledger's data (ledgerbench's rows per event).
+func (s *Store) RowCounts(ctx context.Context) (map[string]int64, error) {
+	counts := make(map[string]int64, len(copyTables))
+	for _, t := range copyTables {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+t.name).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t.name, err)
+		}
+		counts[t.name] = n
+	}
+	return counts, nil
+}

@@ -23,6 +23,7 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -141,9 +142,9 @@ func run() error {
 	}
 	if len(results) > 1 {
 		fmt.Printf("\nside by side (each against the raw ceiling measured in its own run):\n")
-		fmt.Printf("  %-10s %12s %12s %7s %12s %14s\n", "store", "events/s", "ceiling/s", "ratio", "peak RSS", "written/event")
+		fmt.Printf("  %-10s %12s %12s %7s %12s %14s %11s\n", "store", "events/s", "ceiling/s", "ratio", "peak RSS", "written/event", "rows/event")
 		for _, r := range results {
-			fmt.Printf("  %-10s %12.0f %12.0f %7.2f %12s %11.1f KiB\n", r.engine, r.rate, r.ceiling, r.rate/r.ceiling, mib(r.rss), r.writtenPerEvent/1024)
+			fmt.Printf("  %-10s %12.0f %12.0f %7.2f %12s %11.1f KiB %11.2f\n", r.engine, r.rate, r.ceiling, r.rate/r.ceiling, mib(r.rss), r.writtenPerEvent/1024, r.rowsPerEvent)
 		}
 	}
 	return nil
@@ -151,9 +152,26 @@ func run() error {
 
 // ingestResult is one store's figures.
 type ingestResult struct {
-	engine                         string
-	rate, ceiling, writtenPerEvent float64
-	rss                            uint64
+	engine                                       string
+	rate, ceiling, writtenPerEvent, rowsPerEvent float64
+	rss                                          uint64
+}
+
+// rowsPerEvent prints and returns the rows the pipeline added per event, in all and by table.
+func rowsPerEvent(before, after map[string]int64, events int) float64 {
+	var total int64
+	var parts []string
+	for table, n := range after {
+		d := n - before[table]
+		total += d
+		if per := float64(d) / float64(events); per >= 0.0001 {
+			parts = append(parts, fmt.Sprintf("%s %.4f", table, per))
+		}
+	}
+	slices.Sort(parts)
+	per := float64(total) / float64(events)
+	fmt.Printf("    rows added to the database: %.4f per event (%s)\n", per, strings.Join(parts, ", "))
+	return per
 }
 
 // ingestOn measures the raw ceiling and the pipeline on the store spec names.
@@ -232,6 +250,10 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 
 	runtime.GC()
 	writtenBefore := bytesWritten() + db.walBytes(ctx)
+	rowsBefore, err := store.RowCounts(ctx)
+	if err != nil {
+		return res, err
+	}
 	resetPeakRSS()
 	stopSampling := sampleHeap()
 	if c.cpuProfile != "" {
@@ -281,6 +303,11 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 	}
 	fmt.Printf("    %s: %s (%.1f KiB per event)\n", what, mib(written), float64(written)/1024/float64(c.events))
 	res.rate, res.ceiling, res.rss, res.writtenPerEvent = pipeRate, rawRate, rss, float64(written)/float64(c.events)
+	rowsAfter, err := store.RowCounts(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.rowsPerEvent = rowsPerEvent(rowsBefore, rowsAfter, c.events)
 
 	n, total, err := store.UsageTotals(ctx)
 	if err != nil {
