@@ -233,6 +233,14 @@ func NewCreditBook() *CreditBook {
 	return &CreditBook{credits: map[string]Credit{}, prepaid: map[string]*PrepaidSlot{}, terms: map[string]pricing.Terms{}}
 }
 
+// ReplaceTerms puts terms in force for every account at once (an account not named rates at
+// the list prices, indexed): rating never sees a book half replaced. The book keeps the map.
+func (b *CreditBook) ReplaceTerms(terms map[string]pricing.Terms) {
+	b.mu.Lock()
+	b.terms = terms
+	b.mu.Unlock()
+}
+
 // SetTerms records an account's pricing terms, which rating reads from the next batch on.
 func (b *CreditBook) SetTerms(account string, t pricing.Terms) {
 	b.mu.Lock()

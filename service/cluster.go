@@ -61,7 +61,7 @@ func (s *Service) leadLoop(ctx context.Context, lease billing.Lease, leading boo
 			if ctx.Err() != nil {
 				return
 			}
-			log.Warn("lost the leader lease (the database connection that held it ended): ingestion and the once-only jobs stopped here; standing by",
+			log.Warn("stopped leading (the database connection that held the lease ended, or ingestion stopped here): ingestion and the once-only jobs stopped on this instance; standing by",
 				"instance", s.Config.Instance)
 		}
 		select {
@@ -93,14 +93,18 @@ func (s *Service) lead(ctx context.Context, lease billing.Lease) {
 	s.leader.Set(1)
 	defer func() { s.leading.Store(false); s.leader.Set(0) }()
 	var wg sync.WaitGroup
+	ingesting := make(chan struct{})
 	wg.Add(4)
 	go func() { defer wg.Done(); s.runClock(term) }()
 	go func() { defer wg.Done(); s.Store.RunUpkeep(term, s.Config.Log) }()
-	go func() { defer wg.Done(); s.ingest(term) }()
+	go func() { defer wg.Done(); defer close(ingesting); s.ingest(term) }()
 	go func() { defer wg.Done(); s.Relay.Run(term) }()
+	// The term ends with ctx, with the lease, or when ingestion stops for good here (Failed
+	// says why): another instance may be able to ingest.
 	select {
 	case <-ctx.Done():
 	case <-lease.Lost:
+	case <-ingesting:
 	}
 	cancel()
 	wg.Wait()

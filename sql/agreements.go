@@ -27,40 +27,62 @@ func (s *Store) UsePricing(ctx context.Context, t *pricing.Tariffs) error {
 
 // loadAgreements puts every account's agreement, as stored, in force in the credit book.
 func (s *Store) loadAgreements(ctx context.Context, t *pricing.Tariffs) error {
+	agreed, err := s.readAgreements(ctx, t)
+	if err != nil {
+		return err
+	}
+	if s.credit != nil {
+		for account, terms := range agreed {
+			s.credit.SetTerms(account, terms)
+		}
+	}
+	return nil
+}
+
+// cachedAgreement is an agreement as built against the tariffs in use, by version: another
+// instance's refresh reads every agreement again, and builds only those that changed.
+type cachedAgreement struct {
+	version int
+	tariffs *pricing.Tariffs
+	terms   pricing.Terms
+}
+
+// readAgreements reads every account's agreement in force and builds it against t (T&C 2.7).
+func (s *Store) readAgreements(ctx context.Context, t *pricing.Tariffs) (map[string]pricing.Terms, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT p.account_id, p.version, p.body, a.indexation FROM price_agreements p
 		JOIN accounts a ON a.id = p.account_id
 		WHERE p.version = (SELECT max(version) FROM price_agreements q WHERE q.account_id = p.account_id)`)
 	if err != nil {
-		return fmt.Errorf("read agreements: %w", err)
+		return nil, fmt.Errorf("read agreements: %w", err)
 	}
 	defer rows.Close()
-	type agreed struct {
-		account string
-		terms   pricing.Terms
+	s.agreementsMu.Lock()
+	defer s.agreementsMu.Unlock()
+	if s.agreements == nil {
+		s.agreements = map[string]cachedAgreement{}
 	}
-	var all []agreed
+	out := map[string]pricing.Terms{}
 	for rows.Next() {
 		var account, body string
 		var version int
 		var indexation bool
 		if err := rows.Scan(&account, &version, &body, &indexation); err != nil {
-			return err
+			return nil, err
 		}
-		a, _, err := t.BuildAgreement(body)
-		if err != nil {
-			return fmt.Errorf("agreement of %s (version %d) no longer loads: %w", account, version, err)
+		c, ok := s.agreements[account]
+		if !ok || c.version != version || c.tariffs != t {
+			a, _, err := t.BuildAgreement(body)
+			if err != nil {
+				return nil, fmt.Errorf("agreement of %s (version %d) no longer loads against these tariffs (several instances need the same --tariffs): %w", account, version, err)
+			}
+			c = cachedAgreement{version: version, tariffs: t, terms: pricing.Terms{Agreement: a}}
+			s.agreements[account] = c
 		}
-		all = append(all, agreed{account, pricing.Terms{Agreement: a, NoIndexation: !indexation}})
+		terms := c.terms
+		terms.NoIndexation = !indexation
+		out[account] = terms
 	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if s.credit != nil {
-		for _, a := range all {
-			s.credit.SetTerms(a.account, a.terms)
-		}
-	}
-	return nil
+	return out, rows.Err()
 }
 
 // WithAgreements runs fn in one write transaction, under the writer's lock

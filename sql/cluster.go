@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ledger/billing"
+	"ledger/pricing"
 )
 
 // Several ledgerd on one PostgreSQL (docs/scaling.md).
@@ -209,11 +210,25 @@ func (s *Store) reloadView(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.installCredits(s.credit, credits, unindexed)
+		// Every account's terms are read first and put in force in one swap: the planner rates
+		// beside this, and must never see an agreed price missing for a moment.
+		terms := make(map[string]pricing.Terms, len(unindexed))
+		for _, id := range unindexed {
+			terms[id] = pricing.Terms{NoIndexation: true} // T&C 3.4: the agreement opts out
+		}
 		if t := s.tariffs.Load(); t != nil {
-			if err := s.loadAgreements(ctx, t); err != nil {
+			agreed, err := s.readAgreements(ctx, t)
+			if err != nil {
 				return err
 			}
+			for account, a := range agreed {
+				terms[account] = a
+			}
+		}
+		s.credit.Apply(credits...)
+		s.credit.ReplaceTerms(terms)
+		for _, slot := range s.prepaid.slots {
+			s.credit.AddPrepaid(slot)
 		}
 	}
 	if s.cluster.onClock != nil {
@@ -281,10 +296,14 @@ func (s *Store) Lead(ctx context.Context) (billing.Lease, bool, error) {
 	}
 	var got bool
 	if err := conn.QueryRowContext(ctx, s.engine.LeaderLock).Scan(&got); err != nil || !got {
-		conn.Close()
 		if err != nil {
+			// Whether the lock was granted is unknown: the connection is not put back in the
+			// pool, where it could hold the lease unseen.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			conn.Close()
 			return billing.Lease{}, false, fmt.Errorf("leader lease: %w", err)
 		}
+		conn.Close()
 		return billing.Lease{}, false, nil
 	}
 	lost, done := make(chan struct{}), make(chan struct{})
@@ -304,6 +323,7 @@ func (s *Store) Lead(ctx context.Context) (billing.Lease, bool, error) {
 	go func() {
 		t := time.NewTicker(LeaseCheckInterval)
 		defer t.Stop()
+		failed := 0
 		for {
 			select {
 			case <-done:
@@ -314,11 +334,18 @@ func (s *Store) Lead(ctx context.Context) (billing.Lease, bool, error) {
 			var held bool
 			err := conn.QueryRowContext(c, s.engine.LeaderHeld).Scan(&held)
 			cancel()
-			if err != nil || !held {
-				close(lost)
-				once.Do(end)
-				return
+			switch {
+			case err == nil && held:
+				failed = 0
+				continue
+			case err != nil && failed == 0:
+				// One slow answer (a busy server) is asked again before the lease is given up.
+				failed++
+				continue
 			}
+			close(lost)
+			once.Do(end)
+			return
 		}
 	}()
 	return billing.Lease{Lost: lost, Release: release}, true, nil

@@ -2,7 +2,9 @@ package sql_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,5 +81,116 @@ func TestCluster_two_stores_one_database(t *testing.T) {
 	}
 	if now, _, err := b.store.TestClock(ctx); err != nil || !now.Equal(at("2026-03-25T00:00:00Z")) {
 		t.Errorf("the clock through b: %s, %v; want 2026-03-25", now, err)
+	}
+}
+
+// Reading the view again (after another instance's write) never leaves an account's agreed
+// prices out of force, not even for a moment: the planner rates beside it (T&C 2.7).
+func TestCluster_reload_keeps_agreements_in_force(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.account("acme", "postpaid", "2026-01-01T00:00:00Z")
+	if _, _, err := f.agree("acme", "sms,,outbound,31,NL,0.05,,,2026-01-01,SMS NL agreed\n", "2026-03-01T09:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	if f.book.Terms("acme").Agreement == nil {
+		t.Fatal("the agreement is not in force")
+	}
+	var stop atomic.Bool
+	var missing atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for !stop.Load() {
+			if f.book.Terms("acme").Agreement == nil {
+				missing.Add(1)
+			}
+		}
+	}()
+	for range 200 {
+		if err := f.store.ReloadView(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop.Store(true)
+	<-done
+	if n := missing.Load(); n > 0 {
+		t.Errorf("the planner saw acme without its agreement %d times while the view was read again: it would rate at list prices", n)
+	}
+}
+
+// prepared is one NL-or-elsewhere SMS of the fixture's, prepared as ingestion prepares it.
+func (f *fixture) prepared(account, destination string) ledger.Prepared {
+	f.seq++
+	body := fmt.Sprintf(`{"id":"ev-%d","account":%q,"channel":"sms","destination":%q,"quantity":1,"occurred_at":"2026-03-02T10:00:00Z"}`,
+		f.seq, account, destination)
+	return ledger.Prepare(ledger.Delivery{Subject: "usage.sms." + account, Data: []byte(body)}, f.book, f.tariffs)
+}
+
+// A line a leader's planner added, written by its flush before the batch commits, is read by
+// another instance before that one adds a line of its own: no two lines share an id, and every
+// charge names the line it was rated on (R5: the invoice shows each country's usage as such).
+func TestCluster_invoice_lines_never_shared(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("several ledgerd share a PostgreSQL database only")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	a := openFixture(t, path)
+	defer a.close()
+	b := openFixture(t, path)
+	defer b.store.Close()
+	b.seq = 1_000_000
+	a.account("acme", "postpaid", "2026-01-01T00:00:00Z")
+	if err := b.store.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := at("2026-03-02T11:00:00Z")
+	charge := func(f *fixture, destination string) {
+		t.Helper()
+		if _, err := f.store.ChargeBatch(ctx, []ledger.Prepared{f.prepared("acme", destination)}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	charge(a, "+31612345678")
+	charge(b, "+31612345678")
+	if err := a.store.FlushLines(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// a plans a German SMS (a new line); its upkeep writes the line before the batch commits.
+	pb, err := a.store.PlanBatch([]ledger.Prepared{a.prepared("acme", "+4915112345678")}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.FlushLines(ctx); err != nil {
+		t.Fatal(err)
+	}
+	charge(b, "+32470123456") // b adds a Belgian line
+	if _, err := a.store.Commit(ctx, pb); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storetest.OpenRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT c.event_id, c.rating->>4, s.country FROM charges c JOIN line_specs s ON s.id = c.line_id ORDER BY c.seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, rated, line string
+		if err := rows.Scan(&id, &rated, &line); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if rated != line {
+			t.Errorf("charge %s, rated in %s, names the invoice line of %s", id, rated, line)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d charges, want 4", n)
 	}
 }

@@ -20,3 +20,11 @@ func (s *Store) PipelinedWrite(ctx context.Context, fn func(later func(query str
 		return s.endPipeline(ctx)
 	})
 }
+
+// ReloadView reads the credit book, the agreements and the test clock again, as a reload after
+// another instance's write does (cluster.go).
+func (s *Store) ReloadView(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.reloadView(ctx)
+}

@@ -243,11 +243,33 @@ func (s *Store) writeNewSpecs(ctx context.Context) error {
 	from, specs := s.lines.persisted, append([]lineSpec(nil), s.lines.specs[s.lines.persisted:]...)
 	s.lines.mu.Unlock()
 	for i, sp := range specs {
-		if _, err := s.write.ExecContext(ctx, `INSERT INTO line_specs(id, kind, channel, product, direction, country,
+		id := from + i + 1
+		res, err := s.write.ExecContext(ctx, `INSERT INTO line_specs(id, kind, channel, product, direction, country,
 			description, unit, unit_price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-			from+i+1, sp.Kind, sp.Channel, sp.Product, sp.Direction, sp.Country, sp.Description, sp.Unit, sp.UnitPrice); err != nil {
+			id, sp.Kind, sp.Channel, sp.Product, sp.Direction, sp.Country, sp.Description, sp.Unit, sp.UnitPrice)
+		if err != nil {
 			return fmt.Errorf("record invoice line %q: %w", sp.Description, err)
 		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			// Written before by this instance (an earlier transaction that rolled back after a
+			// flush committed it); anything else under the id would be another line.
+			var had lineSpec
+			if err := s.write.QueryRowContext(ctx, `SELECT kind, channel, product, direction, country, description, unit, unit_price
+				FROM line_specs WHERE id = ?`, id).Scan(&had.Kind, &had.Channel, &had.Product, &had.Direction, &had.Country,
+				&had.Description, &had.Unit, &had.UnitPrice); err != nil {
+				return fmt.Errorf("invoice line %d: %w", id, err)
+			}
+			if had != sp {
+				// Read the lines again: the batch, tried again, is planned with the database's.
+				s.dropLines()
+				return fmt.Errorf("invoice line %d is %q in the database, not %q: this instance's lines were stale (docs/scaling.md)", id, had.Description, sp.Description)
+			}
+			continue
+		}
+		// The other instances read the dictionary again before they add to it (cluster.go).
+		s.touchLines()
 	}
 	if len(specs) > 0 {
 		n := from + len(specs)

@@ -250,16 +250,21 @@ func (s *Store) RunPrepaidDue(ctx context.Context, now time.Time) (int, error) {
 	ran := 0
 	for {
 		s.writeMu.Lock()
-		var items []dueItem
-		for len(s.prepaid.due) > 0 && len(items) < MaxDuePerTransaction && !s.prepaid.due[0].at.After(now) &&
-			(len(items) == 0 || s.prepaid.due[0].at.Equal(items[0].at)) {
-			items = append(items, heap.Pop(&s.prepaid.due).(dueItem))
-		}
-		if len(items) == 0 {
+		if len(s.prepaid.due) == 0 || s.prepaid.due[0].at.After(now) {
 			s.writeMu.Unlock()
 			return ran, nil
 		}
+		// The items are taken inside the transaction, after the cluster's fence: another
+		// instance's top-up may have put an earlier one in the queue (cluster.go).
+		var items []dueItem
 		err := s.inWriteLocked(ctx, func() error {
+			for len(s.prepaid.due) > 0 && len(items) < MaxDuePerTransaction && !s.prepaid.due[0].at.After(now) &&
+				(len(items) == 0 || s.prepaid.due[0].at.Equal(items[0].at)) {
+				items = append(items, heap.Pop(&s.prepaid.due).(dueItem))
+			}
+			if len(items) == 0 {
+				return errNothingDue // rolled back: nothing was written
+			}
 			for _, it := range items {
 				if err := s.runDue(ctx, it); err != nil {
 					return err
@@ -273,12 +278,18 @@ func (s *Store) RunPrepaidDue(ctx context.Context, now time.Time) (int, error) {
 			}
 		}
 		s.writeMu.Unlock()
+		if errors.Is(err, errNothingDue) {
+			return ran, nil
+		}
 		if err != nil {
 			return ran, err
 		}
 		ran += len(items)
 	}
 }
+
+// errNothingDue ends RunPrepaidDue's transaction when, read again, nothing is due after all.
+var errNothingDue = errors.New("nothing due")
 
 // runDue does one item, if it still applies (the queue keeps stale items; they are skipped).
 func (s *Store) runDue(ctx context.Context, it dueItem) error {

@@ -100,6 +100,9 @@ type Store struct {
 
 	// cluster is the store's part when several ledgerd share the database (cluster.go).
 	cluster cluster
+	// agreements are the agreements in force as last built, by account (readAgreements).
+	agreementsMu sync.Mutex
+	agreements   map[string]cachedAgreement
 }
 
 // timeLayout stores instants as fixed-width UTC text, so that text order is time order.
