@@ -12,20 +12,28 @@ import (
 	"ledger/sql/storetest"
 )
 
+// twoInstances opens two stores on one PostgreSQL database, as two ledgerd would; the first is
+// checked against the invariants at the end. Skipped on SQLite, whose file has one ledgerd.
+func twoInstances(t *testing.T) (a, b *fixture) {
+	t.Helper()
+	if !storetest.Postgres() {
+		t.Skip("several ledgerd share a PostgreSQL database only (a SQLite file has one)")
+	}
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	a = openFixture(t, path)
+	t.Cleanup(a.close)
+	b = openFixture(t, path)
+	t.Cleanup(func() { b.store.Close() })
+	b.seq = 1_000_000 // event ids of its own
+	return a, b
+}
+
 // Two stores on one PostgreSQL database, as two ledgerd (docs/scaling.md): the leader lease is
 // held by one at a time; writes through both in turn keep one journal, each reloading what the
 // other wrote before it decides; the shared test clock never moves back.
 func TestCluster_two_stores_one_database(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("several ledgerd share a PostgreSQL database only (a SQLite file has one)")
-	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "ledger.db")
-	a := openFixture(t, path)
-	defer a.close()
-	b := openFixture(t, path)
-	defer b.store.Close()
-	b.seq = 1_000_000 // event ids of its own
+	a, b := twoInstances(t)
 
 	// The leader lease: one holder; free for the other once given up.
 	lease, ok, err := a.store.Lead(ctx)
@@ -131,16 +139,9 @@ func (f *fixture) prepared(account, destination string) ledger.Prepared {
 // another instance before that one adds a line of its own: no two lines share an id, and every
 // charge names the line it was rated on (R5: the invoice shows each country's usage as such).
 func TestCluster_invoice_lines_never_shared(t *testing.T) {
-	if !storetest.Postgres() {
-		t.Skip("several ledgerd share a PostgreSQL database only")
-	}
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "ledger.db")
-	a := openFixture(t, path)
-	defer a.close()
-	b := openFixture(t, path)
-	defer b.store.Close()
-	b.seq = 1_000_000
+	a, b := twoInstances(t)
+	path := a.path
 	a.account("acme", "postpaid", "2026-01-01T00:00:00Z")
 	if err := b.store.Refresh(ctx); err != nil {
 		t.Fatal(err)
