@@ -321,7 +321,8 @@ func publisher(tb testing.TB, urls string) (*nats.Conn, jetstream.JetStream) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	// An acknowledgement lost with a NATS node fails its publish after 5 s (publish tries again).
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(5*time.Second))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -478,31 +479,56 @@ func leaders(ls []*clusterLedgerd) []*clusterLedgerd {
 	return out
 }
 
-// publish sends events [from, to), one SMS part each, spread over the accounts.
+// publish sends events [from, to), one SMS part each, spread over the accounts, as a platform
+// service does while a NATS node may die: an event the stream has not acknowledged is published
+// again under its own Nats-Msg-Id (the stream keeps one copy; the ledger charges its id once).
 func publish(t testing.TB, js jetstream.JetStream, from, to int) {
 	t.Helper()
-	for i := from; i < to; i++ {
-		account := fmt.Sprintf("acct-%03d", i%clusterAccounts)
-		at := time.Date(2026, 3, 1+i%28, 10, 0, 0, i, time.UTC).Format(time.RFC3339Nano)
-		body := fmt.Sprintf(`{"id":"ev-%06d","account":%q,"channel":"sms","destination":"+31612345678","quantity":1,"occurred_at":%q}`, i, account, at)
-		msg := &nats.Msg{Subject: "usage.sms." + account, Data: []byte(body), Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("ev-%06d", i))
-		for attempt := 0; ; attempt++ {
-			if _, err := js.PublishMsgAsync(msg); err == nil {
-				break
-			} else if attempt > 200 {
-				t.Fatalf("publish event %d: %v", i, err)
-			}
-			time.Sleep(50 * time.Millisecond)
+	const chunk = 2000
+	for start := from; start < to; start += chunk {
+		pending := make([]int, 0, chunk)
+		for i := start; i < min(start+chunk, to); i++ {
+			pending = append(pending, i)
 		}
-		if i%2000 == 1999 || i == to-1 {
+		deadline := time.Now().Add(2 * time.Minute)
+		for len(pending) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("publish: %d events from %d on not acknowledged in 2 minutes", len(pending), pending[0])
+			}
+			futures := make([]jetstream.PubAckFuture, len(pending))
+			for k, i := range pending {
+				futures[k], _ = js.PublishMsgAsync(usageMsg(i)) // nil when refused: tried again
+			}
 			select {
 			case <-js.PublishAsyncComplete():
-			case <-time.After(60 * time.Second):
-				t.Fatalf("publish: no acknowledgement of events up to %d in 60 s", i)
+			case <-time.After(10 * time.Second):
+			}
+			var again []int
+			for k, i := range pending {
+				if f := futures[k]; f != nil {
+					select {
+					case <-f.Ok():
+						continue
+					default:
+					}
+				}
+				again = append(again, i)
+			}
+			if pending = again; len(pending) > 0 {
+				time.Sleep(200 * time.Millisecond)
 			}
 		}
 	}
+}
+
+// usageMsg is event i: one SMS part to a Dutch mobile in March 2026, for one of the accounts.
+func usageMsg(i int) *nats.Msg {
+	account := fmt.Sprintf("acct-%03d", i%clusterAccounts)
+	at := time.Date(2026, 3, 1+i%28, 10, 0, 0, i, time.UTC).Format(time.RFC3339Nano)
+	body := fmt.Sprintf(`{"id":"ev-%06d","account":%q,"channel":"sms","destination":"+31612345678","quantity":1,"occurred_at":%q}`, i, account, at)
+	msg := &nats.Msg{Subject: "usage.sms." + account, Data: []byte(body), Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("ev-%06d", i))
+	return msg
 }
 
 // waitUnbilledTotal waits until the accounts' unbilled amounts, read through l, add up to want.
