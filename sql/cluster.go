@@ -57,11 +57,9 @@ type cluster struct {
 	name string
 	// onClock hears the shared test clock's time at every reload and refresh (SetOnClock).
 	onClock func(time.Time)
-	// reloads and refreshes count what was read again (metrics).
-	reloads, refreshes int64
-	// mu guards known, read without writeMu by Refresh's quick look.
-	mu    sync.Mutex
-	known int64
+	// known is the newest epoch this instance's memory or view is known to match, read by
+	// Refresh without writeMu; reloads and refreshes count what was read again (metrics).
+	known, reloads, refreshes atomic.Int64
 }
 
 // Clustered reports whether several ledgerd may share this database (PostgreSQL).
@@ -85,15 +83,7 @@ func (s *Store) SetOnClock(f func(time.Time)) {
 // ClusterCounts says how often the writer's memory was read again after another instance's
 // write (reloads) and how often the read view was (refreshes).
 func (s *Store) ClusterCounts() (reloads, refreshes int64) {
-	s.cluster.mu.Lock()
-	defer s.cluster.mu.Unlock()
-	return s.cluster.reloads, s.cluster.refreshes
-}
-
-func (s *Store) setKnown(epoch int64) {
-	s.cluster.mu.Lock()
-	s.cluster.known = epoch
-	s.cluster.mu.Unlock()
+	return s.cluster.reloads.Load(), s.cluster.refreshes.Load()
 }
 
 // fence takes the cluster's writer lock for the transaction in progress and, when another
@@ -117,10 +107,8 @@ func (s *Store) fence(ctx context.Context) error {
 			return fmt.Errorf("read again what other instances wrote: %w", err)
 		}
 		s.cluster.epoch = epoch
-		s.cluster.mu.Lock()
-		s.cluster.reloads++
-		s.cluster.mu.Unlock()
-		s.setKnown(epoch)
+		s.cluster.reloads.Add(1)
+		s.cluster.known.Store(epoch)
 	}
 	if lines != s.cluster.linesEpoch {
 		// Another instance charged or invoiced: the open lines are read again when a write of
@@ -183,7 +171,7 @@ func (s *Store) committedEpoch() {
 		return
 	}
 	s.cluster.epoch, s.cluster.linesEpoch = s.cluster.pendingEpoch, s.cluster.pendingLinesEpoch
-	s.setKnown(s.cluster.epoch)
+	s.cluster.known.Store(s.cluster.epoch)
 }
 
 // reload reads the writer's memory again from the database: the chart of accounts and the
@@ -252,10 +240,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT epoch FROM cluster_epoch WHERE id = 1`).Scan(&epoch); err != nil {
 		return fmt.Errorf("read cluster_epoch: %w", err)
 	}
-	s.cluster.mu.Lock()
-	known := s.cluster.known
-	s.cluster.mu.Unlock()
-	if epoch == known {
+	if epoch == s.cluster.known.Load() {
 		return nil
 	}
 	s.writeMu.Lock()
@@ -270,10 +255,8 @@ func (s *Store) Refresh(ctx context.Context) error {
 		return err
 	}
 	s.cluster.viewEpoch, s.cluster.epoch = epoch, NoEpoch
-	s.cluster.mu.Lock()
-	s.cluster.known = epoch
-	s.cluster.refreshes++
-	s.cluster.mu.Unlock()
+	s.cluster.known.Store(epoch)
+	s.cluster.refreshes.Add(1)
 	return nil
 }
 

@@ -158,7 +158,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	conn.DB.SetMaxIdleConns(MaxReadConnections + 1)
 	conn.DB.SetConnMaxLifetime(0)
 	s := &Store{db: conn.DB, engine: eng, stmts: map[string]*stdsql.Stmt{}, unlock: conn.Unlock, url: url}
-	s.cluster.epoch, s.cluster.viewEpoch, s.cluster.known, s.cluster.linesEpoch = NoEpoch, NoEpoch, NoEpoch, NoEpoch
+	s.cluster.epoch, s.cluster.viewEpoch, s.cluster.linesEpoch = NoEpoch, NoEpoch, NoEpoch
+	s.cluster.known.Store(NoEpoch)
 	if s.write, err = conn.DB.Conn(ctx); err != nil {
 		s.Close()
 		return nil, damaged(eng, url, fmt.Errorf("open %s: %w", Redact(url), ScrubPasswords(err, url)))
