@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"ledger/billing"
-	"ledger/pricing"
 )
 
 // Several ledgerd on one PostgreSQL (docs/scaling.md).
@@ -194,30 +194,20 @@ func (s *Store) reload(ctx context.Context) error {
 // loadPrepaid read), the agreements and the test clock.
 func (s *Store) reloadView(ctx context.Context) error {
 	if s.credit != nil {
-		credits, unindexed, err := s.readCredits(ctx, s.policy)
+		credits, terms, err := s.readCredits(ctx, s.policy)
 		if err != nil {
 			return err
 		}
 		// Every account's terms are read first and put in force in one swap: the planner rates
 		// beside this, and must never see an agreed price missing for a moment.
-		terms := make(map[string]pricing.Terms, len(unindexed))
-		for _, id := range unindexed {
-			terms[id] = pricing.Terms{NoIndexation: true} // T&C 3.4: the agreement opts out
-		}
 		if t := s.tariffs.Load(); t != nil {
 			agreed, err := s.readAgreements(ctx, t)
 			if err != nil {
 				return err
 			}
-			for account, a := range agreed {
-				terms[account] = a
-			}
+			maps.Copy(terms, agreed)
 		}
-		s.credit.Apply(credits...)
-		s.credit.ReplaceTerms(terms)
-		for _, slot := range s.prepaid.slots {
-			s.credit.AddPrepaid(slot)
-		}
+		s.installCredits(s.credit, credits, terms)
 	}
 	if s.cluster.onClock != nil {
 		if t, ok, err := s.TestClock(ctx); err != nil {

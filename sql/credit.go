@@ -15,20 +15,20 @@ import (
 // decides notices and suspension) and fills it from the database. Without it, charging does no
 // credit control.
 func (s *Store) UseCredit(ctx context.Context, book *ledger.CreditBook, policy ledger.CreditPolicy) error {
-	credits, unindexed, err := s.readCredits(ctx, policy)
+	credits, terms, err := s.readCredits(ctx, policy)
 	if err != nil {
 		return err
 	}
 	s.writeMu.Lock()
-	s.installCredits(book, credits, unindexed)
+	s.installCredits(book, credits, terms)
 	s.credit, s.policy = book, policy
 	s.writeMu.Unlock()
 	return nil
 }
 
-// readCredits reads every account's credit as the book keeps it, and the accounts whose
-// agreement opts out of indexation.
-func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]ledger.Credit, []string, error) {
+// readCredits reads every account's credit as the book keeps it, and the terms of the accounts
+// whose agreement opts out of indexation (T&C 3.4); readAgreements adds the agreed prices.
+func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]ledger.Credit, map[string]pricing.Terms, error) {
 	// R4: exposure is unbilled usage plus outstanding invoices less the customer's credit.
 	rows, err := s.db.QueryContext(ctx, s.engine.q("creditRows"))
 	if err != nil {
@@ -36,7 +36,7 @@ func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]
 	}
 	defer rows.Close()
 	var credits []ledger.Credit
-	var unindexed []string
+	terms := map[string]pricing.Terms{}
 	for rows.Next() {
 		var c ledger.Credit
 		var typ, status, notified string
@@ -48,7 +48,7 @@ func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]
 		c.ClosedAt = closedAt.Time // as stored; what it means for traffic is ledger.OwedBeforeClosure's
 
 		if !indexation {
-			unindexed = append(unindexed, c.Account)
+			terms[c.Account] = pricing.Terms{NoIndexation: true} // T&C 3.4: the agreement opts out
 		}
 		c.Type, c.Status, c.Notified = ledger.AccountType(typ), ledger.Status(status), policy.ParseNotified(notified)
 		if c.Type == ledger.Prepaid {
@@ -56,15 +56,14 @@ func (s *Store) readCredits(ctx context.Context, policy ledger.CreditPolicy) ([]
 		}
 		credits = append(credits, c)
 	}
-	return credits, unindexed, rows.Err()
+	return credits, terms, rows.Err()
 }
 
-// installCredits puts what readCredits read in the book, with the prepaid lots (under writeMu).
-func (s *Store) installCredits(book *ledger.CreditBook, credits []ledger.Credit, unindexed []string) {
+// installCredits puts what readCredits (and readAgreements) read in the book, with the
+// prepaid lots (under writeMu). The terms go in in one swap: rating reads them beside this.
+func (s *Store) installCredits(book *ledger.CreditBook, credits []ledger.Credit, terms map[string]pricing.Terms) {
 	book.Apply(credits...)
-	for _, id := range unindexed {
-		book.SetTerms(id, pricing.Terms{NoIndexation: true}) // T&C 3.4: the agreement opts out
-	}
+	book.ReplaceTerms(terms)
 	for _, slot := range s.prepaid.slots {
 		book.AddPrepaid(slot)
 	}
