@@ -334,7 +334,12 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 		s.watched = t
 	}
 	s.watchMu.Unlock()
-	if err := s.SavedClock.SaveTestClock(ctx, t); err != nil {
+	if err := s.SavedClock.SaveTestClock(ctx, t); errors.Is(err, ErrClockAhead) {
+		stands, _, _ := s.SavedClock.TestClock(ctx)
+		_ = s.TestClock.Set(stands) // where the other instance moved it
+		return ledger.Errorf(ledger.CodeConflict, "%v: it stands at %s, set through another instance; asked for %s",
+			clock.ErrBackwards, stands.UTC().Format(time.RFC3339Nano), t.UTC().Format(time.RFC3339Nano))
+	} else if err != nil {
 		return fmt.Errorf("save the test clock: %w", err)
 	}
 	if _, err := s.RunDue(ctx, t); err != nil {

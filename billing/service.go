@@ -102,6 +102,11 @@ func (s *Service) TestNow() (time.Time, error) {
 	return s.TestClock.Now(), nil
 }
 
+// ErrClockAhead is a ClockStore's answer when the time it keeps is later than the one it was
+// asked to keep: another instance moved the shared clock on (docs/scaling.md). The clock only
+// moves forward; SetClock says where it stands.
+var ErrClockAhead = ledger.Errorf(ledger.CodeConflict, "%v: another instance has moved it further", clock.ErrBackwards)
+
 // ClockStore keeps the test clock's time across restarts.
 type ClockStore interface {
 	TestClock(ctx context.Context) (now time.Time, ok bool, err error)
