@@ -313,6 +313,53 @@ func (t Transaction) CheckBalanced() error {
 	return nil
 }
 
+// MergeUsage is the one journal transaction of several usage transactions committed together
+// (group commit): each ledger account's entries summed, in the order the accounts first appear,
+// the events counted, at the latest of their times. Entries that sum to zero balance, so the
+// merge of balanced transactions balances (invariant 1); it is nil when none is given, and the
+// one given when there is one. Per-event auditability is the charges': each charge row names
+// the merged transaction.
+func MergeUsage(txs []*Transaction) *Transaction {
+	var only *Transaction
+	for _, t := range txs {
+		if t != nil && only != nil {
+			return merge(txs)
+		}
+		if t != nil {
+			only = t
+		}
+	}
+	return only
+}
+
+func merge(txs []*Transaction) *Transaction {
+	var out *Transaction
+	var index map[string]int
+	for _, t := range txs {
+		if t == nil {
+			continue
+		}
+		if out == nil {
+			out = &Transaction{Kind: t.Kind, At: t.At, Memo: t.Memo, Entries: make([]Entry, 0, len(t.Entries))}
+			index = make(map[string]int, len(t.Entries))
+		}
+		if t.At.After(out.At) {
+			out.At = t.At
+		}
+		out.Events += t.Events
+		for _, e := range t.Entries {
+			if i, ok := index[e.LedgerAccount]; ok {
+				out.Entries[i].Amount += e.Amount
+				out.Entries[i].Events += e.Events
+				continue
+			}
+			index[e.LedgerAccount] = len(out.Entries)
+			out.Entries = append(out.Entries, e)
+		}
+	}
+	return out
+}
+
 // BatchPlan is what a batch does to the store: charges to write, events to park, replayed
 // parked rows resolved, the one journal transaction posting the charges, and each delivery's
 // outcome in order.

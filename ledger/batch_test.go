@@ -702,3 +702,75 @@ func TestPlanBatch_property_random_batches(t *testing.T) {
 		}
 	}
 }
+
+// Group commit: the batches committed together post one transaction, the merge of theirs. It
+// must move exactly what planning all their events as one batch moves, account by account, and
+// balance (invariant 1).
+func TestMergeUsage_equals_one_batch(t *testing.T) {
+	rng := rand.New(rand.NewSource(20261207))
+	tariffs, accounts := batchTariffs(t), batchDirectory()
+	destinations := []string{"+31612345678", "+33612345678", "+99912345"}
+	for iteration := 0; iteration < 200; iteration++ {
+		var items []ledger.Prepared
+		for i := range 1 + rng.Intn(60) {
+			account := []string{"acme", "beta", "gone"}[rng.Intn(3)]
+			u := smsTo(fmt.Sprintf("m-%d-%d", iteration, i), account, destinations[rng.Intn(len(destinations))], int64(1+rng.Intn(3)))
+			items = append(items, ledger.Prepare(u.delivery(), accounts, tariffs))
+		}
+		whole, err := ledger.PlanBatch(items, ledger.Existing{}, batchAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same events cut into consecutive batches, each planned on its own.
+		var txs []*ledger.Transaction
+		for rest := items; len(rest) > 0; {
+			n := 1 + rng.Intn(len(rest))
+			plan, err := ledger.PlanBatch(rest[:n], ledger.Existing{}, batchAt.Add(time.Duration(len(txs))*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			txs = append(txs, plan.Transaction)
+			rest = rest[n:]
+		}
+		merged := ledger.MergeUsage(txs)
+		if whole.Transaction == nil {
+			if merged != nil {
+				t.Fatalf("iteration %d: nothing charged, yet the merge posts %+v", iteration, merged)
+			}
+			continue
+		}
+		if err := merged.CheckBalanced(); err != nil {
+			t.Fatalf("iteration %d: %v", iteration, err)
+		}
+		if merged.Events != whole.Transaction.Events || merged.Kind != ledger.KindUsage {
+			t.Errorf("iteration %d: merged %s of %d events, want usage of %d", iteration, merged.Kind, merged.Events, whole.Transaction.Events)
+		}
+		var latest time.Time
+		for _, tx := range txs {
+			if tx != nil {
+				latest = tx.At
+			}
+		}
+		if !merged.At.Equal(latest) {
+			t.Errorf("iteration %d: merged at %s, want the latest batch's time %s", iteration, merged.At, latest)
+		}
+		got := map[string]ledger.Entry{}
+		for _, e := range merged.Entries {
+			if _, twice := got[e.LedgerAccount]; twice {
+				t.Fatalf("iteration %d: %s named twice in the merge", iteration, e.LedgerAccount)
+			}
+			got[e.LedgerAccount] = e
+		}
+		if len(got) != len(whole.Transaction.Entries) {
+			t.Errorf("iteration %d: %d ledger accounts in the merge, %d in the whole batch", iteration, len(got), len(whole.Transaction.Entries))
+		}
+		for _, w := range whole.Transaction.Entries {
+			if g := got[w.LedgerAccount]; g != w {
+				t.Errorf("iteration %d: %s merged %+v, as one batch %+v", iteration, w.LedgerAccount, g, w)
+			}
+		}
+	}
+	if ledger.MergeUsage(nil) != nil || ledger.MergeUsage([]*ledger.Transaction{nil, nil}) != nil {
+		t.Error("the merge of no transaction is not nil")
+	}
+}
