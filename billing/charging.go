@@ -44,11 +44,13 @@ type PlannedBatch struct {
 }
 
 // ChargeStore charges batches of usage events exactly once (R1): each event id is charged at
-// most once, the batch's journal transaction balances, and nothing is acknowledged before
-// Commit returns without error.
+// most once, the journal transaction balances, and nothing is acknowledged before CommitGroup
+// returns without error. CommitGroup writes one or more planned batches in one transaction,
+// in order, as if each had been committed after the one before it; each batch's Plan is then
+// what was written (planned again when an id turned out to be known).
 type ChargeStore interface {
 	PlanBatch(items []ledger.Prepared, at time.Time) (*PlannedBatch, error)
-	Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan, error)
+	CommitGroup(ctx context.Context, pbs []*PlannedBatch) error
 }
 
 // ParkedStore keeps the events that could not be charged, with their reason, for replay.
@@ -121,14 +123,31 @@ func (c *Charging) Prepare(ds []ledger.Delivery) (*PlannedBatch, error) {
 // Commit charges a planned batch in one transaction. Nothing may be acknowledged before it
 // returns without error.
 func (c *Charging) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPlan, error) {
-	plan, err := c.Store.Commit(ctx, pb)
-	if err != nil {
-		return plan, err
+	if err := c.CommitGroup(ctx, []*PlannedBatch{pb}); err != nil {
+		return ledger.BatchPlan{}, err
 	}
-	if c.Observe != nil {
-		c.Observe(pb.Items, plan)
+	return pb.Plan, nil
+}
+
+// CommitGroup charges planned batches in one transaction, in order (group commit: the
+// ingestion commits together the batches that waited while the one before committed). Nothing
+// of them may be acknowledged before it returns without error.
+func (c *Charging) CommitGroup(ctx context.Context, pbs []*PlannedBatch) error {
+	if err := c.Store.CommitGroup(ctx, pbs); err != nil {
+		return err
 	}
-	if terminated := terminatedCharged(pb.Items, plan); len(terminated) > 0 && c.finalUsage != nil {
+	var terminated []string
+	for _, pb := range pbs {
+		if c.Observe != nil {
+			c.Observe(pb.Items, pb.Plan)
+		}
+		for _, account := range terminatedCharged(pb.Items, pb.Plan) {
+			if !slices.Contains(terminated, account) {
+				terminated = append(terminated, account)
+			}
+		}
+	}
+	if len(terminated) > 0 && c.finalUsage != nil {
 		// The charges are committed, whatever happens here: an invoice that fails now is issued
 		// by the next billing run instead (it invoices every postpaid account's open usage).
 		if err := c.finalUsage(ctx, terminated); err != nil && c.Log != nil {
@@ -136,7 +155,7 @@ func (c *Charging) Commit(ctx context.Context, pb *PlannedBatch) (ledger.BatchPl
 				"accounts", terminated, "err", err)
 		}
 	}
-	return plan, nil
+	return nil
 }
 
 // terminatedCharged lists, once each, the terminated postpaid accounts a batch charged for

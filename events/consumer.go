@@ -26,6 +26,10 @@ const (
 	PullExpiry       = 5 * time.Second
 	DefaultBatchSize = 5000
 	MaxBatchSize     = 10_000
+	// DefaultGroupBatches is how many batches, at most, commit in one transaction when they
+	// are waiting for the database (group commit); MaxGroupBatches bounds the setting.
+	DefaultGroupBatches = 4
+	MaxGroupBatches     = 16
 	// DefaultBatchWait is how long a batch waits for more messages once it has one.
 	DefaultBatchWait = 5 * time.Millisecond
 	// CommitRetryBackoff is the pause before a failed batch commit is tried again; it doubles
@@ -45,7 +49,14 @@ type Ingestor struct {
 	Metrics   *Metrics // may be nil
 	BatchSize int
 	BatchWait time.Duration
-	Log       *slog.Logger
+	// GroupBatches is how many prepared batches, at most, commit together in one transaction
+	// when they have been waiting for the database (group commit; 0: DefaultGroupBatches, 1:
+	// each batch alone). A batch never waits to be grouped: the commit stage takes what is
+	// ready when it is free. Grouping only happens when the database is the slower stage, and
+	// there it saves what is written per batch (one journal entry and balance update per
+	// ledger account touched, the COMMIT). The cost is memory: up to GroupBatches batches wait.
+	GroupBatches int
+	Log          *slog.Logger
 	// AfterCommit, when set, is called after each batch commits and before it is acknowledged;
 	// returning false leaves the batch unacknowledged, as a crash at that instant would. Tests
 	// use it to prove that a crash between commit and ack charges nothing twice.
@@ -100,9 +111,15 @@ func (in *Ingestor) Run(ctx context.Context) error {
 	in.running.Store(true)
 	defer in.running.Store(false)
 
-	// Three stages: gather and prepare → commit → acknowledge. Each hands the next at most one
-	// batch ahead, so memory stays bounded at a few batches whatever the stream holds.
-	prepared := make(chan batch, 1)
+	group := in.GroupBatches
+	if group <= 0 {
+		group = DefaultGroupBatches
+	}
+	group = min(group, MaxGroupBatches)
+	// Three stages: gather and prepare → commit → acknowledge. Prepared batches wait for the
+	// commit stage (up to group-1 of them, all committed together when it is free); the others
+	// hand on at most one ahead, so memory stays bounded whatever the stream holds.
+	prepared := make(chan batch, max(1, group-1))
 	committed := make(chan committedBatch, 1)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -118,7 +135,20 @@ func (in *Ingestor) Run(ctx context.Context) error {
 		}
 	}()
 	for b := range prepared {
-		if c, ok := in.commit(b); ok {
+		bs := []batch{b}
+	waiting:
+		for len(bs) < group {
+			select {
+			case b, ok := <-prepared:
+				if !ok {
+					break waiting
+				}
+				bs = append(bs, b)
+			default:
+				break waiting
+			}
+		}
+		if c, ok := in.commit(bs); ok {
 			committed <- c
 		}
 	}
@@ -181,10 +211,11 @@ func (in *Ingestor) gather(ctx context.Context, incoming <-chan jetstream.Msg, o
 	}
 }
 
-// committedBatch is a batch whose transaction has committed, to be acknowledged.
+// committedBatch is a group of batches whose transaction has committed, to be acknowledged.
 type committedBatch struct {
-	msgs  []jetstream.Msg
-	start time.Time
+	msgs    []jetstream.Msg
+	batches int
+	start   time.Time
 }
 
 func (c committedBatch) acknowledge(m *Metrics) {
@@ -192,39 +223,57 @@ func (c committedBatch) acknowledge(m *Metrics) {
 		_ = msg.Ack()
 	}
 	if m != nil {
-		m.BatchDuration.Observe(time.Since(c.start).Seconds())
+		d := time.Since(c.start).Seconds()
+		for range c.batches {
+			m.BatchDuration.Observe(d)
+		}
+		m.CommitGroup.Observe(float64(c.batches))
 	}
 }
 
-// commit charges one batch, retrying until it succeeds or the drain time runs out; it reports
-// whether the batch may be acknowledged. A message is never acknowledged before its batch has
-// committed.
-func (in *Ingestor) commit(b batch) (committedBatch, bool) {
+// commit charges a group of batches in one transaction, retrying until it succeeds or the
+// drain time runs out; it reports whether the group may be acknowledged. A message is never
+// acknowledged before its batch has committed. A batch whose planning failed is given back
+// (nak) on its own; the others commit.
+func (in *Ingestor) commit(bs []batch) (committedBatch, bool) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 	defer cancel()
-	if b.err != nil {
-		if in.Log != nil {
-			in.Log.Error("plan usage batch; it will be redelivered", "events", len(b.msgs), "err", b.err)
+	var pbs []*billing.PlannedBatch
+	var msgs []jetstream.Msg
+	for _, b := range bs {
+		if b.err != nil {
+			if in.Log != nil {
+				in.Log.Error("plan usage batch; it will be redelivered", "events", len(b.msgs), "err", b.err)
+			}
+			for _, m := range b.msgs {
+				_ = m.Nak()
+			}
+			continue
 		}
-		for _, m := range b.msgs {
-			_ = m.Nak()
+		pbs = append(pbs, b.planned)
+		if msgs == nil {
+			msgs = b.msgs
+		} else {
+			msgs = append(msgs, b.msgs...)
 		}
+	}
+	if len(pbs) == 0 {
 		return committedBatch{}, false
 	}
 	backoff := CommitRetryBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := in.Charger.Commit(ctx, b.planned)
+		err := in.Charger.CommitGroup(ctx, pbs)
 		if err == nil {
 			break
 		}
 		if in.Log != nil {
-			in.Log.Error("commit usage batch; retrying", "events", len(b.msgs), "attempt", attempt, "err", err)
+			in.Log.Error("commit usage batches; retrying", "batches", len(pbs), "events", len(msgs), "attempt", attempt, "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			// Not acknowledged: JetStream redelivers the batch, and charging it then is safe.
-			for _, m := range b.msgs {
+			// Not acknowledged: JetStream redelivers the batches, and charging them then is safe.
+			for _, m := range msgs {
 				_ = m.Nak()
 			}
 			return committedBatch{}, false
@@ -232,10 +281,10 @@ func (in *Ingestor) commit(b batch) (committedBatch, bool) {
 		}
 		backoff = min(2*backoff, CommitRetryBackoffMax)
 	}
-	if in.AfterCommit != nil && !in.AfterCommit(len(b.msgs)) {
+	if in.AfterCommit != nil && !in.AfterCommit(len(msgs)) {
 		return committedBatch{}, false
 	}
-	return committedBatch{msgs: b.msgs, start: start}, true
+	return committedBatch{msgs: msgs, batches: len(pbs), start: start}, true
 }
 
 // WatchPending refreshes ledger_ingest_pending_messages until ctx is cancelled.

@@ -12,6 +12,7 @@ type Metrics struct {
 	UsageEvents     *prometheus.CounterVec
 	Pending         prometheus.Gauge
 	BatchDuration   prometheus.Histogram
+	CommitGroup     prometheus.Histogram
 	InvalidCallerID prometheus.Counter
 }
 
@@ -31,12 +32,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to commit one ingested batch and acknowledge its messages.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		CommitGroup: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ledger_ingest_commit_group_batches",
+			Help:    "Batches committed together in one transaction (group commit: more than one when they waited for the database).",
+			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 16},
+		}),
 		InvalidCallerID: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ledger_voice_invalid_caller_id_total",
 			Help: "Voice calls charged without a correct caller ID (SST 6.3); per account in GET /v1/accounts/{id}.",
 		}),
 	}
-	reg.MustRegister(m.UsageEvents, m.Pending, m.BatchDuration, m.InvalidCallerID)
+	reg.MustRegister(m.UsageEvents, m.Pending, m.BatchDuration, m.CommitGroup, m.InvalidCallerID)
 	// Start every series at zero so that rate() and alerts see them from the first scrape.
 	for _, c := range append(append([]string{}, ledger.Channels...), "invalid") {
 		for _, o := range []ledger.Outcome{ledger.OutcomeCharged, ledger.OutcomeDuplicate, ledger.OutcomeRejected} {

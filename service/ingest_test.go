@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -260,3 +261,62 @@ func grep(text, substr string) string {
 }
 
 var _ = context.Background
+
+// Group commit end to end: batches planned while the database was busy commit together, every
+// event once (R1) — redeliveries under new message ids among them — and the invariants hold
+// (checked at cleanup: each usage transaction's entries equal its charges, account by account).
+func TestGroupCommit_batches_that_waited_commit_together(t *testing.T) {
+	release := make(chan struct{})
+	var first sync.Once
+	e := start(t, func(c *service.Config) {
+		c.BatchSize, c.CommitGroup = 10, 4
+		// The first commit waits, as a slow database would, while the planner runs ahead.
+		c.AfterCommit = func(int) bool { first.Do(func() { <-release }); return true }
+	})
+	// Released at the latest at cleanup, before the service stops: a failing test must not hang.
+	open := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(open)
+	e.createAccount("g-a", nil)
+	e.createAccount("g-b", nil)
+	var evs []event
+	for i := range 150 {
+		evs = append(evs, sms(fmt.Sprintf("g-%d", i), []string{"g-a", "g-b"}[i%2], "+31612345678", 1))
+	}
+	e.publish(nil, evs...)
+	// The same events again under other message ids: JetStream lets them through, the ledger
+	// must not charge them twice, in whichever batch or group they land.
+	e.publish(func(ev event) string { return "again-" + ev.ID }, evs[:40]...)
+	e.eventually(20*time.Second, func() error {
+		cons, err := e.js.Consumer(context.Background(), "USAGE", "ledger")
+		if err != nil {
+			return err
+		}
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		// 10 committing, 10 being gathered, 10 in the consumer's buffer and 10 in the client's:
+		// beyond 60 delivered, at least two planned batches wait for the commit stage.
+		if info.NumAckPending < 60 {
+			return fmt.Errorf("%d delivered and waiting", info.NumAckPending)
+		}
+		return nil
+	})
+	open()
+	e.settle()
+	e.waitUnbilled("g-a", "5.625000") // 75 × 0.075
+	e.waitUnbilled("g-b", "5.625000")
+	if n := e.countCharges("g-a") + e.countCharges("g-b"); n != 150 {
+		t.Errorf("%d charges, want 150", n)
+	}
+	if got := e.metric(`ledger_usage_events_total{channel="sms",outcome="duplicate"}`); got != "40" {
+		t.Errorf("%s duplicates counted, want 40", got)
+	}
+	sum, count := e.metric("ledger_ingest_commit_group_batches_sum"), e.metric("ledger_ingest_commit_group_batches_count")
+	var batches, groups float64
+	fmt.Sscan(sum, &batches)
+	fmt.Sscan(count, &groups)
+	if batches < 19 || groups == 0 || groups >= batches {
+		t.Errorf("%v batches committed in %v transactions; want at least 19 batches (190 events, at most 10 a batch) in fewer transactions", batches, groups)
+	}
+}

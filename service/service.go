@@ -66,7 +66,10 @@ type Config struct {
 	TestClockStart time.Time
 	BatchSize      int
 	BatchWait      time.Duration
-	UsageMaxAge    time.Duration
+	// CommitGroup is how many waiting batches commit together at most (--commit-group;
+	// events.Ingestor.GroupBatches).
+	CommitGroup int
+	UsageMaxAge time.Duration
 	// CreditThresholds are the notice thresholds (default 0.8, 0.9: R4, T&C 3.5).
 	CreditThresholds []string
 	// UtilizationFloor: per-account credit metrics from this exposure ratio up.
@@ -408,7 +411,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	s.Billing.Charging.Pseudonyms = ledger.NewPseudonyms(key, t.LongestPrefix())
 	s.Billing.PersonalDataRetention = cfg.PersonalDataRetention
-	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Log: log, AfterCommit: cfg.AfterCommit}
+	s.Ingestor = &events.Ingestor{Consumer: consumer, Charger: s.Billing.Charging, Metrics: metrics, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, GroupBatches: cfg.CommitGroup, Log: log, AfterCommit: cfg.AfterCommit}
 	if s.Store.Clustered() {
 		s.Ingestor.Refresh = s.Store.Refresh
 	}

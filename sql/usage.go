@@ -73,75 +73,114 @@ func (s *Store) ChargeBatch(ctx context.Context, items []ledger.Prepared, at tim
 	return s.Commit(ctx, pb)
 }
 
-// Commit writes a planned batch in one transaction: the charges, the batch's journal transaction
-// and balances, the parked events with their notices in the outbox. Nothing is acknowledged
-// before this returns without error.
-//
-// The plan assumed no id of the batch was charged or parked before. Parked ids are looked up
-// first when anything is parked at all; a charged id shows itself when the primary key of
-// charges refuses it, inside a savepoint. Either way the batch is then planned again knowing
-// what the database holds. Exactly once rests on that key (R1, invariant 2); the optimism only
-// saves a lookup per event.
+// Commit writes a planned batch in one transaction (CommitGroup of one).
 func (s *Store) Commit(ctx context.Context, pb *billing.PlannedBatch) (ledger.BatchPlan, error) {
-	err := s.inWrite(ctx, func() error {
-		if err := s.writeBatch(ctx, pb); err != nil {
-			return err
-		}
-		return s.evaluateCredit(ctx, pb.Plan.Transaction, pb.At)
-	})
-	if err != nil {
-		return ledger.BatchPlan{}, fmt.Errorf("charge batch of %d: %w", len(pb.Items), err)
+	if err := s.CommitGroup(ctx, []*billing.PlannedBatch{pb}); err != nil {
+		return ledger.BatchPlan{}, err
 	}
 	return pb.Plan, nil
 }
 
-// writeBatch writes the batch as planned when none of its ids can be known to the database,
-// and plans it again knowing them otherwise (see Commit).
-func (s *Store) writeBatch(ctx context.Context, pb *billing.PlannedBatch) error {
+// CommitGroup writes planned batches in one transaction: their charges, one journal transaction
+// posting them all (ledger.MergeUsage: one entry per ledger account for the group, not per
+// batch), balances, the parked events with their notices in the outbox, then credit control on
+// what the group moved. Nothing is acknowledged before this returns without error. Each batch's
+// Plan is what was written when it returns.
+//
+// The ingestion commits the batches that are waiting together when the database is the slower
+// stage (group commit): fewer entries, balance updates and COMMITs per event
+// (events.Ingestor.GroupBatches).
+//
+// The plans assumed no id of the batches was charged or parked before. Parked ids are looked up
+// first when anything is parked at all; a charged id (or one repeated across the group's
+// batches) shows itself when the unique key of charges refuses it, inside a savepoint. Either
+// way the batches are then planned again one after the other, each knowing what the database
+// holds, the batches before it included, and each posts its own transaction. Exactly once rests
+// on that key (R1, invariant 2); the optimism only saves a lookup per event.
+func (s *Store) CommitGroup(ctx context.Context, pbs []*billing.PlannedBatch) error {
+	if len(pbs) == 0 {
+		return nil
+	}
+	events := 0
+	for _, pb := range pbs {
+		events += len(pb.Items)
+	}
+	err := s.inWrite(ctx, func() error {
+		if err := s.writeGroup(ctx, pbs); err != nil {
+			return err
+		}
+		usage := make([]*ledger.Transaction, len(pbs))
+		for i, pb := range pbs {
+			usage[i] = pb.Plan.Transaction
+		}
+		return s.evaluateCredit(ctx, ledger.MergeUsage(usage), pbs[len(pbs)-1].At)
+	})
+	if err != nil {
+		if len(pbs) == 1 {
+			return fmt.Errorf("charge batch of %d: %w", events, err)
+		}
+		return fmt.Errorf("charge %d batches of %d events in all: %w", len(pbs), events, err)
+	}
+	return nil
+}
+
+// writeGroup writes the batches as planned when none of their ids can be known to the
+// database, and plans them again knowing them otherwise (see CommitGroup).
+func (s *Store) writeGroup(ctx context.Context, pbs []*billing.PlannedBatch) error {
 	if err := s.ensureLines(ctx); err != nil {
 		return err
 	}
 	s.touchLines()
-	if encoded(pb).generation != s.cluster.generation.Load() {
-		// Planned before another instance's write was read (cluster.go): its line ids and its
-		// lots may be stale, so it is planned again knowing everything.
-		return s.replanAndWrite(ctx, pb, nil)
-	}
-	var anyParked bool
-	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
-		return fmt.Errorf("look for parked events: %w", err)
-	}
-	if anyParked {
-		parked, err := s.lookupParked(ctx, pb.Items)
-		if err != nil {
+	if s.optimistic(ctx, pbs) {
+		if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
 			return err
 		}
-		if len(parked) > 0 {
-			return s.replanAndWrite(ctx, pb, parked)
+		hooks := len(s.afterCommit)
+		err := s.writePlans(ctx, pbs)
+		if err == nil {
+			_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
+			return err
+		}
+		if !s.isUniqueViolation(err) {
+			return err
+		}
+		if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
+			return err
+		}
+		s.afterCommit = s.afterCommit[:hooks]
+		s.resetPendingJournal()
+		s.resetStagedPrepaid()
+		if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
+			return err
 		}
 	}
-	if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
-		return err
+	for _, pb := range pbs {
+		if err := s.replanAndWrite(ctx, pb, nil); err != nil {
+			return err
+		}
 	}
-	hooks := len(s.afterCommit)
-	err := s.writePlan(ctx, pb)
-	if err == nil {
-		_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
-		return err
+	return nil
+}
+
+// optimistic says whether the batches may be written as planned: planned in the writer
+// memory's current generation (a batch planned before another instance's write was read may
+// have stale line ids and lots, cluster.go), and naming no parked id.
+func (s *Store) optimistic(ctx context.Context, pbs []*billing.PlannedBatch) bool {
+	for _, pb := range pbs {
+		if encoded(pb).generation != s.cluster.generation.Load() {
+			return false
+		}
 	}
-	if !s.isUniqueViolation(err) {
-		return err
+	var anyParked bool
+	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil || !anyParked {
+		return err == nil // an error here shows again, and is reported, on the careful path
 	}
-	if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
-		return err
+	for _, pb := range pbs {
+		if parked, err := s.lookupParked(ctx, pb.Items); err != nil || len(parked) > 0 {
+			return false
+		}
 	}
-	s.afterCommit = s.afterCommit[:hooks]
-	s.resetPendingJournal()
-	s.resetStagedPrepaid()
-	if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
-		return err
-	}
-	return s.replanAndWrite(ctx, pb, nil)
+	return true
 }
 
 // replanAndWrite plans the batch again knowing which of its ids were charged or parked before;
@@ -162,7 +201,7 @@ func (s *Store) replanAndWrite(ctx context.Context, pb *billing.PlannedBatch, pa
 		return err
 	}
 	*pb = *replanned
-	return s.writePlan(ctx, pb)
+	return s.writePlans(ctx, []*billing.PlannedBatch{pb})
 }
 
 // idList is the batch's ids as a JSON array, for json_each.
@@ -218,11 +257,18 @@ func (s *Store) lookupParked(ctx context.Context, items []ledger.Prepared) (map[
 	return parked, rows.Err()
 }
 
-func (s *Store) writePlan(ctx context.Context, pb *billing.PlannedBatch) error {
-	pre, follow := s.settlePrepaid(pb)
-	plan, at := pb.Plan, pb.At
-	now := fmtTime(at)
-	if tx := plan.Transaction; tx != nil {
+// writePlans writes planned batches: the group's usage in one journal transaction (with the
+// prepaid reclaims before it and draws after it, batch by batch), the charges naming it, and
+// each batch's parked events.
+func (s *Store) writePlans(ctx context.Context, pbs []*billing.PlannedBatch) error {
+	var pre, follow []ledger.Transaction
+	usage := make([]*ledger.Transaction, len(pbs))
+	for i, pb := range pbs {
+		p, f := s.settlePrepaid(pb)
+		pre, follow = append(pre, p...), append(follow, f...)
+		usage[i] = pb.Plan.Transaction
+	}
+	if tx := ledger.MergeUsage(usage); tx != nil {
 		if err := s.postReclaims(ctx, pre); err != nil {
 			return err
 		}
@@ -235,45 +281,71 @@ func (s *Store) writePlan(ctx context.Context, pb *billing.PlannedBatch) error {
 				return err
 			}
 		}
-		// The charges name their transaction; their event ids are unique, so an id charged
-		// before makes this statement fail and the batch is planned again (Commit).
 		if err := s.writeNewSpecs(ctx); err != nil {
 			return err
 		}
-		enc := encoded(pb)
-		if err := s.insertCharges(ctx, txID, enc.rows); err != nil {
-			return fmt.Errorf("insert charges: %w", err)
-		}
-		s.onCommit(func() { s.lines.enqueue(enc.lines) })
-		// SST 6.3: calls without a correct caller ID are counted per account.
-		// One statement for the batch's accounts, not one round trip each (a batch of 5,000
-		// voice events named ~70 accounts: 15 % of PostgreSQL's commit stage).
-		if counts := enc.rows.invalidCallerID; len(counts) > 0 {
-			rows := make([]byte, 0, 32*len(counts))
-			rows = append(rows, '[')
-			for account, n := range counts {
-				if len(rows) > 1 {
-					rows = append(rows, ',')
-				}
-				rows = append(rows, '[')
-				rows = appendJSONString(rows, account)
-				rows = append(rows, ',')
-				rows = strconv.AppendInt(rows, int64(n), 10)
-				rows = append(rows, ']')
-			}
-			rows = append(rows, ']')
-			if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, string(rows)); err != nil {
-				return fmt.Errorf("count invalid caller IDs: %w", err)
-			}
-		}
-		for _, c := range plan.Charges {
-			if c.ParkedID != 0 {
-				if _, err := s.stmts["resolveRejected"].ExecContext(ctx, now, string(ledger.OutcomeCharged), c.ParkedID); err != nil {
-					return fmt.Errorf("resolve parked %d: %w", c.ParkedID, err)
+		for _, pb := range pbs {
+			if pb.Plan.Transaction != nil {
+				if err := s.writeCharges(ctx, pb, txID); err != nil {
+					return err
 				}
 			}
 		}
 	}
+	for _, pb := range pbs {
+		if err := s.writeParked(ctx, pb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCharges writes a batch's charges, naming the journal transaction that posts them; their
+// event ids are unique, so an id charged before makes this fail and the batch is planned again
+// (CommitGroup).
+func (s *Store) writeCharges(ctx context.Context, pb *billing.PlannedBatch, txID int64) error {
+	now := fmtTime(pb.At)
+	enc := encoded(pb)
+	if err := s.insertCharges(ctx, txID, enc.rows); err != nil {
+		return fmt.Errorf("insert charges: %w", err)
+	}
+	s.onCommit(func() { s.lines.enqueue(enc.lines) })
+	// SST 6.3: calls without a correct caller ID are counted per account.
+	// One statement for the batch's accounts, not one round trip each (a batch of 5,000
+	// voice events named ~70 accounts: 15 % of PostgreSQL's commit stage).
+	if counts := enc.rows.invalidCallerID; len(counts) > 0 {
+		rows := make([]byte, 0, 32*len(counts))
+		rows = append(rows, '[')
+		for account, n := range counts {
+			if len(rows) > 1 {
+				rows = append(rows, ',')
+			}
+			rows = append(rows, '[')
+			rows = appendJSONString(rows, account)
+			rows = append(rows, ',')
+			rows = strconv.AppendInt(rows, int64(n), 10)
+			rows = append(rows, ']')
+		}
+		rows = append(rows, ']')
+		if _, err := s.stmts["countInvalidCallerID"].ExecContext(ctx, string(rows)); err != nil {
+			return fmt.Errorf("count invalid caller IDs: %w", err)
+		}
+	}
+	for _, c := range pb.Plan.Charges {
+		if c.ParkedID != 0 {
+			if _, err := s.stmts["resolveRejected"].ExecContext(ctx, now, string(ledger.OutcomeCharged), c.ParkedID); err != nil {
+				return fmt.Errorf("resolve parked %d: %w", c.ParkedID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// writeParked parks what a batch could not charge, with its notices, and settles the parked
+// rows it resolved without a charge.
+func (s *Store) writeParked(ctx context.Context, pb *billing.PlannedBatch) error {
+	plan, at := pb.Plan, pb.At
+	now := fmtTime(at)
 	for _, p := range plan.Parked {
 		if p.ParkedID != 0 {
 			if _, err := s.stmts["reparkRejected"].ExecContext(ctx, string(p.Reason), p.Detail, p.ParkedID); err != nil {

@@ -69,13 +69,15 @@ type config struct {
 	billing                 bool
 	agreements              int  // accounts with agreed prices of their own (T&C 2.7)
 	indexed                 bool // events in February 2027: every price indexed once (R3)
+	group                   int  // batches committed together at most (events.Ingestor.GroupBatches)
 }
 
 func run() error {
 	var c config
 	flag.IntVar(&c.events, "events", 1_000_000, "usage events in the stream")
 	flag.IntVar(&c.accounts, "accounts", 10_000, "accounts the events are spread over")
-	flag.IntVar(&c.batch, "batch", events.DefaultBatchSize, "events per database transaction")
+	flag.IntVar(&c.batch, "batch", events.DefaultBatchSize, "events per batch")
+	flag.IntVar(&c.group, "group", events.DefaultGroupBatches, "batches, at most, committed together in one transaction when they wait for the database (as ledgerd's --commit-group; 1: each alone)")
 	flag.Float64Var(&c.prepaidShare, "prepaid", 0, "share of the accounts that are prepaid (0…1), each with -lots top-ups usable before the events")
 	flag.IntVar(&c.lots, "lots", 3, "top-ups (lots) per prepaid account")
 	flag.StringVar(&c.db, "db", "sqlite", "the store: sqlite (a file in -dir) or postgres://USER@HOST/DATABASE (a database created on that server for the run and dropped after it); several, comma-separated, run one after the other and are printed side by side")
@@ -128,8 +130,8 @@ func run() error {
 	if c.indexed {
 		prepaid += ", prices indexed (R3)"
 	}
-	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, %d CPUs, %s, memory limit %s\n",
-		c.events, c.accounts, prepaid, c.batch, runtime.NumCPU(), runtime.Version(), c.memoryNote)
+	fmt.Printf("ledgerbench: %d events (SMS and voice) for %d accounts%s, batch %d, up to %d committed together, %d CPUs, %s, memory limit %s\n",
+		c.events, c.accounts, prepaid, c.batch, c.group, runtime.NumCPU(), runtime.Version(), c.memoryNote)
 
 	var results []ingestResult
 	err = forEachStore(c, func(run config, spec string) error {
@@ -506,7 +508,7 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 	// As ledgerd charges: every destination's pseudonym computed and kept (R14).
 	charging.Pseudonyms = ledger.NewPseudonyms([]byte("ledgerbench pseudonym key"), t.LongestPrefix())
 	var committed atomic.Int64
-	in := &events.Ingestor{Consumer: cons, Charger: charging, BatchSize: c.batch, Log: charging.Log,
+	in := &events.Ingestor{Consumer: cons, Charger: charging, BatchSize: c.batch, GroupBatches: c.group, Log: charging.Log,
 		AfterCommit: func(n int) bool { committed.Add(int64(n)); return true }}
 	runCtx, cancel := context.WithCancel(ctx)
 	go store.RunUpkeep(runCtx, nil)

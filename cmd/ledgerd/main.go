@@ -92,7 +92,12 @@ func configure(args []string) (service.Config, string, error) {
 	if err != nil {
 		return cfg, "", fmt.Errorf("LEDGER_BATCH_SIZE=%q: want a whole number", os.Getenv("LEDGER_BATCH_SIZE"))
 	}
-	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per database transaction, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
+	fs.IntVar(&cfg.BatchSize, "batch-size", batch, fmt.Sprintf("usage events per batch, at most %d (env LEDGER_BATCH_SIZE)", events.MaxBatchSize))
+	group, err := strconv.Atoi(env("LEDGER_COMMIT_GROUP", strconv.Itoa(events.DefaultGroupBatches)))
+	if err != nil {
+		return cfg, "", fmt.Errorf("LEDGER_COMMIT_GROUP=%q: want a whole number", os.Getenv("LEDGER_COMMIT_GROUP"))
+	}
+	fs.IntVar(&cfg.CommitGroup, "commit-group", group, fmt.Sprintf("batches, at most, committed together in one transaction when they wait for the database (group commit: fewer rows and COMMITs per event); 1…%d, 1 commits each alone (env LEDGER_COMMIT_GROUP)", events.MaxGroupBatches))
 	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages, numbers in clear included, stay in the USAGE stream: the longest the ledger may be down and still charge them (R14: no longer than needed)")
 	fs.StringVar(&cfg.PseudonymKey, "pseudonym-key", env("LEDGER_PSEUDONYM_KEY", ""), "file of the key of the numbers' pseudonyms (R14); default <data>/pseudonym.key, made at first start: back it up (env LEDGER_PSEUDONYM_KEY)")
 	retention, err := time.ParseDuration(env("LEDGER_PERSONAL_DATA_RETENTION", billing.DefaultPersonalDataRetention.String()))
@@ -134,6 +139,9 @@ func configure(args []string) (service.Config, string, error) {
 	}
 	if cfg.BatchSize < 1 || cfg.BatchSize > events.MaxBatchSize {
 		return cfg, "", fmt.Errorf("--batch-size must be 1…%d", events.MaxBatchSize)
+	}
+	if cfg.CommitGroup < 1 || cfg.CommitGroup > events.MaxGroupBatches {
+		return cfg, "", fmt.Errorf("--commit-group must be 1…%d", events.MaxGroupBatches)
 	}
 	if cfg.PersonalDataRetention <= 0 {
 		// A retention of 0 or less would keep the pseudonyms for ever, silently.

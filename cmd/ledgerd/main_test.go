@@ -305,6 +305,7 @@ func TestLedgerd_every_environment_variable(t *testing.T) {
 		"LEDGER_METRICS_OPEN":  {"true", "--metrics-open=false", "false", func(c service.Config, _ string) string { return fmt.Sprint(c.MetricsOpen) }},
 		"LEDGER_TEST_CLOCK":    {"true", "--test-clock=false", "false", func(c service.Config, _ string) string { return fmt.Sprint(c.TestClock) }},
 		"LEDGER_BATCH_SIZE":    {"777", "--batch-size", "9", func(c service.Config, _ string) string { return fmt.Sprint(c.BatchSize) }},
+		"LEDGER_COMMIT_GROUP":  {"2", "--commit-group", "7", func(c service.Config, _ string) string { return fmt.Sprint(c.CommitGroup) }},
 		"LEDGER_PSEUDONYM_KEY": {"/etc/key", "--pseudonym-key", "/flag", func(c service.Config, _ string) string { return c.PseudonymKey }},
 		"LEDGER_PERSONAL_DATA_RETENTION": {"720h0m0s", "--personal-data-retention", "1h0m0s",
 			func(c service.Config, _ string) string { return c.PersonalDataRetention.String() }},
@@ -374,7 +375,7 @@ func TestLedgerd_every_environment_variable(t *testing.T) {
 	}
 	// A value that is not one is refused, naming the variable.
 	for name, bad := range map[string]string{"LEDGER_METRICS_OPEN": "maybe", "LEDGER_TEST_CLOCK": "yes please",
-		"LEDGER_BATCH_SIZE": "many", "LEDGER_PERSONAL_DATA_RETENTION": "90 days"} {
+		"LEDGER_BATCH_SIZE": "many", "LEDGER_COMMIT_GROUP": "all", "LEDGER_PERSONAL_DATA_RETENTION": "90 days"} {
 		t.Run(name+"_refused", func(t *testing.T) {
 			t.Setenv(name, bad)
 			if _, _, err := configure(nil); err == nil || !strings.Contains(err.Error(), name) {
@@ -385,5 +386,11 @@ func TestLedgerd_every_environment_variable(t *testing.T) {
 	t.Setenv("LEDGER_PERSONAL_DATA_RETENTION", "-1h")
 	if _, _, err := configure(nil); err == nil || !strings.Contains(err.Error(), "R14") {
 		t.Errorf("a negative retention: %v, want refused naming R14", err)
+	}
+	t.Setenv("LEDGER_PERSONAL_DATA_RETENTION", "720h")
+	for _, bad := range []string{"0", "17"} {
+		if _, _, err := configure([]string{"--commit-group", bad}); err == nil || !strings.Contains(err.Error(), "--commit-group must be 1…16") {
+			t.Errorf("--commit-group %s: %v, want refused with its range", bad, err)
+		}
 	}
 }

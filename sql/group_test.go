@@ -1,0 +1,194 @@
+package sql_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"ledger/billing"
+	"ledger/ledger"
+	"ledger/sql/storetest"
+)
+
+// smsPrepared is one NL SMS of parts parts (0.075 EUR each) with the given id, prepared as
+// ingestion prepares it, not yet charged.
+func (f *fixture) smsPrepared(id, account string, parts int) ledger.Prepared {
+	body := fmt.Sprintf(`{"id":%q,"account":%q,"channel":"sms","destination":"+31612345678","quantity":%d,"occurred_at":"2026-03-02T10:00:00Z"}`,
+		id, account, parts)
+	return ledger.Prepare(ledger.Delivery{Subject: "usage.sms." + account, Data: []byte(body)}, f.book, f.tariffs)
+}
+
+// planAll plans each batch as ingestion does, every one before any commits (the planner runs
+// ahead of the database), a second apart.
+func (f *fixture) planAll(start time.Time, batches ...[]ledger.Prepared) []*billing.PlannedBatch {
+	f.t.Helper()
+	var pbs []*billing.PlannedBatch
+	for i, items := range batches {
+		pb, err := f.store.PlanBatch(items, start.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		pbs = append(pbs, pb)
+	}
+	return pbs
+}
+
+// Group commit: batches committed together post one journal transaction, with one entry per
+// ledger account for the group; each charge names it; prepaid credit is drawn batch by batch in
+// order; parked events are parked; balances, the credit book and the invariants (checked at the
+// end) agree with committing the batches one by one.
+func TestCommitGroup_one_journal_transaction(t *testing.T) {
+	f := newFixture(t)
+	f.account("acme", "postpaid", "2026-01-01T00:00:00Z")
+	f.account("beta", "postpaid", "2026-01-01T00:00:00Z")
+	f.account("pre", "prepaid", "2026-01-01T00:00:00Z")
+	f.mustTopUp("pre", "t1", "1.00", "2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z")
+	f.runDue("2026-03-02T00:00:00Z")
+	f.want("pre", "1", "0", "0")
+
+	malformed := ledger.Prepare(ledger.Delivery{Subject: "usage.sms.acme",
+		Data: []byte(`{"id":"bad-1","account":"acme","channel":"sms","destination":"+31612345678","quantity":-1,"occurred_at":"2026-03-02T10:00:00Z"}`)}, f.book, f.tariffs)
+	pbs := f.planAll(at("2026-03-02T11:00:00Z"),
+		[]ledger.Prepared{f.smsPrepared("g-1", "acme", 2), f.smsPrepared("g-2", "beta", 1), f.smsPrepared("g-3", "pre", 10)},
+		[]ledger.Prepared{f.smsPrepared("g-4", "acme", 1), f.smsPrepared("g-5", "pre", 10)},
+		[]ledger.Prepared{f.smsPrepared("g-6", "beta", 3), malformed, f.smsPrepared("g-7", "nobody", 1)},
+	)
+	if err := f.store.CommitGroup(f.ctx, pbs); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]ledger.Outcome{
+		{ledger.OutcomeCharged, ledger.OutcomeCharged, ledger.OutcomeCharged},
+		{ledger.OutcomeCharged, ledger.OutcomeCharged},
+		{ledger.OutcomeCharged, ledger.OutcomeRejected, ledger.OutcomeRejected},
+	} {
+		if got := pbs[i].Plan.Outcomes; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("batch %d: outcomes %v, want %v", i+1, got, want)
+		}
+	}
+	if got := f.balance("customer:acme:unbilled"); got != eur("0.225") {
+		t.Errorf("acme unbilled %s, want 0.225 (3 parts)", got.Decimal())
+	}
+	if got := f.balance("customer:beta:unbilled"); got != eur("0.30") {
+		t.Errorf("beta unbilled %s, want 0.30 (4 parts)", got.Decimal())
+	}
+	// 20 parts of 0.075 = 1.50 against 1.00 usable: the lot pays 0.75 in the first batch and 0.25
+	// in the second, which runs 0.50 short (T&C 3.12: charged all the same).
+	f.want("pre", "0", "0", "0.50")
+	if c, _ := f.book.Get("acme"); c.Exposure != eur("0.225") {
+		t.Errorf("the credit book's exposure of acme is %s, want 0.225", c.Exposure.Decimal())
+	}
+
+	db, err := storetest.OpenRaw(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var transactions, events int
+	if err := db.QueryRow(`SELECT COUNT(DISTINCT c.transaction_id), MAX(t.event_count) FROM charges c JOIN transactions t ON t.id = c.transaction_id`).
+		Scan(&transactions, &events); err != nil {
+		t.Fatal(err)
+	}
+	if transactions != 1 || events != 6 {
+		t.Errorf("the group's 6 charges name %d journal transactions (of at most %d events); want one of 6", transactions, events)
+	}
+	var entries int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM entries e JOIN ledger_accounts a ON a.id = e.ledger_account_id
+		WHERE a.name = 'customer:acme:unbilled'`).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 1 {
+		t.Errorf("acme's unbilled account has %d entries for two batches committed together, want 1", entries)
+	}
+	var parked int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM rejected WHERE resolved_at IS NULL`).Scan(&parked); err != nil {
+		t.Fatal(err)
+	}
+	if parked != 2 {
+		t.Errorf("%d events parked, want 2 (malformed, unknown account)", parked)
+	}
+}
+
+// Exactly once across the batches of a group (R1, invariant 2): an id charged before, an id
+// charged in an earlier batch of the group (the same content: a duplicate; other content: parked
+// duplicate_conflict) and a parked event that comes again in a later batch are decided as if
+// each batch had committed on its own.
+func TestCommitGroup_repeats_across_batches(t *testing.T) {
+	// The same batches committed as a group, and one by one: the same outcomes, balances and
+	// parked rows.
+	type result struct {
+		outcomes string
+		unbilled string
+		parked   []string
+	}
+	run := func(t *testing.T, grouped bool) result {
+		f := newFixture(t)
+		f.account("acme", "postpaid", "2026-01-01T00:00:00Z")
+		if _, err := f.store.ChargeBatch(f.ctx, []ledger.Prepared{f.smsPrepared("before", "acme", 1)}, at("2026-03-02T10:30:00Z")); err != nil {
+			t.Fatal(err)
+		}
+		bad := func() ledger.Prepared {
+			return ledger.Prepare(ledger.Delivery{Subject: "usage.sms.acme",
+				Data: []byte(`{"id":"bad-1","account":"acme","channel":"sms","destination":"+31612345678","quantity":-1,"occurred_at":"2026-03-02T10:00:00Z"}`)}, f.book, f.tariffs)
+		}
+		batches := [][]ledger.Prepared{
+			{f.smsPrepared("g-1", "acme", 1), bad()},
+			{f.smsPrepared("g-1", "acme", 1), f.smsPrepared("before", "acme", 1), f.smsPrepared("g-2", "acme", 2)},
+			{f.smsPrepared("g-1", "acme", 5), bad()},
+		}
+		var pbs []*billing.PlannedBatch
+		if grouped {
+			pbs = f.planAll(at("2026-03-02T11:00:00Z"), batches...)
+			if err := f.store.CommitGroup(f.ctx, pbs); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			for i, items := range batches {
+				pb := f.planAll(at("2026-03-02T11:00:00Z").Add(time.Duration(i)*time.Second), items)[0]
+				if err := f.store.CommitGroup(f.ctx, []*billing.PlannedBatch{pb}); err != nil {
+					t.Fatal(err)
+				}
+				pbs = append(pbs, pb)
+			}
+		}
+		var r result
+		for _, pb := range pbs {
+			r.outcomes += fmt.Sprint(pb.Plan.Outcomes)
+		}
+		r.unbilled = f.balance("customer:acme:unbilled").Decimal().String()
+		if c, _ := f.book.Get("acme"); c.Exposure.Decimal().String() != r.unbilled {
+			t.Errorf("the credit book's exposure of acme is %s, the journal's unbilled %s", c.Exposure.Decimal(), r.unbilled)
+		}
+		db, err := storetest.OpenRaw(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.Query(`SELECT event_key, reason FROM rejected WHERE resolved_at IS NULL ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key, reason string
+			if err := rows.Scan(&key, &reason); err != nil {
+				t.Fatal(err)
+			}
+			r.parked = append(r.parked, key+" "+reason)
+		}
+		return r
+	}
+	grouped, alone := run(t, true), run(t, false)
+	if fmt.Sprint(grouped) != fmt.Sprint(alone) {
+		t.Errorf("committed as a group: %+v\none by one:            %+v", grouped, alone)
+	}
+	// And what that is: g-1 charged once (its later copy a duplicate, its other content parked),
+	// before a duplicate, the malformed event parked once. 4 parts of 0.075.
+	want := result{
+		outcomes: "[charged rejected][duplicate duplicate charged][rejected duplicate]",
+		unbilled: "0.3",
+		parked:   []string{"bad-1 malformed", "g-1 duplicate_conflict"},
+	}
+	if fmt.Sprint(grouped) != fmt.Sprint(want) {
+		t.Errorf("committed as a group: %+v, want %+v", grouped, want)
+	}
+}
