@@ -314,15 +314,20 @@ func (e *env) waitUnbilled(id, want string) {
 	})
 }
 
+// consumer reads the state of the ledger's consumer of the usage stream.
+func (e *env) consumer() (*jetstream.ConsumerInfo, error) {
+	cons, err := e.js.Consumer(context.Background(), "USAGE", "ledger")
+	if err != nil {
+		return nil, err
+	}
+	return cons.Info(context.Background())
+}
+
 // settle waits until the consumer has nothing pending, so that what was published is charged or parked.
 func (e *env) settle() {
 	e.t.Helper()
 	e.eventually(20*time.Second, func() error {
-		cons, err := e.js.Consumer(context.Background(), "USAGE", "ledger")
-		if err != nil {
-			return err
-		}
-		info, err := cons.Info(context.Background())
+		info, err := e.consumer()
 		if err != nil {
 			return err
 		}

@@ -287,11 +287,7 @@ func TestGroupCommit_batches_that_waited_commit_together(t *testing.T) {
 	// must not charge them twice, in whichever batch or group they land.
 	e.publish(func(ev event) string { return "again-" + ev.ID }, evs[:40]...)
 	e.eventually(20*time.Second, func() error {
-		cons, err := e.js.Consumer(context.Background(), "USAGE", "ledger")
-		if err != nil {
-			return err
-		}
-		info, err := cons.Info(context.Background())
+		info, err := e.consumer()
 		if err != nil {
 			return err
 		}
