@@ -106,14 +106,11 @@ func (s *Store) CommitGroup(ctx context.Context, pbs []*billing.PlannedBatch) er
 		events += len(pb.Items)
 	}
 	err := s.inWrite(ctx, func() error {
-		if err := s.writeGroup(ctx, pbs); err != nil {
+		usage, err := s.writeGroup(ctx, pbs)
+		if err != nil {
 			return err
 		}
-		usage := make([]*ledger.Transaction, len(pbs))
-		for i, pb := range pbs {
-			usage[i] = pb.Plan.Transaction
-		}
-		return s.evaluateCredit(ctx, ledger.MergeUsage(usage), pbs[len(pbs)-1].At)
+		return s.evaluateCredit(ctx, usage, pbs[len(pbs)-1].At)
 	})
 	if err != nil {
 		if len(pbs) == 1 {
@@ -125,62 +122,73 @@ func (s *Store) CommitGroup(ctx context.Context, pbs []*billing.PlannedBatch) er
 }
 
 // writeGroup writes the batches as planned when none of their ids can be known to the
-// database, and plans them again knowing them otherwise (see CommitGroup).
-func (s *Store) writeGroup(ctx context.Context, pbs []*billing.PlannedBatch) error {
+// database, and plans them again knowing them otherwise (see CommitGroup). It returns the
+// usage the group posted (prepaid settled), for credit control.
+func (s *Store) writeGroup(ctx context.Context, pbs []*billing.PlannedBatch) (*ledger.Transaction, error) {
 	if err := s.ensureLines(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	s.touchLines()
-	if s.optimistic(ctx, pbs) {
+	optimistic, err := s.optimistic(ctx, pbs)
+	if err != nil {
+		return nil, err
+	}
+	if optimistic {
 		if _, err := s.write.ExecContext(ctx, "SAVEPOINT optimistic"); err != nil {
-			return err
+			return nil, err
 		}
 		hooks := len(s.afterCommit)
-		err := s.writePlans(ctx, pbs)
+		usage, err := s.writePlans(ctx, pbs)
 		if err == nil {
 			_, err = s.write.ExecContext(ctx, "RELEASE optimistic")
-			return err
+			return usage, err
 		}
 		if !s.isUniqueViolation(err) {
-			return err
+			return nil, err
 		}
 		if _, err := s.write.ExecContext(ctx, "ROLLBACK TO optimistic"); err != nil {
-			return err
+			return nil, err
 		}
 		s.afterCommit = s.afterCommit[:hooks]
 		s.resetPendingJournal()
 		s.resetStagedPrepaid()
 		if _, err := s.write.ExecContext(ctx, "RELEASE optimistic"); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for _, pb := range pbs {
+	// Each batch posts its own transaction on this path; credit control sees them together.
+	usage := make([]*ledger.Transaction, len(pbs))
+	for i, pb := range pbs {
 		if err := s.replanAndWrite(ctx, pb, nil); err != nil {
-			return err
+			return nil, err
 		}
+		usage[i] = pb.Plan.Transaction
 	}
-	return nil
+	return ledger.MergeUsage(usage), nil
 }
 
 // optimistic says whether the batches may be written as planned: planned in the writer
 // memory's current generation (a batch planned before another instance's write was read may
 // have stale line ids and lots, cluster.go), and naming no parked id.
-func (s *Store) optimistic(ctx context.Context, pbs []*billing.PlannedBatch) bool {
+func (s *Store) optimistic(ctx context.Context, pbs []*billing.PlannedBatch) (bool, error) {
 	for _, pb := range pbs {
 		if encoded(pb).generation != s.cluster.generation.Load() {
-			return false
+			return false, nil
 		}
 	}
 	var anyParked bool
-	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil || !anyParked {
-		return err == nil // an error here shows again, and is reported, on the careful path
+	if err := s.stmts["anyParked"].QueryRowContext(ctx).Scan(&anyParked); err != nil {
+		return false, fmt.Errorf("look for parked events: %w", err)
+	}
+	if !anyParked {
+		return true, nil
 	}
 	for _, pb := range pbs {
 		if parked, err := s.lookupParked(ctx, pb.Items); err != nil || len(parked) > 0 {
-			return false
+			return false, err
 		}
 	}
-	return true
+	return true, nil
 }
 
 // replanAndWrite plans the batch again knowing which of its ids were charged or parked before;
@@ -201,7 +209,8 @@ func (s *Store) replanAndWrite(ctx context.Context, pb *billing.PlannedBatch, pa
 		return err
 	}
 	*pb = *replanned
-	return s.writePlans(ctx, []*billing.PlannedBatch{pb})
+	_, err = s.writePlans(ctx, []*billing.PlannedBatch{pb})
+	return err
 }
 
 // idList is the batch's ids as a JSON array, for json_each.
@@ -259,8 +268,8 @@ func (s *Store) lookupParked(ctx context.Context, items []ledger.Prepared) (map[
 
 // writePlans writes planned batches: the group's usage in one journal transaction (with the
 // prepaid reclaims before it and draws after it, batch by batch), the charges naming it, and
-// each batch's parked events.
-func (s *Store) writePlans(ctx context.Context, pbs []*billing.PlannedBatch) error {
+// each batch's parked events. It returns that transaction (nil when nothing was charged).
+func (s *Store) writePlans(ctx context.Context, pbs []*billing.PlannedBatch) (*ledger.Transaction, error) {
 	var pre, follow []ledger.Transaction
 	usage := make([]*ledger.Transaction, len(pbs))
 	for i, pb := range pbs {
@@ -268,36 +277,37 @@ func (s *Store) writePlans(ctx context.Context, pbs []*billing.PlannedBatch) err
 		pre, follow = append(pre, p...), append(follow, f...)
 		usage[i] = pb.Plan.Transaction
 	}
-	if tx := ledger.MergeUsage(usage); tx != nil {
+	tx := ledger.MergeUsage(usage)
+	if tx != nil {
 		if err := s.postReclaims(ctx, pre); err != nil {
-			return err
+			return nil, err
 		}
 		txID, err := s.postTransaction(ctx, *tx, "ingest")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, t := range follow {
 			if _, err := s.postTransaction(ctx, t, "ingest"); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := s.writeNewSpecs(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		for _, pb := range pbs {
 			if pb.Plan.Transaction != nil {
 				if err := s.writeCharges(ctx, pb, txID); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
 	}
 	for _, pb := range pbs {
 		if err := s.writeParked(ctx, pb); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return tx, nil
 }
 
 // writeCharges writes a batch's charges, naming the journal transaction that posts them; their
