@@ -252,11 +252,7 @@ func (in *Ingestor) commit(bs []batch) (committedBatch, bool) {
 			continue
 		}
 		pbs = append(pbs, b.planned)
-		if msgs == nil {
-			msgs = b.msgs
-		} else {
-			msgs = append(msgs, b.msgs...)
-		}
+		msgs = append(msgs, b.msgs...)
 	}
 	if len(pbs) == 0 {
 		return committedBatch{}, false
