@@ -335,7 +335,10 @@ func (s *Service) SetClock(ctx context.Context, t time.Time) error {
 	}
 	s.watchMu.Unlock()
 	if err := s.SavedClock.SaveTestClock(ctx, t); errors.Is(err, ErrClockAhead) {
-		stands, _, _ := s.SavedClock.TestClock(ctx)
+		stands, _, err := s.SavedClock.TestClock(ctx)
+		if err != nil {
+			return fmt.Errorf("read the test clock another instance moved: %w", err)
+		}
 		_ = s.TestClock.Set(stands) // where the other instance moved it
 		return ledger.Errorf(ledger.CodeConflict, "%v: it stands at %s, set through another instance; asked for %s",
 			clock.ErrBackwards, stands.UTC().Format(time.RFC3339Nano), t.UTC().Format(time.RFC3339Nano))
