@@ -18,6 +18,13 @@ func (f *fixture) smsPrepared(id, account string, parts int) ledger.Prepared {
 	return ledger.Prepare(ledger.Delivery{Subject: "usage.sms." + account, Data: []byte(body)}, f.book, f.tariffs)
 }
 
+// malformed is an SMS with a negative quantity, prepared: parked as malformed (R1).
+func (f *fixture) malformed(id, account string) ledger.Prepared {
+	body := fmt.Sprintf(`{"id":%q,"account":%q,"channel":"sms","destination":"+31612345678","quantity":-1,"occurred_at":"2026-03-02T10:00:00Z"}`,
+		id, account)
+	return ledger.Prepare(ledger.Delivery{Subject: "usage.sms." + account, Data: []byte(body)}, f.book, f.tariffs)
+}
+
 // planAll plans each batch as ingestion does, every one before any commits (the planner runs
 // ahead of the database), a second apart.
 func (f *fixture) planAll(start time.Time, batches ...[]ledger.Prepared) []*billing.PlannedBatch {
@@ -46,12 +53,10 @@ func TestCommitGroup_one_journal_transaction(t *testing.T) {
 	f.runDue("2026-03-02T00:00:00Z")
 	f.want("pre", "1", "0", "0")
 
-	malformed := ledger.Prepare(ledger.Delivery{Subject: "usage.sms.acme",
-		Data: []byte(`{"id":"bad-1","account":"acme","channel":"sms","destination":"+31612345678","quantity":-1,"occurred_at":"2026-03-02T10:00:00Z"}`)}, f.book, f.tariffs)
 	pbs := f.planAll(at("2026-03-02T11:00:00Z"),
 		[]ledger.Prepared{f.smsPrepared("g-1", "acme", 2), f.smsPrepared("g-2", "beta", 1), f.smsPrepared("g-3", "pre", 10)},
 		[]ledger.Prepared{f.smsPrepared("g-4", "acme", 1), f.smsPrepared("g-5", "pre", 10)},
-		[]ledger.Prepared{f.smsPrepared("g-6", "beta", 3), malformed, f.smsPrepared("g-7", "nobody", 1)},
+		[]ledger.Prepared{f.smsPrepared("g-6", "beta", 3), f.malformed("bad-1", "acme"), f.smsPrepared("g-7", "nobody", 1)},
 	)
 	if err := f.store.CommitGroup(f.ctx, pbs); err != nil {
 		t.Fatal(err)
@@ -126,14 +131,10 @@ func TestCommitGroup_repeats_across_batches(t *testing.T) {
 		if _, err := f.store.ChargeBatch(f.ctx, []ledger.Prepared{f.smsPrepared("before", "acme", 1)}, at("2026-03-02T10:30:00Z")); err != nil {
 			t.Fatal(err)
 		}
-		bad := func() ledger.Prepared {
-			return ledger.Prepare(ledger.Delivery{Subject: "usage.sms.acme",
-				Data: []byte(`{"id":"bad-1","account":"acme","channel":"sms","destination":"+31612345678","quantity":-1,"occurred_at":"2026-03-02T10:00:00Z"}`)}, f.book, f.tariffs)
-		}
 		batches := [][]ledger.Prepared{
-			{f.smsPrepared("g-1", "acme", 1), bad()},
+			{f.smsPrepared("g-1", "acme", 1), f.malformed("bad-1", "acme")},
 			{f.smsPrepared("g-1", "acme", 1), f.smsPrepared("before", "acme", 1), f.smsPrepared("g-2", "acme", 2)},
-			{f.smsPrepared("g-1", "acme", 5), bad()},
+			{f.smsPrepared("g-1", "acme", 5), f.malformed("bad-1", "acme")},
 		}
 		var pbs []*billing.PlannedBatch
 		if grouped {
