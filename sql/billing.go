@@ -173,9 +173,15 @@ func (s *Store) openUsage(account string, through invoices.Period) map[string][]
 	out := map[string][]openLine{}
 	s.lines.lock()
 	defer s.lines.openMu.Unlock()
+	number, known := s.lines.accounts.lookup(account)
+	if account != "" && !known {
+		return out // nothing charged to it
+	}
+	names := s.lines.accounts.all() // every key's account is numbered before the key is made
 	for k, t := range s.lines.open {
-		if k.period <= limit && (account == "" || k.account == account) {
-			out[k.account] = append(out[k.account], openLine{k, *t})
+		if k.period <= limit && (account == "" || k.account == number) {
+			name := names[k.account]
+			out[name] = append(out[name], openLine{k, t})
 		}
 	}
 	return out

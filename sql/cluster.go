@@ -126,7 +126,7 @@ func (s *Store) dropLines() {
 	s.lines.openMu.Lock()
 	s.lines.mu.Lock()
 	s.lines.ids, s.lines.specs, s.lines.persisted = map[lineSpec]uint32{}, nil, 0
-	s.lines.open, s.lines.dirty, s.lines.queue = map[lineKey]*lineTotal{}, nil, nil
+	s.lines.open, s.lines.dirty, s.lines.queue = map[lineKey]lineTotal{}, nil, nil
 	s.lines.mu.Unlock()
 	s.lines.openMu.Unlock()
 	s.cluster.linesStale = true

@@ -31,11 +31,59 @@ type lineSpec struct {
 	Kind, Channel, Product, Direction, Country, Description, Unit, UnitPrice string
 }
 
-// lineKey is one open line: an account's usage of one line in one period (YYYYMM).
+// lineKey is one open line: an account's usage of one line in one period (YYYYMM). The account
+// is its number in accountNames, so that neither the key nor the open totals hold a pointer: the
+// garbage collector does not follow the hundreds of thousands of open lines a ledger keeps
+// (issue 19: 90.8k/97.9k → see the README's benchmark section).
 type lineKey struct {
-	account string
+	account uint32
 	period  int32
 	line    uint32
+}
+
+// accountNames numbers the accounts of the open lines. Numbers are never reused or forgotten
+// (not when the lines are read again), so a key stays valid; there is one per account charged.
+type accountNames struct {
+	mu    sync.Mutex // a leaf: nothing else is locked while it is held
+	index map[string]uint32
+	names []string
+}
+
+// number returns the account's number, giving it one if it has none.
+func (a *accountNames) number(account string) uint32 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n, ok := a.index[account]; ok {
+		return n
+	}
+	if a.index == nil {
+		a.index = map[string]uint32{}
+	}
+	a.names = append(a.names, account)
+	n := uint32(len(a.names) - 1)
+	a.index[account] = n
+	return n
+}
+
+// name returns the account a number stands for.
+func (a *accountNames) name(n uint32) string {
+	return a.all()[n]
+}
+
+// lookup returns the account's number, if it has one.
+func (a *accountNames) lookup(account string) (uint32, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n, ok := a.index[account]
+	return n, ok
+}
+
+// all returns the names by number as they are now; later numbers are appended, never written
+// over, so the slice stays right for every number it holds.
+func (a *accountNames) all() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.names
 }
 
 // lineTotal is what an open line adds up to; dirty: changed since the last flush.
@@ -60,9 +108,11 @@ type usageLines struct {
 	specs     []lineSpec // by id − 1
 	persisted int        // specs[:persisted] are in line_specs (writer)
 
+	accounts accountNames // the accounts of lineKey
+
 	openMu sync.Mutex
 	queue  []lineDelta // committed, not yet merged
-	open   map[lineKey]*lineTotal
+	open   map[lineKey]lineTotal
 	dirty  []lineKey // the open lines changed since the last flush, each once
 }
 
@@ -92,25 +142,22 @@ func (u *usageLines) lock() {
 func (u *usageLines) mergeQueued() {
 	for i, d := range u.queue {
 		for k, t := range d {
-			open := u.open[k]
-			if open == nil {
-				open = &lineTotal{}
-				u.open[k] = open
-			}
-			open.add(t)
-			u.touch(k, open)
+			u.add(k, t)
 		}
 		u.queue[i] = nil
 	}
 	u.queue = u.queue[:0]
 }
 
-// touch marks an open line changed.
-func (u *usageLines) touch(k lineKey, t *lineTotal) {
+// add adds d to an open line and marks it changed (under openMu).
+func (u *usageLines) add(k lineKey, d lineTotal) {
+	t := u.open[k]
+	t.add(d)
 	if !t.dirty {
 		t.dirty = true
 		u.dirty = append(u.dirty, k)
 	}
+	u.open[k] = t
 }
 
 // lineCache remembers, while one batch is encoded, the line ids and the period bounds it looked
@@ -229,7 +276,7 @@ func (u *usageLines) lookupLines(e ledger.UsageEvent, r pricing.Rating) chargeLi
 // lineDelta is what a batch adds to the open lines.
 type lineDelta map[lineKey]lineTotal
 
-func (d lineDelta) add(account string, period int32, line uint32, quantity, micros int64) {
+func (d lineDelta) add(account uint32, period int32, line uint32, quantity, micros int64) {
 	k := lineKey{account, period, line}
 	t := d[k]
 	t.add(lineTotal{quantity: quantity, micros: micros, events: 1})
@@ -320,8 +367,8 @@ func (s *Store) flushLines(ctx context.Context) error {
 	}
 	flushed := s.lines.dirty
 	for _, k := range flushed {
-		t := s.lines.open[k]
-		if t == nil {
+		t, ok := s.lines.open[k]
+		if !ok {
 			continue // invoiced since
 		}
 		if n == 0 {
@@ -330,7 +377,7 @@ func (s *Store) flushLines(ctx context.Context) error {
 			rows = append(rows, ',')
 		}
 		rows = append(rows, '[')
-		rows = appendJSONString(rows, k.account)
+		rows = appendJSONString(rows, s.lines.accounts.name(k.account))
 		for _, v := range [...]int64{int64(k.period), int64(k.line), t.quantity, t.micros, t.events} {
 			rows = append(rows, ',')
 			rows = strconv.AppendInt(rows, v, 10)
@@ -360,8 +407,9 @@ func (s *Store) flushLines(ctx context.Context) error {
 	s.onCommit(func() {
 		s.lines.openMu.Lock()
 		for _, k := range flushed {
-			if t := s.lines.open[k]; t != nil {
+			if t, ok := s.lines.open[k]; ok {
 				t.dirty = false
+				s.lines.open[k] = t
 			}
 		}
 		s.lines.dirty = append(s.lines.dirty[:0], s.lines.dirty[len(flushed):]...)
@@ -379,7 +427,7 @@ func (s *Store) loadLines(ctx context.Context) error {
 	defer s.lines.openMu.Unlock()
 	s.lines.mu.Lock()
 	s.lines.ids, s.lines.specs, s.lines.persisted = map[lineSpec]uint32{}, nil, 0
-	s.lines.open, s.lines.dirty, s.lines.queue = map[lineKey]*lineTotal{}, nil, nil
+	s.lines.open, s.lines.dirty, s.lines.queue = map[lineKey]lineTotal{}, nil, nil
 	err := s.loadSpecs(ctx)
 	s.lines.mu.Unlock()
 	if err != nil {
@@ -430,13 +478,15 @@ func (s *Store) loadOpenLines(ctx context.Context) error {
 		return err
 	}
 	for rows.Next() {
+		var account string
 		var k lineKey
 		var t lineTotal
-		if err := rows.Scan(&k.account, &k.period, &k.line, &t.quantity, &t.micros, &t.events); err != nil {
+		if err := rows.Scan(&account, &k.period, &k.line, &t.quantity, &t.micros, &t.events); err != nil {
 			rows.Close()
 			return err
 		}
-		s.lines.open[k] = &t
+		k.account = s.lines.accounts.number(account)
+		s.lines.open[k] = t
 	}
 	rows.Close()
 
@@ -466,15 +516,9 @@ func (s *Store) loadOpenLines(ctx context.Context) error {
 			line = s.lines.lineID(lineSpec{Kind: kind, Channel: channel, Product: product, Direction: direction,
 				Country: country, Description: described, Unit: unit})
 		}
+		number := s.lines.accounts.number(account)
 		add := func(line uint32, quantity, micros int64) {
-			k := lineKey{account, period, line}
-			t := s.lines.open[k]
-			if t == nil {
-				t = &lineTotal{}
-				s.lines.open[k] = t
-			}
-			t.add(lineTotal{quantity: quantity, micros: micros, events: 1})
-			s.lines.touch(k, t)
+			s.lines.add(lineKey{number, period, line}, lineTotal{quantity: quantity, micros: micros, events: 1})
 		}
 		add(line, billed-overtimeMinutes, base-overtime)
 		if overtimeLine != 0 { // SST 9.1: the overtime part of a booking

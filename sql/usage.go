@@ -430,12 +430,13 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		ids := s.lines.chargeLines(&cache, e, c.Rating)
 		period := cache.periodOf(e.OccurredAt)
 		if !c.Prepaid { // R9: prepaid usage is paid from lots, not invoiced
-			lines.add(e.Account, period, ids.base, c.Rating.BilledQuantity-overtime.Quantity, int64(c.BaseMicros)-overtimeMicros)
+			account := s.lines.accounts.number(e.Account)
+			lines.add(account, period, ids.base, c.Rating.BilledQuantity-overtime.Quantity, int64(c.BaseMicros)-overtimeMicros)
 			if ids.overtime != 0 {
-				lines.add(e.Account, period, ids.overtime, overtime.Quantity, overtimeMicros)
+				lines.add(account, period, ids.overtime, overtime.Quantity, overtimeMicros)
 			}
 			if c.SurchargeMicros != 0 {
-				lines.add(e.Account, period, ids.surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
+				lines.add(account, period, ids.surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
 			}
 		}
 		if bulk {
