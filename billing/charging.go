@@ -104,7 +104,7 @@ func (c *Charging) Prepare(ds []ledger.Delivery) (*PlannedBatch, error) {
 	items := make([]ledger.Prepared, len(ds))
 	c.Accounts.View(func(accounts ledger.AccountDirectory) {
 		for i, d := range ds {
-			items[i] = ledger.Prepare(d, accounts, rater)
+			ledger.PrepareInto(&items[i], d, accounts, rater)
 		}
 	})
 	// The numbers come out before anything of the batch is kept (R14); this needs no account,

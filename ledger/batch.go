@@ -116,9 +116,17 @@ func (d Delivery) hashOr(h uint64) uint64 {
 
 // Prepare decodes, validates and rates one delivery.
 func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
+	var p Prepared
+	PrepareInto(&p, d, accounts, rater)
+	return p
+}
+
+// PrepareInto is Prepare writing into *p, which must be zero: a batch prepares into its slice
+// in place instead of copying each result in (issue 19).
+func PrepareInto(p *Prepared, d Delivery, accounts AccountDirectory, rater Rater) {
 	// The pseudonym of the destination (R14) is the embedded Delivery's: kept from the parked
 	// row on replay, made by Pseudonyms.Scrub otherwise.
-	p := Prepared{Delivery: d}
+	p.Delivery = d
 	e, id, err := DecodeUsage(d.Data)
 	if err != nil {
 		p.Key, p.Hash, p.Reason, p.Detail = truncateRunes(id, MaxEventIDLength), d.hashOr(RawHash(d.Data)), ReasonMalformed, err.Error()
@@ -128,7 +136,7 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 			p.Data = d.Data[:MaxEventBytes:MaxEventBytes]
 			p.Detail += fmt.Sprintf("; its first %d bytes are kept; sha256 of all %d: %x", MaxEventBytes, len(d.Data), sum)
 		}
-		return p
+		return
 	}
 	p.Key, p.Hash, p.Event = e.ID, d.hashOr(e.ContentHash()), e
 	// CONTRACT 2: an event is published on usage.<channel>.<account>. The subject is what NATS
@@ -136,17 +144,17 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 	// subject names is refused (a publisher of one customer cannot bill another).
 	if d.Subject != "" && !subjectNames(d.Subject, e.Account) {
 		p.Reason, p.Detail = ReasonMalformed, fmt.Sprintf("subject %q does not name the event's account %q (usage.<channel>.<account>, CONTRACT 2)", d.Subject, e.Account)
-		return p
+		return
 	}
 	state, ok := accounts.Lookup(e.Account)
 	if !ok {
 		p.Reason, p.Detail = ReasonUnknownAccount, fmt.Sprintf("account %q does not exist", e.Account)
-		return p
+		return
 	}
 	p.Prepaid = state.Type == Prepaid
 	if state.Status == Closed && !OwedBeforeClosure(e.OccurredAt, state.ClosedAt) {
 		p.Reason, p.Detail = ReasonAccountClosed, closedDetail(e.Account, state)
-		return p
+		return
 	}
 	p.AfterClosure = state.Status == Closed
 	r, err := rater.Rate(pricing.Usage{Channel: e.Channel, Product: e.Product, Direction: e.Direction,
@@ -162,15 +170,14 @@ func Prepare(d Delivery, accounts AccountDirectory, rater Rater) Prepared {
 		default:
 			p.Reason, p.Detail = ReasonNoPrice, "rating failed: "+err.Error()
 		}
-		return p
+		return
 	}
 	base, surcharge, err := chargeOf(r)
 	if err != nil {
 		p.Reason, p.Detail = ReasonChargeTooLarge, err.Error()
-		return p
+		return
 	}
 	p.Rating, p.BaseMicros, p.SurchargeMicros = r, base, surcharge
-	return p
 }
 
 // maxEventMicros is MaxEventCharge in micro-euros.

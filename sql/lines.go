@@ -34,7 +34,7 @@ type lineSpec struct {
 // lineKey is one open line: an account's usage of one line in one period (YYYYMM). The account
 // is its number in accountNames, so that neither the key nor the open totals hold a pointer: the
 // garbage collector does not follow the hundreds of thousands of open lines a ledger keeps
-// (issue 19: 90.8k/97.9k → see the README's benchmark section).
+// (issue 19; the README's benchmark section has the figures).
 type lineKey struct {
 	account uint32
 	period  int32
@@ -53,6 +53,24 @@ type accountNames struct {
 func (a *accountNames) number(account string) uint32 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.numberLocked(account)
+}
+
+// invoiced returns the numbers of the accounts of a batch's invoiced charges, by charge (0 for a
+// prepaid one, R9), under one lock.
+func (a *accountNames) invoiced(charges []ledger.Charge) []uint32 {
+	out := make([]uint32, len(charges))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, c := range charges {
+		if !c.Prepaid {
+			out[i] = a.numberLocked(c.Event.Account)
+		}
+	}
+	return out
+}
+
+func (a *accountNames) numberLocked(account string) uint32 {
 	if n, ok := a.index[account]; ok {
 		return n
 	}

@@ -412,6 +412,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		rows = append(rows, '[')
 	}
 	rating := make([]byte, 0, 128)
+	accounts := s.lines.accounts.invoiced(plan.Charges)
 	for i, c := range plan.Charges {
 		e := c.Event
 		if c.Rating.InvalidCallerID {
@@ -430,7 +431,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		ids := s.lines.chargeLines(&cache, e, c.Rating)
 		period := cache.periodOf(e.OccurredAt)
 		if !c.Prepaid { // R9: prepaid usage is paid from lots, not invoiced
-			account := s.lines.accounts.number(e.Account)
+			account := accounts[i]
 			lines.add(account, period, ids.base, c.Rating.BilledQuantity-overtime.Quantity, int64(c.BaseMicros)-overtimeMicros)
 			if ids.overtime != 0 {
 				lines.add(account, period, ids.overtime, overtime.Quantity, overtimeMicros)
