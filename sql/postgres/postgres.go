@@ -84,9 +84,12 @@ var Engine = &sql.Engine{
 			(value->>5)::bigint FROM jsonb_array_elements(?::jsonb)
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
 			micros = excluded.micros, events = excluded.events`,
-		"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + d.n
-			FROM (SELECT value->>0 AS id, (value->>1)::bigint AS n FROM jsonb_array_elements(?::jsonb)) AS d
-			WHERE accounts.id = d.id`,
+		// The accounts are found by their key (= ANY of the batch's few ids): joined with the
+		// array alone, the planner, which takes a set-returning function for 100 rows, scanned
+		// all of accounts and hashed it, 5 ms a batch at 10,000 accounts (auto_explain, issue 19).
+		"countInvalidCallerID": `WITH d AS MATERIALIZED (SELECT value->>0 AS id, (value->>1)::bigint AS n FROM jsonb_array_elements(?::jsonb))
+			UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + d.n FROM d
+			WHERE accounts.id = d.id AND accounts.id = ANY (ARRAY(SELECT id FROM d))`,
 		"deleteOutbox": `DELETE FROM outbox WHERE id IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint)`,
 		"newInstance":  `INSERT INTO meta(key, value) VALUES ('instance', substr(md5(random()::text || clock_timestamp()::text), 1, 16)) ON CONFLICT(key) DO NOTHING`,
 	},
