@@ -39,6 +39,11 @@ type Engine struct {
 	// PostgreSQL) instead of INSERT … SELECT over one JSON parameter (SQLite, where that is the
 	// cheapest way in).
 	BulkCopy bool
+	// ArrayParams: a journal transaction's entries and balance updates go as arrays of integers
+	// (statements insertEntryArrays and addBalanceArrays, PostgreSQL's unnest) instead of one
+	// JSON parameter, which the server parses and casts row by row (measured on 3,700 entries:
+	// 24–33 ms against 13–18 ms for the balances, 12 ms against 9 ms for the entries).
+	ArrayParams bool
 	// XactID, when set, reads the id of the transaction in progress, so that a COMMIT whose
 	// connection broke can be looked up afterwards (see inWriteLocked); only such an engine
 	// replaces a lost writer connection. SQLite's connection is a file and never breaks.

@@ -721,10 +721,9 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 	} else if err := s.stmts["insertTransaction"].QueryRowContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy).Scan(&txID); err != nil {
 		return 0, fmt.Errorf("insert transaction: %w", err)
 	}
-	rows := make([]byte, 0, 48*len(tx.Entries))
-	rows = append(rows, '[')
+	entries := make([]journalRow, 0, len(tx.Entries))
 	seen := make(map[int64]bool, len(tx.Entries))
-	for i, e := range tx.Entries {
+	for _, e := range tx.Entries {
 		la, err := s.ensureLedgerAccount(ctx, e.LedgerAccount, e.AccountID)
 		if err != nil {
 			return 0, err
@@ -746,37 +745,67 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 			prev = s.journal.heads[la]
 		}
 		s.journal.pending[la] = id
+		entries = append(entries, journalRow{id: id, account: la, amount: int64(e.Amount), events: int64(e.Events), prev: prev})
+	}
+	if err := s.writeEntries(ctx, txID, entries); err != nil {
+		return 0, err
+	}
+	return txID, nil
+}
+
+// journalRow is one entry as written: its id, ledger account, amount, event count and the
+// previous entry of its ledger account (0: none).
+type journalRow struct {
+	id, account, amount, events, prev int64
+}
+
+// writeEntries inserts a transaction's entries and adds them to the balances; each ledger
+// account appears once per transaction, so its entry is its new head. While pipelined the
+// balances are left to endPipeline, which writes each once.
+func (s *Store) writeEntries(ctx context.Context, txID int64, entries []journalRow) error {
+	if s.engine.ArrayParams && !s.pipelined() {
+		n := len(entries)
+		ids, accounts, amounts, events, prevs := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		for i, e := range entries {
+			ids[i], accounts[i], amounts[i], events[i], prevs[i] = e.id, e.account, e.amount, e.events, e.prev
+		}
+		if _, err := s.stmts["insertEntryArrays"].ExecContext(ctx, txID, ids, accounts, amounts, events, prevs); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		if _, err := s.stmts["addBalanceArrays"].ExecContext(ctx, ids, accounts, amounts); err != nil {
+			return fmt.Errorf("update balances: %w", err)
+		}
+		return nil
+	}
+	rows := make([]byte, 0, 48*len(entries))
+	rows = append(rows, '[')
+	for i, e := range entries {
 		if i > 0 {
 			rows = append(rows, ',')
 		}
 		rows = append(rows, '[')
-		rows = strconv.AppendInt(rows, id, 10)
-		rows = append(rows, ',')
-		rows = strconv.AppendInt(rows, la, 10)
-		rows = append(rows, ',')
-		rows = strconv.AppendInt(rows, int64(e.Amount), 10)
-		rows = append(rows, ',')
-		rows = strconv.AppendInt(rows, int64(e.Events), 10)
-		rows = append(rows, ',')
-		if prev == 0 {
+		for _, v := range [...]int64{e.id, e.account, e.amount, e.events} {
+			rows = strconv.AppendInt(rows, v, 10)
+			rows = append(rows, ',')
+		}
+		if e.prev == 0 {
 			rows = append(rows, "null"...)
 		} else {
-			rows = strconv.AppendInt(rows, prev, 10)
+			rows = strconv.AppendInt(rows, e.prev, 10)
 		}
 		rows = append(rows, ']')
 	}
 	rows = append(rows, ']')
 	if err := s.later(ctx, "insertEntries", txID, string(rows)); err != nil {
-		return 0, fmt.Errorf("insert entries: %w", err)
+		return fmt.Errorf("insert entries: %w", err)
 	}
 	if s.pipelined() {
-		return txID, nil // the balances are written once, by endPipeline
+		return nil // the balances are written once, by endPipeline
 	}
-	// The same rows: each ledger account appears once per transaction, so its last entry is its head.
 	if err := s.later(ctx, "addBalances", string(rows)); err != nil {
-		return 0, fmt.Errorf("update balances: %w", err)
+		return fmt.Errorf("update balances: %w", err)
 	}
-	return txID, nil
+	return nil
 }
 
 // copyInto writes rows into table in bulk on the writer's connection, inside its transaction

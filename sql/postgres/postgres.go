@@ -42,6 +42,7 @@ var Engine = &sql.Engine{
 	Begin:        "BEGIN ISOLATION LEVEL READ COMMITTED",
 	XactID:       "SELECT CAST(pg_current_xact_id() AS text)",
 	BulkCopy:     true,
+	ArrayParams:  true,
 	ReserveIDs:   `SELECT nextval(pg_get_serial_sequence(?, 'id')) FROM generate_series(1, ?)`,
 	// Several ledgerd on one database (docs/scaling.md): advisory locks, by key.
 	WriterLock:    `SELECT pg_advisory_xact_lock(` + writerKey + `)`,
@@ -70,6 +71,12 @@ var Engine = &sql.Engine{
 		"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
 		SELECT (value->>0)::bigint, ?, (value->>1)::bigint, (value->>2)::bigint, (value->>3)::bigint, (value->>4)::bigint
 		FROM jsonb_array_elements(?::jsonb)`,
+		"insertEntryArrays": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
+		SELECT d.id, ?, d.account, d.amount, d.events, nullif(d.prev, 0)
+		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS d(id, account, amount, events, prev)`,
+		"addBalanceArrays": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
+		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS d(entry, id, amount)
+		WHERE balances.ledger_account_id = d.id`,
 		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
 		FROM (SELECT (value->>0)::bigint AS entry, (value->>1)::bigint AS id, (value->>2)::bigint AS amount
 		      FROM jsonb_array_elements(?::jsonb)) AS d
