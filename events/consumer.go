@@ -21,9 +21,11 @@ const (
 	// request gets nothing delivered until it expires, in ledgerbench's raw ceiling (fetch and
 	// ack only) as much as in the ledger. With the client's default of 30 s, 7 of 60 runs of
 	// 1,000,000 events stalled for 30 s (measured 2026-11-25). With 5 s, the stalls seen (2 of 30
-	// runs of 500,000 events) lasted 5 s, and throughput was unchanged. The cost is one more
-	// request every 5 s when idle.
-	PullExpiry       = 5 * time.Second
+	// runs of 500,000 events) lasted 5 s, and throughput was unchanged. With 1 s (2026-12-07, 12
+	// alternating runs of 300,000 events, 6 at each setting): one stall of 5 s in the 5 s runs,
+	// one of 1 s in the 1 s runs, the same throughput otherwise. The cost is one request a second
+	// when idle (and the client's idle heartbeat every 0.5 s: half the expiry).
+	PullExpiry       = 1 * time.Second
 	DefaultBatchSize = 5000
 	MaxBatchSize     = 10_000
 	// DefaultGroupBatches is how many batches, at most, commit in one transaction when they
