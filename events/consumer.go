@@ -24,7 +24,8 @@ const (
 	// runs of 500,000 events) lasted 5 s, and throughput was unchanged. With 1 s (2026-12-07, 12
 	// alternating runs of 300,000 events, 6 at each setting): one stall of 5 s in the 5 s runs,
 	// one of 1 s in the 1 s runs, the same throughput otherwise. The cost is one request a second
-	// when idle (and the client's idle heartbeat every 0.5 s: half the expiry).
+	// when idle (and the client's idle heartbeat every 0.5 s: half the expiry). 1 s is the
+	// least the NATS client takes ("expires value must be at least 1s").
 	PullExpiry       = 1 * time.Second
 	DefaultBatchSize = 5000
 	MaxBatchSize     = 10_000

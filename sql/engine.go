@@ -33,7 +33,8 @@ type Engine struct {
 	// transaction READ COMMITTED on the one writer connection, with row locks where a row is
 	// read to be changed (see docs/architecture.md, "Concurrency per operation").
 	Begin string
-	// Statements replaces, by name, the engine-neutral statements of the same name.
+	// Statements replaces, by name, the engine-neutral statements of the same name, and adds
+	// the engine's own (insertEntryArrays and addBalanceArrays, with ArrayParams).
 	Statements map[string]string
 	// BulkCopy: a batch's charges go in through the writer connection's BulkCopier (COPY on
 	// PostgreSQL) instead of INSERT … SELECT over one JSON parameter (SQLite, where that is the
@@ -42,7 +43,9 @@ type Engine struct {
 	// ArrayParams: a journal transaction's entries and balance updates go as arrays of integers
 	// (statements insertEntryArrays and addBalanceArrays, PostgreSQL's unnest) instead of one
 	// JSON parameter, which the server parses and casts row by row (measured on 3,700 entries:
-	// 24–33 ms against 13–18 ms for the balances, 12 ms against 9 ms for the entries).
+	// 24–33 ms against 13–18 ms for the balances, 12 ms against 9 ms for the entries). A billing
+	// run, which queues its writes (pipeline.go) and posts one small transaction per invoice,
+	// keeps the JSON statements: arrays were not measured there.
 	ArrayParams bool
 	// XactID, when set, reads the id of the transaction in progress, so that a COMMIT whose
 	// connection broke can be looked up afterwards (see inWriteLocked); only such an engine

@@ -2,6 +2,7 @@ package sql_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,4 +193,22 @@ func TestCommitGroup_repeats_across_batches(t *testing.T) {
 	if fmt.Sprint(grouped) != fmt.Sprint(want) {
 		t.Errorf("committed as a group: %+v, want %+v", grouped, want)
 	}
+}
+
+// A batch is committed by the store that planned it: its open lines name accounts by that
+// store's numbers, which another store gives to other accounts.
+func TestCommitGroup_batch_of_another_store_refused(t *testing.T) {
+	a, b := newFixture(t), newFixture(t)
+	for _, f := range []*fixture{a, b} {
+		f.account("acme", "postpaid", "2026-01-01T00:00:00Z")
+	}
+	b.account("beta", "postpaid", "2026-01-01T00:00:00Z")
+	b.planAll(at("2026-03-02T10:00:00Z"), []ledger.Prepared{b.smsPrepared("b-1", "beta", 1)}) // beta is b's first number
+	pbs := a.planAll(at("2026-03-02T11:00:00Z"), []ledger.Prepared{a.smsPrepared("a-1", "acme", 1)})
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "planned elsewhere") {
+			t.Fatalf("committing another store's batch: recovered %v, want a panic naming a batch planned elsewhere", r)
+		}
+	}()
+	_ = b.store.CommitGroup(t.Context(), pbs)
 }

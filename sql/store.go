@@ -583,6 +583,13 @@ func (s *Store) prepare(ctx context.Context) error {
 			names = append(names, name)
 		}
 	}
+	if s.engine.ArrayParams {
+		for _, name := range []string{"insertEntryArrays", "addBalanceArrays"} {
+			if _, ok := s.engine.Statements[name]; !ok {
+				return fmt.Errorf("the %s engine takes array parameters but has no statement %s", s.engine.Name, name)
+			}
+		}
+	}
 	for _, name := range names {
 		st, err := s.write.PrepareContext(ctx, s.engine.q(name))
 		if err != nil {

@@ -24,13 +24,15 @@ type encodedBatch struct {
 	// generation is the writer memory's generation the batch was planned in (cluster.go): a
 	// batch planned before a reload is planned again.
 	generation uint64
+	// store planned it: the lines' accounts are this store's numbers (accountNames).
+	store *Store
 }
 
-// encoded returns the store's encoding of a planned batch; a batch not planned by this store
-// is a programming error.
-func encoded(pb *billing.PlannedBatch) *encodedBatch {
+// encoded returns the store's encoding of a planned batch; a batch planned by another store
+// is a programming error (its lines would name other accounts).
+func (s *Store) encoded(pb *billing.PlannedBatch) *encodedBatch {
 	e, ok := pb.Encoded.(*encodedBatch)
-	if !ok {
+	if !ok || e.store != s {
 		panic(fmt.Sprintf("sql: batch planned elsewhere (Encoded is %T)", pb.Encoded))
 	}
 	return e
@@ -61,7 +63,7 @@ func (s *Store) planWith(items []ledger.Prepared, existing ledger.Existing, at t
 		return nil, err
 	}
 	rows, lines := s.encodePlan(plan)
-	return &billing.PlannedBatch{Items: items, At: at, Plan: plan, Encoded: &encodedBatch{rows: rows, lines: lines, generation: generation}}, nil
+	return &billing.PlannedBatch{Items: items, At: at, Plan: plan, Encoded: &encodedBatch{rows: rows, lines: lines, generation: generation, store: s}}, nil
 }
 
 // ChargeBatch plans and commits one batch (replays use it; ingestion plans ahead and commits).
@@ -103,6 +105,7 @@ func (s *Store) CommitGroup(ctx context.Context, pbs []*billing.PlannedBatch) er
 	}
 	events := 0
 	for _, pb := range pbs {
+		s.encoded(pb) // planned here, checked before the transaction begins
 		events += len(pb.Items)
 	}
 	err := s.inWrite(ctx, func() error {
@@ -172,7 +175,7 @@ func (s *Store) writeGroup(ctx context.Context, pbs []*billing.PlannedBatch) (*l
 // have stale line ids and lots, cluster.go), and naming no parked id.
 func (s *Store) optimistic(ctx context.Context, pbs []*billing.PlannedBatch) (bool, error) {
 	for _, pb := range pbs {
-		if encoded(pb).generation != s.cluster.generation.Load() {
+		if s.encoded(pb).generation != s.cluster.generation.Load() {
 			return false, nil
 		}
 	}
@@ -315,7 +318,7 @@ func (s *Store) writePlans(ctx context.Context, pbs []*billing.PlannedBatch) (*l
 // (CommitGroup).
 func (s *Store) writeCharges(ctx context.Context, pb *billing.PlannedBatch, txID int64) error {
 	now := fmtTime(pb.At)
-	enc := encoded(pb)
+	enc := s.encoded(pb)
 	if err := s.insertCharges(ctx, txID, enc.rows); err != nil {
 		return fmt.Errorf("insert charges: %w", err)
 	}
