@@ -32,8 +32,10 @@ const (
 	migrateKey = "1818584163"
 )
 
-// Engine is PostgreSQL: the JSON arrays a batch travels in are unpacked by jsonb_array_elements, with
-// each field cast to its column's type (PostgreSQL does not cast text to bigint on its own).
+// Engine is PostgreSQL: a batch's charges go in by COPY, its journal entries and balance updates
+// as integer arrays (unnest); the other JSON arrays rows travel in are unpacked by
+// jsonb_array_elements, with each field cast to its column's type (PostgreSQL does not cast
+// text to bigint on its own).
 var Engine = &sql.Engine{
 	Name:         "postgres",
 	Schemes:      []string{"postgres://", "postgresql://"},
