@@ -140,15 +140,11 @@ func (s *Store) writeBalances(ctx context.Context) error {
 	if len(s.balanceDeltas) == 0 {
 		return nil
 	}
-	rows := make([]byte, 0, 40*len(s.balanceDeltas))
-	rows = append(rows, '[')
+	n := len(s.balanceDeltas)
+	heads, accounts, amounts := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	for la, delta := range s.balanceDeltas {
-		if len(rows) > 1 {
-			rows = append(rows, ',')
-		}
-		rows = fmt.Appendf(rows, "[%d,%d,%d]", s.journal.pending[la], la, delta)
+		heads, accounts, amounts = append(heads, s.journal.pending[la]), append(accounts, la), append(amounts, delta)
 	}
-	rows = append(rows, ']')
 	clear(s.balanceDeltas)
-	return s.later(ctx, "addBalances", string(rows))
+	return s.addBalances(ctx, heads, accounts, amounts)
 }

@@ -728,7 +728,7 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 	} else if err := s.stmts["insertTransaction"].QueryRowContext(ctx, tx.Kind, fmtTime(tx.At), tx.Events, tx.Memo, createdBy).Scan(&txID); err != nil {
 		return 0, fmt.Errorf("insert transaction: %w", err)
 	}
-	entries := make([]journalRow, 0, len(tx.Entries))
+	entries := newEntryColumns(len(tx.Entries))
 	seen := make(map[int64]bool, len(tx.Entries))
 	for _, e := range tx.Entries {
 		la, err := s.ensureLedgerAccount(ctx, e.LedgerAccount, e.AccountID)
@@ -752,7 +752,7 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 			prev = s.journal.heads[la]
 		}
 		s.journal.pending[la] = id
-		entries = append(entries, journalRow{id: id, account: la, amount: int64(e.Amount), events: int64(e.Events), prev: prev})
+		entries.add(id, la, int64(e.Amount), int64(e.Events), prev)
 	}
 	if err := s.writeEntries(ctx, txID, entries); err != nil {
 		return 0, err
@@ -760,45 +760,50 @@ func (s *Store) postTransaction(ctx context.Context, tx ledger.Transaction, crea
 	return txID, nil
 }
 
-// journalRow is one entry as written: its id, ledger account, amount, event count and the
-// previous entry of its ledger account (0: none).
-type journalRow struct {
-	id, account, amount, events, prev int64
+// entryColumns are a transaction's entries as written, column by column: id, ledger account,
+// amount, event count, and the previous entry of the ledger account (0: none).
+type entryColumns struct {
+	id, account, amount, events, prev []int64
 }
 
-// writeEntries inserts a transaction's entries and adds them to the balances; each ledger
-// account appears once per transaction, so its entry is its new head. While pipelined the
-// balances are left to endPipeline, which writes each once.
-func (s *Store) writeEntries(ctx context.Context, txID int64, entries []journalRow) error {
-	if s.engine.ArrayParams && !s.pipelined() {
-		n := len(entries)
-		ids, accounts, amounts, events, prevs := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		for i, e := range entries {
-			ids[i], accounts[i], amounts[i], events[i], prevs[i] = e.id, e.account, e.amount, e.events, e.prev
-		}
-		if _, err := s.stmts["insertEntryArrays"].ExecContext(ctx, txID, ids, accounts, amounts, events, prevs); err != nil {
+func newEntryColumns(n int) entryColumns {
+	return entryColumns{make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)}
+}
+
+func (c *entryColumns) add(id, account, amount, events, prev int64) {
+	c.id, c.account, c.amount = append(c.id, id), append(c.account, account), append(c.amount, amount)
+	c.events, c.prev = append(c.events, events), append(c.prev, prev)
+}
+
+// writeEntries inserts a transaction's entries and, unless pipelined (endPipeline writes each
+// balance once), adds them to the balances: each ledger account appears once per transaction,
+// so its entry is its new head. An engine with ArrayParams takes the columns as arrays; the
+// others one JSON parameter, [id, account, amount, events, prev] a row.
+func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) error {
+	if s.engine.ArrayParams {
+		if err := s.later(ctx, "insertEntryArrays", txID, c.id, c.account, c.amount, c.events, c.prev); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
 		}
-		if _, err := s.stmts["addBalanceArrays"].ExecContext(ctx, ids, accounts, amounts); err != nil {
-			return fmt.Errorf("update balances: %w", err)
+		if s.pipelined() {
+			return nil
 		}
-		return nil
+		return s.addBalances(ctx, c.id, c.account, c.amount)
 	}
-	rows := make([]byte, 0, 48*len(entries))
+	rows := make([]byte, 0, 48*len(c.id))
 	rows = append(rows, '[')
-	for i, e := range entries {
+	for i := range c.id {
 		if i > 0 {
 			rows = append(rows, ',')
 		}
 		rows = append(rows, '[')
-		for _, v := range [...]int64{e.id, e.account, e.amount, e.events} {
+		for _, v := range [...]int64{c.id[i], c.account[i], c.amount[i], c.events[i]} {
 			rows = strconv.AppendInt(rows, v, 10)
 			rows = append(rows, ',')
 		}
-		if e.prev == 0 {
+		if c.prev[i] == 0 {
 			rows = append(rows, "null"...)
 		} else {
-			rows = strconv.AppendInt(rows, e.prev, 10)
+			rows = strconv.AppendInt(rows, c.prev[i], 10)
 		}
 		rows = append(rows, ']')
 	}
@@ -807,9 +812,32 @@ func (s *Store) writeEntries(ctx context.Context, txID int64, entries []journalR
 		return fmt.Errorf("insert entries: %w", err)
 	}
 	if s.pipelined() {
-		return nil // the balances are written once, by endPipeline
+		return nil
 	}
+	// The same rows: addBalances reads [head, account, amount], the entries' first three columns.
 	if err := s.later(ctx, "addBalances", string(rows)); err != nil {
+		return fmt.Errorf("update balances: %w", err)
+	}
+	return nil
+}
+
+// addBalances adds amounts to ledger accounts' balances, each with its new head entry.
+func (s *Store) addBalances(ctx context.Context, heads, accounts, amounts []int64) error {
+	var err error
+	if s.engine.ArrayParams {
+		err = s.later(ctx, "addBalanceArrays", heads, accounts, amounts)
+	} else {
+		rows := make([]byte, 0, 40*len(heads))
+		rows = append(rows, '[')
+		for i := range heads {
+			if i > 0 {
+				rows = append(rows, ',')
+			}
+			rows = fmt.Appendf(rows, "[%d,%d,%d]", heads[i], accounts[i], amounts[i])
+		}
+		err = s.later(ctx, "addBalances", string(append(rows, ']')))
+	}
+	if err != nil {
 		return fmt.Errorf("update balances: %w", err)
 	}
 	return nil

@@ -70,18 +70,11 @@ var Engine = &sql.Engine{
 		WHERE event_id IN (SELECT jsonb_array_elements_text(?::jsonb))`,
 		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
 		WHERE resolved_at IS NULL AND event_key IN (SELECT jsonb_array_elements_text(?::jsonb))`,
-		"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
-		SELECT (value->>0)::bigint, ?, (value->>1)::bigint, (value->>2)::bigint, (value->>3)::bigint, (value->>4)::bigint
-		FROM jsonb_array_elements(?::jsonb)`,
 		"insertEntryArrays": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
 		SELECT d.id, ?, d.account, d.amount, d.events, nullif(d.prev, 0)
 		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS d(id, account, amount, events, prev)`,
 		"addBalanceArrays": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
 		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS d(entry, id, amount)
-		WHERE balances.ledger_account_id = d.id`,
-		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
-		FROM (SELECT (value->>0)::bigint AS entry, (value->>1)::bigint AS id, (value->>2)::bigint AS amount
-		      FROM jsonb_array_elements(?::jsonb)) AS d
 		WHERE balances.ledger_account_id = d.id`,
 		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
 		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, pseudonym, overtime_line_id, overtime_micros)
