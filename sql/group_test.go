@@ -21,9 +21,7 @@ func (f *fixture) smsPrepared(id, account string, parts int) ledger.Prepared {
 
 // malformed is an SMS with a negative quantity, prepared: parked as malformed (R1).
 func (f *fixture) malformed(id, account string) ledger.Prepared {
-	body := fmt.Sprintf(`{"id":%q,"account":%q,"channel":"sms","destination":"+31612345678","quantity":-1,"occurred_at":"2026-03-02T10:00:00Z"}`,
-		id, account)
-	return ledger.Prepare(ledger.Delivery{Subject: "usage.sms." + account, Data: []byte(body)}, f.book, f.tariffs)
+	return f.smsPrepared(id, account, -1)
 }
 
 // planAll plans each batch as ingestion does, every one before any commits (the planner runs
