@@ -84,7 +84,7 @@ func run() error {
 	flag.StringVar(&c.dir, "dir", "", "working directory (default: a new temporary one, removed afterwards)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the working directory")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
-	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed")
+	flag.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to this file when half the events are committed, and one to FILE.start as the pipeline starts (go tool pprof -sample_index=alloc_space -base FILE.start: what the pipeline allocates)")
 	flag.BoolVar(&c.authorize, "authorize", false, "measure authorisation beside ingestion: the pipeline's first half alone, its second half while authorisation requests are offered open-loop over NATS (billing.authorize) and HTTP (POST /v1/authorize), then the requests against the idle ledger for 5 s; prints the ingestion rates and the latencies side by side")
 	flag.IntVar(&c.authorizeRate, "authorize-rate", 1000, "authorisation requests per second offered on each of NATS and HTTP")
 	flag.StringVar(&c.trace, "trace", "", "write a 3-second execution trace from the middle of the pipeline to this file")
@@ -277,6 +277,12 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 			return res, err
 		}
 		mark = int64(c.events / 2) // the first half alone, the second with the requests
+	}
+	if c.memProfile != "" {
+		// What the pipeline allocates is the half-way profile less this one (pprof -base).
+		if err := writeHeapProfile(c.memProfile + ".start"); err != nil {
+			return res, err
+		}
 	}
 	beforePipe := markCPU()
 	pipe, charged, marked, err := pipeline(ctx, js, store, book, t, c, mark, func() { load.begin() })
@@ -546,9 +552,8 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 		}
 		if !profiled && n >= int64(c.events)/2 {
 			profiled = true
-			if f, err := os.Create(c.memProfile); err == nil {
-				pprof.Lookup("heap").WriteTo(f, 0)
-				f.Close()
+			if err := writeHeapProfile(c.memProfile); err != nil {
+				fmt.Fprintf(os.Stderr, "ledgerbench: %v\n", err)
 			}
 		}
 		if n >= int64(c.events) {
@@ -618,6 +623,19 @@ func sampleHeap() func() uint64 {
 		}
 	}()
 	return func() uint64 { close(stop); <-done; return peak.Load() }
+}
+
+// writeHeapProfile writes the heap profile (in use and allocated since the start) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
