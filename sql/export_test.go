@@ -28,3 +28,22 @@ func (s *Store) ReloadView(ctx context.Context) error {
 	defer s.writeMu.Unlock()
 	return s.reloadView(ctx)
 }
+
+// EncodeBlobRows writes values (int64, string or nil), row after row, as the batch statements'
+// rows for ledger_rows (blobRows).
+func EncodeBlobRows(columns int, values ...any) []byte {
+	r := newBlobRows(columns, 0, 0)
+	for _, v := range values {
+		switch v := v.(type) {
+		case nil:
+			r.null()
+		case int64:
+			r.nullableInt(v) // 0 as NULL, as a line id
+		case string:
+			r.text(v)
+		default:
+			panic(v)
+		}
+	}
+	return r.bytes()
+}

@@ -778,7 +778,7 @@ func (c *entryColumns) add(id, account, amount, events, prev int64) {
 // writeEntries inserts a transaction's entries and, unless pipelined (endPipeline writes each
 // balance once), adds them to the balances: each ledger account appears once per transaction,
 // so its entry is its new head. An engine with ArrayParams takes the columns as arrays; the
-// others one JSON parameter, [id, account, amount, events, prev] a row.
+// others one BLOB of rows (blobRows): id, account, amount, events, prev.
 func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) error {
 	if s.engine.ArrayParams {
 		if err := s.later(ctx, "insertEntryArrays", txID, c.id, c.account, c.amount, c.events, c.prev); err != nil {
@@ -789,33 +789,22 @@ func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) er
 		}
 		return s.addBalances(ctx, c.id, c.account, c.amount)
 	}
-	rows := make([]byte, 0, 48*len(c.id))
-	rows = append(rows, '[')
+	rows := newBlobRows(5, len(c.id), 5*9)
 	for i := range c.id {
-		if i > 0 {
-			rows = append(rows, ',')
-		}
-		rows = append(rows, '[')
-		for _, v := range [...]int64{c.id[i], c.account[i], c.amount[i], c.events[i]} {
-			rows = strconv.AppendInt(rows, v, 10)
-			rows = append(rows, ',')
-		}
-		if c.prev[i] == 0 {
-			rows = append(rows, "null"...)
-		} else {
-			rows = strconv.AppendInt(rows, c.prev[i], 10)
-		}
-		rows = append(rows, ']')
+		rows.int(c.id[i])
+		rows.int(c.account[i])
+		rows.int(c.amount[i])
+		rows.int(c.events[i])
+		rows.nullableInt(c.prev[i])
 	}
-	rows = append(rows, ']')
-	if err := s.later(ctx, "insertEntries", txID, string(rows)); err != nil {
+	if err := s.later(ctx, "insertEntries", txID, rows.bytes()); err != nil {
 		return fmt.Errorf("insert entries: %w", err)
 	}
 	if s.pipelined() {
 		return nil
 	}
-	// The same rows: addBalances reads [head, account, amount], the entries' first three columns.
-	if err := s.later(ctx, "addBalances", string(rows)); err != nil {
+	// The same rows: addBalances reads head, account and amount, the entries' first three columns.
+	if err := s.later(ctx, "addBalances", rows.bytes()); err != nil {
 		return fmt.Errorf("update balances: %w", err)
 	}
 	return nil
@@ -827,15 +816,13 @@ func (s *Store) addBalances(ctx context.Context, heads, accounts, amounts []int6
 	if s.engine.ArrayParams {
 		err = s.later(ctx, "addBalanceArrays", heads, accounts, amounts)
 	} else {
-		rows := make([]byte, 0, 40*len(heads))
-		rows = append(rows, '[')
+		rows := newBlobRows(3, len(heads), 3*9)
 		for i := range heads {
-			if i > 0 {
-				rows = append(rows, ',')
-			}
-			rows = fmt.Appendf(rows, "[%d,%d,%d]", heads[i], accounts[i], amounts[i])
+			rows.int(heads[i])
+			rows.int(accounts[i])
+			rows.int(amounts[i])
 		}
-		err = s.later(ctx, "addBalances", string(append(rows, ']')))
+		err = s.later(ctx, "addBalances", rows.bytes())
 	}
 	if err != nil {
 		return fmt.Errorf("update balances: %w", err)

@@ -38,9 +38,11 @@ func (s *Store) encoded(pb *billing.PlannedBatch) *encodedBatch {
 	return e
 }
 
-// encodedRows are the batch's charges as one JSON array of rows (jsonb_each).
+// encodedRows are the batch's charges as rows of ledger_rows (blobRows): event id, content
+// hash, account, amount, surcharge, occurred at, rating, line, surcharge line, pseudonym,
+// overtime line, overtime amount.
 type encodedRows struct {
-	charges         string
+	charges         []byte
 	invalidCallerID map[string]int
 	// copy holds the same charges as rows for PostgreSQL's COPY (engine postgres; charges is
 	// then empty): the transaction id, column 3, is filled in when the batch is written.
@@ -383,7 +385,7 @@ func (s *Store) writeParked(ctx context.Context, pb *billing.PlannedBatch) error
 	return nil
 }
 
-// insertCharges writes the batch's charges: one INSERT … SELECT over the JSON rows, or on
+// insertCharges writes the batch's charges: one INSERT … SELECT over the rows (SQLite), or on
 // PostgreSQL one COPY (binary rows, no JSON for the server to parse: measured, the INSERT spent
 // a third of its time binding the JSON parameter).
 func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows) error {
@@ -397,8 +399,8 @@ func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows)
 	return s.copyInto(ctx, "charges", chargeColumns, rows.copy)
 }
 
-// encodePlan writes the plan's charges as a JSON array of rows, each naming its invoice lines,
-// and adds them up per open line.
+// encodePlan writes the plan's charges as rows, each naming its invoice lines, and adds them
+// up per open line.
 func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	var out encodedRows
 	if plan.Transaction == nil {
@@ -407,12 +409,11 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	lines := make(lineDelta, len(plan.Charges)/2+1)
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
 	bulk := s.engine.BulkCopy
-	var rows []byte // the JSON rows (not with COPY)
+	var rows blobRows // not with COPY
 	if bulk {
 		out.copy = make([][]any, 0, len(plan.Charges))
 	} else {
-		rows = make([]byte, 0, 160*len(plan.Charges))
-		rows = append(rows, '[')
+		rows = newBlobRows(chargeBlobColumns, len(plan.Charges), chargeBlobBytes)
 	}
 	rating := make([]byte, 0, 128)
 	accounts := s.lines.accounts.invoiced(plan.Charges)
@@ -449,41 +450,21 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros, nullableString(c.Pseudonym)})
 			continue
 		}
-		if i > 0 {
-			rows = append(rows, ',')
-		}
-		rows = append(rows, '[')
-		rows = appendJSONString(rows, e.ID)
-		rows = append(rows, ',')
-		rows = strconv.AppendInt(rows, int64(c.Hash), 10)
-		rows = append(rows, ',')
-		rows = appendJSONString(rows, e.Account)
-		for _, n := range [...]int64{int64(c.BaseMicros), int64(c.SurchargeMicros), e.OccurredAt.UnixNano()} {
-			rows = append(rows, ',')
-			rows = strconv.AppendInt(rows, n, 10)
-		}
-		rows = append(rows, ',')
-		rows = append(rows, rating...)
-		for _, id := range [...]uint32{ids.base, ids.surcharge} {
-			rows = append(rows, ',')
-			if id == 0 {
-				rows = append(rows, "null"...)
-			} else {
-				rows = strconv.AppendUint(rows, uint64(id), 10)
-			}
-		}
-		rows = append(rows, ',')
-		rows = appendNullableString(rows, c.Pseudonym)
-		if ids.overtime != 0 {
-			rows = append(rows, ',')
-			rows = strconv.AppendUint(rows, uint64(ids.overtime), 10)
-			rows = append(rows, ',')
-			rows = strconv.AppendInt(rows, overtimeMicros, 10)
-		}
-		rows = append(rows, ']')
+		rows.text(e.ID)
+		rows.int(int64(c.Hash))
+		rows.text(e.Account)
+		rows.int(int64(c.BaseMicros))
+		rows.int(int64(c.SurchargeMicros))
+		rows.int(e.OccurredAt.UnixNano())
+		rows.textBytes(rating)
+		rows.nullableInt(int64(ids.base))
+		rows.nullableInt(int64(ids.surcharge))
+		rows.nullableText(c.Pseudonym)
+		rows.nullableInt(int64(ids.overtime))
+		rows.int(overtimeMicros)
 	}
 	if !bulk {
-		out.charges = string(append(rows, ']'))
+		out.charges = rows.bytes()
 	}
 	return out, lines
 }
@@ -518,6 +499,10 @@ func appendRating(b []byte, c ledger.Charge, overtime pricing.Charge, split bool
 	}
 	return append(b, ']')
 }
+
+// chargeBlobColumns are the values of a charge's row in encodedRows.charges; chargeBlobBytes
+// is about the size of one (an id and an account of 10 bytes, the rating's 60).
+const chargeBlobColumns, chargeBlobBytes = 12, 200
 
 // chargeColumns are the columns of charges in the order of encodedRows.copy.
 var chargeColumns = []string{"event_id", "content_hash", "account_id", "transaction_id", "amount_micros",

@@ -37,15 +37,14 @@ var Engine = &sql.Engine{
 		"lookupCharged": `SELECT event_id, content_hash FROM charges WHERE event_id IN (SELECT value FROM jsonb_each(?))`,
 		"lookupParked": `SELECT id, event_key, content_hash FROM rejected
 		WHERE resolved_at IS NULL AND event_key IN (SELECT value FROM jsonb_each(?))`,
+		// The batch statements read their rows from one BLOB (rows.c, sql.blobRows).
 		"insertEntries": `INSERT INTO entries(id, transaction_id, ledger_account_id, amount_micros, event_count, prev_id)
-		SELECT value->>0, ?, value->>1, value->>2, value->>3, value->>4 FROM jsonb_each(?)`,
-		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
-		FROM (SELECT value->>0 AS entry, value->>1 AS id, value->>2 AS amount FROM jsonb_each(?)) AS d
-		WHERE balances.ledger_account_id = d.id`,
+		SELECT c0, ?, c1, c2, c3, c4 FROM ledger_rows(?)`,
+		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.c2, last_entry_id = d.c0
+		FROM ledger_rows(?) AS d WHERE balances.ledger_account_id = d.c1`,
 		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
 		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, pseudonym, overtime_line_id, overtime_micros)
-		SELECT value->>0, value->>1, value->>2, ?, value->>3, value->>4, value->>5, value->6, value->>7, value->>8,
-		value->>9, value->>10, coalesce(value->>11, 0) FROM jsonb_each(?)`,
+		SELECT c0, c1, c2, ?, c3, c4, c5, c6, c7, c8, c9, c10, c11 FROM ledger_rows(?)`,
 		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
 			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
@@ -81,7 +80,7 @@ func connect(ctx context.Context, url string) (sql.Connection, error) {
 	if err != nil {
 		return sql.Connection{}, err
 	}
-	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192", path, sql.BusyTimeoutMS)
+	dsn := fmt.Sprintf("file:%s?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=%d&_foreign_keys=on&_txlock=immediate&_cache_size=-8192&_mutex=no", path, sql.BusyTimeoutMS)
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
 		unlock()
