@@ -406,7 +406,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	if plan.Transaction == nil {
 		return out, nil
 	}
-	lines := make(lineDelta, len(plan.Charges)/2+1)
+	lines := make(lineDelta, 0, len(plan.Charges)+len(plan.Charges)/4)
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
 	bulk := s.engine.BulkCopy
 	var rows blobRows // not with COPY
