@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"ledger/ledger"
 	"ledger/money"
@@ -772,5 +773,22 @@ func TestMergeUsage_equals_one_batch(t *testing.T) {
 	}
 	if ledger.MergeUsage(nil) != nil || ledger.MergeUsage([]*ledger.Transaction{nil, nil}) != nil {
 		t.Error("the merge of no transaction is not nil")
+	}
+}
+
+// A prepared event names its account by the directory's own string, so that the batch's later
+// lookups by account find their keys by pointer (AccountState.ID); the bytes are the event's.
+func TestPrepare_event_account_is_the_directory_string(t *testing.T) {
+	tariffs, accounts := batchTariffs(t), batchDirectory()
+	state, ok := accounts.Lookup("acme")
+	if !ok || state.ID != "acme" {
+		t.Fatalf("Lookup(acme) = %+v, %v", state, ok)
+	}
+	p := ledger.Prepare(smsTo("intern-1", "acme", "+31612345678", 1).delivery(), accounts, tariffs)
+	if p.Reason != "" {
+		t.Fatalf("parked: %s", p.Detail)
+	}
+	if p.Event.Account != "acme" || unsafe.StringData(p.Event.Account) != unsafe.StringData(state.ID) {
+		t.Errorf("account %q is the decoded copy, not the directory's string", p.Event.Account)
 	}
 }

@@ -346,7 +346,7 @@ type lockedBook struct {
 
 func (v lockedBook) Lookup(id string) (AccountState, bool) {
 	c, ok := v.credits[id]
-	state := AccountState{Type: c.Type, Status: c.Status, ClosedAt: c.ClosedAt}
+	state := AccountState{ID: c.Account, Type: c.Type, Status: c.Status, ClosedAt: c.ClosedAt}
 	if len(v.terms) > 0 {
 		state.Terms = v.terms[id]
 	}
