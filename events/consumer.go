@@ -98,6 +98,12 @@ func (in *Ingestor) Run(ctx context.Context) error {
 	incoming := make(chan jetstream.Msg, size)
 	stopping := make(chan struct{})
 	cc, err := in.Consumer.Consume(func(m jetstream.Msg) {
+		// A message a callback: the room there usually is goes without a select over both.
+		select {
+		case incoming <- m:
+			return
+		default:
+		}
 		select {
 		case incoming <- m:
 		case <-stopping:
@@ -184,6 +190,13 @@ func (in *Ingestor) gather(ctx context.Context, incoming <-chan jetstream.Msg, o
 		timer.Reset(wait)
 	collect:
 		for len(msgs) < size {
+			// What has arrived is taken without a select over three channels (one a message).
+			select {
+			case m := <-incoming:
+				msgs = append(msgs, m)
+				continue
+			default:
+			}
 			select {
 			case m := <-incoming:
 				msgs = append(msgs, m)
