@@ -29,8 +29,15 @@ func (s *Store) ReloadView(ctx context.Context) error {
 	return s.reloadView(ctx)
 }
 
-// EncodeBlobRows writes values (int64, string or nil), row after row, as the batch statements'
-// rows for ledger_rows (blobRows).
+// NullableInt and NullableText are values EncodeBlobRows writes as the store writes a line id
+// or a pseudonym: 0 and "" as NULL.
+type (
+	NullableInt  int64
+	NullableText string
+)
+
+// EncodeBlobRows writes values, row after row, as the batch statements' rows for ledger_rows
+// (blobRows): nil as NULL, an int64, a string, a []byte (text), a NullableInt, a NullableText.
 func EncodeBlobRows(columns int, values ...any) []byte {
 	r := newBlobRows(columns, 0, 0)
 	for _, v := range values {
@@ -38,9 +45,15 @@ func EncodeBlobRows(columns int, values ...any) []byte {
 		case nil:
 			r.null()
 		case int64:
-			r.nullableInt(v) // 0 as NULL, as a line id
+			r.int(v)
 		case string:
 			r.text(v)
+		case []byte:
+			r.textBytes(v)
+		case NullableInt:
+			r.nullableInt(int64(v))
+		case NullableText:
+			r.nullableText(string(v))
 		default:
 			panic(v)
 		}

@@ -34,11 +34,16 @@ typedef struct {
   int len[ROWS_MAX_COLUMNS];
 } rows_cursor;
 
-/* rows_fail reports what is wrong with the BLOB, at which row and byte (counted from 0). */
+/* rows_fail reports what is wrong with the BLOB, at which row and byte (counted from 0); at < 0:
+** with the argument itself, no row or byte. */
 static int rows_fail(rows_cursor *c, const char *what, sqlite3_int64 at) {
   sqlite3_vtab *vt = c->base.pVtab;
   sqlite3_free(vt->zErrMsg);
-  vt->zErrMsg = sqlite3_mprintf("ledger_rows: %s (row %lld, byte %lld of %lld)", what, c->rowid + 1, at, c->size);
+  if (at < 0) {
+    vt->zErrMsg = sqlite3_mprintf("ledger_rows: %s", what);
+  } else {
+    vt->zErrMsg = sqlite3_mprintf("ledger_rows: %s (row %lld, byte %lld of %lld)", what, c->rowid + 1, at, c->size);
+  }
   return vt->zErrMsg ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
@@ -104,11 +109,13 @@ static int rows_disconnect(sqlite3_vtab *vt) {
 
 /* rows_best_index asks for the BLOB, the equality constraint on the hidden column. */
 static int rows_best_index(sqlite3_vtab *vt, sqlite3_index_info *info) {
-  int i, seen = 0;
+  int i, unusable = 0;
   for (i = 0; i < info->nConstraint; i++) {
-    if (info->aConstraint[i].iColumn != ROWS_COLUMN_DATA) continue;
-    seen = 1;
-    if (!info->aConstraint[i].usable || info->aConstraint[i].op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (info->aConstraint[i].iColumn != ROWS_COLUMN_DATA || info->aConstraint[i].op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (!info->aConstraint[i].usable) {
+      unusable = 1;
+      continue;
+    }
     info->aConstraintUsage[i].argvIndex = 1;
     info->aConstraintUsage[i].omit = 1;
     info->idxNum = 1;
@@ -116,8 +123,8 @@ static int rows_best_index(sqlite3_vtab *vt, sqlite3_index_info *info) {
     info->estimatedRows = 1000;
     return SQLITE_OK;
   }
-  if (seen) return SQLITE_CONSTRAINT; /* the planner tries another order */
-  info->idxNum = 0;
+  if (unusable) return SQLITE_CONSTRAINT; /* the BLOB comes from another table: the planner tries another order */
+  info->idxNum = 0; /* no BLOB at all: xFilter says so */
   info->estimatedCost = 1e99;
   return SQLITE_OK;
 }
@@ -143,20 +150,24 @@ static int rows_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr,
   c->size = c->at = c->rowid = 0;
   c->ncols = 0;
   c->eof = 1;
-  if (idxNum != 1 || argc != 1) return rows_fail(c, "the rows are missing: ledger_rows(?)", 0);
-  if (sqlite3_value_type(argv[0]) != SQLITE_BLOB) return rows_fail(c, "the rows must be a BLOB", 0);
+  if (idxNum != 1 || argc != 1) return rows_fail(c, "the rows are missing: ledger_rows(?)", -1);
+  if (sqlite3_value_type(argv[0]) != SQLITE_BLOB) return rows_fail(c, "the rows must be a BLOB", -1);
   n = sqlite3_value_bytes(argv[0]);
-  if (n < 1) return rows_fail(c, "the BLOB is empty: it begins with its number of columns", 0);
+  if (n < 1) return rows_fail(c, "the BLOB is empty: it begins with its number of columns", -1);
   if (n > c->cap) {
     unsigned char *b = sqlite3_realloc64(c->buf, (sqlite3_uint64)n);
     if (b == 0) return SQLITE_NOMEM;
     c->buf = b;
     c->cap = n;
   }
-  memcpy(c->buf, sqlite3_value_blob(argv[0]), (size_t)n);
+  {
+    const void *blob = sqlite3_value_blob(argv[0]); /* NULL only when SQLite runs out of memory */
+    if (blob == 0) return SQLITE_NOMEM;
+    memcpy(c->buf, blob, (size_t)n);
+  }
   c->size = n;
   c->ncols = c->buf[0];
-  if (c->ncols < 1 || c->ncols > ROWS_MAX_COLUMNS) return rows_fail(c, "a row has 1 to 16 columns", 0);
+  if (c->ncols < 1 || c->ncols > ROWS_MAX_COLUMNS) return rows_fail(c, "a row has 1 to 16 columns", -1);
   c->at = 1;
   c->eof = 0;
   return rows_read(c);

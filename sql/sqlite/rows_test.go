@@ -101,11 +101,11 @@ func TestLedgerRows_refuses_what_is_not_whole_rows(t *testing.T) {
 		arg  any
 		want string
 	}{
-		{"text, not a BLOB", string(whole), "the rows must be a BLOB"},
-		{"NULL", nil, "the rows must be a BLOB"},
-		{"empty BLOB", []byte{}, "the BLOB is empty"},
-		{"no column", []byte{0}, "a row has 1 to 16 columns"},
-		{"17 columns", []byte{17}, "a row has 1 to 16 columns"},
+		{"text, not a BLOB", string(whole), "the rows must be a BLOB\n"},
+		{"NULL", nil, "the rows must be a BLOB\n"},
+		{"empty BLOB", []byte{}, "the BLOB is empty: it begins with its number of columns\n"},
+		{"no column", []byte{0}, "a row has 1 to 16 columns\n"},
+		{"17 columns", []byte{17}, "a row has 1 to 16 columns\n"},
 		{"half a row", blob(2, int64(7)), "the BLOB ends inside a row"},
 		{"a row and a half", part(whole, blob(2, int64(8))[1:]...), "the BLOB ends inside a row (row 2, byte 27 of 27)"},
 		{"short integer", whole[:5], "the BLOB ends inside an integer (row 1, byte 1 of 5)"},
@@ -122,7 +122,8 @@ func TestLedgerRows_refuses_what_is_not_whole_rows(t *testing.T) {
 				err = rows.Err()
 				rows.Close()
 			}
-			if err == nil || !strings.Contains(err.Error(), "ledger_rows: "+c.want) {
+			// An argument's error names no row or byte: it ends there ("\n" stands for the end).
+			if err == nil || !strings.Contains(err.Error()+"\n", "ledger_rows: "+c.want) {
 				t.Fatalf("err = %v, want one saying %q", err, c.want)
 			}
 		})
@@ -160,5 +161,77 @@ func TestLedgerRows_feeds_an_insert(t *testing.T) {
 	}
 	if sum != 500500 || length != 20*(49*50/2) || notes != 0 {
 		t.Fatalf("sum(id) %d, sum(length(name)) %d, notes %d", sum, length, notes)
+	}
+}
+
+// A statement run again reads its new BLOB, shorter or longer, and a bad one in between does
+// not spoil the next; a BLOB per row of another table is read afresh for each (the cursor's
+// filter runs again), in either join order the planner picks.
+func TestLedgerRows_read_again_per_run_and_per_row(t *testing.T) {
+	db := open(t)
+	st, err := db.Prepare(`SELECT count(*), coalesce(sum(c0), 0) FROM ledger_rows(?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	long := []any{}
+	for i := range 10_000 {
+		long = append(long, int64(i))
+	}
+	for i, c := range []struct {
+		arg        []byte
+		n, sum     int64
+		wantsError bool
+	}{
+		{arg: blob(1, int64(1), int64(2), int64(3)), n: 3, sum: 6},
+		{arg: blob(1, long...), n: 10_000, sum: 49_995_000},
+		{arg: blob(1, int64(7)), n: 1, sum: 7},
+		{arg: []byte{1, 1, 0}, wantsError: true},
+		{arg: blob(2, int64(5), "x", int64(6), "y"), n: 2, sum: 11},
+	} {
+		var n, sum int64
+		err := st.QueryRow(c.arg).Scan(&n, &sum)
+		if c.wantsError {
+			if err == nil {
+				t.Errorf("run %d: no error for a short BLOB", i+1)
+			}
+			continue
+		}
+		if err != nil || n != c.n || sum != c.sum {
+			t.Errorf("run %d: count %d, sum %d, %v; want %d, %d", i+1, n, sum, err, c.n, c.sum)
+		}
+	}
+
+	if _, err := db.Exec(`CREATE TABLE src(k INTEGER PRIMARY KEY, b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	for k, b := range [][]byte{blob(1, int64(10), int64(20)), blob(1, int64(1)), blob(1), blob(1, int64(100), int64(200), int64(300))} {
+		if _, err := db.Exec(`INSERT INTO src(k, b) VALUES (?, ?)`, k+1, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[int64]int64{1: 30, 2: 1, 4: 600} // src 3 has no rows
+	for _, q := range []string{
+		`SELECT s.k, sum(r.c0) FROM src s, ledger_rows(s.b) r GROUP BY s.k`,
+		// ledger_rows named first: its BLOB is another table's column, so the planner puts src
+		// outside whatever the order written.
+		`SELECT s.k, sum(r.c0) FROM ledger_rows r JOIN src s ON r.data = s.b GROUP BY s.k`,
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		got := map[int64]int64{}
+		for rows.Next() {
+			var k, sum int64
+			if err := rows.Scan(&k, &sum); err != nil {
+				t.Fatal(err)
+			}
+			got[k] = sum
+		}
+		rows.Close()
+		if len(got) != len(want) || got[1] != want[1] || got[2] != want[2] || got[4] != want[4] {
+			t.Errorf("%s: %v, want %v", q, got, want)
+		}
 	}
 }
