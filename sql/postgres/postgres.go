@@ -76,11 +76,6 @@ var Engine = &sql.Engine{
 		"addBalanceArrays": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
 		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS d(entry, id, amount)
 		WHERE balances.ledger_account_id = d.id`,
-		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
-		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, pseudonym, overtime_line_id, overtime_micros)
-		SELECT value->>0, (value->>1)::bigint, value->>2, ?, (value->>3)::bigint, (value->>4)::bigint,
-		(value->>5)::bigint, value->6, (value->>7)::bigint, (value->>8)::bigint,
-		value->>9, (value->>10)::bigint, coalesce((value->>11)::bigint, 0) FROM jsonb_array_elements(?::jsonb)`,
 		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
 			SELECT value->>0, (value->>1)::bigint, (value->>2)::bigint, (value->>3)::bigint, (value->>4)::bigint,
 			(value->>5)::bigint FROM jsonb_array_elements(?::jsonb)
