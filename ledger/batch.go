@@ -157,7 +157,7 @@ func PrepareInto(p *Prepared, d Delivery, accounts AccountDirectory, rater Rater
 		p.Reason, p.Detail = ReasonUnknownAccount, fmt.Sprintf("account %q does not exist", e.Account)
 		return
 	}
-	if state.ID == e.Account {
+	if state.ID != "" { // the same bytes, found by them: comparing them again would cost what sharing saves
 		p.Event.Account = state.ID
 	}
 	p.Prepaid = state.Type == Prepaid
