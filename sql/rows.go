@@ -37,8 +37,14 @@ func (r *blobRows) int(v int64) {
 	r.b = binary.LittleEndian.AppendUint64(append(r.b, blobInt), uint64(v))
 }
 
-func (r *blobRows) text(s string) {
-	r.b = append(binary.LittleEndian.AppendUint32(append(r.b, blobText), uint32(len(s))), s...)
+func (r *blobRows) text(s string) { r.b = appendBlobText(r.b, s) }
+
+// textBytes writes text held in bytes (the charge's rating, built in a buffer).
+func (r *blobRows) textBytes(s []byte) { r.b = appendBlobText(r.b, s) }
+
+// appendBlobText appends a text value: its type, its length, its bytes.
+func appendBlobText[T string | []byte](b []byte, s T) []byte {
+	return append(binary.LittleEndian.AppendUint32(append(b, blobText), uint32(len(s))), s...)
 }
 
 func (r *blobRows) null() { r.b = append(r.b, blobNull) }
@@ -63,7 +69,3 @@ func (r *blobRows) nullableInt(v int64) {
 
 // bytes is the BLOB, to bind as the statement's parameter.
 func (r *blobRows) bytes() []byte { return r.b }
-
-func (r *blobRows) textBytes(s []byte) {
-	r.b = append(binary.LittleEndian.AppendUint32(append(r.b, blobText), uint32(len(s))), s...)
-}
