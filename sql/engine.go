@@ -97,9 +97,13 @@ type Pipeline interface {
 }
 
 // BulkCopier is a driver connection that writes rows into a table in bulk (COPY), inside the
-// transaction in progress.
+// transaction in progress. The rows come as COPY data in PostgreSQL's binary format, encoded by
+// the store (copyRows) while the batch is planned, beside the writer. Before (issue 19), rows of
+// Go values went to pgx's CopyFrom: it asked the server for the columns' types first, a round
+// trip a batch, and encoded value by value during the commit. Measured on 600,000 events: the
+// server's time in the charges' COPY 4.3 s → 3.6–3.9 s, the process's CPU 0.9 µs less an event.
 type BulkCopier interface {
-	CopyRows(ctx context.Context, table string, columns []string, rows [][]any) error
+	CopyRows(ctx context.Context, table string, columns []string, data []byte) error
 }
 
 var (

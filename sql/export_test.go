@@ -60,3 +60,54 @@ func EncodeBlobRows(columns int, values ...any) []byte {
 	}
 	return r.bytes()
 }
+
+// Later is a value EncodeCopyRows writes as the store writes a charge's transaction id: a
+// placeholder, set to the value once the rows are encoded.
+type Later int64
+
+// EncodeCopyRows writes values, row after row, as the COPY data of the charges (copyRows): nil
+// as NULL, an int64, a string (text), a []byte (jsonb), a NullableInt, a NullableText, a Later.
+func EncodeCopyRows(columns int, values ...any) []byte {
+	r := newCopyRows(0, 0)
+	var later []int
+	var set []int64
+	for i, v := range values {
+		if i%columns == 0 {
+			r.row(columns)
+		}
+		switch v := v.(type) {
+		case nil:
+			r.null()
+		case int64:
+			r.int(v)
+		case string:
+			r.text(v)
+		case []byte:
+			r.jsonb(v)
+		case NullableInt:
+			r.nullableInt(int64(v))
+		case NullableText:
+			r.nullableText(string(v))
+		case Later:
+			later, set = append(later, r.intLater()), append(set, int64(v))
+		default:
+			panic(v)
+		}
+	}
+	r.end()
+	for i, at := range later {
+		r.setInt(at, set[i])
+	}
+	return r.bytes()
+}
+
+// CopyInto runs create, then copies data into table's columns, in a write transaction on the
+// store's writer (BulkCopier).
+func (s *Store) CopyInto(ctx context.Context, create, table string, columns []string, data []byte) error {
+	return s.inWrite(ctx, func() error {
+		if _, err := s.write.ExecContext(ctx, create); err != nil {
+			return err
+		}
+		return s.copyInto(ctx, table, columns, data)
+	})
+}

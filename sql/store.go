@@ -832,13 +832,13 @@ func (s *Store) addBalances(ctx context.Context, heads, accounts, amounts []int6
 
 // copyInto writes rows into table in bulk on the writer's connection, inside its transaction
 // (an engine with BulkCopy, whose connection is a BulkCopier).
-func (s *Store) copyInto(ctx context.Context, table string, columns []string, rows [][]any) error {
+func (s *Store) copyInto(ctx context.Context, table string, columns []string, data []byte) error {
 	return s.write.Raw(func(driverConn any) error {
 		c, ok := driverConn.(BulkCopier)
 		if !ok {
 			return fmt.Errorf("the %s engine copies in bulk but its connection (%T) is no BulkCopier", s.engine.Name, driverConn)
 		}
-		return c.CopyRows(ctx, table, columns, rows)
+		return c.CopyRows(ctx, table, columns, data)
 	})
 }
 

@@ -44,9 +44,11 @@ func (s *Store) encoded(pb *billing.PlannedBatch) *encodedBatch {
 type encodedRows struct {
 	charges         []byte
 	invalidCallerID map[string]int
-	// copy holds the same charges as rows for PostgreSQL's COPY (engine postgres; charges is
-	// then empty): the transaction id, column 3, is filled in when the batch is written.
-	copy [][]any
+	// copy holds the same charges as COPY data (an engine with BulkCopy; charges is then
+	// empty), in the columns chargeColumns names: the transaction id of each row, at txAt, is
+	// set when the batch is written.
+	copy *copyRows
+	txAt []int
 }
 
 // PlanBatch plans a batch as if none of its ids were known to the database. It reads no table,
@@ -393,10 +395,10 @@ func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows)
 		_, err := s.stmts["insertCharges"].ExecContext(ctx, txID, rows.charges)
 		return err
 	}
-	for _, r := range rows.copy {
-		r[3] = txID
+	for _, at := range rows.txAt {
+		rows.copy.setInt(at, txID)
 	}
-	return s.copyInto(ctx, "charges", chargeColumns, rows.copy)
+	return s.copyInto(ctx, "charges", chargeColumns, rows.copy.bytes())
 }
 
 // encodePlan writes the plan's charges as rows, each naming its invoice lines, and adds them
@@ -411,7 +413,8 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	bulk := s.engine.BulkCopy
 	var rows blobRows // not with COPY
 	if bulk {
-		out.copy = make([][]any, 0, len(plan.Charges))
+		copy := newCopyRows(len(plan.Charges), chargeCopyBytes)
+		out.copy, out.txAt = &copy, make([]int, 0, len(plan.Charges))
 	} else {
 		rows = newBlobRows(chargeBlobColumns, len(plan.Charges), chargeBlobBytes)
 	}
@@ -445,9 +448,21 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			}
 		}
 		if bulk {
-			out.copy = append(out.copy, []any{e.ID, int64(c.Hash), e.Account, nil, int64(c.BaseMicros),
-				int64(c.SurchargeMicros), e.OccurredAt.UnixNano(), string(rating),
-				nullableID(ids.base), nullableID(ids.surcharge), nullableID(ids.overtime), overtimeMicros, nullableString(c.Pseudonym)})
+			r := out.copy
+			r.row(len(chargeColumns))
+			r.text(e.ID)
+			r.int(int64(c.Hash))
+			r.text(e.Account)
+			out.txAt = append(out.txAt, r.intLater())
+			r.int(int64(c.BaseMicros))
+			r.int(int64(c.SurchargeMicros))
+			r.int(e.OccurredAt.UnixNano())
+			r.jsonb(rating)
+			r.nullableInt(int64(ids.base))
+			r.nullableInt(int64(ids.surcharge))
+			r.nullableInt(int64(ids.overtime))
+			r.int(overtimeMicros)
+			r.nullableText(c.Pseudonym)
 			continue
 		}
 		rows.text(e.ID)
@@ -463,7 +478,9 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		rows.nullableInt(int64(ids.overtime))
 		rows.int(overtimeMicros)
 	}
-	if !bulk {
+	if bulk {
+		out.copy.end()
+	} else {
 		out.charges = rows.bytes()
 	}
 	return out, lines
@@ -504,6 +521,9 @@ func appendRating(b []byte, c ledger.Charge, overtime pricing.Charge, split bool
 // is about the size of one (an id and an account of 10 bytes, the rating's 60).
 const chargeBlobColumns, chargeBlobBytes = 12, 200
 
+// chargeCopyBytes is about the size of a charge's row of COPY data.
+const chargeCopyBytes = 200
+
 // chargeColumns are the columns of charges in the order of encodedRows.copy.
 var chargeColumns = []string{"event_id", "content_hash", "account_id", "transaction_id", "amount_micros",
 	"surcharge_micros", "occurred_at_ns", "rating", "line_id", "surcharge_line_id", "overtime_line_id", "overtime_micros", "pseudonym"}
@@ -513,13 +533,6 @@ func nullableString(s string) any {
 		return nil
 	}
 	return s
-}
-
-func nullableID(id uint32) any {
-	if id == 0 {
-		return nil
-	}
-	return int64(id)
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD (ids are checked

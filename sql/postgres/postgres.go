@@ -5,6 +5,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	stdsql "database/sql"
 	"database/sql/driver"
@@ -330,11 +331,16 @@ func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (dr
 
 // CopyRows writes rows into table by COPY, inside the transaction in progress, after what the
 // pipeline holds (sql.BulkCopier).
-func (c *pgConn) CopyRows(ctx context.Context, table string, columns []string, rows [][]any) error {
+func (c *pgConn) CopyRows(ctx context.Context, table string, columns []string, data []byte) error {
 	if err := c.Flush(ctx); err != nil {
 		return err
 	}
-	_, err := c.Conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+	quoted := make([]string, len(columns))
+	for i, col := range columns {
+		quoted[i] = pgx.Identifier{col}.Sanitize()
+	}
+	q := "COPY " + pgx.Identifier{table}.Sanitize() + " (" + strings.Join(quoted, ", ") + ") FROM STDIN (FORMAT binary)"
+	_, err := c.Conn.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), q)
 	return err
 }
 
