@@ -77,9 +77,8 @@ var Engine = &sql.Engine{
 		"addBalanceArrays": `UPDATE balances SET balance_micros = balance_micros + d.amount, last_entry_id = d.entry
 		FROM unnest(?::bigint[], ?::bigint[], ?::bigint[]) AS d(entry, id, amount)
 		WHERE balances.ledger_account_id = d.id`,
-		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
-			SELECT value->>0, (value->>1)::bigint, (value->>2)::bigint, (value->>3)::bigint, (value->>4)::bigint,
-			(value->>5)::bigint FROM jsonb_array_elements(?::jsonb)
+		"upsertUsageLineArrays": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
+			SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[])
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
 			micros = excluded.micros, events = excluded.events`,
 		// The accounts are found by their key (= ANY of the batch's few ids): joined with the

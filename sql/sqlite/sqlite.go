@@ -46,7 +46,7 @@ var Engine = &sql.Engine{
 		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, pseudonym, overtime_line_id, overtime_micros)
 		SELECT c0, c1, c2, ?, c3, c4, c5, c6, c7, c8, c9, c10, c11 FROM ledger_rows(?)`,
 		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
-			SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(?) WHERE true
+			SELECT c0, c1, c2, c3, c4, c5 FROM ledger_rows(?) WHERE true
 			ON CONFLICT(account_id, period, line_id) DO UPDATE SET quantity = excluded.quantity,
 			micros = excluded.micros, events = excluded.events`,
 		"countInvalidCallerID": `UPDATE accounts SET invalid_caller_id_calls = invalid_caller_id_calls + d.n
