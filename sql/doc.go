@@ -14,9 +14,10 @@
 // All writes go through one connection, serialised, inside one transaction each, with
 // statements prepared once on that connection. A batch of usage events is written with one
 // statement per table, so that the cost per event is the row itself, not a round trip: on
-// SQLite the charges, entries and balance updates travel as one BLOB that the adapter's
-// ledger_rows table-valued function reads (rows.go, sql/sqlite/rows.c); on PostgreSQL the
-// charges go in by COPY, the entries and balances as integer arrays (unnest), and the other
-// rows by jsonb_array_elements. A billing run's writes go through the
-// pipeline (pipeline.go) on PostgreSQL.
+// SQLite the charges, entries, balance updates and open usage lines travel as one BLOB that
+// the adapter's ledger_rows table-valued function reads (rows.go, sql/sqlite/rows.c); on
+// PostgreSQL the charges go in by COPY, as binary COPY data encoded while the batch is planned
+// (copyRows, rows.go), the entries, balances and usage lines as arrays (unnest), and the other
+// rows by jsonb_array_elements. A billing run's writes go through the pipeline (pipeline.go)
+// on PostgreSQL.
 package sql
