@@ -37,26 +37,12 @@ type (
 )
 
 // EncodeBlobRows writes values, row after row, as the batch statements' rows for ledger_rows
-// (blobRows): nil as NULL, an int64, a string, a []byte (text), a NullableInt, a NullableText.
+// (blobRows): nil as NULL, an int64, a string, a []byte (JSON, as text), a NullableInt, a
+// NullableText.
 func EncodeBlobRows(columns int, values ...any) []byte {
 	r := newBlobRows(columns, 0, 0)
 	for _, v := range values {
-		switch v := v.(type) {
-		case nil:
-			r.null()
-		case int64:
-			r.int(v)
-		case string:
-			r.text(v)
-		case []byte:
-			r.textBytes(v)
-		case NullableInt:
-			r.nullableInt(int64(v))
-		case NullableText:
-			r.nullableText(string(v))
-		default:
-			panic(v)
-		}
+		writeValue(&r, v)
 	}
 	return r.bytes()
 }
@@ -65,8 +51,8 @@ func EncodeBlobRows(columns int, values ...any) []byte {
 // placeholder, set to the value once the rows are encoded.
 type Later int64
 
-// EncodeCopyRows writes values, row after row, as the COPY data of the charges (copyRows): nil
-// as NULL, an int64, a string (text), a []byte (jsonb), a NullableInt, a NullableText, a Later.
+// EncodeCopyRows writes values, row after row, as the COPY data of the charges (copyRows): as
+// EncodeBlobRows, a []byte as jsonb, and a Later.
 func EncodeCopyRows(columns int, values ...any) []byte {
 	r := newCopyRows(0, 0)
 	var later []int
@@ -75,30 +61,36 @@ func EncodeCopyRows(columns int, values ...any) []byte {
 		if i%columns == 0 {
 			r.row(columns)
 		}
-		switch v := v.(type) {
-		case nil:
-			r.null()
-		case int64:
-			r.int(v)
-		case string:
-			r.text(v)
-		case []byte:
-			r.jsonb(v)
-		case NullableInt:
-			r.nullableInt(int64(v))
-		case NullableText:
-			r.nullableText(string(v))
-		case Later:
+		if v, ok := v.(Later); ok {
 			later, set = append(later, r.intLater()), append(set, int64(v))
-		default:
-			panic(v)
+			continue
 		}
+		writeValue(&r, v)
 	}
 	r.end()
 	for i, at := range later {
 		r.setInt(at, set[i])
 	}
 	return r.bytes()
+}
+
+func writeValue(w rowWriter, v any) {
+	switch v := v.(type) {
+	case nil:
+		w.null()
+	case int64:
+		w.int(v)
+	case string:
+		w.text(v)
+	case []byte:
+		w.json(v)
+	case NullableInt:
+		w.nullableInt(int64(v))
+	case NullableText:
+		w.nullableText(string(v))
+	default:
+		panic(v)
+	}
 }
 
 // CopyInto runs create, then copies data into table's columns, in a write transaction on the

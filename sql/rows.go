@@ -2,6 +2,22 @@ package sql
 
 import "encoding/binary"
 
+// rowWriter is what a batch's rows are written into, value after value: blobRows for SQLite,
+// copyRows for PostgreSQL.
+type rowWriter interface {
+	int(v int64)
+	text(s string)
+	json(s []byte)
+	null()
+	nullableInt(v int64)   // 0 as NULL
+	nullableText(s string) // "" as NULL
+}
+
+var (
+	_ rowWriter = (*blobRows)(nil)
+	_ rowWriter = (*copyRows)(nil)
+)
+
 // blobRows are rows for one statement as one BLOB parameter, which the SQLite engine's
 // ledger_rows table-valued function reads (sql/sqlite/rows.c): the batch's charges, journal
 // entries and balance updates. One bound value a statement, as with JSON, but SQLite neither
@@ -39,8 +55,8 @@ func (r *blobRows) int(v int64) {
 
 func (r *blobRows) text(s string) { r.b = appendBlobText(r.b, s) }
 
-// textBytes writes text held in bytes (the charge's rating, built in a buffer).
-func (r *blobRows) textBytes(s []byte) { r.b = appendBlobText(r.b, s) }
+// json writes JSON text held in bytes (the charge's rating, built in a buffer) as text.
+func (r *blobRows) json(s []byte) { r.b = appendBlobText(r.b, s) }
 
 // appendBlobText appends a text value: its type, its length, its bytes.
 func appendBlobText[T string | []byte](b []byte, s T) []byte {
@@ -115,8 +131,8 @@ func (r *copyRows) text(s string) {
 	r.b = append(binary.BigEndian.AppendUint32(r.b, uint32(len(s))), s...)
 }
 
-// jsonb writes JSON text as a jsonb value.
-func (r *copyRows) jsonb(s []byte) {
+// json writes JSON text as a jsonb value.
+func (r *copyRows) json(s []byte) {
 	r.b = append(append(binary.BigEndian.AppendUint32(r.b, uint32(1+len(s))), 1), s...)
 }
 

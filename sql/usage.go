@@ -38,9 +38,9 @@ func (s *Store) encoded(pb *billing.PlannedBatch) *encodedBatch {
 	return e
 }
 
-// encodedRows are the batch's charges as rows of ledger_rows (blobRows): event id, content
-// hash, account, amount, surcharge, occurred at, rating, line, surcharge line, pseudonym,
-// overtime line, overtime amount.
+// encodedRows are the batch's charges as rows of ledger_rows (blobRows) or as COPY data
+// (copyRows), in the order of chargeColumns (a BLOB row has no transaction id: the statement
+// binds it once).
 type encodedRows struct {
 	charges         []byte
 	invalidCallerID map[string]int
@@ -412,9 +412,11 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	cache := lineCache{ids: make(map[specKey]chargeLineIDs, 16)}
 	bulk := s.engine.BulkCopy
 	var rows blobRows // not with COPY
+	var w rowWriter = &rows
 	if bulk {
 		copy := newCopyRows(len(plan.Charges), chargeCopyBytes)
 		out.copy, out.txAt = &copy, make([]int, 0, len(plan.Charges))
+		w = out.copy
 	} else {
 		rows = newBlobRows(chargeBlobColumns, len(plan.Charges), chargeBlobBytes)
 	}
@@ -448,35 +450,23 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 			}
 		}
 		if bulk {
-			r := out.copy
-			r.row(len(chargeColumns))
-			r.text(e.ID)
-			r.int(int64(c.Hash))
-			r.text(e.Account)
-			out.txAt = append(out.txAt, r.intLater())
-			r.int(int64(c.BaseMicros))
-			r.int(int64(c.SurchargeMicros))
-			r.int(e.OccurredAt.UnixNano())
-			r.jsonb(rating)
-			r.nullableInt(int64(ids.base))
-			r.nullableInt(int64(ids.surcharge))
-			r.nullableInt(int64(ids.overtime))
-			r.int(overtimeMicros)
-			r.nullableText(c.Pseudonym)
-			continue
+			out.copy.row(len(chargeColumns))
 		}
-		rows.text(e.ID)
-		rows.int(int64(c.Hash))
-		rows.text(e.Account)
-		rows.int(int64(c.BaseMicros))
-		rows.int(int64(c.SurchargeMicros))
-		rows.int(e.OccurredAt.UnixNano())
-		rows.textBytes(rating)
-		rows.nullableInt(int64(ids.base))
-		rows.nullableInt(int64(ids.surcharge))
-		rows.nullableText(c.Pseudonym)
-		rows.nullableInt(int64(ids.overtime))
-		rows.int(overtimeMicros)
+		w.text(e.ID)
+		w.int(int64(c.Hash))
+		w.text(e.Account)
+		if bulk { // the transaction id, bound once on SQLite
+			out.txAt = append(out.txAt, out.copy.intLater())
+		}
+		w.int(int64(c.BaseMicros))
+		w.int(int64(c.SurchargeMicros))
+		w.int(e.OccurredAt.UnixNano())
+		w.json(rating)
+		w.nullableInt(int64(ids.base))
+		w.nullableInt(int64(ids.surcharge))
+		w.nullableInt(int64(ids.overtime))
+		w.int(overtimeMicros)
+		w.nullableText(c.Pseudonym)
 	}
 	if bulk {
 		out.copy.end()

@@ -43,7 +43,7 @@ var Engine = &sql.Engine{
 		"addBalances": `UPDATE balances SET balance_micros = balance_micros + d.c2, last_entry_id = d.c0
 		FROM ledger_rows(?) AS d WHERE balances.ledger_account_id = d.c1`,
 		"insertCharges": `INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros,
-		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, pseudonym, overtime_line_id, overtime_micros)
+		surcharge_micros, occurred_at_ns, rating, line_id, surcharge_line_id, overtime_line_id, overtime_micros, pseudonym)
 		SELECT c0, c1, c2, ?, c3, c4, c5, c6, c7, c8, c9, c10, c11 FROM ledger_rows(?)`,
 		"upsertUsageLines": `INSERT INTO usage_lines(account_id, period, line_id, quantity, micros, events)
 			SELECT c0, c1, c2, c3, c4, c5 FROM ledger_rows(?) WHERE true
