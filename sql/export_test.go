@@ -54,21 +54,21 @@ type Later int64
 // EncodeCopyRows writes values, row after row, as the COPY data of the charges (copyRows): as
 // EncodeBlobRows, a []byte as jsonb, and a Later.
 func EncodeCopyRows(columns int, values ...any) []byte {
-	r := newCopyRows(0, 0)
-	var later []int
+	r := newCopyRows(columns, 0, 0)
 	var set []int64
 	for i, v := range values {
 		if i%columns == 0 {
-			r.row(columns)
+			r.row()
 		}
 		if v, ok := v.(Later); ok {
-			later, set = append(later, r.intLater()), append(set, int64(v))
+			r.transaction()
+			set = append(set, int64(v))
 			continue
 		}
 		writeValue(&r, v)
 	}
 	r.end()
-	for i, at := range later {
+	for i, at := range r.txAt { // each its own value, to tell the rows apart
 		r.setInt(at, set[i])
 	}
 	return r.bytes()
@@ -85,9 +85,9 @@ func writeValue(w rowWriter, v any) {
 	case []byte:
 		w.json(v)
 	case NullableInt:
-		w.nullableInt(int64(v))
+		nullableInt(w, int64(v))
 	case NullableText:
-		w.nullableText(string(v))
+		nullableText(w, string(v))
 	default:
 		panic(v)
 	}

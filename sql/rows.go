@@ -5,18 +5,40 @@ import "encoding/binary"
 // rowWriter is what a batch's rows are written into, value after value: blobRows for SQLite,
 // copyRows for PostgreSQL.
 type rowWriter interface {
+	// row starts a row.
+	row()
 	int(v int64)
 	text(s string)
 	json(s []byte)
 	null()
-	nullableInt(v int64)   // 0 as NULL
-	nullableText(s string) // "" as NULL
+	// transaction writes the place of the row's journal transaction id, which is known only
+	// when the batch is written: COPY data holds it in each row (copyRows.setTransaction); a
+	// statement over ledger_rows binds it once, so a BLOB row has no such column.
+	transaction()
 }
 
 var (
 	_ rowWriter = (*blobRows)(nil)
 	_ rowWriter = (*copyRows)(nil)
 )
+
+// nullableInt writes 0 as NULL (an absent line id).
+func nullableInt(w rowWriter, v int64) {
+	if v == 0 {
+		w.null()
+		return
+	}
+	w.int(v)
+}
+
+// nullableText writes "" as NULL (an absent pseudonym).
+func nullableText(w rowWriter, s string) {
+	if s == "" {
+		w.null()
+		return
+	}
+	w.text(s)
+}
 
 // blobRows are rows for one statement as one BLOB parameter, which the SQLite engine's
 // ledger_rows table-valued function reads (sql/sqlite/rows.c): the batch's charges, journal
@@ -65,23 +87,11 @@ func appendBlobText[T string | []byte](b []byte, s T) []byte {
 
 func (r *blobRows) null() { r.b = append(r.b, blobNull) }
 
-// nullableText writes "" as NULL.
-func (r *blobRows) nullableText(s string) {
-	if s == "" {
-		r.null()
-		return
-	}
-	r.text(s)
-}
+// row: a BLOB's rows follow one another, each of the columns newBlobRows was given.
+func (r *blobRows) row() {}
 
-// nullableInt writes 0 as NULL.
-func (r *blobRows) nullableInt(v int64) {
-	if v == 0 {
-		r.null()
-		return
-	}
-	r.int(v)
-}
+// transaction: the statement binds the transaction id (rowWriter).
+func (r *blobRows) transaction() {}
 
 // bytes is the BLOB, to bind as the statement's parameter.
 func (r *blobRows) bytes() []byte { return r.b }
@@ -98,33 +108,41 @@ func (r *blobRows) bytes() []byte { return r.b }
 // The columns here are bigint (8 bytes), text (its UTF-8 bytes) and jsonb (version 1, then
 // the JSON text).
 type copyRows struct {
-	b []byte
+	b       []byte
+	columns int
+	txAt    []int // where each row's transaction id is (transaction)
 }
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-// newCopyRows starts rows, with room for rows of about rowBytes.
-func newCopyRows(rows, rowBytes int) copyRows {
+// newCopyRows starts rows of columns fields each, with room for rows of about rowBytes.
+func newCopyRows(columns, rows, rowBytes int) copyRows {
 	b := make([]byte, 0, len(copySignature)+rows*rowBytes+2)
-	return copyRows{append(b, copySignature...)}
+	return copyRows{b: append(b, copySignature...), columns: columns}
 }
 
-// row starts a row of columns fields.
-func (r *copyRows) row(columns int) {
-	r.b = binary.BigEndian.AppendUint16(r.b, uint16(columns))
+func (r *copyRows) row() {
+	r.b = binary.BigEndian.AppendUint16(r.b, uint16(r.columns))
 }
 
 func (r *copyRows) int(v int64) {
 	r.b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(r.b, 8), uint64(v))
 }
 
-// intLater writes an integer to be set later (setInt), and returns where it is.
-func (r *copyRows) intLater() int {
+// transaction writes a bigint that setTransaction sets.
+func (r *copyRows) transaction() {
 	r.int(0)
-	return len(r.b) - 8
+	r.txAt = append(r.txAt, len(r.b)-8)
 }
 
-// setInt sets the integer intLater wrote at.
+// setTransaction sets every row's transaction id; a batch written again (its group retried)
+// sets it again.
+func (r *copyRows) setTransaction(id int64) {
+	for _, at := range r.txAt {
+		r.setInt(at, id)
+	}
+}
+
 func (r *copyRows) setInt(at int, v int64) { binary.BigEndian.PutUint64(r.b[at:], uint64(v)) }
 
 func (r *copyRows) text(s string) {
@@ -137,24 +155,6 @@ func (r *copyRows) json(s []byte) {
 }
 
 func (r *copyRows) null() { r.b = binary.BigEndian.AppendUint32(r.b, 0xffffffff) }
-
-// nullableText writes "" as NULL.
-func (r *copyRows) nullableText(s string) {
-	if s == "" {
-		r.null()
-		return
-	}
-	r.text(s)
-}
-
-// nullableInt writes 0 as NULL.
-func (r *copyRows) nullableInt(v int64) {
-	if v == 0 {
-		r.null()
-		return
-	}
-	r.int(v)
-}
 
 // end closes the rows; nothing is added after it.
 func (r *copyRows) end() { r.b = binary.BigEndian.AppendUint16(r.b, 0xffff) }

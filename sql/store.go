@@ -795,7 +795,7 @@ func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) er
 		rows.int(c.account[i])
 		rows.int(c.amount[i])
 		rows.int(c.events[i])
-		rows.nullableInt(c.prev[i])
+		nullableInt(&rows, c.prev[i])
 	}
 	if err := s.later(ctx, "insertEntries", txID, rows.bytes()); err != nil {
 		return fmt.Errorf("insert entries: %w", err)

@@ -45,10 +45,9 @@ type encodedRows struct {
 	charges         []byte
 	invalidCallerID map[string]int
 	// copy holds the same charges as COPY data (an engine with BulkCopy; charges is then
-	// empty), in the columns chargeColumns names: the transaction id of each row, at txAt, is
-	// set when the batch is written.
+	// empty), in the columns chargeColumns names: the transaction id of each row is set when
+	// the batch is written.
 	copy *copyRows
-	txAt []int
 }
 
 // PlanBatch plans a batch as if none of its ids were known to the database. It reads no table,
@@ -395,9 +394,7 @@ func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows)
 		_, err := s.stmts["insertCharges"].ExecContext(ctx, txID, rows.charges)
 		return err
 	}
-	for _, at := range rows.txAt {
-		rows.copy.setInt(at, txID)
-	}
+	rows.copy.setTransaction(txID)
 	return s.copyInto(ctx, "charges", chargeColumns, rows.copy.bytes())
 }
 
@@ -414,11 +411,11 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	var rows blobRows // not with COPY
 	var w rowWriter = &rows
 	if bulk {
-		copy := newCopyRows(len(plan.Charges), chargeCopyBytes)
-		out.copy, out.txAt = &copy, make([]int, 0, len(plan.Charges))
+		copy := newCopyRows(len(chargeColumns), len(plan.Charges), chargeRowBytes)
+		out.copy = &copy
 		w = out.copy
 	} else {
-		rows = newBlobRows(chargeBlobColumns, len(plan.Charges), chargeBlobBytes)
+		rows = newBlobRows(len(chargeColumns)-1, len(plan.Charges), chargeRowBytes) // no transaction id
 	}
 	rating := make([]byte, 0, 128)
 	accounts := s.lines.accounts.invoiced(plan.Charges)
@@ -449,24 +446,20 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 				lines.add(account, period, ids.surcharge, c.Rating.BilledQuantity, int64(c.SurchargeMicros))
 			}
 		}
-		if bulk {
-			out.copy.row(len(chargeColumns))
-		}
+		w.row()
 		w.text(e.ID)
 		w.int(int64(c.Hash))
 		w.text(e.Account)
-		if bulk { // the transaction id, bound once on SQLite
-			out.txAt = append(out.txAt, out.copy.intLater())
-		}
+		w.transaction()
 		w.int(int64(c.BaseMicros))
 		w.int(int64(c.SurchargeMicros))
 		w.int(e.OccurredAt.UnixNano())
 		w.json(rating)
-		w.nullableInt(int64(ids.base))
-		w.nullableInt(int64(ids.surcharge))
-		w.nullableInt(int64(ids.overtime))
+		nullableInt(w, int64(ids.base))
+		nullableInt(w, int64(ids.surcharge))
+		nullableInt(w, int64(ids.overtime))
 		w.int(overtimeMicros)
-		w.nullableText(c.Pseudonym)
+		nullableText(w, c.Pseudonym)
 	}
 	if bulk {
 		out.copy.end()
@@ -507,14 +500,11 @@ func appendRating(b []byte, c ledger.Charge, overtime pricing.Charge, split bool
 	return append(b, ']')
 }
 
-// chargeBlobColumns are the values of a charge's row in encodedRows.charges; chargeBlobBytes
-// is about the size of one (an id and an account of 10 bytes, the rating's 60).
-const chargeBlobColumns, chargeBlobBytes = 12, 200
+// chargeRowBytes is about the size of a charge's row, as a BLOB row or as COPY data (an id and
+// an account of 10 bytes, the rating's 60).
+const chargeRowBytes = 200
 
-// chargeCopyBytes is about the size of a charge's row of COPY data.
-const chargeCopyBytes = 200
-
-// chargeColumns are the columns of charges in the order of encodedRows.copy.
+// chargeColumns are the columns of charges in the order encodePlan writes them.
 var chargeColumns = []string{"event_id", "content_hash", "account_id", "transaction_id", "amount_micros",
 	"surcharge_micros", "occurred_at_ns", "rating", "line_id", "surcharge_line_id", "overtime_line_id", "overtime_micros", "pseudonym"}
 
