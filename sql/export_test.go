@@ -103,3 +103,11 @@ func (s *Store) CopyInto(ctx context.Context, create, table string, columns []st
 		return s.copyInto(ctx, table, columns, data)
 	})
 }
+
+// SetLinesChunk makes flushLines write at most n open lines a statement, until the returned
+// function restores the chunk.
+func SetLinesChunk(n int) (restore func()) {
+	was := linesChunk
+	linesChunk = n
+	return func() { linesChunk = was }
+}

@@ -8,6 +8,7 @@ import (
 
 	"ledger/billing"
 	"ledger/ledger"
+	"ledger/sql"
 	"ledger/sql/storetest"
 )
 
@@ -209,4 +210,51 @@ func TestCommitGroup_batch_of_another_store_refused(t *testing.T) {
 		}
 	}()
 	_ = b.store.CommitGroup(t.Context(), pbs)
+}
+
+// The open lines are flushed in chunks (a statement for at most linesChunk lines, its buffer
+// used again for the next): every line reaches usage_lines with its totals.
+func TestFlushLines_in_chunks(t *testing.T) {
+	defer sql.SetLinesChunk(2)()
+	f := newFixture(t)
+	var batch []ledger.Prepared
+	for i, account := range []string{"acme", "beta", "gamma", "delta", "omega"} {
+		f.account(account, "postpaid", "2026-01-01T00:00:00Z")
+		batch = append(batch, f.smsPrepared("e-"+account, account, i+1))
+	}
+	if _, err := f.store.ChargeBatch(f.ctx, batch, at("2026-03-02T10:30:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.FlushLines(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := storetest.OpenRaw(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT account_id, quantity, micros, events FROM usage_lines ORDER BY account_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var account string
+		var quantity, micros, events int64
+		if err := rows.Scan(&account, &quantity, &micros, &events); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %d %d %d", account, quantity, micros, events))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"acme 1 75000 1", "beta 2 150000 1", "delta 4 300000 1", "gamma 3 225000 1", "omega 5 375000 1"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("usage_lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if err := f.store.CheckInvariants(f.ctx); err != nil {
+		t.Error(err)
+	}
 }

@@ -411,8 +411,8 @@ func (s *Store) flushLines(ctx context.Context) error {
 	return nil
 }
 
-// linesChunk is how many open lines one statement writes, at most.
-const linesChunk = 5000
+// linesChunk is how many open lines one statement writes, at most (a variable for a test).
+var linesChunk = 5000
 
 // linesWriter holds open lines to write: as integer and text arrays (an engine with
 // ArrayParams: upsertUsageLineArrays, PostgreSQL's unnest) or as one BLOB of rows
@@ -442,7 +442,11 @@ func (w *linesWriter) reset() {
 		w.quantities, w.micros, w.events = w.quantities[:0], w.micros[:0], w.events[:0]
 		return
 	}
-	w.rows = newBlobRows(6, linesChunk, 64)
+	if w.rows.b == nil {
+		w.rows = newBlobRows(6, linesChunk, 64)
+		return
+	}
+	w.rows.b = w.rows.b[:1] // the column count stays; the statement has bound (copied) the rest
 }
 
 func (w *linesWriter) add(account string, k lineKey, t lineTotal) {
