@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,6 +180,7 @@ func (in *Ingestor) Run(ctx context.Context) error {
 func (in *Ingestor) gather(ctx context.Context, incoming <-chan jetstream.Msg, out chan<- batch, size int, wait time.Duration) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var ds []ledger.Delivery
 	for {
 		var msgs []jetstream.Msg
 		select {
@@ -218,11 +220,13 @@ func (in *Ingestor) gather(ctx context.Context, incoming <-chan jetstream.Msg, o
 				in.Log.Warn("read what other instances wrote before charging", "err", err)
 			}
 		}
-		ds := make([]ledger.Delivery, len(msgs))
+		// ds is the same array batch after batch: Prepare keeps nothing of it.
+		ds = slices.Grow(ds[:0], len(msgs))[:len(msgs)]
 		for i, m := range msgs {
 			ds[i] = ledger.Delivery{Subject: m.Subject(), Data: m.Data()}
 		}
 		planned, err := in.Charger.Prepare(ds)
+		clear(ds) // nor keeps alive the messages' bodies
 		out <- batch{msgs: msgs, planned: planned, err: err}
 	}
 }

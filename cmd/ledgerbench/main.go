@@ -70,6 +70,7 @@ type config struct {
 	agreements              int  // accounts with agreed prices of their own (T&C 2.7)
 	indexed                 bool // events in February 2027: every price indexed once (R3)
 	group                   int  // batches committed together at most (events.Ingestor.GroupBatches)
+	natsProcess             bool // the NATS server in a process of its own
 }
 
 func run() error {
@@ -94,7 +95,12 @@ func run() error {
 	flag.StringVar(&c.memoryLimit, "memory-limit", "", "the Go runtime's soft memory limit, as ledgerd's --memory-limit (200MiB, 1GiB, off); default as ledgerd: 90 % of a container's limit, else none")
 	flag.StringVar(&c.loadNATS, "load-nats", "", "load mode (started by -authorize): the NATS URL to send billing.authorize to")
 	flag.StringVar(&c.loadHTTP, "load-http", "", "load mode: the POST /v1/authorize URL")
+	flag.BoolVar(&c.natsProcess, "nats-process", false, "run the NATS server in a process of its own, as a deployment has it (ledgerd --nats), rather than embedded in this one as ledgerd's default run has it; the ceiling and the pipeline both use it")
+	serve := flag.String("serve-nats", "", "internal (started by -nats-process): serve NATS with JetStream files in this directory until standard input closes")
 	flag.Parse()
+	if *serve != "" {
+		return serveNATS(*serve)
+	}
 	if c.loadNATS != "" {
 		return runLoad(c.loadNATS, c.loadHTTP, c.authorizeRate, c.accounts)
 	}
@@ -186,12 +192,12 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 	defer db.drop()
 	res.engine = db.Engine
 	fmt.Printf("store: %s\n", sql.Redact(db.URL))
-	ns, err := events.StartEmbedded("127.0.0.1:0", filepath.Join(c.dir, "jetstream"))
+	ns, err := startNATS(c, filepath.Join(c.dir, "jetstream"))
 	if err != nil {
 		return res, err
 	}
-	defer ns.Shutdown()
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns))
+	defer ns.stop()
+	nc, err := nats.Connect(ns.url, ns.options...)
 	if err != nil {
 		return res, err
 	}
@@ -273,7 +279,7 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 	var load *authorizeLoad
 	var mark int64
 	if c.authorize {
-		if load, err = startAuthorizeLoad(ctx, nc, store, book, t, c, ns.ClientURL()); err != nil {
+		if load, err = startAuthorizeLoad(ctx, nc, store, book, t, c, ns.url); err != nil {
 			return res, err
 		}
 		mark = int64(c.events / 2) // the first half alone, the second with the requests
@@ -284,9 +290,9 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 			return res, err
 		}
 	}
-	beforePipe := markCPU()
+	beforePipe, gcBefore := markCPU(), markGC()
 	pipe, charged, marked, err := pipeline(ctx, js, store, book, t, c, mark, func() { load.begin() })
-	pipeCPU := spentBetween(beforePipe, markCPU())
+	pipeCPU, gcAfter := spentBetween(beforePipe, markCPU()), markGC()
 	if load != nil {
 		load.idle()
 		time.Sleep(IdlePhase)
@@ -311,6 +317,10 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 			1e6*(pipeCPU.machine-ceilingCPU.machine)/float64(c.events))
 	}
 	fmt.Printf("(3) peak memory during the pipeline: resident %s, Go heap %s\n", mib(rss), mib(heapPeak))
+	if n := ns.peakRSS(); n > 0 {
+		fmt.Printf("    the NATS server's own process (-nats-process): resident %s at its peak, since it started\n", mib(n))
+	}
+	printGC(gcBefore, gcAfter, c.events)
 	if load != nil {
 		alone := float64(marked.committed) / marked.after.Seconds()
 		loaded := float64(charged-marked.committed) / (pipe - marked.after).Seconds()
@@ -585,9 +595,12 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 // resetPeakRSS resets the kernel's resident-set high-water mark (Linux: clear_refs 5).
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
-// peakRSS reads the resident-set high-water mark (VmHWM) in bytes.
-func peakRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
+// peakRSS reads this process's resident-set high-water mark (VmHWM) in bytes.
+func peakRSS() uint64 { return vmHWM("/proc/self/status") }
+
+// vmHWM reads the resident-set high-water mark of a process's status file, in bytes.
+func vmHWM(status string) uint64 {
+	b, err := os.ReadFile(status)
 	if err != nil {
 		return 0
 	}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"ledger/events"
+)
+
+// natsServer is the NATS server a run uses: embedded in this process, as ledgerd's default run
+// has it, or in a process of its own (-nats-process), as a deployment has it (deploy/: every
+// ledgerd of compose.yaml and kubernetes/ connects to NATS servers apart, with --nats).
+type natsServer struct {
+	url     string
+	options []nats.Option // how to connect (in process, when embedded)
+	child   *exec.Cmd     // the server's process (-nats-process)
+	stdin   io.Closer     // closing it stops the child
+	stop    func()
+}
+
+// startNATS starts the run's NATS server, its JetStream files under dir.
+func startNATS(c config, dir string) (*natsServer, error) {
+	if !c.natsProcess {
+		ns, err := events.StartEmbedded("127.0.0.1:0", dir)
+		if err != nil {
+			return nil, err
+		}
+		return &natsServer{url: ns.ClientURL(), options: []nats.Option{nats.InProcessServer(ns)}, stop: ns.Shutdown}, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	child := exec.Command(self, "-serve-nats", dir)
+	child.Stderr = os.Stderr
+	in, err := child.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := child.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := child.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		in.Close()
+		_ = child.Wait()
+		return nil, fmt.Errorf("start the NATS server's process: %w", err)
+	}
+	s := &natsServer{url: strings.TrimSpace(line), child: child, stdin: in}
+	s.stop = func() {
+		in.Close()
+		_ = child.Wait()
+	}
+	return s, nil
+}
+
+// peakRSS is the high-water mark of the server's own process (0: embedded, or unknown).
+func (s *natsServer) peakRSS() uint64 {
+	if s.child == nil || s.child.Process == nil {
+		return 0
+	}
+	return vmHWM(filepath.Join("/proc", fmt.Sprint(s.child.Process.Pid), "status"))
+}
+
+// serveNATS is the -serve-nats mode: the embedded server in a process of its own, storing under
+// dir. It prints its URL and serves until its standard input closes.
+func serveNATS(dir string) error {
+	ns, err := events.StartEmbedded("127.0.0.1:0", dir)
+	if err != nil {
+		return err
+	}
+	defer ns.Shutdown()
+	fmt.Println(ns.ClientURL())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
