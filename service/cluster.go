@@ -175,7 +175,7 @@ func (s *Service) watchConsumer(ctx context.Context, done <-chan error) (recreat
 		db, err := s.database(ctx)
 		if err == nil {
 			var c jetstream.Consumer
-			if c, err = events.EnsureConsumer(ctx, s.JS, events.ConsumerName, s.Config.AckWait, db); err == nil {
+			if c, err = events.EnsureConsumer(ctx, s.JS, events.ConsumerName, s.Config.AckWait, events.InFlight(s.Config.BatchSize, s.Config.CommitGroup), db); err == nil {
 				return c, false, nil
 			}
 		}

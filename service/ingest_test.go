@@ -320,3 +320,35 @@ func TestGroupCommit_batches_that_waited_commit_together(t *testing.T) {
 		t.Errorf("%v batches committed in %v transactions; want at least 19 batches (190 events, at most 10 a batch) in fewer transactions", batches, groups)
 	}
 }
+
+// The consumer lets a whole commit group be in flight, so that a larger --commit-group can
+// form at all (events.InFlight); the default stays 20,000.
+func TestConsumer_window_follows_the_commit_group(t *testing.T) {
+	for _, tc := range []struct {
+		batch, group, want int
+	}{
+		{0, 0, 20_000},    // the defaults: 5,000 × 4
+		{5000, 8, 40_000}, // --commit-group 8
+		{10, 4, 20_000},   // never fewer than MaxAckPending
+	} {
+		e := start(t, func(c *service.Config) { c.BatchSize, c.CommitGroup = tc.batch, tc.group })
+		info, err := e.consumer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := info.Config.MaxAckPending; got != tc.want {
+			t.Errorf("batch %d, group %d: the consumer's MaxAckPending is %d, want %d", tc.batch, tc.group, got, tc.want)
+		}
+	}
+	// An existing consumer is brought to the new window when the ledger restarts with another
+	// group.
+	e := start(t)
+	e.restart(func(c *service.Config) { c.BatchSize, c.CommitGroup = 5000, 8 })
+	info, err := e.consumer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Config.MaxAckPending; got != 40_000 {
+		t.Errorf("after a restart with --commit-group 8, the consumer's MaxAckPending is %d, want 40000", got)
+	}
+}

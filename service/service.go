@@ -302,7 +302,7 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		if err := events.EnsureStreams(ctx, s.JS, cfg.UsageMaxAge, replicas); err != nil {
 			return err
 		}
-		consumer, err = events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait, db)
+		consumer, err = events.EnsureConsumer(ctx, s.JS, events.ConsumerName, cfg.AckWait, events.InFlight(cfg.BatchSize, cfg.CommitGroup), db)
 		return err
 	})
 	if err != nil {

@@ -490,7 +490,7 @@ func fill(ctx context.Context, js jetstream.JetStream, c config) error {
 // rawCeiling consumes every message with a consumer configured like the ledger's, acknowledging
 // each and doing nothing else.
 func rawCeiling(ctx context.Context, js jetstream.JetStream, c config) (time.Duration, error) {
-	cons, err := events.EnsureConsumer(ctx, js, "bench-raw", 0, events.Database{Instance: "none: the raw ceiling charges nothing"})
+	cons, err := events.EnsureConsumer(ctx, js, "bench-raw", 0, events.InFlight(c.batch, c.group), events.Database{Instance: "none: the raw ceiling charges nothing"})
 	if err != nil {
 		return 0, err
 	}
@@ -527,7 +527,7 @@ type pipelineMark struct {
 func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, book *ledger.CreditBook, t *pricing.Tariffs, c config,
 	mark int64, atMark func()) (time.Duration, int64, pipelineMark, error) {
 	var marked pipelineMark
-	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0, events.Database{Instance: store.Instance(), Where: store.Location()})
+	cons, err := events.EnsureConsumer(ctx, js, events.ConsumerName, 0, events.InFlight(c.batch, c.group), events.Database{Instance: store.Instance(), Where: store.Location()})
 	if err != nil {
 		return 0, 0, marked, err
 	}

@@ -97,7 +97,7 @@ func configure(args []string) (service.Config, string, error) {
 	if err != nil {
 		return cfg, "", fmt.Errorf("LEDGER_COMMIT_GROUP=%q: want a whole number", os.Getenv("LEDGER_COMMIT_GROUP"))
 	}
-	fs.IntVar(&cfg.CommitGroup, "commit-group", group, fmt.Sprintf("batches, at most, committed together in one transaction when they wait for the database (group commit: fewer rows and COMMITs per event); 1…%d, 1 commits each alone (env LEDGER_COMMIT_GROUP)", events.MaxGroupBatches))
+	fs.IntVar(&cfg.CommitGroup, "commit-group", group, fmt.Sprintf("batches, at most, committed together in one transaction when they wait for the database (group commit: fewer rows and COMMITs per event); 1…%d, 1 commits each alone; the usage consumer lets --batch-size × this many messages be in flight, at least %d (env LEDGER_COMMIT_GROUP)", events.MaxGroupBatches, events.MaxAckPending))
 	fs.DurationVar(&cfg.UsageMaxAge, "usage-max-age", events.DefaultUsageMaxAge, "how long usage messages, numbers in clear included, stay in the USAGE stream: the longest the ledger may be down and still charge them (R14: no longer than needed)")
 	fs.StringVar(&cfg.PseudonymKey, "pseudonym-key", env("LEDGER_PSEUDONYM_KEY", ""), "file of the key of the numbers' pseudonyms (R14); default <data>/pseudonym.key, made at first start: back it up (env LEDGER_PSEUDONYM_KEY)")
 	retention, err := time.ParseDuration(env("LEDGER_PERSONAL_DATA_RETENTION", billing.DefaultPersonalDataRetention.String()))
