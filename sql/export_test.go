@@ -111,3 +111,6 @@ func SetLinesChunk(n int) (restore func()) {
 	linesChunk = n
 	return func() { linesChunk = was }
 }
+
+// CopyEntriesMin is the fewest entries of one transaction written by COPY (PostgreSQL).
+const CopyEntriesMin = copyEntriesMin

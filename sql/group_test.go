@@ -8,6 +8,7 @@ import (
 
 	"ledger/billing"
 	"ledger/ledger"
+	"ledger/money"
 	"ledger/sql"
 	"ledger/sql/storetest"
 )
@@ -256,5 +257,50 @@ func TestFlushLines_in_chunks(t *testing.T) {
 	}
 	if err := f.store.CheckInvariants(f.ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// A usage transaction of more entries than CopyEntriesMin (on PostgreSQL written by COPY, not by
+// one statement over arrays) posts each account's entry with its transaction, amount, event
+// count and link to the account's previous entry, and moves the balances; twice, so that the
+// second entries link to the first. The invariants (checked at close) hold on the chains.
+func TestEntries_of_a_large_usage_transaction(t *testing.T) {
+	f := newFixture(t)
+	n := sql.CopyEntriesMin + 44
+	accounts := make([]string, n)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("big-%03d", i)
+		f.account(accounts[i], "postpaid", "2026-01-01T00:00:00Z")
+	}
+	for round := range 2 {
+		var items []ledger.Prepared
+		for i, a := range accounts {
+			items = append(items, f.smsPrepared(fmt.Sprintf("big-%d-%d", round, i), a, 1+i%3))
+		}
+		pbs := f.planAll(at("2026-03-02T11:00:00Z").Add(time.Duration(round)*time.Hour), items)
+		if err := f.store.CommitGroup(f.ctx, pbs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, a := range accounts {
+		want := eur("0.075") * money.Micros(2*(1+i%3))
+		if got := f.balance("customer:" + a + ":unbilled"); got != want {
+			t.Fatalf("%s unbilled %s, want %s", a, got.Decimal(), want.Decimal())
+		}
+	}
+	entries, err := f.store.Entries(f.ctx, accounts[n-1], at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z"), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%s has %d entries, want 2: %+v", accounts[n-1], len(entries), entries)
+	}
+	for _, e := range entries {
+		if e.Amount != eur("0.075")*money.Micros(1+(n-1)%3) || e.Events != 1 || e.Kind != ledger.KindUsage || e.TransactionID == 0 {
+			t.Errorf("entry %+v: want a usage entry of 1 event and %s", e, (eur("0.075") * money.Micros(1+(n-1)%3)).Decimal())
+		}
+	}
+	if entries[0].TransactionID == entries[1].TransactionID {
+		t.Errorf("both entries name transaction %d, want one per round", entries[0].TransactionID)
 	}
 }

@@ -1,6 +1,9 @@
 package sql
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // rowWriter is what a batch's rows are written into, value after value: blobRows for SQLite,
 // copyRows for PostgreSQL.
@@ -117,8 +120,13 @@ var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00
 
 // newCopyRows starts rows of columns fields each, with room for rows of about rowBytes.
 func newCopyRows(columns, rows, rowBytes int) copyRows {
-	b := make([]byte, 0, len(copySignature)+rows*rowBytes+2)
-	return copyRows{b: append(b, copySignature...), columns: columns}
+	return copyRowsOver(copyRows{}, columns, rows, rowBytes)
+}
+
+// copyRowsOver is newCopyRows writing over the array of spare, rows no one reads any more.
+func copyRowsOver(spare copyRows, columns, rows, rowBytes int) copyRows {
+	b := slices.Grow(spare.b[:0], len(copySignature)+rows*rowBytes+2)
+	return copyRows{b: append(b, copySignature...), columns: columns, txAt: spare.txAt[:0]}
 }
 
 func (r *copyRows) row() {

@@ -92,6 +92,8 @@ type Store struct {
 
 	// Open usage per invoice line (lines.go).
 	lines usageLines
+	// entryRows is the writer's buffer of entries' COPY data (copyEntries; guarded by writeMu).
+	entryRows copyRows
 	// tariffs are those agreements are built against and invoices take their indexation notes
 	// from (UsePricing).
 	tariffs atomic.Pointer[pricing.Tariffs]
@@ -780,6 +782,12 @@ func (c *entryColumns) add(id, account, amount, events, prev int64) {
 // so its entry is its new head. An engine with ArrayParams takes the columns as arrays; the
 // others one BLOB of rows (blobRows): id, account, amount, events, prev.
 func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) error {
+	if s.engine.BulkCopy && len(c.id) >= copyEntriesMin && !s.pipelined() {
+		if err := s.copyEntries(ctx, txID, c); err != nil {
+			return fmt.Errorf("insert entries: %w", err)
+		}
+		return s.addBalances(ctx, c.id, c.account, c.amount)
+	}
 	if s.engine.ArrayParams {
 		if err := s.later(ctx, "insertEntryArrays", txID, c.id, c.account, c.amount, c.events, c.prev); err != nil {
 			return fmt.Errorf("insert entries: %w", err)
@@ -809,6 +817,37 @@ func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) er
 	}
 	return nil
 }
+
+// copyEntriesMin is the fewest entries written by COPY (an engine with BulkCopy), rather than
+// by one statement over arrays. Measured on PostgreSQL (issue 19): a usage transaction of
+// thousands of entries went in faster by binary COPY than by INSERT … SELECT FROM unnest, whose
+// five arrays pgx also encoded value by value (the README's benchmark section). A COPY is a
+// round trip of its own, not pipelined, so a transaction of a few entries keeps the statement.
+const copyEntriesMin = 256
+
+// entryColumnNames are the columns of entries in the order copyEntries writes them.
+var entryColumnNames = []string{"id", "transaction_id", "ledger_account_id", "amount_micros", "event_count", "prev_id"}
+
+// copyEntries writes a transaction's entries by COPY, from the writer's own buffer (entryRows).
+func (s *Store) copyEntries(ctx context.Context, txID int64, c entryColumns) error {
+	rows := copyRowsOver(s.entryRows, len(entryColumnNames), len(c.id), entryRowBytes)
+	for i := range c.id {
+		rows.row()
+		rows.int(c.id[i])
+		rows.int(txID)
+		rows.int(c.account[i])
+		rows.int(c.amount[i])
+		rows.int(c.events[i])
+		nullableInt(&rows, c.prev[i])
+	}
+	rows.end()
+	s.entryRows = rows
+	return s.copyInto(ctx, "entries", entryColumnNames, rows.bytes())
+}
+
+// entryRowBytes is the size of an entry's COPY row: a field count and six 8-byte fields with
+// their lengths.
+const entryRowBytes = 2 + 6*(4+8)
 
 // addBalances adds amounts to ledger accounts' balances, each with its new head entry.
 func (s *Store) addBalances(ctx context.Context, heads, accounts, amounts []int64) error {
