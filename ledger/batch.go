@@ -351,13 +351,19 @@ func MergeUsage(txs []*Transaction) *Transaction {
 func merge(txs []*Transaction) *Transaction {
 	var out *Transaction
 	var index map[string]int
+	n := 0 // room for every entry: no array or map grown (and copied) as the batches merge
+	for _, t := range txs {
+		if t != nil {
+			n += len(t.Entries)
+		}
+	}
 	for _, t := range txs {
 		if t == nil {
 			continue
 		}
 		if out == nil {
-			out = &Transaction{Kind: t.Kind, At: t.At, Memo: t.Memo, Entries: make([]Entry, 0, len(t.Entries))}
-			index = make(map[string]int, len(t.Entries))
+			out = &Transaction{Kind: t.Kind, At: t.At, Memo: t.Memo, Entries: make([]Entry, 0, n)}
+			index = make(map[string]int, n)
 		}
 		if t.At.After(out.At) {
 			out.At = t.At

@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"ledger/billing"
@@ -73,6 +74,14 @@ func (s *Store) installCredits(book *ledger.CreditBook, credits []ledger.Credit,
 // same database transaction it records new statuses and notices (outbox), so that a crash can
 // neither lose a notice nor send one twice; the book learns the new credit after commit.
 func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at time.Time) error {
+	return s.evaluateCreditInto(ctx, tx, at, nil)
+}
+
+// evaluateCreditInto is evaluateCredit writing the new credits into *scratch's array when
+// scratch is not nil: the ingestion's commit (CommitGroup, one a write transaction) passes the
+// writer's own, since a group's customers are thousands and the book, which applies them at
+// commit, keeps nothing of the array.
+func (s *Store) evaluateCreditInto(ctx context.Context, tx *ledger.Transaction, at time.Time, scratch *[]ledger.Credit) error {
 	if tx == nil || s.credit == nil {
 		return nil
 	}
@@ -82,7 +91,13 @@ func (s *Store) evaluateCredit(ctx context.Context, tx *ledger.Transaction, at t
 	// follow one another in a commit, and each starts from what the commit left so far.
 	usage := tx.Kind == ledger.KindUsage
 	changes := ledger.ExposureChanges(*tx)
-	updated := make([]ledger.Credit, 0, len(changes))
+	var updated []ledger.Credit
+	if scratch != nil {
+		updated = slices.Grow((*scratch)[:0], len(changes))
+		defer func() { *scratch = updated[:0] }()
+	} else {
+		updated = make([]ledger.Credit, 0, len(changes))
+	}
 	for _, ch := range changes {
 		c, ok := s.pendingCredit(ch.Account)
 		if !ok {

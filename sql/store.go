@@ -86,6 +86,9 @@ type Store struct {
 	policy ledger.CreditPolicy
 	// pendingCredits are the credits the transaction in progress changed, until it commits.
 	pendingCredits map[string]ledger.Credit
+	// usageCredits is the array the ingestion's credit control writes a commit group's new
+	// credits into, applied to the book at commit (evaluateCreditInto; guarded by writeMu).
+	usageCredits []ledger.Credit
 
 	// Prepaid credit (guarded by writeMu).
 	prepaid prepaidState

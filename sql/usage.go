@@ -116,7 +116,7 @@ func (s *Store) CommitGroup(ctx context.Context, pbs []*billing.PlannedBatch) er
 		if err != nil {
 			return err
 		}
-		return s.evaluateCredit(ctx, usage, pbs[len(pbs)-1].At)
+		return s.evaluateCreditInto(ctx, usage, pbs[len(pbs)-1].At, &s.usageCredits)
 	})
 	if err != nil {
 		if len(pbs) == 1 {
