@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -59,11 +60,21 @@ func startNATS(c config, dir string) (*natsServer, error) {
 	}
 	s := &natsServer{url: strings.TrimSpace(line), child: child, stdin: in}
 	s.stop = func() {
-		in.Close()
-		_ = child.Wait()
+		in.Close() // the child's cue to shut down; it gets the same if this process dies
+		done := make(chan struct{})
+		go func() { _ = child.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(natsStopTimeout):
+			_ = child.Process.Kill()
+			<-done
+		}
 	}
 	return s, nil
 }
+
+// natsStopTimeout bounds how long the server's process may take to shut down before it is killed.
+const natsStopTimeout = 10 * time.Second
 
 // peakRSS is the high-water mark of the server's own process (0: embedded, or unknown).
 func (s *natsServer) peakRSS() uint64 {
