@@ -22,7 +22,6 @@ type natsServer struct {
 	url     string
 	options []nats.Option // how to connect (in process, when embedded)
 	child   *exec.Cmd     // the server's process (-nats-process)
-	stdin   io.Closer     // closing it stops the child
 	stop    func()
 }
 
@@ -58,7 +57,7 @@ func startNATS(c config, dir string) (*natsServer, error) {
 		_ = child.Wait()
 		return nil, fmt.Errorf("start the NATS server's process: %w", err)
 	}
-	s := &natsServer{url: strings.TrimSpace(line), child: child, stdin: in}
+	s := &natsServer{url: strings.TrimSpace(line), child: child}
 	s.stop = func() {
 		in.Close() // the child's cue to shut down; it gets the same if this process dies
 		done := make(chan struct{})
