@@ -782,8 +782,10 @@ func (c *entryColumns) add(id, account, amount, events, prev int64) {
 
 // writeEntries inserts a transaction's entries and, unless pipelined (endPipeline writes each
 // balance once), adds them to the balances: each ledger account appears once per transaction,
-// so its entry is its new head. An engine with ArrayParams takes the columns as arrays; the
-// others one BLOB of rows (blobRows): id, account, amount, events, prev.
+// so its entry is its new head. An engine with BulkCopy takes a transaction of copyEntriesMin
+// entries or more by COPY (copyEntries), outside a pipeline; an engine with ArrayParams takes
+// the others' columns as arrays; the others one BLOB of rows (blobRows): id, account, amount,
+// events, prev.
 func (s *Store) writeEntries(ctx context.Context, txID int64, c entryColumns) error {
 	if s.engine.BulkCopy && len(c.id) >= copyEntriesMin && !s.pipelined() {
 		if err := s.copyEntries(ctx, txID, c); err != nil {
