@@ -91,6 +91,7 @@ bench:
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -authorize
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -prepaid 1 -lots 3
 	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -agreements 1000 -indexed
+	$(GO) run ./cmd/ledgerbench -events $(BENCH_EVENTS) -accounts $(BENCH_ACCOUNTS) -nats-process -group 8
 	$(GO) test -run '^$$' -bench . -benchmem ./pricing/ ./ledger/
 	$(GO) test -run '^$$' -bench RunDueCatchUp -benchtime 1x ./sql/
 	$(MAKE) --no-print-directory bench-billing
