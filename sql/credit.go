@@ -111,7 +111,12 @@ func (s *Store) evaluateCreditInto(ctx context.Context, tx *ledger.Transaction, 
 		updated = append(updated, next)
 	}
 	if usage {
-		s.onCommit(func() { s.credit.Apply(updated...) })
+		s.onCommit(func() {
+			s.credit.Apply(updated...)
+			if scratch != nil {
+				clear(updated) // the writer's array keeps no account's credit alive between groups
+			}
+		})
 	} else {
 		s.afterCreditCommit(updated)
 	}
