@@ -431,7 +431,9 @@ type linesWriter struct {
 
 func newLinesWriter(arrays bool) *linesWriter {
 	w := &linesWriter{arrays: arrays}
-	w.reset()
+	if !arrays {
+		w.rows = newBlobRows(6, linesChunk, 64)
+	}
 	return w
 }
 
@@ -442,11 +444,7 @@ func (w *linesWriter) reset() {
 		w.quantities, w.micros, w.events = w.quantities[:0], w.micros[:0], w.events[:0]
 		return
 	}
-	if w.rows.b == nil {
-		w.rows = newBlobRows(6, linesChunk, 64)
-		return
-	}
-	w.rows.b = w.rows.b[:1] // the column count stays; the statement has bound (copied) the rest
+	w.rows.reset()
 }
 
 func (w *linesWriter) add(account string, k lineKey, t lineTotal) {

@@ -74,6 +74,10 @@ func newBlobRows(columns, rows, rowBytes int) blobRows {
 	return blobRows{b}
 }
 
+// reset drops the rows and keeps the column count and the array, for the next rows (the
+// statement that took the BLOB has copied it).
+func (r *blobRows) reset() { r.b = r.b[:1] }
+
 func (r *blobRows) int(v int64) {
 	r.b = binary.LittleEndian.AppendUint64(append(r.b, blobInt), uint64(v))
 }
