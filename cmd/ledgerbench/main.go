@@ -249,12 +249,12 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 	fill := time.Since(start)
 	fmt.Printf("filled the stream: %d events in %.1f s (%.0f events/s published)\n", c.events, fill.Seconds(), float64(c.events)/fill.Seconds())
 
-	beforeRaw := markCPU()
+	beforeRaw := markCPU(ns)
 	raw, err := rawCeiling(ctx, js, c)
 	if err != nil {
 		return res, err
 	}
-	ceilingCPU := spentBetween(beforeRaw, markCPU())
+	ceilingCPU := spentBetween(beforeRaw, markCPU(ns))
 	rawRate := float64(c.events) / raw.Seconds()
 	fmt.Printf("(1) raw ceiling  fetch + ack                                 %9.0f events/s  (%.2f s)\n", rawRate, raw.Seconds())
 	printCPU("ceiling", ceilingCPU, c.events)
@@ -290,9 +290,9 @@ func ingestOn(ctx context.Context, c config, spec string) (ingestResult, error) 
 			return res, err
 		}
 	}
-	beforePipe, gcBefore := markCPU(), markGC()
+	beforePipe, gcBefore := markCPU(ns), markGC()
 	pipe, charged, marked, err := pipeline(ctx, js, store, book, t, c, mark, func() { load.begin() })
-	pipeCPU, gcAfter := spentBetween(beforePipe, markCPU()), markGC()
+	pipeCPU, gcAfter := spentBetween(beforePipe, markCPU(ns)), markGC()
 	if load != nil {
 		load.idle()
 		time.Sleep(IdlePhase)

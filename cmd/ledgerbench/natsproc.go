@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,11 @@ func startNATS(c config, dir string) (*natsServer, error) {
 	}
 	child := exec.Command(self, "-serve-nats", dir)
 	child.Stderr = os.Stderr
+	// The server runs on Go's defaults, as a NATS server apart does: GOGC and GOMEMLIMIT given
+	// to measure the ledger would otherwise tune the server too (GOGC=off grew it to 2.4 GiB).
+	child.Env = slices.DeleteFunc(os.Environ(), func(v string) bool {
+		return strings.HasPrefix(v, "GOGC=") || strings.HasPrefix(v, "GOMEMLIMIT=")
+	})
 	in, err := child.StdinPipe()
 	if err != nil {
 		return nil, err
