@@ -127,6 +127,8 @@ type Store interface {
 	CheckInvariants(ctx context.Context) error
 	// Location says where the store is, without a password.
 	Location() string
+	// Notes are what an operator should know about the database (ledgerd logs them at start).
+	Notes() []string
 	// Instance is the database's own random id: the usage consumer is bound to it.
 	Instance() string
 	// Empty reports whether the database holds no charge and no parked event.
@@ -269,6 +271,9 @@ func Start(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}
 	s.Store.SetInstanceName(cfg.Instance)
+	for _, note := range s.Store.Notes() {
+		log.Warn(note, "db", s.Store.Location())
+	}
 	if cfg.TestClock {
 		// The test clock keeps its time across restarts; unset, it starts at TestClockStart or now.
 		saved, ok, err := s.Store.TestClock(ctx)

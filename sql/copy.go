@@ -115,7 +115,7 @@ func SchemaVersion(ctx context.Context, url string) (applied, newest int, err er
 // otherwise), whatever the engines of the two: every table in foreign-key order, in chunks of
 // multi-row INSERTs, inside one transaction on dst, so that a copy that fails leaves nothing
 // behind. Values are converted between the engines' types (instants as fixed-width UTC text on
-// SQLite and timestamptz on PostgreSQL, the rating as text or jsonb, payloads as BLOB or
+// SQLite and timestamptz on PostgreSQL, the rating as text or json, payloads as BLOB or
 // bytea); ids are kept, the rows' order of insertion (rowid) too, and the target's id sequences
 // are moved past the source's, so that no id (an outbox message id among them) is ever given
 // twice. meta is copied over the target's (the instance id and the test clock); the target
@@ -425,7 +425,7 @@ func converter(from, to *Engine, column, kind string) func(any) (any, error) {
 				}
 				return v, nil
 			}
-		default: // TEXT, JSONB (the rating's JSON text), INT8
+		default: // TEXT, JSON (the rating's JSON text), INT8
 			return func(v any) (any, error) {
 				if b, ok := v.([]byte); ok {
 					return string(b), nil
@@ -442,7 +442,7 @@ func converter(from, to *Engine, column, kind string) func(any) (any, error) {
 		switch v := v.(type) {
 		case time.Time:
 			return fmtTime(v), nil
-		case []byte: // jsonb
+		case []byte: // json
 			return string(v), nil
 		}
 		return v, nil

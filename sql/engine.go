@@ -56,6 +56,9 @@ type Engine struct {
 	Checkpoint string
 	// ListTables lists the database's own tables (not views, not the engine's).
 	ListTables string
+	// RatingType, when set, answers the type of charges.rating: json, or jsonb on a ledger
+	// that migration 0014 left as it was (too large to rewrite at a start). Empty: text.
+	RatingType string
 	// QuickCheck, when set, checks the database's pages at Open (SQLite's PRAGMA quick_check,
 	// answering the single row "ok"); IntegrityCheck is the thorough check of ledgerctl db check.
 	// Empty where the server keeps its own pages (PostgreSQL checksums them as it reads).

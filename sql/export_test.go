@@ -52,9 +52,10 @@ func EncodeBlobRows(columns int, values ...any) []byte {
 type Later int64
 
 // EncodeCopyRows writes values, row after row, as the COPY data of the charges (copyRows): as
-// EncodeBlobRows, a []byte as jsonb, and a Later.
-func EncodeCopyRows(columns int, values ...any) []byte {
+// EncodeBlobRows, a []byte as json (charges.rating) or, with jsonb, as jsonb, and a Later.
+func EncodeCopyRows(columns int, jsonb bool, values ...any) []byte {
 	r := newCopyRows(columns, 0, 0)
+	r.jsonb = jsonb
 	var set []int64
 	for i, v := range values {
 		if i%columns == 0 {

@@ -304,3 +304,54 @@ func TestEntries_of_a_large_usage_transaction(t *testing.T) {
 		t.Errorf("both entries name transaction %d, want one per round", entries[0].TransactionID)
 	}
 }
+
+// A PostgreSQL ledger that migration 0014 left as it was (more than 10 million charges: its
+// rating still jsonb, its event ids under the database's collation) charges as before: COPY
+// writes the rating as jsonb there, the store says so at start, and the open lines, read back
+// from the charges' ratings, come out the same.
+func TestCharges_on_a_ledger_that_migration_0014_left_as_it_was(t *testing.T) {
+	if !storetest.Postgres() {
+		t.Skip("migration 0014 changes PostgreSQL's column types only (LEDGER_TEST_POSTGRES runs it)")
+	}
+	f := newFixture(t)
+	if notes := f.store.Notes(); len(notes) != 0 {
+		t.Fatalf("a migrated ledger: notes %q, want none", notes)
+	}
+	f.account("old-1", "postpaid", "2026-01-01T00:00:00Z")
+	commit := func(round int) {
+		t.Helper()
+		var items []ledger.Prepared
+		for i := range 3 {
+			items = append(items, f.smsPrepared(fmt.Sprintf("old-%d-%d", round, i), "old-1", 1+i))
+		}
+		if err := f.store.CommitGroup(f.ctx, f.planAll(at("2026-03-02T11:00:00Z").Add(time.Duration(round)*time.Hour), items)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(0) // as json
+	db, err := storetest.OpenRaw(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`ALTER TABLE charges ALTER COLUMN event_id TYPE text COLLATE "default",
+		ALTER COLUMN rating TYPE jsonb USING rating::jsonb`); err != nil {
+		t.Fatal(err)
+	}
+	f.reopen()
+	if notes := f.store.Notes(); len(notes) != 1 || !strings.Contains(notes[0], "migration 0014") {
+		t.Fatalf("a ledger left as jsonb: notes %q, want one naming migration 0014", notes)
+	}
+	commit(1)  // as jsonb
+	f.reopen() // the open lines again, from the charges' ratings
+	if got, want := f.balance("customer:old-1:unbilled"), eur("0.075")*money.Micros(2*(1+2+3)); got != want {
+		t.Errorf("unbilled %s, want %s", got.Decimal(), want.Decimal())
+	}
+	var sms, rows int
+	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE rating->>0 = 'sms'), count(*) FROM charges`).Scan(&sms, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if sms != 6 || rows != 6 {
+		t.Errorf("%d charges, %d of them rated as sms; want 6 and 6", rows, sms)
+	}
+}

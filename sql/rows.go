@@ -112,12 +112,13 @@ func (r *blobRows) bytes() []byte { return r.b }
 // The format (PostgreSQL's COPY, "Binary Format"): a signature, flags and header extension
 // length (both 0), then each row as a 16-bit field count and its fields, each a 32-bit length
 // (-1 for NULL) and the value in the type's binary form, big-endian; then -1 as a field count.
-// The columns here are bigint (8 bytes), text (its UTF-8 bytes) and jsonb (version 1, then
-// the JSON text).
+// The columns here are bigint (8 bytes), text and json (their UTF-8 bytes), and jsonb (version
+// 1, then the text).
 type copyRows struct {
 	b       []byte
 	columns int
 	txAt    []int // where each row's transaction id is (transaction)
+	jsonb   bool  // json writes jsonb (a ledger whose charges.rating migration 0014 left so)
 }
 
 var copySignature = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
@@ -161,9 +162,14 @@ func (r *copyRows) text(s string) {
 	r.b = append(binary.BigEndian.AppendUint32(r.b, uint32(len(s))), s...)
 }
 
-// json writes JSON text as a jsonb value.
+// json writes JSON text as a json value, its text (charges.rating, migration 0014), or as a
+// jsonb value, version 1 then the text, where the column is jsonb.
 func (r *copyRows) json(s []byte) {
-	r.b = append(append(binary.BigEndian.AppendUint32(r.b, uint32(1+len(s))), 1), s...)
+	if r.jsonb {
+		r.b = append(append(binary.BigEndian.AppendUint32(r.b, uint32(1+len(s))), 1), s...)
+		return
+	}
+	r.b = append(binary.BigEndian.AppendUint32(r.b, uint32(len(s))), s...)
 }
 
 func (r *copyRows) null() { r.b = binary.BigEndian.AppendUint32(r.b, 0xffffffff) }

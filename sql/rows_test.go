@@ -52,11 +52,21 @@ func TestBlobRows_read_back_by_ledger_rows(t *testing.T) {
 }
 
 // What the store encodes for COPY (an engine with BulkCopy: PostgreSQL), the server reads back
-// unchanged, in the types of the charges' columns.
+// unchanged, in the types of the charges' columns: the rating as json (migration 0014) and as
+// jsonb (a ledger 0014 left as it was).
 func TestCopyRows_read_back_by_postgres(t *testing.T) {
 	if !storetest.Postgres() {
 		t.Skip("COPY is PostgreSQL's (this run is SQLite's; LEDGER_TEST_POSTGRES runs it)")
 	}
+	t.Run("json", func(t *testing.T) {
+		testCopyRows(t, "json", `["sms","",1]`, `["voice","\u00e9\"",0,600]`) // kept as written
+	})
+	t.Run("jsonb", func(t *testing.T) {
+		testCopyRows(t, "jsonb", `["sms", "", 1]`, `["voice", "é\"", 0, 600]`) // as jsonb prints it
+	})
+}
+
+func testCopyRows(t *testing.T, ratingType, rating1, rating2 string) {
 	path := filepath.Join(t.TempDir(), "copy.db")
 	s, err := sql.Open(context.Background(), storetest.URL(path))
 	if err != nil {
@@ -70,8 +80,8 @@ func TestCopyRows_read_back_by_postgres(t *testing.T) {
 	}
 	columns := []string{"id", "n", "tx", "rating", "line", "pseudonym"}
 	err = s.CopyInto(context.Background(), `CREATE TABLE copied (seq bigint GENERATED ALWAYS AS IDENTITY, id text NOT NULL,
-		n bigint NOT NULL, tx bigint NOT NULL, rating jsonb NOT NULL, line bigint, pseudonym text)`,
-		"copied", columns, sql.EncodeCopyRows(len(columns), values...))
+		n bigint NOT NULL, tx bigint NOT NULL, rating `+ratingType+` NOT NULL, line bigint, pseudonym text)`,
+		"copied", columns, sql.EncodeCopyRows(len(columns), ratingType == "jsonb", values...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +111,8 @@ func TestCopyRows_read_back_by_postgres(t *testing.T) {
 	}
 	null, nullText := stdsql.NullInt64{}, stdsql.NullString{}
 	want := []any{
-		"ev-1", int64(-5), int64(1 << 40), `["sms", "", 1]`, stdsql.NullInt64{Int64: 42, Valid: true}, stdsql.NullString{String: "9f86d081", Valid: true},
-		"acct-é \"quoted\" \\ \n", int64(-1 << 63), int64(7), `["voice", "é\"", 0, 600]`, null, nullText, // 0 and "" are NULL
+		"ev-1", int64(-5), int64(1 << 40), rating1, stdsql.NullInt64{Int64: 42, Valid: true}, stdsql.NullString{String: "9f86d081", Valid: true},
+		"acct-é \"quoted\" \\ \n", int64(-1 << 63), int64(7), rating2, null, nullText, // 0 and "" are NULL
 		"", int64(1<<63 - 1), int64(0), `[]`, null, nullText,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -412,6 +412,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	var w rowWriter = &rows
 	if bulk {
 		copy := newCopyRows(len(chargeColumns), len(plan.Charges), chargeRowBytes)
+		copy.jsonb = s.ratingJSONB
 		out.copy = &copy
 		w = out.copy
 	} else {
