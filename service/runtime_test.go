@@ -57,27 +57,30 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-// The collector's target follows the memory limit (LimitedGCPercent under one), unless GOGC is set.
+// The collector's target follows the memory limit (LimitedGCPercent under one, with the NATS
+// server apart), unless GOGC is set.
 func TestTuneRuntime_collector_target(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	for _, c := range []struct {
 		gogc, limit string
+		embedded    bool
 		want        int
 	}{
-		{"", "200MiB", service.LimitedGCPercent},
-		{"", "off", service.DefaultGCPercent},
-		{"150", "200MiB", 33}, // GOGC set: left as it was (33, set below)
+		{"", "200MiB", false, service.LimitedGCPercent},
+		{"", "200MiB", true, service.DefaultGCPercent},
+		{"", "off", false, service.DefaultGCPercent},
+		{"150", "200MiB", false, 33}, // GOGC set: left as it was (33, set below)
 	} {
 		t.Setenv("GOGC", c.gogc)
 		debug.SetMemoryLimit(math.MaxInt64)
 		debug.SetGCPercent(33)
-		if _, err := service.TuneRuntime(c.limit); err != nil {
+		if _, err := service.TuneRuntime(c.limit, c.embedded); err != nil {
 			t.Fatal(err)
 		}
 		if got := debug.SetGCPercent(33); got != c.want {
-			t.Errorf("GOGC=%q, --memory-limit %s: the collector's target is %d; want %d", c.gogc, c.limit, got, c.want)
+			t.Errorf("GOGC=%q, --memory-limit %s, NATS embedded %v: the collector's target is %d; want %d", c.gogc, c.limit, c.embedded, got, c.want)
 		}
 	}
 }

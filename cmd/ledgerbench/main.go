@@ -104,7 +104,7 @@ func run() error {
 	if c.loadNATS != "" {
 		return runLoad(c.loadNATS, c.loadHTTP, c.authorizeRate, c.accounts)
 	}
-	memoryNote, err := service.TuneRuntime(c.memoryLimit) // the runtime settings ledgerd runs with
+	memoryNote, err := service.TuneRuntime(c.memoryLimit, !c.natsProcess) // the runtime settings ledgerd runs with
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	limit, err := service.TuneRuntime(memoryLimit)
+	limit, err := service.TuneRuntime(memoryLimit, cfg.NATS == "")
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func configure(args []string) (service.Config, string, error) {
 	fs.StringVar(&cfg.Seller.IBAN, "seller-iban", env("LEDGER_SELLER_IBAN", seller.IBAN), "the provider's IBAN that invoices ask payment to (SEPA credit transfer); the default is a placeholder (env LEDGER_SELLER_IBAN)")
 	fs.StringVar(&cfg.Seller.Email, "seller-email", env("LEDGER_SELLER_EMAIL", seller.Email), "the provider's billing contact address (env LEDGER_SELLER_EMAIL)")
 	costs := fs.String("collection-costs", env("LEDGER_COLLECTION_COSTS", invoices.CollectionCosts.StringFixed(2)), "collection costs charged per overdue invoice, EUR (R6; Directive 2011/7/EU art. 6) (env LEDGER_COLLECTION_COSTS)")
-	memoryLimit := fs.String("memory-limit", env("LEDGER_MEMORY_LIMIT", ""), "soft memory limit of the Go runtime, such as 200MiB or 1GiB, or off (env LEDGER_MEMORY_LIMIT; GOMEMLIMIT wins); default 90 % of the container's memory limit, none outside a container. Under a limit the garbage collector lets the heap grow towards it (GOGC 400 unless GOGC is set; 80 without a limit)")
+	memoryLimit := fs.String("memory-limit", env("LEDGER_MEMORY_LIMIT", ""), "soft memory limit of the Go runtime, such as 200MiB or 1GiB, or off (env LEDGER_MEMORY_LIMIT; GOMEMLIMIT wins); default 90 % of the container's memory limit, none outside a container. Under a limit, with --nats, the garbage collector lets the heap grow towards it (GOGC 400; otherwise 80; GOGC set wins)")
 	logLevel := fs.String("log-level", env("LEDGER_LOG_LEVEL", "info"), "debug, info, warn or error (env LEDGER_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", err
