@@ -355,3 +355,65 @@ func TestCharges_on_a_ledger_that_migration_0014_left_as_it_was(t *testing.T) {
 		t.Errorf("%d charges, %d of them rated as sms; want 6 and 6", rows, sms)
 	}
 }
+
+// On PostgreSQL a batch's charges carry their seq, numbered by the writer from a run it takes
+// from the column's sequence (Engine.ReserveSeqs): in the order the events were planned, batch
+// after batch, and ahead of the sequence, so that an insert by the column's default (a ledgerd
+// of before, during a rolling upgrade) takes a value after them.
+func TestCharge_numbers_reserved_from_the_sequence(t *testing.T) {
+	f := newFixture(t)
+	f.account("seq-1", "postpaid", "2026-01-01T00:00:00Z")
+	var want []string
+	for round := range 3 {
+		var items []ledger.Prepared
+		for i := range 4 + round {
+			id := fmt.Sprintf("seq-%d-%d", round, i)
+			items = append(items, f.smsPrepared(id, "seq-1", 1))
+			want = append(want, id)
+		}
+		// Two batches in one group: each reserves its own run.
+		pbs := f.planAll(at("2026-03-02T11:00:00Z").Add(time.Duration(round)*time.Hour), items[:2], items[2:])
+		if err := f.store.CommitGroup(f.ctx, pbs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := storetest.OpenRaw(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT seq, event_id FROM charges ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var last int64
+	for rows.Next() {
+		var seq int64
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			t.Fatal(err)
+		}
+		if seq <= last {
+			t.Fatalf("charge %s numbered %d after %d", id, seq, last)
+		}
+		last = seq
+		got = append(got, id)
+	}
+	rows.Close()
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("charges in the order of their seq: %v; want the order they were planned: %v", got, want)
+	}
+	// As a ledgerd inserting by the column's default would.
+	var next int64
+	if err := db.QueryRow(`INSERT INTO charges(event_id, content_hash, account_id, transaction_id, amount_micros, surcharge_micros,
+		occurred_at_ns, rating) SELECT 'seq-default', 0, 'seq-1', max(transaction_id), 0, 0, 0, '[]' FROM charges RETURNING seq`).Scan(&next); err != nil {
+		t.Fatalf("an insert by the default after the writer's: %v", err)
+	}
+	if next <= last {
+		t.Errorf("the default gave %d, not after the writer's last %d", next, last)
+	}
+	if _, err := db.Exec(`DELETE FROM charges WHERE event_id = 'seq-default'`); err != nil { // the invariants count charges
+		t.Fatal(err)
+	}
+}

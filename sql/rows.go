@@ -156,6 +156,24 @@ func (r *copyRows) setTransaction(id int64) {
 	}
 }
 
+// seqAndTransaction writes two bigints, side by side: the row's seq, which setSeqs sets, and
+// its transaction id, which setTransaction sets (chargeCopyColumns).
+func (r *copyRows) seqAndTransaction() {
+	r.int(0)
+	r.transaction()
+}
+
+// setSeqs numbers the rows written by seqAndTransaction from first on, in order: each row's seq
+// is the bigint before its transaction id, 12 bytes back (8 of value, 4 of the next length).
+func (r *copyRows) setSeqs(first int64) {
+	for i, at := range r.txAt {
+		r.setInt(at-12, first+int64(i))
+	}
+}
+
+// rows is how many rows carry a transaction id.
+func (r *copyRows) rows() int { return len(r.txAt) }
+
 func (r *copyRows) setInt(at int, v int64) { binary.BigEndian.PutUint64(r.b[at:], uint64(v)) }
 
 func (r *copyRows) text(s string) {

@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -395,7 +396,14 @@ func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows)
 		return err
 	}
 	rows.copy.setTransaction(txID)
-	return s.copyInto(ctx, "charges", chargeColumns, rows.copy.bytes())
+	// A group retried reserves again: the values of the failed try are skipped, as a sequence's are.
+	n := rows.copy.rows()
+	var first int64
+	if err := s.write.QueryRowContext(ctx, s.engine.ReserveSeqs, "charges", "charges", n, n).Scan(&first); err != nil {
+		return fmt.Errorf("reserve %d charge numbers: %w", n, err)
+	}
+	rows.copy.setSeqs(first)
+	return s.copyInto(ctx, "charges", chargeCopyColumns, rows.copy.bytes())
 }
 
 // encodePlan writes the plan's charges as rows, each naming its invoice lines, and adds them
@@ -411,7 +419,7 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 	var rows blobRows // not with COPY
 	var w rowWriter = &rows
 	if bulk {
-		copy := newCopyRows(len(chargeColumns), len(plan.Charges), chargeRowBytes)
+		copy := newCopyRows(len(chargeCopyColumns), len(plan.Charges), chargeRowBytes)
 		copy.jsonb = s.ratingJSONB
 		out.copy = &copy
 		w = out.copy
@@ -451,7 +459,11 @@ func (s *Store) encodePlan(plan ledger.BatchPlan) (encodedRows, lineDelta) {
 		w.text(e.ID)
 		w.int(int64(c.Hash))
 		w.text(e.Account)
-		w.transaction()
+		if bulk {
+			out.copy.seqAndTransaction()
+		} else {
+			w.transaction()
+		}
 		w.int(int64(c.BaseMicros))
 		w.int(int64(c.SurchargeMicros))
 		w.int(e.OccurredAt.UnixNano())
@@ -508,6 +520,10 @@ const chargeRowBytes = 200
 // chargeColumns are the columns of charges in the order encodePlan writes them.
 var chargeColumns = []string{"event_id", "content_hash", "account_id", "transaction_id", "amount_micros",
 	"surcharge_micros", "occurred_at_ns", "rating", "line_id", "surcharge_line_id", "overtime_line_id", "overtime_micros", "pseudonym"}
+
+// chargeCopyColumns are chargeColumns as COPY data holds them: each row's seq, numbered by the
+// writer (Engine.ReserveSeqs), just before its transaction id (copyRows.seqAndTransaction).
+var chargeCopyColumns = slices.Insert(slices.Clone(chargeColumns), slices.Index(chargeColumns, "transaction_id"), "seq")
 
 func nullableString(s string) any {
 	if s == "" {
