@@ -17,7 +17,7 @@
 // SQLite the charges, entries, balance updates and open usage lines travel as one BLOB that
 // the adapter's ledger_rows table-valued function reads (rows.go, sql/sqlite/rows.c); on
 // PostgreSQL the charges go in by COPY, as binary COPY data encoded while the batch is planned
-// (copyRows, rows.go), so do the entries of a transaction of many (copyEntries), the balances,
+// (copyRows, rows.go; each row's seq from a run taken per batch, Engine.ReserveSeqs), so do the entries of a transaction of many (copyEntries), the balances,
 // usage lines and smaller transactions' entries as arrays (unnest), and the other rows by
 // jsonb_array_elements. A billing run's writes go through the pipeline (pipeline.go)
 // on PostgreSQL.
