@@ -57,11 +57,11 @@ type Engine struct {
 	// ListTables lists the database's own tables (not views, not the engine's).
 	ListTables string
 	// ReserveSeqs takes a run of consecutive values from the sequence of a table's seq column
-	// in one statement, answering the first (parameters: the table, twice, then the count,
-	// twice). An engine with BulkCopy sets it: the charges it copies carry their seq, numbered
-	// by the writer, rather than one nextval per row on the server. The sequence stays the
-	// source of every seq, so a ledgerd that inserts with the column's default (an older one,
-	// during a rolling upgrade) takes values after the run.
+	// in one statement, answering the first (parameters: the table and the count). An engine
+	// with BulkCopy sets it: the charges it copies carry their seq, numbered by the writer,
+	// rather than one nextval per row on the server. The sequence stays the source of every
+	// seq, so a ledgerd that inserts with the column's default (an older one, during a rolling
+	// upgrade) takes values after the run.
 	ReserveSeqs string
 	// RatingType, when set, answers the type of charges.rating: json, or jsonb on a ledger
 	// that migration 0014 left as it was (too large to rewrite at a start). Empty: text.

@@ -399,7 +399,7 @@ func (s *Store) insertCharges(ctx context.Context, txID int64, rows encodedRows)
 	// A group retried reserves again: the values of the failed try are skipped, as a sequence's are.
 	n := rows.copy.rows()
 	var first int64
-	if err := s.write.QueryRowContext(ctx, s.engine.ReserveSeqs, "charges", "charges", n, n).Scan(&first); err != nil {
+	if err := s.write.QueryRowContext(ctx, s.engine.ReserveSeqs, "charges", n).Scan(&first); err != nil {
 		return fmt.Errorf("reserve %d charge numbers: %w", n, err)
 	}
 	rows.copy.setSeqs(first)

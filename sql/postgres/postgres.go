@@ -55,7 +55,7 @@ var Engine = &sql.Engine{
 	MigrateLock:   `SELECT pg_advisory_lock(` + migrateKey + `)`,
 	MigrateUnlock: `SELECT pg_advisory_unlock(` + migrateKey + `)`,
 	ListTables:    `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
-	ReserveSeqs:   `SELECT setval(pg_get_serial_sequence(?, 'seq'), nextval(pg_get_serial_sequence(?, 'seq')) + CAST(? AS bigint) - 1) - CAST(? AS bigint) + 1`,
+	ReserveSeqs:   `SELECT setval(r.seq, nextval(r.seq) + r.n - 1) - r.n + 1 FROM (SELECT pg_get_serial_sequence(?, 'seq') AS seq, CAST(? AS bigint) AS n) AS r`,
 	RatingType:    `SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'charges' AND column_name = 'rating'`,
 	Statements: map[string]string{
 		// The customers' ledger accounts summed in one pass and joined by account id (an account
