@@ -4,65 +4,51 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
+
+	"github.com/prometheus/procfs"
 )
 
-// clockTicks is the kernel's USER_HZ, the unit of /proc/stat and /proc/self/stat (100 on every
-// Linux this runs on).
-const clockTicks = 100
-
-// cpuMark is what the machine and this process had spent on the CPU at an instant, in clock
-// ticks: busy (user, nice, system, irq, softirq), idle (idle, iowait), this process's own, and
-// the NATS server's process's (-nats-process; 0 when embedded).
+// cpuMark is what the machine and this process had spent on the CPU at an instant, in seconds:
+// busy (user, nice, system, irq, softirq), idle (idle, iowait), this process's own, and the
+// NATS server's process's (-nats-process; 0 when embedded).
 type cpuMark struct {
-	busy, idle, self, server uint64
+	busy, idle, self, server float64
 	ok                       bool
 }
 
-// markCPU reads /proc/stat, /proc/self/stat and, when the NATS server runs apart, its
-// process's stat; ok is false where they cannot be read.
+// markCPU reads the machine's CPU time, this process's and, when the NATS server runs apart,
+// its process's (procfs: /proc/stat and each process's stat); ok is false where they cannot be
+// read.
 func markCPU(ns *natsServer) cpuMark {
-	stat, err := os.ReadFile("/proc/stat")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return cpuMark{}
 	}
-	line, _, _ := strings.Cut(string(stat), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
+	stat, err := fs.Stat()
+	if err != nil {
 		return cpuMark{}
 	}
-	n := make([]uint64, 8)
-	for i := 1; i < 8; i++ {
-		n[i], _ = strconv.ParseUint(f[i], 10, 64)
-	}
-	m := cpuMark{busy: n[1] + n[2] + n[3] + n[6] + n[7], idle: n[4] + n[5], ok: true}
-	m.self = processTicks("/proc/self/stat")
+	c := stat.CPUTotal
+	m := cpuMark{busy: c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ, idle: c.Idle + c.Iowait, ok: true}
+	m.self = processCPU(fs, os.Getpid())
 	if ns != nil && ns.child != nil && ns.child.Process != nil {
-		m.server = processTicks(fmt.Sprintf("/proc/%d/stat", ns.child.Process.Pid))
+		m.server = processCPU(fs, ns.child.Process.Pid)
 	}
 	return m
 }
 
-// processTicks is the CPU a process has spent (user and system), in clock ticks, from its stat
-// file (0 where it cannot be read).
-func processTicks(stat string) uint64 {
-	b, err := os.ReadFile(stat)
+// processCPU is the CPU a process has spent (user and system), in seconds (0 where it cannot
+// be read).
+func processCPU(fs procfs.FS, pid int) float64 {
+	p, err := fs.Proc(pid)
 	if err != nil {
 		return 0
 	}
-	// The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
+	s, err := p.Stat()
+	if err != nil {
 		return 0
 	}
-	g := strings.Fields(string(b)[i+1:])
-	if len(g) <= 12 {
-		return 0
-	}
-	u, _ := strconv.ParseUint(g[11], 10, 64)
-	s, _ := strconv.ParseUint(g[12], 10, 64)
-	return u + s
+	return s.CPUTime()
 }
 
 // cpuSpent is the CPU a phase used: the machine's, this process's and the NATS server's
@@ -76,9 +62,8 @@ func spentBetween(from, to cpuMark) cpuSpent {
 	if !from.ok || !to.ok || to.busy+to.idle <= from.busy+from.idle {
 		return cpuSpent{}
 	}
-	busy, idle := float64(to.busy-from.busy), float64(to.idle-from.idle)
-	return cpuSpent{machine: busy / clockTicks, self: float64(to.self-from.self) / clockTicks,
-		server: float64(to.server-from.server) / clockTicks, busyShare: busy / (busy + idle), ok: true}
+	busy, idle := to.busy-from.busy, to.idle-from.idle
+	return cpuSpent{machine: busy, self: to.self - from.self, server: to.server - from.server, busyShare: busy / (busy + idle), ok: true}
 }
 
 // printCPU prints what a phase of events cost the CPU: per event, for the whole machine (a

@@ -32,6 +32,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/procfs"
 
 	"ledger/billing"
 	"ledger/clock"
@@ -596,21 +597,19 @@ func pipeline(ctx context.Context, js jetstream.JetStream, store *sql.Store, boo
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
 // peakRSS reads this process's resident-set high-water mark (VmHWM) in bytes.
-func peakRSS() uint64 { return vmHWM("/proc/self/status") }
+func peakRSS() uint64 { return vmHWM(os.Getpid()) }
 
-// vmHWM reads the resident-set high-water mark of a process's status file, in bytes.
-func vmHWM(status string) uint64 {
-	b, err := os.ReadFile(status)
+// vmHWM reads a process's resident-set high-water mark, in bytes (0 where it cannot be read).
+func vmHWM(pid int) uint64 {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
+	s, err := p.NewStatus()
+	if err != nil {
+		return 0
 	}
-	return 0
+	return s.VmHWM
 }
 
 // sampleHeap samples the Go heap in use every 20 ms; the returned function stops and returns the peak.
@@ -655,15 +654,13 @@ func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 // bytesWritten reads what the process has caused to be written to storage (/proc/self/io).
 func bytesWritten() uint64 {
-	b, err := os.ReadFile("/proc/self/io")
+	p, err := procfs.Self()
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
-			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			return n
-		}
+	io, err := p.IO()
+	if err != nil {
+		return 0
 	}
-	return 0
+	return io.WriteBytes
 }

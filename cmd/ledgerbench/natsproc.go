@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -86,7 +85,7 @@ func (s *natsServer) peakRSS() uint64 {
 	if s.child == nil || s.child.Process == nil {
 		return 0
 	}
-	return vmHWM(filepath.Join("/proc", fmt.Sprint(s.child.Process.Pid), "status"))
+	return vmHWM(s.child.Process.Pid)
 }
 
 // serveNATS is the -serve-nats mode: the embedded server in a process of its own, storing under
