@@ -262,16 +262,13 @@ type Existing struct {
 	Parked  map[ParkKey]int64 // open parked rows → their row id
 }
 
-// Charge is one event's charge: the row that names the event, written once (R1).
+// Charge is one event's charge: the row that names the event, written once (R1). It is the
+// prepared event itself (its Event, Hash, Rating, BaseMicros and SurchargeMicros, Prepaid,
+// and the destination's Pseudonym, R14), not a copy: a batch's copies were a tenth of what
+// the ingestion allocated per event (issue 19).
 type Charge struct {
-	Event           UsageEvent
-	Hash            uint64
-	Rating          pricing.Rating
-	BaseMicros      money.Micros // the usage charges
-	SurchargeMicros money.Micros // the surcharges together
-	ParkedID        int64        // a parked row this charge resolves, 0 if none
-	Prepaid         bool         // paid from prepaid lots, not invoiced (R9)
-	Pseudonym       string       // of the destination (R14); "" when none or removed
+	*Prepared
+	ParkedID int64 // a parked row this charge resolves, 0 if none
 }
 
 // Total is the event's whole charge.
@@ -438,8 +435,7 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 			plan.Outcomes[i] = OutcomeRejected
 			continue
 		}
-		c := Charge{Event: p.Event, Hash: p.Hash, Rating: p.Rating, ParkedID: p.ParkedID, Prepaid: p.Prepaid, Pseudonym: p.Pseudonym,
-			BaseMicros: p.BaseMicros, SurchargeMicros: p.SurchargeMicros}
+		c := Charge{Prepared: &items[i], ParkedID: p.ParkedID}
 		if c.ParkedID == 0 {
 			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
 		}

@@ -403,10 +403,10 @@ func withParked(d ledger.Delivery, id int64, reason string) ledger.Delivery {
 
 // chargeOf builds the charge of one event with its amounts in micro-euros.
 func chargeOf(id, account, channel string, base, surcharge money.Micros) ledger.Charge {
-	return ledger.Charge{
+	return ledger.Charge{Prepared: &ledger.Prepared{
 		Event:      ledger.UsageEvent{ID: id, Account: account, Channel: channel},
 		BaseMicros: base, SurchargeMicros: surcharge,
-	}
+	}}
 }
 
 // Invariant 1: a batch posts one balanced transaction: per customer one debit of its unbilled

@@ -9,7 +9,7 @@ import (
 )
 
 func charge(account string, occurred time.Time, amount string) ledger.Charge {
-	return ledger.Charge{Event: ledger.UsageEvent{Account: account, OccurredAt: occurred}, BaseMicros: eur(amount)}
+	return ledger.Charge{Prepared: &ledger.Prepared{Event: ledger.UsageEvent{Account: account, OccurredAt: occurred}, BaseMicros: eur(amount)}}
 }
 
 // usageTx is a usage transaction as a batch plan makes it: revenue, and one entry per customer.
