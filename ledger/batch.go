@@ -405,7 +405,8 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 	charged := existing.Charged
 	inBatch := make(map[string]uint64, len(items))
 	parkedInBatch := make(map[ParkKey]bool)
-	for i, p := range items {
+	for i := range items {
+		p := &items[i] // not a copy of each event: a conflict parks a copy of its own (below)
 		if p.Reason == "" {
 			hash, seen := inBatch[p.Key]
 			if !seen {
@@ -419,8 +420,10 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 					}
 					continue
 				}
-				p.Reason = ReasonDuplicateConflict
-				p.Detail = fmt.Sprintf("event id %q was already charged with other content; an id is charged once (R1)", p.Key)
+				conflict := *p
+				conflict.Reason = ReasonDuplicateConflict
+				conflict.Detail = fmt.Sprintf("event id %q was already charged with other content; an id is charged once (R1)", p.Key)
+				p = &conflict
 			}
 		}
 		if p.Reason != "" {
@@ -431,11 +434,11 @@ func PlanBatch(items []Prepared, existing Existing, at time.Time) (BatchPlan, er
 				continue
 			}
 			parkedInBatch[key] = true
-			plan.Parked = append(plan.Parked, p)
+			plan.Parked = append(plan.Parked, *p)
 			plan.Outcomes[i] = OutcomeRejected
 			continue
 		}
-		c := Charge{Prepared: &items[i], ParkedID: p.ParkedID}
+		c := Charge{Prepared: p, ParkedID: p.ParkedID}
 		if c.ParkedID == 0 {
 			c.ParkedID = existing.Parked[ParkKey{p.Key, p.Hash}] // re-sent after being parked
 		}
