@@ -30,25 +30,35 @@ func markCPU(ns *natsServer) cpuMark {
 	}
 	c := stat.CPUTotal
 	m := cpuMark{busy: c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ, idle: c.Idle + c.Iowait, ok: true}
-	m.self = processCPU(fs, os.Getpid())
-	if ns != nil && ns.child != nil && ns.child.Process != nil {
-		m.server = processCPU(fs, ns.child.Process.Pid)
+	m.self = processCPU(os.Getpid())
+	if pid := ns.pid(); pid != 0 {
+		m.server = processCPU(pid)
 	}
 	return m
 }
 
 // processCPU is the CPU a process has spent (user and system), in seconds (0 where it cannot
 // be read).
-func processCPU(fs procfs.FS, pid int) float64 {
-	p, err := fs.Proc(pid)
+func processCPU(pid int) float64 {
+	return fromProc(pid, func(p procfs.Proc) (float64, error) {
+		s, err := p.Stat()
+		return s.CPUTime(), err
+	})
+}
+
+// fromProc reads one figure of a process from /proc (procfs); the zero value where the process
+// or the figure cannot be read.
+func fromProc[T any](pid int, read func(procfs.Proc) (T, error)) T {
+	var zero T
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0
+		return zero
 	}
-	s, err := p.Stat()
+	v, err := read(p)
 	if err != nil {
-		return 0
+		return zero
 	}
-	return s.CPUTime()
+	return v
 }
 
 // cpuSpent is the CPU a phase used: the machine's, this process's and the NATS server's

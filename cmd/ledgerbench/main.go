@@ -601,15 +601,10 @@ func peakRSS() uint64 { return vmHWM(os.Getpid()) }
 
 // vmHWM reads a process's resident-set high-water mark, in bytes (0 where it cannot be read).
 func vmHWM(pid int) uint64 {
-	p, err := procfs.NewProc(pid)
-	if err != nil {
-		return 0
-	}
-	s, err := p.NewStatus()
-	if err != nil {
-		return 0
-	}
-	return s.VmHWM
+	return fromProc(pid, func(p procfs.Proc) (uint64, error) {
+		s, err := p.NewStatus()
+		return s.VmHWM, err
+	})
 }
 
 // sampleHeap samples the Go heap in use every 20 ms; the returned function stops and returns the peak.
@@ -654,13 +649,8 @@ func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
 // bytesWritten reads what the process has caused to be written to storage (/proc/self/io).
 func bytesWritten() uint64 {
-	p, err := procfs.Self()
-	if err != nil {
-		return 0
-	}
-	io, err := p.IO()
-	if err != nil {
-		return 0
-	}
-	return io.WriteBytes
+	return fromProc(os.Getpid(), func(p procfs.Proc) (uint64, error) {
+		io, err := p.IO()
+		return io.WriteBytes, err
+	})
 }

@@ -80,12 +80,20 @@ func startNATS(c config, dir string) (*natsServer, error) {
 // natsStopTimeout bounds how long the server's process may take to shut down before it is killed.
 const natsStopTimeout = 10 * time.Second
 
-// peakRSS is the high-water mark of the server's own process (0: embedded, or unknown).
-func (s *natsServer) peakRSS() uint64 {
-	if s.child == nil || s.child.Process == nil {
+// pid is the server's own process's id (-nats-process); 0 when it is embedded.
+func (s *natsServer) pid() int {
+	if s == nil || s.child == nil || s.child.Process == nil {
 		return 0
 	}
-	return vmHWM(s.child.Process.Pid)
+	return s.child.Process.Pid
+}
+
+// peakRSS is the high-water mark of the server's own process (0: embedded, or unknown).
+func (s *natsServer) peakRSS() uint64 {
+	if pid := s.pid(); pid != 0 {
+		return vmHWM(pid)
+	}
+	return 0
 }
 
 // serveNATS is the -serve-nats mode: the embedded server in a process of its own, storing under
