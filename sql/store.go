@@ -209,7 +209,7 @@ func (s *Store) readRatingType(ctx context.Context) error {
 func (s *Store) Notes() []string {
 	if s.ratingJSONB {
 		return []string{"charges.rating is still jsonb and charges.event_id compared by the database's collation: migration 0014 left this ledger of more than 10 million charges as it was; " +
-			"each charge costs PostgreSQL about 2 µs more than it needs to. The README (Choosing a store, Migrations) gives the statements for a maintenance window"}
+			"each charge costs PostgreSQL about 2 µs more than it needs to. The README's \"Migration 0014 on a large PostgreSQL ledger\" (under Choosing a store) gives the statements for a maintenance window"}
 	}
 	return nil
 }
